@@ -1,0 +1,120 @@
+// Enforces the direction of dependencies between src/ folders (ARCHITECTURE.md), and
+// keeps the pure cores pure: src/ip and src/ipam import no I/O. Run by scripts/test.
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, relative, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** Which src/ folders each src/ folder may import. Anything not listed is refused. */
+export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
+  errors: [],
+  ip: ["errors"],
+  api: ["ip", "errors"],
+  ipam: ["api", "ip", "errors"],
+  cni: ["api", "ip", "errors"],
+  kube: ["api", "errors"],
+  host: ["ip", "errors"],
+  apiserver: ["kube", "api", "ip", "errors"],
+  agent: ["ipam", "kube", "api", "ip", "cni", "host", "errors"],
+  controller: ["ipam", "kube", "api", "ip", "cni", "errors"],
+  cli: ["agent", "controller", "apiserver", "ipam", "kube", "api", "ip", "cni", "host", "errors"],
+};
+
+/** Packages (bare specifiers) a folder may import; folders not listed may import any. */
+export const PURE_PACKAGES: Readonly<Record<string, readonly string[]>> = {
+  errors: [],
+  ip: [],
+  ipam: ["typebox"],
+};
+
+export interface Violation {
+  file: string;
+  specifier: string;
+  reason: string;
+}
+
+const IMPORT_RE =
+  /(?:^|[\s;])(?:import|export)\s[^'"`;]*?from\s*["']([^"']+)["']|(?:^|[\s;(])import\s*\(\s*["']([^"']+)["']\s*\)|(?:^|[\s;])import\s*["']([^"']+)["']/g;
+
+function stripComments(text: string): string {
+  return text.replace(/\/\*[\s\S]*?\*\//g, "").replace(/(^|[^:"'`])\/\/.*$/gm, "$1");
+}
+
+export function importsOf(text: string): string[] {
+  const out: string[] = [];
+  for (const m of stripComments(text).matchAll(IMPORT_RE)) {
+    const spec = m[1] ?? m[2] ?? m[3];
+    if (spec !== undefined) out.push(spec);
+  }
+  return out;
+}
+
+function* tsFiles(dir: string): Generator<string> {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) yield* tsFiles(p);
+    else if (name.endsWith(".ts")) yield p;
+  }
+}
+
+function folderOf(srcRoot: string, file: string): string | undefined {
+  const rel = relative(srcRoot, file);
+  if (rel.startsWith("..")) return undefined;
+  const [first] = rel.split(sep);
+  return first === undefined || first === rel ? undefined : first;
+}
+
+/** Checks every .ts file under `srcRoot`; test files follow the same rules as the code. */
+export function checkTree(srcRoot: string): Violation[] {
+  const violations: Violation[] = [];
+  for (const file of tsFiles(srcRoot)) {
+    const from = folderOf(srcRoot, file);
+    const rel = relative(srcRoot, file);
+    if (from === undefined) {
+      violations.push({ file: rel, specifier: "", reason: "source files live in a src/<folder>/" });
+      continue;
+    }
+    const allowed = ALLOWED[from];
+    if (allowed === undefined) {
+      violations.push({ file: rel, specifier: "", reason: `folder src/${from} is not in the dependency table` });
+      continue;
+    }
+    const isTest = file.endsWith(".test.ts");
+    for (const spec of importsOf(readFileSync(file, "utf8"))) {
+      if (spec.startsWith(".")) {
+        if (!spec.endsWith(".ts") && !spec.endsWith(".json")) {
+          violations.push({ file: rel, specifier: spec, reason: "relative imports name the .ts file" });
+        }
+        const target = folderOf(srcRoot, resolve(dirname(file), spec));
+        if (target === undefined) {
+          violations.push({ file: rel, specifier: spec, reason: "imports from outside src/" });
+        } else if (target !== from && !allowed.includes(target)) {
+          violations.push({
+            file: rel,
+            specifier: spec,
+            reason: `src/${from} may not depend on src/${target} (allowed: ${allowed.join(", ") || "none"})`,
+          });
+        }
+        continue;
+      }
+      const pure = PURE_PACKAGES[from];
+      if (pure !== undefined && !isTest) {
+        const pkg = spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : (spec.split("/")[0] ?? spec);
+        if (!pure.includes(pkg)) {
+          violations.push({ file: rel, specifier: spec, reason: `src/${from} is pure: it may not import '${pkg}'` });
+        }
+      }
+    }
+  }
+  return violations;
+}
+
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "src");
+  const violations = checkTree(root);
+  for (const v of violations) console.error(`src/${v.file}: ${v.specifier ? `'${v.specifier}': ` : ""}${v.reason}`);
+  if (violations.length > 0) {
+    console.error(`${violations.length} dependency violation(s)`);
+    process.exit(1);
+  }
+  console.log("dependency direction: ok");
+}

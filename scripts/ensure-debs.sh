@@ -1,0 +1,40 @@
+# shellcheck shell=bash
+# Sourced by scripts/test: installs the Debian packages the test levels use, when they are
+# missing and we are root. Without root, it says what is missing; the tests that need a
+# missing tool report themselves as not run.
+
+# probe path|package
+SPIDERPOOL_DEBS=(
+  "/usr/sbin/ip|iproute2"
+  "/usr/bin/gcc|gcc"
+  "/usr/bin/kubectl|kubernetes-client"
+  "/usr/lib/cni/macvlan|containernetworking-plugins"
+)
+
+ensure_debs() {
+  local missing=() entry probe pkg
+  for entry in "${SPIDERPOOL_DEBS[@]}"; do
+    probe="${entry%%|*}"
+    pkg="${entry##*|}"
+    if [ ! -e "$probe" ] && ! command -v "$(basename "$probe")" >/dev/null 2>&1; then
+      missing+=("$pkg")
+    fi
+  done
+  if [ "${#missing[@]}" -eq 0 ]; then
+    return 0
+  fi
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "debs: missing ${missing[*]} and not root; tests that need them will report as not run" >&2
+    return 0
+  fi
+  echo "debs: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  if ! apt-get update -qq >/dev/null; then
+    echo "debs: apt-get update failed" >&2
+    return 1
+  fi
+  if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; then
+    echo "debs: apt-get install ${missing[*]} failed" >&2
+    return 1
+  fi
+}
