@@ -38,11 +38,14 @@ const CH_f = 102;
 const CH_DOT = 46;
 const CH_COLON = 58;
 
+/** Hex value of each ASCII code, -1 for non-hex: one load instead of three compares. */
+const HEX = new Int8Array(128).fill(-1);
+for (let c = CH_0; c <= CH_9; c++) HEX[c] = c - CH_0;
+for (let c = CH_a; c <= CH_f; c++) HEX[c] = c - CH_a + 10;
+for (let c = CH_A; c <= CH_F; c++) HEX[c] = c - CH_A + 10;
+
 function hexDigit(c: number): number {
-  if (c >= CH_0 && c <= CH_9) return c - CH_0;
-  if (c >= CH_a && c <= CH_f) return c - CH_a + 10;
-  if (c >= CH_A && c <= CH_F) return c - CH_A + 10;
-  return -1;
+  return c < 128 ? (HEX[c] as number) : -1;
 }
 
 /**
@@ -147,23 +150,35 @@ function scanIPv6(s: string, to: number): bigint | string {
   return (BigInt(a) << 80n) | (BigInt(b) << 32n) | BigInt(c);
 }
 
+/** IPv6 has a ':' within its first six characters (at most 5 hex digits, then ':'); IPv4 never does. */
+function looksLikeIPv6(s: string, end: number): boolean {
+  const n = end < 6 ? end : 6;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c === CH_COLON) return true;
+    if (c === CH_DOT) return false;
+  }
+  return s.indexOf(":") >= 0 && s.indexOf(":") < end;
+}
+
 function parseOrReason(s: string, options?: ParseOptions): ParsedIP | string {
   if (typeof s !== "string") return "not a string";
   if (s.length === 0) return "empty string";
   let end = s.length;
   let zone: string | undefined;
-  const pct = s.indexOf("%");
+  // Zones are rare and refused by default, so only look for '%' when one may be given,
+  // or to explain a failure.
+  const pct = options?.allowZone ? s.indexOf("%") : -1;
   if (pct >= 0) {
-    if (!options?.allowZone) return "zone ids are not allowed here";
     zone = s.slice(pct + 1);
     if (zone.length === 0) return "empty zone id";
     if (/\s/.test(zone)) return "zone id contains whitespace";
     end = pct;
   }
-  const colon = s.indexOf(":");
-  if (colon >= 0 && colon < end) {
+  if (looksLikeIPv6(s, end)) {
     const value = scanIPv6(s, end);
-    if (typeof value === "string") return value;
+    if (typeof value === "string")
+      return !options?.allowZone && s.includes("%") ? "zone ids are not allowed here" : value;
     return zone === undefined ? { family: 6, value } : { family: 6, value, zone };
   }
   if (zone !== undefined) return "zone ids apply only to IPv6";
@@ -207,6 +222,7 @@ function formatIPv4(v: number): string {
 }
 
 const IPV4_MAPPED_PREFIX = 0xffffn;
+const formatScratch = new Array<number>(8).fill(0);
 
 /**
  * RFC 5952 text: lowercase hex, no leading zeros, the longest run (first on ties) of two
@@ -217,11 +233,20 @@ function formatIPv6(v: bigint): string {
   if (v >> 32n === IPV4_MAPPED_PREFIX) {
     return `::ffff:${formatIPv4(Number(v & 0xffff_ffffn))}`;
   }
+  const g = formatScratch;
+  // Four 32-bit words: cheaper than eight BigInt shifts.
   const w0 = Number((v >> 96n) & 0xffff_ffffn);
   const w1 = Number((v >> 64n) & 0xffff_ffffn);
   const w2 = Number((v >> 32n) & 0xffff_ffffn);
   const w3 = Number(v & 0xffff_ffffn);
-  const g = [w0 >>> 16, w0 & 0xffff, w1 >>> 16, w1 & 0xffff, w2 >>> 16, w2 & 0xffff, w3 >>> 16, w3 & 0xffff];
+  g[0] = w0 >>> 16;
+  g[1] = w0 & 0xffff;
+  g[2] = w1 >>> 16;
+  g[3] = w1 & 0xffff;
+  g[4] = w2 >>> 16;
+  g[5] = w2 & 0xffff;
+  g[6] = w3 >>> 16;
+  g[7] = w3 & 0xffff;
   let bestStart = -1;
   let bestLen = 1;
   let runStart = -1;
@@ -231,18 +256,24 @@ function formatIPv6(v: bigint): string {
       continue;
     }
     if (runStart >= 0) {
-      const len = i - runStart;
-      if (len > bestLen) {
+      if (i - runStart > bestLen) {
         bestStart = runStart;
-        bestLen = len;
+        bestLen = i - runStart;
       }
       runStart = -1;
     }
   }
-  if (bestStart < 0) return g.map((x) => x.toString(16)).join(":");
-  const head = g.slice(0, bestStart).map((x) => x.toString(16));
-  const tail = g.slice(bestStart + bestLen).map((x) => x.toString(16));
-  return `${head.join(":")}::${tail.join(":")}`;
+  let out = "";
+  for (let i = 0; i < 8; i++) {
+    if (i === bestStart) {
+      out += i === 0 ? "::" : ":";
+      i += bestLen - 1;
+      continue;
+    }
+    out += (g[i] as number).toString(16);
+    if (i < 7) out += ":";
+  }
+  return out;
 }
 
 /** Canonical text of an address value (RFC 5952 for IPv6). */
