@@ -13,6 +13,12 @@ import type { KindDefinition } from "./kind.ts";
 import { ALL_KINDS, SPIDER_KINDS } from "./kinds.ts";
 import { lintStructural } from "./structural.ts";
 
+interface JsonLike {
+  properties?: Record<string, JsonLike>;
+  enum?: unknown[];
+  default?: unknown;
+}
+
 const CRD_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "deploy", "crds");
 
 function readCrdDir(): Map<string, string> {
@@ -200,6 +206,15 @@ describe("schemas", () => {
     });
     assert.equal(props["default"]?.["default"], false);
     assert.deepEqual(spec?.["required"], ["subnet"]);
+  });
+  it("SpiderMultusConfig cniType has the spec's eight values, vlan included, default custom", () => {
+    const crd = parse(readCrdDir().get("spiderpool.spidernet.io_spidermultusconfigs.yaml") ?? "") as ReturnType<
+      typeof toCrd
+    >;
+    const root = crd.spec.versions[0]?.schema.openAPIV3Schema as { properties: Record<string, JsonLike> };
+    const cniType = root.properties["spec"]?.properties?.["cniType"];
+    assert.deepEqual(cniType?.enum, ["macvlan", "ipvlan", "vlan", "sriov", "ovs", "ib-sriov", "ipoib", "custom"]);
+    assert.equal(cniType?.default, "custom");
   });
   it("the TypeBox validator honours required, enums and bounds", () => {
     const check = Compile(IPPoolSpec);
