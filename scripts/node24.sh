@@ -19,6 +19,11 @@ _sp_node_major() {
 
 ensure_node24() {
   local root dir major
+  # npm under the unpacked Node reads only its bundled CAs unless told otherwise; a
+  # registry reached through a proxy with a local CA needs the system bundle.
+  if [ -z "${NODE_EXTRA_CA_CERTS:-}" ] && [ -r /etc/ssl/certs/ca-certificates.crt ]; then
+    export NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+  fi
   root="$(_sp_repo_root)"
   dir="$root/.toolchain/node"
   if [ -x "$dir/bin/node" ]; then
@@ -27,6 +32,11 @@ ensure_node24() {
   major="$(_sp_node_major node || echo 0)"
   if [ "${major:-0}" -ge 24 ]; then
     return 0
+  fi
+  if ! command -v npm >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
+    echo "node24: npm is missing; installing Debian's npm to fetch $SPIDERPOOL_NODE_PKG" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null &&
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null
   fi
   if ! command -v npm >/dev/null 2>&1; then
     echo "node24: node $(node --version 2>/dev/null || echo missing) is older than 24 and npm is missing; cannot fetch $SPIDERPOOL_NODE_PKG" >&2

@@ -11,6 +11,16 @@ for (const name of readdirSync(dir)
   const text = readFileSync(join(dir, name), "utf8").trim();
   const c = JSON.parse(text || "{}") as Partial<typeof total>;
   const level = name.slice("level-".length, -".json".length);
+  let exit = 0;
+  try {
+    exit = Number(readFileSync(join(dir, `exit-${level}`), "utf8").trim());
+  } catch {
+    // No exit file: the level did not run.
+  }
+  if (exit !== 0 && (c.failed ?? 0) === 0) {
+    console.log(`level ${level}: the test runner exited with ${exit} without reporting a failed test`);
+    c.failed = 1;
+  }
   console.log(
     `level ${level}: ${c.passed ?? 0} passed, ${c.failed ?? 0} failed, ${(c.skipped ?? 0) + (c.todo ?? 0)} not run`,
   );

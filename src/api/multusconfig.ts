@@ -16,7 +16,11 @@ export const SpiderpoolPools = Type.Object(
     ipv4: Type.Optional(StringList({ description: "default IPv4 pools written into the ipam block" })),
     ipv6: Type.Optional(StringList({ description: "default IPv6 pools written into the ipam block" })),
     matchMasterSubnet: Type.Optional(
-      Type.Boolean({ default: false, description: "only pools whose subnet is on the master (sriov only)" }),
+      Type.Boolean({
+        default: false,
+        enum: [true, false],
+        description: "only pools whose subnet is on the master (sriov only)",
+      }),
     ),
   },
   { description: "SpiderpoolPools selects the Spiderpool IPAM pools" },

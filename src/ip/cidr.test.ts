@@ -61,7 +61,9 @@ describe("canonical network check", () => {
     assert.equal(isCanonicalCIDR("192.0.2.0/24"), true);
     assert.equal(isCanonicalCIDR("2001:db8::/32"), true);
     assert.equal(isCanonicalCIDR("203.0.113.9/32"), true);
-    assert.equal(parseCanonicalCIDR("2001:DB8::/32").network, parseIP("2001:db8::").value);
+    assert.equal(parseCanonicalCIDR("2001:db8::/32").network, parseIP("2001:db8::").value);
+    assert.throws(() => parseCanonicalCIDR("2001:DB8::/32"), /did you mean '2001:db8::\/32'/);
+    assert.throws(() => parseCanonicalCIDR("2001:db8:0::/32"), /did you mean '2001:db8::\/32'/);
   });
   it("rejects host bits with the network as a hint", () => {
     assert.equal(isCanonicalCIDR("192.0.2.1/24"), false);
@@ -70,7 +72,7 @@ describe("canonical network check", () => {
       (err: unknown) =>
         err instanceof NonCanonicalCIDRError &&
         err.canonical === "192.0.2.0/24" &&
-        err.message === "CIDR '192.0.2.1/24' has host bits set; did you mean '192.0.2.0/24'?",
+        err.message === "CIDR '192.0.2.1/24' is not in canonical network form; did you mean '192.0.2.0/24'?",
     );
     assert.throws(() => parseCanonicalCIDR("2001:db8::1/64"), /did you mean '2001:db8::\/64'/);
   });

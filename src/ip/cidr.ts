@@ -58,12 +58,14 @@ export function isCanonicalCIDR(s: string): boolean {
 }
 
 /**
- * Parses a CIDR that must be written in network form. Equal value with other spelling
- * (`2001:DB8::/32`) is accepted; host bits are not, and the error names the network.
+ * Parses a CIDR that must be written exactly in its canonical network form, as the
+ * upstream webhook requires (it compares the text with Go's String()): host bits and
+ * other spellings (`2001:DB8::/32`) are refused, and the error names the canonical text.
  */
 export function parseCanonicalCIDR(s: string): CIDR {
   const c = parseCIDR(s);
-  if (c.ip !== c.network) throw new NonCanonicalCIDRError(s, formatCIDR(c));
+  const canonical = formatCIDR(c);
+  if (canonical !== s) throw new NonCanonicalCIDRError(s, canonical);
   return c;
 }
 

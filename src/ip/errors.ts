@@ -30,7 +30,7 @@ export class NonCanonicalCIDRError extends SpiderpoolError {
   readonly input: string;
   readonly canonical: string;
   constructor(input: string, canonical: string) {
-    super(`CIDR '${input}' has host bits set; did you mean '${canonical}'?`);
+    super(`CIDR '${input}' is not in canonical network form; did you mean '${canonical}'?`);
     this.input = input;
     this.canonical = canonical;
   }
@@ -53,8 +53,8 @@ export class IPFamilyMismatchError extends SpiderpoolError {
   readonly code = "ERR_IP_FAMILY_MISMATCH";
   readonly input: string;
   readonly expected: 4 | 6;
-  constructor(input: string, expected: 4 | 6) {
-    super(`'${input}' is not an IPv${expected} value`);
+  constructor(input: string, expected: 4 | 6, where?: string) {
+    super(`${where === undefined ? "" : `${where}: `}'${input}' is not an IPv${expected} value`);
     this.input = input;
     this.expected = expected;
   }

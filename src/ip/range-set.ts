@@ -79,7 +79,7 @@ export class IPRangeSet {
         }
         throw err;
       }
-      if (r.family !== family) throw new IPFamilyMismatchError(s, family);
+      if (r.family !== family) throw new IPFamilyMismatchError(s, family, `entry [${i}]`);
       runs.push({ start: r.start, end: r.end });
     });
     return new IPRangeSet(family, normalize(runs));

@@ -54,9 +54,13 @@ function decodeField(kind: FieldKind, v: unknown, path: string): string | boolea
   }
 }
 
-/** Decodes one JSON object into the fields of `schema`. */
+/**
+ * Decodes one JSON object into the fields of `schema`. As Go: a `null` object decodes to
+ * the zero value, a `null` list resets the field, a `null` string or bool leaves it.
+ */
 export function decodeObject<S extends Record<string, FieldKind>>(v: unknown, schema: S, path: string): Decoded<S> {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) {
+  if (v === null) return {} as Decoded<S>;
+  if (typeof v !== "object" || Array.isArray(v)) {
     throw new DecodeError(path, `expected an object, got ${describeJson(v)}`);
   }
   const names = Object.keys(schema);
@@ -65,14 +69,19 @@ export function decodeObject<S extends Record<string, FieldKind>>(v: unknown, sc
     // As in Go, every key that names a field (exactly or case-folded) assigns it: the last wins.
     const field = names.find((n) => n === key) ?? names.find((n) => n.toLowerCase() === key.toLowerCase());
     if (field === undefined) continue;
-    if (value === null) continue;
+    if (value === null) {
+      if (schema[field] === "stringList") delete out[field];
+      continue;
+    }
     const fieldPath = path === "" ? field : `${path}.${field}`;
     out[field] = decodeField(schema[field] as FieldKind, value, fieldPath);
   }
   return out as Decoded<S>;
 }
 
+/** A JSON list; `null` decodes to an empty list, as Go's nil slice. */
 export function decodeArray(v: unknown, path: string): unknown[] {
+  if (v === null) return [];
   if (!Array.isArray(v)) throw new DecodeError(path, `expected a list, got ${describeJson(v)}`);
   return v;
 }

@@ -4,7 +4,7 @@
  */
 import { InvalidAnnotationError } from "./errors.ts";
 import { DecodeError, decodeArray, decodeObject, parseJson } from "./go-json.ts";
-import { ANNO_MULTUS_DEFAULT_NETWORK, ANNO_MULTUS_NETWORKS } from "./keys.ts";
+import { ANNO_MULTUS_DEFAULT_NETWORK, ANNO_MULTUS_NETWORKS, ANNO_SMC_CNI_VERSION, ANNO_SMC_CR_NAME } from "./keys.ts";
 
 export interface NetworkSelection {
   namespace: string;
@@ -26,8 +26,11 @@ function check(annotation: string, part: string, sel: NetworkSelection): Network
   if (!DNS1123_LABEL.test(sel.namespace) || sel.namespace.length > 63) {
     bad(`namespace '${sel.namespace}' is not a DNS-1123 label`);
   }
-  if (sel.interface !== undefined && (sel.interface === "" || /[/\s:]/.test(sel.interface))) {
-    bad(`interface '${sel.interface}' is not a valid interface name`);
+  if (
+    sel.interface !== undefined &&
+    (sel.interface === "" || /[/\s:@]/.test(sel.interface) || new TextEncoder().encode(sel.interface).length > 15)
+  ) {
+    bad(`interface '${sel.interface}' is not a valid interface name (1-15 bytes, no '/', ':', '@' or whitespace)`);
   }
   return sel;
 }
@@ -37,6 +40,14 @@ function fromText(annotation: string, entry: string, index: number, defaultNames
   let rest = entry;
   let iface: string | undefined;
   const at = rest.indexOf("@");
+  if (at >= 0 && rest.indexOf("@", at + 1) >= 0) {
+    throw new InvalidAnnotationError({
+      owner: "Pod",
+      annotation,
+      part,
+      detail: `${part}: '${entry}' has more than one '@'`,
+    });
+  }
   if (at >= 0) {
     iface = rest.slice(at + 1);
     rest = rest.slice(0, at);
@@ -135,4 +146,36 @@ export function parseMultusDefaultNetwork(value: string, defaultNamespace: strin
     });
   }
   return fromText(a, text, 0, defaultNamespace);
+}
+
+/** The cniVersion values a SpiderMultusConfig may ask for (`multus.spidernet.io/cni-version`). */
+export const SMC_CNI_VERSIONS = ["0.3.0", "0.3.1", "0.4.0", "1.0.0"] as const;
+export type SmcCniVersion = (typeof SMC_CNI_VERSIONS)[number];
+
+/** `multus.spidernet.io/cni-version`; absent means 0.3.1. */
+export function parseSmcCniVersion(value: string | undefined): SmcCniVersion {
+  if (value === undefined) return "0.3.1";
+  const v = SMC_CNI_VERSIONS.find((x) => x === value);
+  if (v === undefined) {
+    throw new InvalidAnnotationError({
+      owner: "SpiderMultusConfig",
+      annotation: ANNO_SMC_CNI_VERSION,
+      part: "value",
+      detail: `unsupported CNI version '${value}', expected one of ${SMC_CNI_VERSIONS.join(", ")}`,
+    });
+  }
+  return v;
+}
+
+/** `multus.spidernet.io/cr-name`: the NetworkAttachmentDefinition's name, a DNS-1123 subdomain. */
+export function parseSmcCrName(value: string): string {
+  if (value.length === 0 || value.length > 253 || !DNS1123_SUBDOMAIN.test(value)) {
+    throw new InvalidAnnotationError({
+      owner: "SpiderMultusConfig",
+      annotation: ANNO_SMC_CR_NAME,
+      part: "value",
+      detail: `'${value}' is not a DNS-1123 subdomain (lower case alphanumerics, '-' and '.', at most 253 characters)`,
+    });
+  }
+  return value;
 }

@@ -356,3 +356,77 @@ describe("namespace default pools", () => {
     rejects(() => parseNamespaceDefaultPools(A4, '["a",""]'), `${NS}[1]: a pool name must not be empty`, A4, "[1]");
   });
 });
+
+describe("every rejection path, with its exact text", () => {
+  const SUB = "ipam.spidernet.io/subnet";
+  const SUBS = "ipam.spidernet.io/subnets";
+  const rows: Array<[string, () => unknown, string, string]> = [
+    [
+      IPPOOLS,
+      () => parseIPPoolsAnnotation('[{"ipv4":[""]}]'),
+      `${P(IPPOOLS)}[0].ipv4[0]: a pool name must not be empty`,
+      "[0].ipv4[0]",
+    ],
+    [
+      IPPOOLS,
+      () => parseIPPoolsAnnotation('[{"ipv6":["x["]}]'),
+      `${P(IPPOOLS)}[0].ipv6[0]: bad wildcard pattern 'x[': unclosed '['`,
+      "[0].ipv6[0]",
+    ],
+    [
+      IPPOOLS,
+      () => parseIPPoolsAnnotation('[{"interface":3}]'),
+      `${P(IPPOOLS)}[0].interface: expected a string, got number 3`,
+      "[0].interface",
+    ],
+    [IPPOOLS, () => parseIPPoolsAnnotation("null"), `${P(IPPOOLS)}value requires at least one item`, "value"],
+    [
+      ROUTES,
+      () => parseRoutesAnnotation("[{"),
+      `${P(ROUTES)}invalid JSON: Expected property name or '}' in JSON at position 2 (line 1 column 3)`,
+      "value",
+    ],
+    [ROUTES, () => parseRoutesAnnotation('["x"]'), `${P(ROUTES)}[0]: expected an object, got string "x"`, "[0]"],
+    [
+      ROUTES,
+      () => parseRoutesAnnotation('[{"dst":1,"gw":"192.0.2.1"}]'),
+      `${P(ROUTES)}[0].dst: expected a string, got number 1`,
+      "[0].dst",
+    ],
+    [
+      SUB,
+      () => parseSubnetAnnotation("{"),
+      `${P(SUB)}invalid JSON: Expected property name or '}' in JSON at position 1 (line 1 column 2)`,
+      "value",
+    ],
+    [SUB, () => parseSubnetAnnotation('["s4"]'), `${P(SUB)}expected an object, got a list`, "value"],
+    [
+      SUB,
+      () => parseSubnetAnnotation('{"ipv4":"s4"}'),
+      `${P(SUB)}ipv4: expected a list of strings, got string "s4"`,
+      "ipv4",
+    ],
+    [SUBS, () => parseSubnetsAnnotation('{"interface":"eth0"}'), `${P(SUBS)}expected a list, got an object`, "value"],
+    [
+      SUBS,
+      () => parseSubnetsAnnotation('[{"interface":"eth0","ipv6":[""]}]'),
+      "it's invalid to set an empty IPv6 subnet with mutilple interfaces",
+      "[0].ipv6",
+    ],
+  ];
+  for (const [annotation, fn, message, part] of rows) {
+    it(message, () => rejects(fn, message, annotation, part));
+  }
+});
+
+describe("Go encoding/json null semantics", () => {
+  it("a null object is the zero value; a null list resets the field; [null] items are empty items", () => {
+    assert.deepEqual(parseIPPoolAnnotation("null"), { ipv4: [], ipv6: [] });
+    assert.deepEqual(parseIPPoolAnnotation('{"ipv4":["a"],"IPV4":null}'), { ipv4: [], ipv6: [] });
+    assert.deepEqual(parseIPPoolsAnnotation("[null]").items, [
+      { interface: "0", ipv4: [], ipv6: [], cleanGateway: false },
+    ]);
+    assert.deepEqual(parseRoutesAnnotation("null"), []);
+  });
+  it("-0 is zero", () => assert.deepEqual(parsePoolIPNumber("-0"), { flexible: false, n: 0 }));
+});

@@ -253,7 +253,8 @@ export function parsePoolIPNumber(value: string): PoolIPNumber {
     const message = `subnet '${a}' value must equal or greater than 0`;
     return fail("Pod", a, "value", message, message);
   }
-  return { flexible: m[1] === "+", n };
+  // "-0" is zero, not negative zero.
+  return { flexible: m[1] === "+", n: n === 0 ? 0 : n };
 }
 
 const TRUE = new Set(["1", "t", "T", "TRUE", "true", "True"]);
