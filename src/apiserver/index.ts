@@ -1,0 +1,3 @@
+export * from "./registry.ts";
+export * from "./resources.ts";
+export * from "./server.ts";

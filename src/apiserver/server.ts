@@ -1,0 +1,588 @@
+/**
+ * The embedded Kubernetes-compatible API server: JSON over HTTP (or HTTPS when given a
+ * certificate), discovery, the REST verbs of registry.ts, watches, Table output for
+ * kubectl, and knobs for tests and benchmarks (write latency, fault injection, dropping
+ * watches). For tests, benchmarks and the sandbox only: never a production store.
+ */
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
+import { stringify } from "yaml";
+import type { StatusReason } from "../kube/status.ts";
+import {
+  badRequest,
+  HttpError,
+  internal,
+  methodNotAllowed,
+  pathNotFound,
+  statusError,
+  unsupportedMediaType,
+} from "./http-errors.ts";
+import { Registry, type DeleteOptions, type RegistryOptions, type WriteOptions } from "./registry.ts";
+import { groupVersion, type ServedResource } from "./resources.ts";
+import { toTable, type IncludeObject } from "./table.ts";
+import { serveWatch, type ActiveWatch } from "./watch.ts";
+
+export type Verb = "get" | "list" | "watch" | "create" | "update" | "patch" | "delete" | "deletecollection";
+
+export interface Fault {
+  /** A verb, or "*" for any. */
+  verb: Verb | "*";
+  /** A resource (plural), or "*" for any. */
+  resource: string;
+  status: number;
+  reason?: StatusReason;
+  message?: string;
+  /** How many matching requests fail; then the fault is spent. */
+  count: number;
+}
+
+export interface ServerOptions extends RegistryOptions {
+  /** PEM certificate and key: serve HTTPS instead of HTTP. */
+  tls?: { cert: string; key: string };
+  /** How often watches with allowWatchBookmarks get a BOOKMARK (default 1 s; kube: about a minute). */
+  bookmarkIntervalMs?: number;
+  /** Watch timeout when the client gives none (default 1800 s, as kube's min-request-timeout). */
+  defaultWatchTimeoutSeconds?: number;
+  /** Called for every request that completes, for logs. */
+  onRequest?: (r: { method: string; path: string; status: number; ms: number }) => void;
+}
+
+const MAX_BODY = 3 * 1024 * 1024;
+const VERSION_INFO = {
+  major: "1",
+  minor: "32",
+  gitVersion: "v1.32.0-spiderpool-embedded",
+  gitCommit: "embedded",
+  gitTreeState: "clean",
+  buildDate: "2026-01-01T00:00:00Z",
+  goVersion: "none",
+  compiler: "node",
+  platform: `${process.platform}/${process.arch}`,
+};
+
+function send(res: ServerResponse, code: number, body: unknown, contentType = "application/json"): void {
+  const text = typeof body === "string" ? body : JSON.stringify(body);
+  res.writeHead(code, { "content-type": contentType, "content-length": Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        reject(statusError(413, "RequestEntityTooLarge", "the request body is larger than 3 MiB"));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+function parseJson(text: string): unknown {
+  if (text.trim() === "") return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw badRequest(`the request body is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+interface Route {
+  resource: ServedResource;
+  namespace: string;
+  name: string;
+  subresource: string;
+}
+
+export class EmbeddedApiServer {
+  readonly registry: Registry;
+  readonly #opts: ServerOptions;
+  readonly #server: Server;
+  readonly #watches = new Set<ActiveWatch>();
+  #faults: Fault[] = [];
+  #url = "";
+
+  constructor(opts: ServerOptions = {}) {
+    this.#opts = opts;
+    this.registry = new Registry(opts);
+    const handler = (req: IncomingMessage, res: ServerResponse): void => void this.#handle(req, res);
+    this.#server =
+      opts.tls !== undefined
+        ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, handler)
+        : createHttpServer(handler);
+    this.#server.keepAliveTimeout = 65_000;
+  }
+
+  /** Listens (loopback by default) and returns the base URL. */
+  async listen(port = 0, host = "127.0.0.1"): Promise<string> {
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once("error", reject);
+      this.#server.listen(port, host, () => {
+        this.#server.off("error", reject);
+        resolve();
+      });
+    });
+    const addr = this.#server.address() as AddressInfo;
+    const h = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
+    this.#url = `${this.#opts.tls !== undefined ? "https" : "http"}://${h}:${addr.port}`;
+    return this.#url;
+  }
+
+  get url(): string {
+    return this.#url;
+  }
+
+  async close(): Promise<void> {
+    for (const w of [...this.#watches]) w.close();
+    this.#server.closeAllConnections();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  /** A kubeconfig for this server (HTTPS: with the given CA). */
+  kubeconfig(caPem?: string): string {
+    const cluster: Record<string, unknown> = { server: this.#url };
+    if (caPem !== undefined) cluster["certificate-authority-data"] = Buffer.from(caPem).toString("base64");
+    return stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [{ name: "embedded", cluster }],
+      users: [{ name: "embedded", user: { token: "embedded" } }],
+      contexts: [{ name: "embedded", context: { cluster: "embedded", user: "embedded", namespace: "default" } }],
+      "current-context": "embedded",
+    });
+  }
+
+  // ---- knobs ------------------------------------------------------------------------------
+
+  injectFault(f: Fault): void {
+    this.#faults.push({ ...f });
+  }
+
+  clearFaults(): void {
+    this.#faults = [];
+  }
+
+  setWriteLatency(ms: number): void {
+    this.registry.writeLatencyMs = ms;
+  }
+
+  /** Ends open watch connections (of one resource, or all), as a network cut would. */
+  dropWatches(resource?: string): number {
+    let n = 0;
+    for (const w of [...this.#watches]) {
+      if (resource === undefined || w.resource === resource || w.resource.startsWith(`${resource}.`)) {
+        w.close();
+        n++;
+      }
+    }
+    return n;
+  }
+
+  get openWatches(): number {
+    return this.#watches.size;
+  }
+
+  #takeFault(verb: Verb, resource: string): Fault | undefined {
+    const i = this.#faults.findIndex(
+      (f) => (f.verb === "*" || f.verb === verb) && (f.resource === "*" || f.resource === resource),
+    );
+    if (i < 0) return undefined;
+    const f = this.#faults[i] as Fault;
+    f.count--;
+    if (f.count <= 0) this.#faults.splice(i, 1);
+    return f;
+  }
+
+  // ---- HTTP -------------------------------------------------------------------------------
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const url = new URL(req.url ?? "/", "http://embedded");
+    try {
+      await this.#route(req, res, url);
+    } catch (err) {
+      const e = err instanceof HttpError ? err : internal(`internal error: ${(err as Error)?.message ?? String(err)}`);
+      if (!res.headersSent) send(res, e.status.code, e.status);
+      else res.end();
+    }
+    this.#opts.onRequest?.({
+      method: req.method ?? "",
+      path: url.pathname,
+      status: res.statusCode,
+      ms: performance.now() - started,
+    });
+  }
+
+  async #route(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const path = url.pathname.replace(/\/+$/, "") || "/";
+    const method = req.method ?? "GET";
+    if (path === "/healthz" || path === "/readyz" || path === "/livez") return send(res, 200, "ok", "text/plain");
+    if (path === "/version") return send(res, 200, VERSION_INFO);
+    if (path.startsWith("/_embedded/")) return this.#control(req, res, path);
+    if (path === "/openapi/v2")
+      return send(res, 200, {
+        swagger: "2.0",
+        info: { title: "Kubernetes", version: VERSION_INFO.gitVersion },
+        paths: {},
+        definitions: {},
+      });
+    if (path === "/openapi/v3") return send(res, 200, { paths: {} });
+    if (path === "/api") {
+      return send(res, 200, {
+        kind: "APIVersions",
+        versions: ["v1"],
+        serverAddressByClientCIDRs: [{ clientCIDR: "0.0.0.0/0", serverAddress: req.headers.host ?? "" }],
+      });
+    }
+    if (path === "/apis") return send(res, 200, { kind: "APIGroupList", apiVersion: "v1", groups: this.#groups() });
+    const segs = path
+      .split("/")
+      .filter((s) => s !== "")
+      .map(decodeURIComponent);
+    let group: string;
+    let version: string;
+    let rest: string[];
+    if (segs[0] === "api" && segs.length >= 2) {
+      group = "";
+      version = segs[1] as string;
+      rest = segs.slice(2);
+    } else if (segs[0] === "apis" && segs.length >= 2) {
+      group = segs[1] as string;
+      if (segs.length === 2) {
+        const g = this.#groups().find((x) => x.name === group);
+        if (g === undefined) throw pathNotFound(path);
+        return send(res, 200, { kind: "APIGroup", apiVersion: "v1", ...g });
+      }
+      version = segs[2] as string;
+      rest = segs.slice(3);
+    } else {
+      throw pathNotFound(path);
+    }
+    if (rest.length === 0) {
+      const list = this.#resourceList(group, version);
+      if (list === undefined) throw pathNotFound(path);
+      return send(res, 200, list);
+    }
+    let watchPath = false;
+    if (rest[0] === "watch") {
+      watchPath = true;
+      rest = rest.slice(1);
+    }
+    const route = this.#resolve(group, version, rest, path);
+    const q = url.searchParams;
+    const isWatch = watchPath || q.get("watch") === "true" || q.get("watch") === "1";
+    switch (method) {
+      case "GET":
+        if (isWatch) return this.#watch(req, res, route, q);
+        if (route.name === "") return this.#list(req, res, route, q);
+        return this.#get(req, res, route);
+      case "POST":
+        if (route.name !== "") throw methodNotAllowed(`POST is not allowed on ${path}`);
+        return this.#create(req, res, route, q);
+      case "PUT":
+        if (route.name === "") throw methodNotAllowed(`PUT is not allowed on a collection`);
+        return this.#update(req, res, route, q);
+      case "PATCH":
+        if (route.name === "") throw methodNotAllowed(`PATCH is not allowed on a collection`);
+        return this.#patch(req, res, route, q);
+      case "DELETE":
+        return this.#delete(req, res, route, q);
+      default:
+        throw methodNotAllowed(`${method} is not supported`);
+    }
+  }
+
+  #resolve(group: string, version: string, rest: string[], path: string): Route {
+    let namespace = "";
+    let parts = rest;
+    if (parts[0] === "namespaces" && parts.length >= 3) {
+      const r = this.registry.find(group, version, parts[2] as string);
+      if (r !== undefined && r.namespaced) {
+        namespace = parts[1] as string;
+        parts = parts.slice(2);
+      }
+    }
+    const resource = this.registry.find(group, version, parts[0] as string);
+    if (resource === undefined) throw pathNotFound(path);
+    if (parts.length > 3) throw pathNotFound(path);
+    return { resource, namespace, name: parts[1] ?? "", subresource: parts[2] ?? "" };
+  }
+
+  #groups(): Array<{
+    name: string;
+    versions: Array<{ groupVersion: string; version: string }>;
+    preferredVersion: { groupVersion: string; version: string };
+  }> {
+    const byGroup = new Map<string, Set<string>>();
+    for (const r of this.registry.all()) {
+      if (r.group === "") continue;
+      let s = byGroup.get(r.group);
+      if (s === undefined) byGroup.set(r.group, (s = new Set()));
+      s.add(r.version);
+    }
+    return [...byGroup].map(([name, versions]) => {
+      const vs = [...versions].map((v) => ({ groupVersion: `${name}/${v}`, version: v }));
+      return { name, versions: vs, preferredVersion: vs[0] as { groupVersion: string; version: string } };
+    });
+  }
+
+  #resourceList(group: string, version: string): Record<string, unknown> | undefined {
+    const rs = this.registry.all().filter((r) => r.group === group && r.version === version);
+    if (rs.length === 0) return undefined;
+    const resources: Array<Record<string, unknown>> = [];
+    for (const r of rs) {
+      const entry: Record<string, unknown> = {
+        name: r.plural,
+        singularName: r.singular,
+        namespaced: r.namespaced,
+        kind: r.kind,
+        verbs: ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"],
+      };
+      if (r.shortNames.length > 0) entry["shortNames"] = r.shortNames;
+      if (r.categories.length > 0) entry["categories"] = r.categories;
+      resources.push(entry);
+      if (r.statusSubresource) {
+        resources.push({
+          name: `${r.plural}/status`,
+          singularName: "",
+          namespaced: r.namespaced,
+          kind: r.kind,
+          verbs: ["get", "patch", "update"],
+        });
+      }
+    }
+    return {
+      kind: "APIResourceList",
+      apiVersion: "v1",
+      groupVersion: group === "" ? version : `${group}/${version}`,
+      resources,
+    };
+  }
+
+  #fault(verb: Verb, r: ServedResource): void {
+    const f = this.#takeFault(verb, r.plural);
+    if (f !== undefined) {
+      throw statusError(f.status, f.reason ?? "InternalError", f.message ?? `injected fault on ${verb} ${r.plural}`);
+    }
+  }
+
+  #sendWarnings(res: ServerResponse, warnings: string[]): void {
+    if (warnings.length > 0)
+      res.setHeader(
+        "warning",
+        warnings.map((w) => `299 - ${JSON.stringify(w)}`),
+      );
+  }
+
+  #wantsTable(req: IncomingMessage): boolean {
+    return /as=Table/.test(req.headers.accept ?? "");
+  }
+
+  #get(req: IncomingMessage, res: ServerResponse, r: Route): void {
+    this.#fault("get", r.resource);
+    if (r.subresource !== "" && !(r.subresource === "status" && r.resource.statusSubresource)) {
+      throw pathNotFound(`${r.resource.plural}/${r.name}/${r.subresource}`);
+    }
+    const obj = this.registry.get(r.resource, r.namespace, r.name);
+    if (this.#wantsTable(req)) {
+      return send(
+        res,
+        200,
+        toTable(r.resource, [obj], "Object", { resourceVersion: obj.metadata.resourceVersion }),
+        "application/json;as=Table;v=v1;g=meta.k8s.io",
+      );
+    }
+    send(res, 200, obj);
+  }
+
+  #list(req: IncomingMessage, res: ServerResponse, r: Route, q: URLSearchParams): void {
+    this.#fault("list", r.resource);
+    const limit = Number(q.get("limit") ?? "0");
+    if (!Number.isInteger(limit) || limit < 0) throw badRequest(`limit must be a non-negative integer`);
+    const page = this.registry.list(r.resource, r.namespace, {
+      labelSelector: q.get("labelSelector"),
+      fieldSelector: q.get("fieldSelector"),
+      limit,
+      continue: q.get("continue"),
+    });
+    const meta: Record<string, unknown> = { resourceVersion: page.resourceVersion };
+    if (page.continue !== undefined) meta["continue"] = page.continue;
+    if (page.remainingItemCount !== undefined) meta["remainingItemCount"] = page.remainingItemCount;
+    if (this.#wantsTable(req)) {
+      const include = (q.get("includeObject") ?? "Metadata") as IncludeObject;
+      return send(
+        res,
+        200,
+        toTable(r.resource, page.items, include, meta),
+        "application/json;as=Table;v=v1;g=meta.k8s.io",
+      );
+    }
+    send(res, 200, {
+      kind: r.resource.listKind,
+      apiVersion: groupVersion(r.resource),
+      metadata: meta,
+      items: page.items,
+    });
+  }
+
+  #watch(req: IncomingMessage, res: ServerResponse, r: Route, q: URLSearchParams): void {
+    this.#fault("watch", r.resource);
+    const [labels, fields] = this.registry.selectors(q.get("labelSelector"), q.get("fieldSelector"), r.resource);
+    if (r.name !== "") fields.push(...this.registry.selectors(null, `metadata.name=${r.name}`, r.resource)[1]);
+    const timeout = Number(q.get("timeoutSeconds") ?? this.#opts.defaultWatchTimeoutSeconds ?? 1800);
+    serveWatch(
+      this.registry.store,
+      res,
+      {
+        resource: r.resource,
+        namespace: r.resource.namespaced ? r.namespace : undefined,
+        labels,
+        fields,
+        resourceVersion: q.get("resourceVersion") ?? undefined,
+        bookmarks: q.get("allowWatchBookmarks") === "true",
+        timeoutSeconds: Number.isFinite(timeout) && timeout > 0 ? timeout : 1800,
+        bookmarkIntervalMs: this.#opts.bookmarkIntervalMs ?? 1000,
+        asTable: this.#wantsTable(req),
+      },
+      this.#watches,
+    );
+    req.socket.setTimeout(0);
+  }
+
+  #writeOptions(q: URLSearchParams): WriteOptions {
+    const o: WriteOptions = {};
+    if (q.get("dryRun") === "All") o.dryRun = true;
+    const fv = q.get("fieldValidation");
+    if (fv === "Ignore" || fv === "Warn" || fv === "Strict") o.fieldValidation = fv;
+    return o;
+  }
+
+  async #create(req: IncomingMessage, res: ServerResponse, r: Route, q: URLSearchParams): Promise<void> {
+    this.#fault("create", r.resource);
+    this.#json(req);
+    const body = parseJson(await readBody(req));
+    const out = await this.registry.create(r.resource, r.namespace, body, this.#writeOptions(q));
+    this.#sendWarnings(res, out.warnings);
+    send(res, out.code, out.object);
+  }
+
+  async #update(req: IncomingMessage, res: ServerResponse, r: Route, q: URLSearchParams): Promise<void> {
+    this.#fault("update", r.resource);
+    this.#json(req);
+    const body = parseJson(await readBody(req));
+    const out = await this.registry.update(r.resource, r.namespace, r.name, body, r.subresource, this.#writeOptions(q));
+    this.#sendWarnings(res, out.warnings);
+    send(res, out.code, out.object);
+  }
+
+  async #patch(req: IncomingMessage, res: ServerResponse, r: Route, q: URLSearchParams): Promise<void> {
+    this.#fault("patch", r.resource);
+    const ct = (req.headers["content-type"] ?? "").split(";")[0]?.trim() ?? "";
+    if (
+      ![
+        "application/merge-patch+json",
+        "application/json-patch+json",
+        "application/strategic-merge-patch+json",
+      ].includes(ct)
+    ) {
+      throw unsupportedMediaType(ct);
+    }
+    const body = parseJson(await readBody(req));
+    const out = await this.registry.patch(
+      r.resource,
+      r.namespace,
+      r.name,
+      ct,
+      body,
+      r.subresource,
+      this.#writeOptions(q),
+    );
+    this.#sendWarnings(res, out.warnings);
+    send(res, out.code, out.object);
+  }
+
+  async #delete(req: IncomingMessage, res: ServerResponse, r: Route, q: URLSearchParams): Promise<void> {
+    const body = parseJson(await readBody(req)) as (Omit<DeleteOptions, "dryRun"> & { dryRun?: string[] }) | undefined;
+    const opts: DeleteOptions = {};
+    const pol = body?.propagationPolicy ?? q.get("propagationPolicy") ?? undefined;
+    if (pol !== undefined) {
+      if (pol !== "Orphan" && pol !== "Background" && pol !== "Foreground")
+        throw badRequest(`unknown propagationPolicy ${pol}`);
+      opts.propagationPolicy = pol;
+    }
+    const grace =
+      body?.gracePeriodSeconds ??
+      (q.get("gracePeriodSeconds") !== null ? Number(q.get("gracePeriodSeconds")) : undefined);
+    if (grace !== undefined) opts.gracePeriodSeconds = grace;
+    if (body?.preconditions !== undefined) opts.preconditions = body.preconditions;
+    if ((body?.dryRun ?? []).includes("All") || q.get("dryRun") === "All") opts.dryRun = true;
+    if (r.name === "") {
+      this.#fault("deletecollection", r.resource);
+      const page = this.registry.list(r.resource, r.namespace, {
+        labelSelector: q.get("labelSelector"),
+        fieldSelector: q.get("fieldSelector"),
+        limit: 0,
+        continue: null,
+      });
+      const items = [];
+      for (const o of page.items) {
+        try {
+          const out = await this.registry.delete(r.resource, o.metadata.namespace ?? "", o.metadata.name ?? "", opts);
+          items.push(out.object);
+        } catch (err) {
+          if (!(err instanceof HttpError && err.status.code === 404)) throw err;
+        }
+      }
+      return send(res, 200, { kind: r.resource.listKind, apiVersion: groupVersion(r.resource), metadata: {}, items });
+    }
+    this.#fault("delete", r.resource);
+    const out = await this.registry.delete(r.resource, r.namespace, r.name, opts);
+    this.#sendWarnings(res, out.warnings);
+    send(res, out.code, out.status ?? out.object);
+  }
+
+  #json(req: IncomingMessage): void {
+    const ct = (req.headers["content-type"] ?? "application/json").split(";")[0]?.trim() ?? "";
+    if (ct !== "application/json" && ct !== "") throw unsupportedMediaType(ct);
+  }
+
+  /** Test controls over HTTP, for servers run as a separate process (spiderpoolctl apiserver). */
+  async #control(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    if (req.method !== "POST") throw methodNotAllowed("control endpoints take POST");
+    const body = (parseJson(await readBody(req)) ?? {}) as Record<string, unknown>;
+    switch (path) {
+      case "/_embedded/faults":
+        this.injectFault(body as unknown as Fault);
+        return send(res, 200, { ok: true });
+      case "/_embedded/faults/clear":
+        this.clearFaults();
+        return send(res, 200, { ok: true });
+      case "/_embedded/write-latency":
+        this.setWriteLatency(Number(body["ms"] ?? 0));
+        return send(res, 200, { ok: true });
+      case "/_embedded/drop-watches":
+        return send(res, 200, {
+          dropped: this.dropWatches(typeof body["resource"] === "string" ? body["resource"] : undefined),
+        });
+      case "/_embedded/compact":
+        this.registry.store.compact();
+        return send(res, 200, { ok: true });
+      case "/_embedded/pod-deletion":
+        this.registry.podDeletion = body["mode"] === "graceful" ? "graceful" : "immediate";
+        return send(res, 200, { ok: true });
+      case "/_embedded/finish-pod-deletion":
+        return send(res, 200, {
+          finished: this.registry.finishPodDeletion(String(body["namespace"]), String(body["name"])),
+        });
+      default:
+        throw pathNotFound(path);
+    }
+  }
+}

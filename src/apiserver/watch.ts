@@ -1,0 +1,145 @@
+/**
+ * One watch stream: replays history from a resourceVersion (or the current state as
+ * ADDED), then streams live events, with bookmarks, a server-side timeout, label and field
+ * filters (an object leaving the selection arrives as DELETED, entering as ADDED), and a
+ * bound on buffered output so a slow watcher is dropped instead of slowing writers.
+ */
+import type { ServerResponse } from "node:http";
+import type { Requirement } from "../api/selector.ts";
+import { matchesRequirements } from "../api/selector.ts";
+import { matchesFields, type FieldRequirement } from "./fields.ts";
+import { groupVersion, storageKey, type ServedResource } from "./resources.ts";
+import type { Store, StoredEvent, StoreWatcher, Obj, EventType } from "./store.ts";
+import { toTable } from "./table.ts";
+
+export interface WatchParams {
+  resource: ServedResource;
+  namespace: string | undefined;
+  labels: Requirement[];
+  fields: FieldRequirement[];
+  /** undefined or "0": start with the current state; otherwise replay after this revision. */
+  resourceVersion: string | undefined;
+  bookmarks: boolean;
+  timeoutSeconds: number;
+  bookmarkIntervalMs: number;
+  asTable: boolean;
+  /** Output buffered beyond this many bytes closes the watch (kube drops slow watchers too). */
+  maxBufferedBytes?: number;
+}
+
+export interface ActiveWatch {
+  readonly resource: string;
+  close(): void;
+}
+
+export function serveWatch(store: Store, res: ServerResponse, p: WatchParams, registry: Set<ActiveWatch>): void {
+  const key = storageKey(p.resource);
+  const maxBuffered = p.maxBufferedBytes ?? 16 * 1024 * 1024;
+  let closed = false;
+  const inScope = (o: Obj): boolean =>
+    (p.namespace === undefined || p.namespace === "" || o.metadata.namespace === p.namespace) &&
+    matchesRequirements(p.labels, o.metadata.labels) &&
+    matchesFields(p.fields, o);
+
+  const render = (type: EventType | "BOOKMARK" | "ERROR", object: unknown): string => {
+    const body =
+      p.asTable && (type === "ADDED" || type === "MODIFIED" || type === "DELETED")
+        ? toTable(p.resource, [object as Obj], "Object", { resourceVersion: (object as Obj).metadata.resourceVersion })
+        : object;
+    return `${JSON.stringify({ type, object: body })}\n`;
+  };
+
+  const write = (chunk: string): void => {
+    if (closed) return;
+    res.write(chunk);
+    if (res.writableLength > maxBuffered) close();
+  };
+
+  const translate = (ev: StoredEvent): void => {
+    const now = ev.type === "DELETED" ? false : inScope(ev.object);
+    const before = ev.prev !== undefined && inScope(ev.prev);
+    if (ev.type === "DELETED") {
+      if (before) write(render("DELETED", ev.object));
+    } else if (now && before) write(render("MODIFIED", ev.object));
+    else if (now) write(render("ADDED", ev.object));
+    else if (before) write(render("DELETED", ev.object));
+  };
+
+  const watcher: StoreWatcher = { resource: key, deliver: translate };
+  const active: ActiveWatch = { resource: key, close: () => close() };
+  let bookmarkTimer: NodeJS.Timeout | undefined;
+  let timeoutTimer: NodeJS.Timeout | undefined;
+
+  function close(): void {
+    if (closed) return;
+    closed = true;
+    store.removeWatcher(watcher);
+    registry.delete(active);
+    if (bookmarkTimer !== undefined) clearInterval(bookmarkTimer);
+    if (timeoutTimer !== undefined) clearTimeout(timeoutTimer);
+    res.end();
+  }
+
+  res.writeHead(200, {
+    "content-type": p.asTable ? "application/json;as=Table;v=v1;g=meta.k8s.io" : "application/json",
+    "transfer-encoding": "chunked",
+    "cache-control": "no-cache, private",
+  });
+  res.flushHeaders();
+
+  // Replay and registration happen in one synchronous step: no event can fall between them.
+  const rv = p.resourceVersion;
+  if (rv === undefined || rv === "" || rv === "0") {
+    for (const o of store.list(key, p.namespace)) if (inScope(o)) write(render("ADDED", o));
+  } else {
+    const n = Number(rv);
+    const events = Number.isInteger(n) && n >= 0 ? store.eventsSince(key, n) : "expired";
+    if (events === "expired") {
+      write(
+        render("ERROR", {
+          kind: "Status",
+          apiVersion: "v1",
+          metadata: {},
+          status: "Failure",
+          message: `too old resource version: ${rv} (${store.compactedResourceVersion + 1})`,
+          reason: "Expired",
+          code: 410,
+        }),
+      );
+      closed = true;
+      res.end();
+      return;
+    }
+    for (const ev of events) translate(ev);
+  }
+  store.addWatcher(watcher);
+  registry.add(active);
+  res.on("close", close);
+
+  if (p.bookmarks) {
+    bookmarkTimer = setInterval(() => {
+      write(
+        render("BOOKMARK", {
+          kind: p.resource.kind,
+          apiVersion: groupVersion(p.resource),
+          metadata: { resourceVersion: String(store.resourceVersion) },
+        }),
+      );
+    }, p.bookmarkIntervalMs);
+    bookmarkTimer.unref();
+  }
+  timeoutTimer = setTimeout(() => {
+    // kube-apiserver sends a last bookmark before closing a watch at its timeout.
+    if (p.bookmarks) {
+      write(
+        render("BOOKMARK", {
+          kind: p.resource.kind,
+          apiVersion: groupVersion(p.resource),
+          metadata: { resourceVersion: String(store.resourceVersion) },
+        }),
+      );
+    }
+    close();
+  }, p.timeoutSeconds * 1000);
+  timeoutTimer.unref();
+}

@@ -1,0 +1,386 @@
+/**
+ * A thin Kubernetes API client on undici: one keep-alive pool for requests and one for
+ * long-lived watches, JSON in and out, every failure an {@link ApiError} or a
+ * {@link TransportError}. Why not @kubernetes/client-node: it opens a connection per request
+ * and its informer stops on errors (ecosystem.md §1).
+ */
+import { Pool } from "undici";
+import { TokenSource, type ClusterConfig } from "./config.ts";
+import { ApiError, TransportError } from "./errors.ts";
+import { collectionPath, objectPath, type ResourceType } from "./resources.ts";
+import type { Status } from "./status.ts";
+
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    uid?: string;
+    resourceVersion?: string;
+    [key: string]: unknown;
+  };
+  [key: string]: unknown;
+}
+
+export interface ListOptions {
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  limit?: number;
+  continue?: string;
+  resourceVersion?: string;
+}
+
+export interface ListResult<T> {
+  apiVersion?: string;
+  kind?: string;
+  metadata: { resourceVersion: string; continue?: string; remainingItemCount?: number };
+  items: T[];
+}
+
+export interface WriteOptions {
+  dryRun?: boolean;
+  fieldManager?: string;
+  fieldValidation?: "Ignore" | "Warn" | "Strict";
+}
+
+export interface DeleteOptions {
+  namespace?: string;
+  preconditions?: { uid?: string; resourceVersion?: string };
+  propagationPolicy?: "Orphan" | "Background" | "Foreground";
+  gracePeriodSeconds?: number;
+  dryRun?: boolean;
+}
+
+export interface WatchOptions {
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  resourceVersion?: string;
+  allowWatchBookmarks?: boolean;
+  timeoutSeconds?: number;
+  signal?: AbortSignal;
+}
+
+export type WatchEventType = "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
+export interface WatchEvent<T> {
+  type: WatchEventType;
+  object: T | Status;
+}
+
+export interface JsonPatchOp {
+  op: "add" | "remove" | "replace" | "move" | "copy" | "test";
+  path: string;
+  value?: unknown;
+  from?: string;
+}
+
+/** One completed request, for metrics and logs. */
+export interface RequestRecord {
+  method: string;
+  path: string;
+  status: number;
+  durationMs: number;
+}
+
+export interface ClientOptions {
+  /** Connections in the request pool (default 16). */
+  connections?: number;
+  /** Per-request timeout for non-watch calls (default 30 s). */
+  timeoutMs?: number;
+  userAgent?: string;
+  onRequest?: (r: RequestRecord) => void;
+  onWarning?: (warning: string, r: { method: string; path: string }) => void;
+}
+
+type Query = Record<string, string | number | boolean | undefined>;
+
+function queryString(q: Query | undefined): string {
+  if (q === undefined) return "";
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(q)) {
+    if (v === undefined || v === "") continue;
+    parts.push(`${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`);
+  }
+  return parts.length === 0 ? "" : `?${parts.join("&")}`;
+}
+
+function headerValue(h: string | string[] | undefined): string | undefined {
+  return Array.isArray(h) ? h[0] : h;
+}
+
+function parseBody(text: string): unknown {
+  if (text === "") return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+function nsOf(obj: KubeObject, explicit?: string): string | undefined {
+  return explicit ?? obj.metadata?.namespace;
+}
+
+function nameOf(obj: KubeObject): string {
+  const name = obj.metadata?.name;
+  if (name === undefined || name === "") throw new TypeError("object has no metadata.name");
+  return name;
+}
+
+export class KubeClient {
+  readonly config: ClusterConfig;
+  readonly #pool: Pool;
+  readonly #watchPool: Pool;
+  readonly #tokens: TokenSource;
+  readonly #options: ClientOptions;
+  readonly #basePath: string;
+
+  constructor(config: ClusterConfig, options: ClientOptions = {}) {
+    this.config = config;
+    this.#options = options;
+    this.#tokens = new TokenSource(config);
+    const url = new URL(config.server);
+    this.#basePath = url.pathname.replace(/\/+$/, "");
+    const connect =
+      url.protocol === "https:"
+        ? {
+            ...(config.ca !== undefined ? { ca: config.ca } : {}),
+            ...(config.cert !== undefined ? { cert: config.cert } : {}),
+            ...(config.key !== undefined ? { key: config.key } : {}),
+            ...(config.tlsServerName !== undefined ? { servername: config.tlsServerName } : {}),
+            rejectUnauthorized: config.insecureSkipTLSVerify !== true,
+          }
+        : {};
+    this.#pool = new Pool(url.origin, { connections: options.connections ?? 16, connect });
+    // Watches hold their connection for minutes; keep them off the request pool.
+    this.#watchPool = new Pool(url.origin, { connections: 1024, connect });
+  }
+
+  /** Closes both pools; in-flight watches end. */
+  async close(): Promise<void> {
+    await Promise.all([this.#pool.close(), this.#watchPool.close()]);
+  }
+
+  #headers(contentType?: string, accept = "application/json"): Record<string, string> {
+    const h: Record<string, string> = {
+      accept,
+      "user-agent": this.#options.userAgent ?? "spiderpool-ts/0.1",
+    };
+    if (contentType !== undefined) h["content-type"] = contentType;
+    const token = this.#tokens.token();
+    if (token !== undefined) h["authorization"] = `Bearer ${token}`;
+    return h;
+  }
+
+  /** Any request; returns the parsed JSON body of a 2xx answer, or throws. */
+  async request<T = unknown>(
+    method: string,
+    path: string,
+    opts: { query?: Query; body?: unknown; contentType?: string; accept?: string; signal?: AbortSignal } = {},
+  ): Promise<T> {
+    const fullPath = `${this.#basePath}${path}${queryString(opts.query)}`;
+    const started = performance.now();
+    const timeoutMs = this.#options.timeoutMs ?? 30_000;
+    let res;
+    try {
+      res = await this.#pool.request({
+        method: method as "GET",
+        path: fullPath,
+        headers: this.#headers(
+          opts.body === undefined ? undefined : (opts.contentType ?? "application/json"),
+          opts.accept,
+        ),
+        body: opts.body === undefined ? null : JSON.stringify(opts.body),
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
+      });
+    } catch (err) {
+      throw new TransportError(method, path, err);
+    }
+    let text: string;
+    try {
+      text = await res.body.text();
+    } catch (err) {
+      throw new TransportError(method, path, err);
+    }
+    this.#options.onRequest?.({ method, path, status: res.statusCode, durationMs: performance.now() - started });
+    this.#reportWarnings(res.headers["warning"], method, path);
+    const body = parseBody(text);
+    if (res.statusCode < 200 || res.statusCode > 299) {
+      throw ApiError.from(method, path, res.statusCode, body, headerValue(res.headers["retry-after"]));
+    }
+    return body as T;
+  }
+
+  #reportWarnings(h: string | string[] | undefined, method: string, path: string): void {
+    if (h === undefined || this.#options.onWarning === undefined) return;
+    for (const w of Array.isArray(h) ? h : [h]) {
+      // RFC 7234 warn-text: `299 - "text"`, with Go-style escapes inside the quotes.
+      const m = /^\d{3} \S+ ("(?:[^"\\]|\\.)*")/.exec(w);
+      let text = w;
+      if (m?.[1] !== undefined) {
+        try {
+          text = JSON.parse(m[1]) as string;
+        } catch {
+          text = m[1].slice(1, -1);
+        }
+      }
+      this.#options.onWarning(text, { method, path });
+    }
+  }
+
+  get<T extends KubeObject>(rt: ResourceType, name: string, namespace?: string): Promise<T> {
+    return this.request<T>("GET", objectPath(rt, name, namespace));
+  }
+
+  list<T extends KubeObject>(rt: ResourceType, opts: ListOptions = {}): Promise<ListResult<T>> {
+    return this.request<ListResult<T>>("GET", collectionPath(rt, opts.namespace), {
+      query: {
+        labelSelector: opts.labelSelector,
+        fieldSelector: opts.fieldSelector,
+        limit: opts.limit,
+        continue: opts.continue,
+        resourceVersion: opts.resourceVersion,
+      },
+    });
+  }
+
+  /** Lists every page (`limit` per request) and returns all items with the first page's resourceVersion. */
+  async listAll<T extends KubeObject>(rt: ResourceType, opts: ListOptions = {}): Promise<ListResult<T>> {
+    const first = await this.list<T>(rt, { ...opts, limit: opts.limit ?? 500 });
+    const items = [...first.items];
+    let cont = first.metadata.continue;
+    while (cont !== undefined && cont !== "") {
+      const page = await this.list<T>(rt, { ...opts, limit: opts.limit ?? 500, continue: cont });
+      items.push(...page.items);
+      cont = page.metadata.continue;
+    }
+    return { ...first, metadata: { resourceVersion: first.metadata.resourceVersion }, items };
+  }
+
+  create<T extends KubeObject>(rt: ResourceType, obj: T, opts: WriteOptions & { namespace?: string } = {}): Promise<T> {
+    return this.request<T>("POST", collectionPath(rt, nsOf(obj, opts.namespace)), {
+      body: obj,
+      query: writeQuery(opts),
+    });
+  }
+
+  /** PUT; the object's metadata.resourceVersion is the precondition (409 Conflict when stale). */
+  update<T extends KubeObject>(rt: ResourceType, obj: T, opts: WriteOptions = {}): Promise<T> {
+    return this.request<T>("PUT", objectPath(rt, nameOf(obj), nsOf(obj)), { body: obj, query: writeQuery(opts) });
+  }
+
+  /** PUT to the status subresource; only `status` changes. */
+  updateStatus<T extends KubeObject>(rt: ResourceType, obj: T, opts: WriteOptions = {}): Promise<T> {
+    return this.request<T>("PUT", objectPath(rt, nameOf(obj), nsOf(obj), "status"), {
+      body: obj,
+      query: writeQuery(opts),
+    });
+  }
+
+  /** RFC 7386 merge patch. Include metadata.resourceVersion in the patch to make it conditional. */
+  patchMerge<T extends KubeObject>(
+    rt: ResourceType,
+    name: string,
+    patch: unknown,
+    opts: WriteOptions & { namespace?: string; subresource?: string } = {},
+  ): Promise<T> {
+    return this.request<T>("PATCH", objectPath(rt, name, opts.namespace, opts.subresource), {
+      body: patch,
+      contentType: "application/merge-patch+json",
+      query: writeQuery(opts),
+    });
+  }
+
+  /** RFC 6902 JSON patch; a `test` op on /metadata/resourceVersion makes it conditional. */
+  patchJson<T extends KubeObject>(
+    rt: ResourceType,
+    name: string,
+    ops: JsonPatchOp[],
+    opts: WriteOptions & { namespace?: string; subresource?: string } = {},
+  ): Promise<T> {
+    return this.request<T>("PATCH", objectPath(rt, name, opts.namespace, opts.subresource), {
+      body: ops,
+      contentType: "application/json-patch+json",
+      query: writeQuery(opts),
+    });
+  }
+
+  /** DELETE; returns the object (deletion pending) or a Success Status (deleted). */
+  delete(rt: ResourceType, name: string, opts: DeleteOptions = {}): Promise<KubeObject | Status> {
+    const body: Record<string, unknown> = { kind: "DeleteOptions", apiVersion: "v1" };
+    if (opts.preconditions !== undefined) body["preconditions"] = opts.preconditions;
+    if (opts.propagationPolicy !== undefined) body["propagationPolicy"] = opts.propagationPolicy;
+    if (opts.gracePeriodSeconds !== undefined) body["gracePeriodSeconds"] = opts.gracePeriodSeconds;
+    if (opts.dryRun === true) body["dryRun"] = ["All"];
+    return this.request("DELETE", objectPath(rt, name, opts.namespace), { body });
+  }
+
+  /**
+   * Streams watch events until the server ends the watch (timeoutSeconds), the signal
+   * aborts, or the connection fails (thrown as TransportError). A non-200 answer throws
+   * ApiError; a 410 inside the stream arrives as an ERROR event with a Status.
+   */
+  async *watch<T extends KubeObject>(rt: ResourceType, opts: WatchOptions = {}): AsyncGenerator<WatchEvent<T>> {
+    const path = collectionPath(rt, opts.namespace);
+    const query = queryString({
+      watch: "true",
+      labelSelector: opts.labelSelector,
+      fieldSelector: opts.fieldSelector,
+      resourceVersion: opts.resourceVersion,
+      allowWatchBookmarks: opts.allowWatchBookmarks === true ? "true" : undefined,
+      timeoutSeconds: opts.timeoutSeconds,
+    });
+    let res;
+    try {
+      res = await this.#watchPool.request({
+        method: "GET",
+        path: `${this.#basePath}${path}${query}`,
+        headers: this.#headers(),
+        headersTimeout: this.#options.timeoutMs ?? 30_000,
+        // The server ends quiet watches itself (timeoutSeconds); bookmarks keep busy ones alive.
+        bodyTimeout: 0,
+        ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
+      });
+    } catch (err) {
+      if (opts.signal?.aborted) return;
+      throw new TransportError("WATCH", path, err);
+    }
+    if (res.statusCode !== 200) {
+      const text = await res.body.text().catch(() => "");
+      throw ApiError.from("WATCH", path, res.statusCode, parseBody(text), headerValue(res.headers["retry-after"]));
+    }
+    let buffered = "";
+    try {
+      for await (const chunk of res.body) {
+        buffered += (chunk as Buffer).toString("utf8");
+        let nl = buffered.indexOf("\n");
+        while (nl >= 0) {
+          const line = buffered.slice(0, nl).trim();
+          buffered = buffered.slice(nl + 1);
+          if (line !== "") yield JSON.parse(line) as WatchEvent<T>;
+          nl = buffered.indexOf("\n");
+        }
+      }
+      const rest = buffered.trim();
+      if (rest !== "") yield JSON.parse(rest) as WatchEvent<T>;
+    } catch (err) {
+      if (opts.signal?.aborted) return;
+      if (err instanceof SyntaxError) throw new TransportError("WATCH", path, err);
+      throw new TransportError("WATCH", path, err);
+    } finally {
+      res.body.destroy();
+    }
+  }
+}
+
+function writeQuery(opts: WriteOptions): Query {
+  return {
+    dryRun: opts.dryRun === true ? "All" : undefined,
+    fieldManager: opts.fieldManager,
+    fieldValidation: opts.fieldValidation,
+  };
+}

@@ -1,0 +1,262 @@
+/**
+ * List + watch into a local store, with indexers and event handlers. It never stops on
+ * its own: errors are reported and retried with jittered backoff; an expired
+ * resourceVersion (410) triggers a relist whose differences are delivered as events, so
+ * handlers converge on the server's state without losing an object.
+ */
+import { Backoff, sleep, type BackoffOptions } from "./backoff.ts";
+import type { KubeClient, KubeObject, WatchEvent } from "./client.ts";
+import { ApiError, isGone } from "./errors.ts";
+import type { ResourceType } from "./resources.ts";
+import { isStatus } from "./status.ts";
+
+export type IndexFunc<T> = (obj: T) => string[];
+
+export interface InformerHandlers<T> {
+  onAdd?: (obj: T) => void;
+  onUpdate?: (oldObj: T, newObj: T) => void;
+  onDelete?: (obj: T) => void;
+}
+
+export interface InformerOptions<T> {
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  indexers?: Record<string, IndexFunc<T>>;
+  /** Server-side watch timeout; each watch uses a random value in [t, 2t) as client-go does. */
+  watchTimeoutSeconds?: number;
+  pageSize?: number;
+  backoff?: BackoffOptions;
+  onError?: (err: unknown) => void;
+}
+
+export function keyOf(obj: KubeObject): string {
+  const ns = obj.metadata?.namespace;
+  const name = obj.metadata?.name ?? "";
+  return ns !== undefined && ns !== "" ? `${ns}/${name}` : name;
+}
+
+export const byNamespace = <T extends KubeObject>(obj: T): string[] =>
+  obj.metadata?.namespace !== undefined ? [obj.metadata.namespace] : [];
+
+export const byNodeName = <T extends KubeObject>(obj: T): string[] => {
+  const node = (obj as { spec?: { nodeName?: string } }).spec?.nodeName;
+  return node !== undefined && node !== "" ? [node] : [];
+};
+
+export class Informer<T extends KubeObject> {
+  readonly #client: KubeClient;
+  readonly #rt: ResourceType;
+  readonly #opts: InformerOptions<T>;
+  readonly #store = new Map<string, T>();
+  readonly #indices = new Map<string, Map<string, Set<string>>>();
+  readonly #handlers: InformerHandlers<T>[] = [];
+  readonly #abort = new AbortController();
+  #synced = false;
+  #syncWaiters: Array<() => void> = [];
+  #running: Promise<void> | undefined;
+  #resourceVersion = "";
+  /** Relists so far (410s and restarts), for metrics and tests. */
+  relists = 0;
+
+  constructor(client: KubeClient, rt: ResourceType, opts: InformerOptions<T> = {}) {
+    this.#client = client;
+    this.#rt = rt;
+    this.#opts = opts;
+    for (const name of Object.keys(opts.indexers ?? {})) this.#indices.set(name, new Map());
+  }
+
+  addHandlers(h: InformerHandlers<T>): void {
+    this.#handlers.push(h);
+    // Late handlers see the current state as adds, as client-go's do.
+    if (this.#synced) for (const obj of this.#store.values()) this.#call(() => h.onAdd?.(obj));
+  }
+
+  start(): void {
+    this.#running ??= this.#run();
+  }
+
+  async stop(): Promise<void> {
+    this.#abort.abort();
+    await this.#running;
+  }
+
+  hasSynced(): boolean {
+    return this.#synced;
+  }
+
+  /** Resolves once the first list is in the store; rejects after `timeoutMs`. */
+  waitForSync(timeoutMs = 30_000): Promise<void> {
+    if (this.#synced) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(
+        () => reject(new Error(`${this.#rt.plural}: informer not synced after ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      this.#syncWaiters.push(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+
+  get lastResourceVersion(): string {
+    return this.#resourceVersion;
+  }
+
+  get(key: string): T | undefined {
+    return this.#store.get(key);
+  }
+
+  getByName(name: string, namespace?: string): T | undefined {
+    return this.#store.get(namespace !== undefined && namespace !== "" ? `${namespace}/${name}` : name);
+  }
+
+  list(): T[] {
+    return [...this.#store.values()];
+  }
+
+  get size(): number {
+    return this.#store.size;
+  }
+
+  byIndex(index: string, value: string): T[] {
+    const idx = this.#indices.get(index);
+    if (idx === undefined) throw new Error(`informer has no index '${index}'`);
+    const keys = idx.get(value);
+    if (keys === undefined) return [];
+    const out: T[] = [];
+    for (const k of keys) {
+      const obj = this.#store.get(k);
+      if (obj !== undefined) out.push(obj);
+    }
+    return out;
+  }
+
+  #call(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.#opts.onError?.(err);
+    }
+  }
+
+  #index(key: string, obj: T | undefined, old: T | undefined): void {
+    for (const [name, fn] of Object.entries(this.#opts.indexers ?? {})) {
+      const idx = this.#indices.get(name) as Map<string, Set<string>>;
+      if (old !== undefined) {
+        for (const v of fn(old)) {
+          const set = idx.get(v);
+          set?.delete(key);
+          if (set?.size === 0) idx.delete(v);
+        }
+      }
+      if (obj !== undefined) {
+        for (const v of fn(obj)) {
+          let set = idx.get(v);
+          if (set === undefined) idx.set(v, (set = new Set()));
+          set.add(key);
+        }
+      }
+    }
+  }
+
+  #put(obj: T): void {
+    const key = keyOf(obj);
+    const old = this.#store.get(key);
+    this.#store.set(key, obj);
+    this.#index(key, obj, old);
+    for (const h of this.#handlers) {
+      if (old === undefined) this.#call(() => h.onAdd?.(obj));
+      else this.#call(() => h.onUpdate?.(old, obj));
+    }
+  }
+
+  #remove(obj: T): void {
+    const key = keyOf(obj);
+    const old = this.#store.get(key);
+    if (old === undefined) return;
+    this.#store.delete(key);
+    this.#index(key, undefined, old);
+    for (const h of this.#handlers) this.#call(() => h.onDelete?.(obj));
+  }
+
+  async #relist(): Promise<void> {
+    const res = await this.#client.listAll<T>(this.#rt, {
+      ...(this.#opts.namespace !== undefined ? { namespace: this.#opts.namespace } : {}),
+      ...(this.#opts.labelSelector !== undefined ? { labelSelector: this.#opts.labelSelector } : {}),
+      ...(this.#opts.fieldSelector !== undefined ? { fieldSelector: this.#opts.fieldSelector } : {}),
+      limit: this.#opts.pageSize ?? 500,
+    });
+    const seen = new Set<string>();
+    for (const item of res.items) {
+      // List items carry no kind; the store keeps objects as a watch would deliver them.
+      const obj = { apiVersion: res.apiVersion, kind: this.#rt.kind, ...item } as T;
+      const key = keyOf(obj);
+      seen.add(key);
+      const old = this.#store.get(key);
+      if (old === undefined || old.metadata?.resourceVersion !== obj.metadata?.resourceVersion) this.#put(obj);
+    }
+    for (const [key, old] of [...this.#store]) if (!seen.has(key)) this.#remove(old);
+    this.#resourceVersion = res.metadata.resourceVersion;
+    this.relists++;
+    if (!this.#synced) {
+      this.#synced = true;
+      for (const w of this.#syncWaiters.splice(0)) w();
+    }
+  }
+
+  #apply(ev: WatchEvent<T>): "ok" | "gone" {
+    if (ev.type === "ERROR") {
+      const st = ev.object;
+      if (isStatus(st) && (st.code === 410 || st.reason === "Expired" || st.reason === "Gone")) return "gone";
+      throw ApiError.from("WATCH", this.#rt.plural, isStatus(st) ? st.code : 500, st);
+    }
+    const obj = ev.object as T;
+    const rv = obj.metadata?.resourceVersion;
+    if (rv !== undefined) this.#resourceVersion = rv;
+    if (ev.type === "BOOKMARK") return "ok";
+    if (ev.type === "DELETED") this.#remove(obj);
+    else this.#put(obj);
+    return "ok";
+  }
+
+  async #run(): Promise<void> {
+    const backoff = new Backoff({ initialMs: 200, maxMs: 30_000, ...this.#opts.backoff });
+    const signal = this.#abort.signal;
+    let needList = true;
+    while (!signal.aborted) {
+      try {
+        if (needList) {
+          await this.#relist();
+          needList = false;
+        }
+        const base = this.#opts.watchTimeoutSeconds ?? 300;
+        const events = this.#client.watch<T>(this.#rt, {
+          ...(this.#opts.namespace !== undefined ? { namespace: this.#opts.namespace } : {}),
+          ...(this.#opts.labelSelector !== undefined ? { labelSelector: this.#opts.labelSelector } : {}),
+          ...(this.#opts.fieldSelector !== undefined ? { fieldSelector: this.#opts.fieldSelector } : {}),
+          resourceVersion: this.#resourceVersion,
+          allowWatchBookmarks: true,
+          timeoutSeconds: Math.floor(base + Math.random() * base),
+          signal,
+        });
+        for await (const ev of events) {
+          if (this.#apply(ev) === "gone") {
+            needList = true;
+            break;
+          }
+          backoff.reset();
+        }
+      } catch (err) {
+        if (signal.aborted) break;
+        if (isGone(err)) {
+          needList = true;
+          continue;
+        }
+        this.#opts.onError?.(err);
+        await sleep(backoff.next(), signal);
+      }
+    }
+  }
+}

@@ -1,0 +1,412 @@
+// Watches, informers, deletion semantics (finalizers, graceful pods, owner GC, namespaces)
+// of the embedded API server, through our own client.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { SpiderIPPoolKind } from "../../src/api/ippool.ts";
+import {
+  Informer,
+  Resources,
+  resourceTypeOf,
+  isNotFound,
+  byNamespace,
+  type KubeObject,
+  type WatchEvent,
+} from "../../src/kube/index.ts";
+import { eventually, startApiServer, type Harness } from "../support/apiserver.ts";
+
+const POOLS = resourceTypeOf(SpiderIPPoolKind);
+const cm = (name: string, ns = "default", extra: Record<string, unknown> = {}): KubeObject => ({
+  apiVersion: "v1",
+  kind: "ConfigMap",
+  metadata: { name, namespace: ns, ...extra },
+  data: { k: "v" },
+});
+const pool = (name: string, labels?: Record<string, string>): KubeObject => ({
+  apiVersion: "spiderpool.spidernet.io/v2beta1",
+  kind: "SpiderIPPool",
+  metadata: labels === undefined ? { name } : { name, labels },
+  spec: { subnet: "198.51.100.0/24" },
+});
+
+async function exists(h: Harness, rt: typeof POOLS, name: string, ns?: string): Promise<boolean> {
+  try {
+    await h.client.get(rt, name, ns);
+    return true;
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
+  }
+}
+
+describe("embedded API server: watch", () => {
+  let h: Harness;
+  before(async () => {
+    h = await startApiServer({ bookmarkIntervalMs: 50, historyCapacity: 50 });
+  });
+  after(() => h.close());
+
+  it("replays from a resourceVersion, streams live events, filters by label with transitions", async () => {
+    const start = await h.client.list(POOLS);
+    await h.client.create(POOLS, pool("w1", { watch: "yes" }));
+    const ac = new AbortController();
+    const seen: string[] = [];
+    const done = (async () => {
+      for await (const ev of h.client.watch(POOLS, {
+        resourceVersion: start.metadata.resourceVersion,
+        labelSelector: "watch=yes",
+        signal: ac.signal,
+      })) {
+        seen.push(`${ev.type}:${(ev.object as KubeObject).metadata?.name}`);
+      }
+    })();
+    await eventually(() => seen.length >= 1, 2000, "replayed ADDED");
+    await h.client.patchMerge(POOLS, "w1", { spec: { gateway: "198.51.100.1" } });
+    await h.client.patchMerge(POOLS, "w1", { metadata: { labels: { watch: "no" } } });
+    await h.client.patchMerge(POOLS, "w1", { metadata: { labels: { watch: "yes" } } });
+    await h.client.delete(POOLS, "w1");
+    await eventually(() => seen.length >= 5, 2000, "five events");
+    ac.abort();
+    await done;
+    assert.deepEqual(seen, ["ADDED:w1", "MODIFIED:w1", "DELETED:w1", "ADDED:w1", "DELETED:w1"]);
+  });
+
+  it("bookmarks carry the current resourceVersion; timeoutSeconds ends the stream", async () => {
+    const events: WatchEvent<KubeObject>[] = [];
+    const t0 = Date.now();
+    for await (const ev of h.client.watch(POOLS, {
+      resourceVersion: "0",
+      allowWatchBookmarks: true,
+      timeoutSeconds: 1,
+    }))
+      events.push(ev);
+    const ms = Date.now() - t0;
+    assert.ok(ms >= 900 && ms < 5000, `watch lasted ${ms} ms`);
+    const marks = events.filter((e) => e.type === "BOOKMARK");
+    assert.ok(marks.length >= 2, `got ${marks.length} bookmarks`);
+    assert.match(String((marks[0]?.object as KubeObject).metadata?.resourceVersion), /^\d+$/);
+  });
+
+  it("a resourceVersion older than the history answers 410 Expired in the stream", async () => {
+    const old = (await h.client.list(POOLS)).metadata.resourceVersion;
+    for (let i = 0; i < 60; i++) await h.client.create(Resources.configmaps, cm(`churn-${i}`));
+    const events: WatchEvent<KubeObject>[] = [];
+    for await (const ev of h.client.watch(POOLS, { resourceVersion: old })) events.push(ev);
+    assert.equal(events.length, 1);
+    assert.equal(events[0]?.type, "ERROR");
+    assert.equal((events[0]?.object as { code: number }).code, 410);
+  });
+});
+
+describe("informer", () => {
+  let h: Harness;
+  before(async () => {
+    h = await startApiServer({ bookmarkIntervalMs: 100, historyCapacity: 20 });
+  });
+  after(() => h.close());
+
+  it("syncs, indexes and, after a 410, relists without losing an event (counter)", async () => {
+    const inf = new Informer<KubeObject>(h.client, Resources.configmaps, {
+      indexers: { namespace: byNamespace },
+      backoff: { initialMs: 10, maxMs: 50 },
+    });
+    const added = new Map<string, number>();
+    const deleted = new Set<string>();
+    inf.addHandlers({
+      onAdd: (o) => added.set(o.metadata?.name ?? "", (added.get(o.metadata?.name ?? "") ?? 0) + 1),
+      onDelete: (o) => deleted.add(o.metadata?.name ?? ""),
+    });
+    await h.client.create(Resources.configmaps, cm("before"));
+    inf.start();
+    try {
+      await inf.waitForSync(5000);
+      assert.ok(inf.getByName("before", "default"));
+      // Cut the watch and keep it down while writing, then compact: the informer's
+      // resourceVersion is out of the history when it comes back, so it must relist.
+      h.server.injectFault({ verb: "watch", resource: "configmaps", status: 503, count: 1_000_000 });
+      h.server.dropWatches("configmaps");
+      const N = 50;
+      for (let i = 0; i < N; i++) await h.client.create(Resources.configmaps, cm(`n-${i}`));
+      await h.client.delete(Resources.configmaps, "before", { namespace: "default" });
+      h.server.registry.store.compact();
+      h.server.clearFaults();
+      await eventually(
+        () => [...Array(N).keys()].every((i) => added.get(`n-${i}`) === 1) && deleted.has("before"),
+        10000,
+        "all events",
+      );
+      assert.ok(inf.relists >= 2, `relists: ${inf.relists}`);
+      for (const [name, n] of added) assert.equal(n, 1, `${name} added ${n} times`);
+      assert.equal(inf.byIndex("namespace", "default").length, inf.list().length);
+    } finally {
+      await inf.stop();
+    }
+  });
+
+  it("recovers from injected errors on list and watch, and from dropped connections", async () => {
+    const errors: unknown[] = [];
+    const inf = new Informer<KubeObject>(h.client, POOLS, {
+      backoff: { initialMs: 10, maxMs: 40 },
+      onError: (e) => errors.push(e),
+    });
+    h.server.injectFault({ verb: "list", resource: "spiderippools", status: 500, count: 2 });
+    inf.start();
+    try {
+      await inf.waitForSync(5000);
+      assert.ok(errors.length >= 2);
+      h.server.injectFault({ verb: "watch", resource: "spiderippools", status: 503, count: 2 });
+      h.server.dropWatches("spiderippools");
+      await h.client.create(POOLS, pool("after-faults"));
+      await eventually(() => inf.getByName("after-faults") !== undefined, 5000, "object after faults");
+    } finally {
+      await inf.stop();
+    }
+  });
+});
+
+describe("deletion", () => {
+  let h: Harness;
+  before(async () => {
+    h = await startApiServer();
+  });
+  after(() => h.close());
+
+  it("a finalizer keeps the object readable with deletionTimestamp until it is removed", async () => {
+    await h.client.create(POOLS, {
+      ...pool("fin"),
+      metadata: { name: "fin", finalizers: ["spiderpool.spidernet.io"] },
+    });
+    await h.client.delete(POOLS, "fin");
+    const p = await h.client.get(POOLS, "fin");
+    assert.match(String(p.metadata?.["deletionTimestamp"]), /Z$/);
+    await assert.rejects(
+      h.client.patchMerge(POOLS, "fin", { metadata: { finalizers: ["spiderpool.spidernet.io", "another"] } }),
+      (e: unknown) => (e as { status?: number }).status === 422,
+    );
+    await h.client.patchMerge(POOLS, "fin", { metadata: { finalizers: null } });
+    assert.equal(await exists(h, POOLS, "fin"), false);
+  });
+
+  it("preconditions on uid and resourceVersion", async () => {
+    const p = await h.client.create(POOLS, pool("pre"));
+    await assert.rejects(
+      h.client.delete(POOLS, "pre", { preconditions: { uid: "other" } }),
+      (e: unknown) => (e as { status?: number }).status === 409,
+    );
+    await assert.rejects(
+      h.client.delete(POOLS, "pre", { preconditions: { resourceVersion: "1" } }),
+      (e: unknown) => (e as { status?: number }).status === 409,
+    );
+    await h.client.delete(POOLS, "pre", {
+      preconditions: { uid: String(p.metadata?.uid), resourceVersion: String(p.metadata?.resourceVersion) },
+    });
+    assert.equal(await exists(h, POOLS, "pre"), false);
+  });
+
+  async function family(prefix: string, blocking: boolean): Promise<string> {
+    const owner = await h.client.create(Resources.configmaps, cm(`${prefix}-owner`));
+    for (const n of ["a", "b"]) {
+      await h.client.create(
+        Resources.configmaps,
+        cm(`${prefix}-dep-${n}`, "default", {
+          ownerReferences: [
+            {
+              apiVersion: "v1",
+              kind: "ConfigMap",
+              name: `${prefix}-owner`,
+              uid: owner.metadata?.uid,
+              blockOwnerDeletion: blocking,
+            },
+          ],
+          finalizers: n === "a" ? ["test/hold"] : [],
+        }),
+      );
+    }
+    return String(owner.metadata?.uid);
+  }
+
+  it("background propagation removes dependents after the owner", async () => {
+    await family("bg", true);
+    await h.client.delete(Resources.configmaps, "bg-owner", { namespace: "default", propagationPolicy: "Background" });
+    assert.equal(await exists(h, Resources.configmaps, "bg-owner", "default"), false);
+    await eventually(
+      async () => !(await exists(h, Resources.configmaps, "bg-dep-b", "default")),
+      3000,
+      "dependent b deleted",
+    );
+    const a = await h.client.get(Resources.configmaps, "bg-dep-a", "default");
+    assert.ok(a.metadata?.["deletionTimestamp"], "a dependent with a finalizer is being deleted");
+  });
+
+  it("foreground propagation keeps the owner until blocking dependents are gone", async () => {
+    await family("fg", true);
+    await h.client.delete(Resources.configmaps, "fg-owner", { namespace: "default", propagationPolicy: "Foreground" });
+    await eventually(
+      async () => !(await exists(h, Resources.configmaps, "fg-dep-b", "default")),
+      3000,
+      "dependent b deleted",
+    );
+    const owner = await h.client.get(Resources.configmaps, "fg-owner", "default");
+    assert.deepEqual(owner.metadata?.["finalizers"], ["foregroundDeletion"]);
+    assert.ok(owner.metadata?.["deletionTimestamp"]);
+    await h.client.patchMerge(
+      Resources.configmaps,
+      "fg-dep-a",
+      { metadata: { finalizers: null } },
+      { namespace: "default" },
+    );
+    await eventually(
+      async () => !(await exists(h, Resources.configmaps, "fg-owner", "default")),
+      3000,
+      "owner deleted",
+    );
+  });
+
+  it("orphan propagation keeps dependents and removes their owner references", async () => {
+    await family("or", true);
+    await h.client.delete(Resources.configmaps, "or-owner", { namespace: "default", propagationPolicy: "Orphan" });
+    await eventually(
+      async () => !(await exists(h, Resources.configmaps, "or-owner", "default")),
+      3000,
+      "owner deleted",
+    );
+    const b = await h.client.get(Resources.configmaps, "or-dep-b", "default");
+    assert.equal(b.metadata?.["ownerReferences"], undefined);
+  });
+
+  it("deleting a namespace removes its objects, then the namespace", async () => {
+    await h.client.create(Resources.namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name: "doomed" } });
+    await h.client.create(Resources.configmaps, cm("x", "doomed"));
+    await h.client.create(Resources.configmaps, cm("held", "doomed", { finalizers: ["test/hold"] }));
+    await h.client.delete(Resources.namespaces, "doomed");
+    const ns = await h.client.get(Resources.namespaces, "doomed");
+    assert.equal((ns["status"] as { phase: string }).phase, "Terminating");
+    await assert.rejects(
+      h.client.create(Resources.configmaps, cm("late", "doomed")),
+      (e: unknown) => (e as { status?: number }).status === 403,
+    );
+    await eventually(async () => !(await exists(h, Resources.configmaps, "x", "doomed")), 3000, "x deleted");
+    assert.equal(await exists(h, Resources.namespaces, "doomed"), true, "held open by a finalizer");
+    await h.client.patchMerge(
+      Resources.configmaps,
+      "held",
+      { metadata: { finalizers: null } },
+      { namespace: "doomed" },
+    );
+    await eventually(async () => !(await exists(h, Resources.namespaces, "doomed")), 3000, "namespace deleted");
+  });
+
+  it("pods: immediate by default; with graceful deletion they stay Terminating until finished", async () => {
+    const pod = (name: string): KubeObject => ({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name, namespace: "default" },
+      spec: { nodeName: "n1", containers: [] },
+    });
+    await h.client.create(Resources.pods, pod("quick"));
+    await h.client.delete(Resources.pods, "quick", { namespace: "default" });
+    assert.equal(await exists(h, Resources.pods, "quick", "default"), false);
+    h.server.registry.podDeletion = "graceful";
+    await h.client.create(Resources.pods, pod("slow"));
+    await h.client.delete(Resources.pods, "slow", { namespace: "default", gracePeriodSeconds: 30 });
+    const p = await h.client.get(Resources.pods, "slow", "default");
+    assert.equal(p.metadata?.["deletionGracePeriodSeconds"], 30);
+    assert.equal(h.server.registry.finishPodDeletion("default", "slow"), true);
+    assert.equal(await exists(h, Resources.pods, "slow", "default"), false);
+    await h.client.create(Resources.pods, pod("forced"));
+    await h.client.delete(Resources.pods, "forced", { namespace: "default", gracePeriodSeconds: 0 });
+    assert.equal(await exists(h, Resources.pods, "forced", "default"), false);
+    h.server.registry.podDeletion = "immediate";
+  });
+
+  it("deleting a CRD stops serving its resources", async () => {
+    const crd = {
+      apiVersion: "apiextensions.k8s.io/v1",
+      kind: "CustomResourceDefinition",
+      metadata: { name: "widgets.example.test" },
+      spec: {
+        group: "example.test",
+        scope: "Namespaced",
+        names: { plural: "widgets", singular: "widget", kind: "Widget" },
+        versions: [
+          {
+            name: "v1",
+            served: true,
+            storage: true,
+            schema: {
+              openAPIV3Schema: {
+                type: "object",
+                properties: {
+                  spec: {
+                    type: "object",
+                    required: ["size"],
+                    properties: {
+                      size: { type: "integer", minimum: 1, default: 1 },
+                      mode: { type: "string", enum: ["a", "b"], default: "a" },
+                      note: { type: "string", nullable: true },
+                      free: { type: "object", "x-kubernetes-preserve-unknown-fields": true },
+                    },
+                  },
+                },
+              },
+            },
+          },
+        ],
+      },
+    };
+    const created: KubeObject = await h.client.create(Resources.customresourcedefinitions, crd as KubeObject);
+    const conds = ((created["status"] as { conditions: Array<{ type: string; status: string }> }).conditions ?? []).map(
+      (c) => `${c.type}=${c.status}`,
+    );
+    assert.ok(conds.includes("Established=True"));
+    const W = { group: "example.test", version: "v1", plural: "widgets", kind: "Widget", namespaced: true };
+    const w = await h.client.create(W, {
+      apiVersion: "example.test/v1",
+      kind: "Widget",
+      metadata: { name: "w", namespace: "default" },
+      spec: { note: null, free: { any: { thing: 1 } } },
+    });
+    assert.deepEqual(w["spec"], { size: 1, mode: "a", note: null, free: { any: { thing: 1 } } });
+    await assert.rejects(
+      h.client.create(W, {
+        apiVersion: "example.test/v1",
+        kind: "Widget",
+        metadata: { name: "w2", namespace: "default" },
+        spec: { size: 0, mode: "c" },
+      }),
+      (e: unknown) =>
+        (e as { status?: number; causes?: unknown[] }).status === 422 &&
+        (e as { causes: unknown[] }).causes.length === 2,
+    );
+    await h.client.delete(Resources.customresourcedefinitions, "widgets.example.test");
+    await assert.rejects(
+      h.client.list(W, { namespace: "default" }),
+      (e: unknown) => (e as { status?: number }).status === 404,
+    );
+  });
+
+  it("a CRD whose schema is not structural is refused", async () => {
+    await assert.rejects(
+      h.client.create(Resources.customresourcedefinitions, {
+        apiVersion: "apiextensions.k8s.io/v1",
+        kind: "CustomResourceDefinition",
+        metadata: { name: "bads.example.test" },
+        spec: {
+          group: "example.test",
+          scope: "Cluster",
+          names: { plural: "bads", kind: "Bad" },
+          versions: [
+            {
+              name: "v1",
+              served: true,
+              storage: true,
+              schema: { openAPIV3Schema: { type: "object", properties: { spec: {} } } },
+            },
+          ],
+        },
+      }),
+      (e: unknown) =>
+        (e as { status?: number; message?: string }).status === 422 &&
+        /type is required/.test(String((e as Error).message)),
+    );
+  });
+});
