@@ -20,6 +20,7 @@ import {
 } from "./http-errors.ts";
 import { Registry, type DeleteOptions, type RegistryOptions, type WriteOptions } from "./registry.ts";
 import { groupVersion, type ServedResource } from "./resources.ts";
+import { buildOpenApiV3, type OpenApiIndex } from "./openapi.ts";
 import { toTable, type IncludeObject } from "./table.ts";
 import { serveWatch, type ActiveWatch } from "./watch.ts";
 
@@ -108,10 +109,14 @@ export class EmbeddedApiServer {
   readonly #watches = new Set<ActiveWatch>();
   #faults: Fault[] = [];
   #url = "";
+  #openapi: OpenApiIndex | undefined;
 
   constructor(opts: ServerOptions = {}) {
     this.#opts = opts;
     this.registry = new Registry(opts);
+    this.registry.onResourcesChanged = () => {
+      this.#openapi = undefined;
+    };
     const handler = (req: IncomingMessage, res: ServerResponse): void => void this.#handle(req, res);
     this.#server =
       opts.tls !== undefined
@@ -226,14 +231,17 @@ export class EmbeddedApiServer {
     if (path === "/healthz" || path === "/readyz" || path === "/livez") return send(res, 200, "ok", "text/plain");
     if (path === "/version") return send(res, 200, VERSION_INFO);
     if (path.startsWith("/_embedded/")) return this.#control(req, res, path);
-    if (path === "/openapi/v2")
-      return send(res, 200, {
-        swagger: "2.0",
-        info: { title: "Kubernetes", version: VERSION_INFO.gitVersion },
-        paths: {},
-        definitions: {},
-      });
-    if (path === "/openapi/v3") return send(res, 200, { paths: {} });
+    if (path === "/openapi/v2") {
+      // Only the protobuf form of v2 is useful to kubectl, and v3 answers what it needs.
+      throw pathNotFound(path);
+    }
+    if (path === "/openapi/v3" || path.startsWith("/openapi/v3/")) {
+      this.#openapi ??= buildOpenApiV3(this.registry.all());
+      if (path === "/openapi/v3") return send(res, 200, this.#openapi.index);
+      const doc = this.#openapi.documents.get(path.slice("/openapi/v3/".length));
+      if (doc === undefined) throw pathNotFound(path);
+      return send(res, 200, doc);
+    }
     if (path === "/api") {
       return send(res, 200, {
         kind: "APIVersions",
