@@ -13,10 +13,11 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   cni: ["api", "ip", "errors"],
   kube: ["api", "errors"],
   host: ["ip", "errors"],
-  apiserver: ["kube", "api", "ip", "errors"],
+  pki: ["errors"],
+  apiserver: ["kube", "api", "ip", "pki", "errors"],
   agent: ["ipam", "kube", "api", "ip", "cni", "host", "errors"],
-  controller: ["ipam", "kube", "api", "ip", "cni", "errors"],
-  cli: ["agent", "controller", "apiserver", "ipam", "kube", "api", "ip", "cni", "host", "errors"],
+  controller: ["ipam", "kube", "api", "ip", "cni", "pki", "errors"],
+  cli: ["agent", "controller", "apiserver", "ipam", "kube", "api", "ip", "cni", "host", "pki", "errors"],
 };
 
 /** Packages (bare specifiers) a folder may import; folders not listed may import any. */

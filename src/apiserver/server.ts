@@ -20,6 +20,8 @@ import {
 } from "./http-errors.ts";
 import { Registry, type DeleteOptions, type RegistryOptions, type WriteOptions } from "./registry.ts";
 import { groupVersion, type ServedResource } from "./resources.ts";
+import { generateCA, issueServingCert } from "../pki/certs.ts";
+import { WebhookAdmitter } from "./admission.ts";
 import { buildOpenApiV3, type OpenApiIndex } from "./openapi.ts";
 import { toTable, type IncludeObject } from "./table.ts";
 import { serveWatch, type ActiveWatch } from "./watch.ts";
@@ -39,8 +41,11 @@ export interface Fault {
 }
 
 export interface ServerOptions extends RegistryOptions {
-  /** PEM certificate and key: serve HTTPS instead of HTTP. */
-  tls?: { cert: string; key: string };
+  /**
+   * Serve HTTPS: with the given PEM certificate and key, or "generate" for a fresh CA and
+   * a certificate for 127.0.0.1, ::1 and localhost (the CA goes into kubeconfig()).
+   */
+  tls?: { cert: string; key: string } | "generate";
   /** How often watches with allowWatchBookmarks get a BOOKMARK (default 1 s; kube: about a minute). */
   bookmarkIntervalMs?: number;
   /** Watch timeout when the client gives none (default 1800 s, as kube's min-request-timeout). */
@@ -110,18 +115,26 @@ export class EmbeddedApiServer {
   #faults: Fault[] = [];
   #url = "";
   #openapi: OpenApiIndex | undefined;
+  /** The CA of a generated serving certificate. */
+  readonly caPem: string | undefined;
 
   constructor(opts: ServerOptions = {}) {
     this.#opts = opts;
     this.registry = new Registry(opts);
+    this.registry.admitter = new WebhookAdmitter(this.registry.store);
     this.registry.onResourcesChanged = () => {
       this.#openapi = undefined;
     };
     const handler = (req: IncomingMessage, res: ServerResponse): void => void this.#handle(req, res);
+    let tls = opts.tls === "generate" ? undefined : opts.tls;
+    if (opts.tls === "generate") {
+      const ca = generateCA("spiderpool-embedded-apiserver-ca");
+      const serving = issueServingCert(ca, { dnsNames: ["localhost"], ipAddresses: ["127.0.0.1", "::1"] });
+      tls = { cert: serving.certPem, key: serving.keyPem };
+      this.caPem = ca.certPem;
+    }
     this.#server =
-      opts.tls !== undefined
-        ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, handler)
-        : createHttpServer(handler);
+      tls !== undefined ? createHttpsServer({ cert: tls.cert, key: tls.key }, handler) : createHttpServer(handler);
     this.#server.keepAliveTimeout = 65_000;
   }
 
@@ -151,7 +164,7 @@ export class EmbeddedApiServer {
   }
 
   /** A kubeconfig for this server (HTTPS: with the given CA). */
-  kubeconfig(caPem?: string): string {
+  kubeconfig(caPem = this.caPem): string {
     const cluster: Record<string, unknown> = { server: this.#url };
     if (caPem !== undefined) cluster["certificate-authority-data"] = Buffer.from(caPem).toString("base64");
     return stringify({
