@@ -24,7 +24,7 @@ import { generateCA, issueServingCert } from "../pki/certs.ts";
 import { WebhookAdmitter } from "./admission.ts";
 import { buildOpenApiV3, type OpenApiIndex } from "./openapi.ts";
 import { toTable, type IncludeObject } from "./table.ts";
-import { serveWatch, type ActiveWatch } from "./watch.ts";
+import { serialized, serveWatch, type ActiveWatch } from "./watch.ts";
 
 export type Verb = "get" | "list" | "watch" | "create" | "update" | "patch" | "delete" | "deletecollection";
 
@@ -48,6 +48,8 @@ export interface ServerOptions extends RegistryOptions {
   tls?: { cert: string; key: string } | "generate";
   /** How often watches with allowWatchBookmarks get a BOOKMARK (default 1 s; kube: about a minute). */
   bookmarkIntervalMs?: number;
+  /** Output a watch may have buffered before it is dropped as too slow (default 16 MiB). */
+  watchBufferBytes?: number;
   /** Watch timeout when the client gives none (default 1800 s, as kube's min-request-timeout). */
   defaultWatchTimeoutSeconds?: number;
   /** Called for every request that completes, for logs. */
@@ -420,7 +422,7 @@ export class EmbeddedApiServer {
         "application/json;as=Table;v=v1;g=meta.k8s.io",
       );
     }
-    send(res, 200, obj);
+    send(res, 200, serialized(obj));
   }
 
   #list(req: IncomingMessage, res: ServerResponse, r: Route, q: URLSearchParams): void {
@@ -445,12 +447,9 @@ export class EmbeddedApiServer {
         "application/json;as=Table;v=v1;g=meta.k8s.io",
       );
     }
-    send(res, 200, {
-      kind: r.resource.listKind,
-      apiVersion: groupVersion(r.resource),
-      metadata: meta,
-      items: page.items,
-    });
+    // Items are stored objects whose JSON is cached; splice it in rather than re-serialising.
+    const head = JSON.stringify({ kind: r.resource.listKind, apiVersion: groupVersion(r.resource), metadata: meta });
+    send(res, 200, `${head.slice(0, -1)},"items":[${page.items.map(serialized).join(",")}]}`);
   }
 
   #watch(req: IncomingMessage, res: ServerResponse, r: Route, q: URLSearchParams): void {
@@ -471,6 +470,7 @@ export class EmbeddedApiServer {
         timeoutSeconds: Number.isFinite(timeout) && timeout > 0 ? timeout : 1800,
         bookmarkIntervalMs: this.#opts.bookmarkIntervalMs ?? 1000,
         asTable: this.#wantsTable(req),
+        ...(this.#opts.watchBufferBytes !== undefined ? { maxBufferedBytes: this.#opts.watchBufferBytes } : {}),
       },
       this.#watches,
     );

@@ -27,6 +27,15 @@ export interface WatchParams {
   maxBufferedBytes?: number;
 }
 
+const json = new WeakMap<Obj, string>();
+
+/** The JSON of a stored object, computed once (stored objects are never mutated). */
+export function serialized(o: Obj): string {
+  let s = json.get(o);
+  if (s === undefined) json.set(o, (s = JSON.stringify(o)));
+  return s;
+}
+
 export interface ActiveWatch {
   readonly resource: string;
   close(): void;
@@ -48,21 +57,39 @@ export function serveWatch(store: Store, res: ServerResponse, p: WatchParams, re
         : object;
     return `${JSON.stringify({ type, object: body })}\n`;
   };
+  // One serialisation per stored object, shared by every watcher: fan-out costs a write, not a stringify.
+  const renderObject = (type: EventType, object: Obj): string =>
+    p.asTable ? render(type, object) : `{"type":"${type}","object":${serialized(object)}}\n`;
 
-  const write = (chunk: string): void => {
-    if (closed) return;
+  // Events of one burst go out in one socket write per watcher: with many watchers the
+  // cost of fan-out is the number of writes, not the size of the data.
+  let pending = "";
+  let scheduled = false;
+  const flush = (): void => {
+    scheduled = false;
+    if (closed || pending === "") return;
+    const chunk = pending;
+    pending = "";
     res.write(chunk);
     if (res.writableLength > maxBuffered) close();
+  };
+  const write = (chunk: string): void => {
+    if (closed) return;
+    pending += chunk;
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
   };
 
   const translate = (ev: StoredEvent): void => {
     const now = ev.type === "DELETED" ? false : inScope(ev.object);
     const before = ev.prev !== undefined && inScope(ev.prev);
     if (ev.type === "DELETED") {
-      if (before) write(render("DELETED", ev.object));
-    } else if (now && before) write(render("MODIFIED", ev.object));
-    else if (now) write(render("ADDED", ev.object));
-    else if (before) write(render("DELETED", ev.object));
+      if (before) write(renderObject("DELETED", ev.object));
+    } else if (now && before) write(renderObject("MODIFIED", ev.object));
+    else if (now) write(renderObject("ADDED", ev.object));
+    else if (before) write(renderObject("DELETED", ev.object));
   };
 
   const watcher: StoreWatcher = { resource: key, deliver: translate };
@@ -77,6 +104,8 @@ export function serveWatch(store: Store, res: ServerResponse, p: WatchParams, re
     registry.delete(active);
     if (bookmarkTimer !== undefined) clearInterval(bookmarkTimer);
     if (timeoutTimer !== undefined) clearTimeout(timeoutTimer);
+    if (pending !== "" && res.writableLength <= maxBuffered) res.write(pending);
+    pending = "";
     res.end();
   }
 
@@ -90,7 +119,7 @@ export function serveWatch(store: Store, res: ServerResponse, p: WatchParams, re
   // Replay and registration happen in one synchronous step: no event can fall between them.
   const rv = p.resourceVersion;
   if (rv === undefined || rv === "" || rv === "0") {
-    for (const o of store.list(key, p.namespace)) if (inScope(o)) write(render("ADDED", o));
+    for (const o of store.list(key, p.namespace)) if (inScope(o)) write(renderObject("ADDED", o));
   } else {
     const n = Number(rv);
     const events = Number.isInteger(n) && n >= 0 ? store.eventsSince(key, n) : "expired";
@@ -106,8 +135,7 @@ export function serveWatch(store: Store, res: ServerResponse, p: WatchParams, re
           code: 410,
         }),
       );
-      closed = true;
-      res.end();
+      close();
       return;
     }
     for (const ev of events) translate(ev);

@@ -356,14 +356,9 @@ export class KubeClient {
     let buffered = "";
     try {
       for await (const chunk of res.body) {
-        buffered += (chunk as Buffer).toString("utf8");
-        let nl = buffered.indexOf("\n");
-        while (nl >= 0) {
-          const line = buffered.slice(0, nl).trim();
-          buffered = buffered.slice(nl + 1);
-          if (line !== "") yield JSON.parse(line) as WatchEvent<T>;
-          nl = buffered.indexOf("\n");
-        }
+        const lines = (buffered + (chunk as Buffer).toString("utf8")).split("\n");
+        buffered = lines.pop() ?? "";
+        for (const line of lines) if (line.trim() !== "") yield JSON.parse(line) as WatchEvent<T>;
       }
       const rest = buffered.trim();
       if (rest !== "") yield JSON.parse(rest) as WatchEvent<T>;

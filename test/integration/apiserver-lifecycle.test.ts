@@ -9,6 +9,7 @@ import {
   resourceTypeOf,
   isNotFound,
   byNamespace,
+  byNodeName,
   type KubeObject,
   type WatchEvent,
 } from "../../src/kube/index.ts";
@@ -97,6 +98,30 @@ describe("embedded API server: watch", () => {
   });
 });
 
+describe("watch fan-out", () => {
+  it("a watcher that stops reading is dropped; writers are not held back", async () => {
+    const h = await startApiServer({ crds: false, watchBufferBytes: 64 * 1024 });
+    const { request } = await import("node:http");
+    const url = new URL(`${h.url}/api/v1/namespaces/default/configmaps?watch=true`);
+    const stalled = request(url);
+    stalled.end();
+    const res = await new Promise<import("node:http").IncomingMessage>((r) => stalled.on("response", r));
+    res.pause();
+    res.socket.pause();
+    try {
+      await eventually(() => h.server.openWatches === 1, 2000, "watch registered");
+      const big = "x".repeat(2000);
+      for (let i = 0; i < 2000 && h.server.openWatches > 0; i++) {
+        await h.client.create(Resources.configmaps, { ...cm(`fan-${i}`), data: { big } });
+      }
+      assert.equal(h.server.openWatches, 0, "the stalled watcher was dropped");
+    } finally {
+      res.destroy();
+      await h.close();
+    }
+  });
+});
+
 describe("informer", () => {
   let h: Harness;
   before(async () => {
@@ -137,6 +162,31 @@ describe("informer", () => {
       assert.ok(inf.relists >= 2, `relists: ${inf.relists}`);
       for (const [name, n] of added) assert.equal(n, 1, `${name} added ${n} times`);
       assert.equal(inf.byIndex("namespace", "default").length, inf.list().length);
+    } finally {
+      await inf.stop();
+    }
+  });
+
+  it("indexes pods by node name", async () => {
+    const inf = new Informer<KubeObject>(h.client, Resources.pods, { indexers: { node: byNodeName } });
+    const pod = (name: string, node: string): KubeObject => ({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name, namespace: "default" },
+      spec: { nodeName: node, containers: [] },
+    });
+    await h.client.create(Resources.pods, pod("on-a", "node-a"));
+    await h.client.create(Resources.pods, pod("on-b", "node-b"));
+    inf.start();
+    try {
+      await inf.waitForSync(5000);
+      assert.deepEqual(
+        inf.byIndex("node", "node-a").map((p) => p.metadata?.name),
+        ["on-a"],
+      );
+      await h.client.delete(Resources.pods, "on-a", { namespace: "default" });
+      await eventually(() => inf.byIndex("node", "node-a").length === 0, 3000, "index updated on delete");
+      assert.throws(() => inf.byIndex("missing", "x"), /no index 'missing'/);
     } finally {
       await inf.stop();
     }

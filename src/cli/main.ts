@@ -1,0 +1,41 @@
+/** spiderpoolctl: the command-line entry point. */
+import { APISERVER_USAGE, runApiServer } from "./apiserver.ts";
+import { UsageError } from "./usage.ts";
+
+const USAGE = `usage: spiderpoolctl <command> [options]
+
+commands:
+  apiserver   run the embedded Kubernetes-compatible API server (tests, benchmarks, sandbox)
+
+Run 'spiderpoolctl <command> --help' for a command's options.
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case "apiserver":
+        return await runApiServer(rest);
+      case undefined:
+      case "help":
+      case "--help":
+      case "-h":
+        process.stdout.write(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command '${command}'`);
+    }
+  } catch (err) {
+    const usageLike = err instanceof UsageError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
+    if (usageLike) {
+      process.stderr.write(
+        `spiderpoolctl: ${(err as Error).message}\n\n${command === "apiserver" ? APISERVER_USAGE : USAGE}`,
+      );
+      return 2;
+    }
+    process.stderr.write(`spiderpoolctl: ${(err as Error).stack ?? String(err)}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
