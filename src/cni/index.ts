@@ -1,0 +1,5 @@
+export * from "./args.ts";
+export * from "./config.ts";
+export * from "./errors.ts";
+export * from "./result.ts";
+export * from "./version.ts";
