@@ -1,0 +1,6 @@
+export * from "./candidates.ts";
+export * from "./errors.ts";
+export * from "./filter.ts";
+export * from "./pod.ts";
+export * from "./pool-state.ts";
+export * from "./result.ts";

@@ -1,0 +1,97 @@
+/** Pod facts the allocation core decides on: liveness, top controller, StatefulSet and KubeVirt validity. */
+import type { ObjectMeta, OwnerReference } from "../api/meta.ts";
+
+export interface PodLike {
+  metadata: ObjectMeta;
+  spec?: { nodeName?: string; restartPolicy?: string };
+  status?: { phase?: string; reason?: string };
+}
+
+/** Upstream's IsPodAlive: a pod that will never run again gets no addresses and keeps none on DEL. */
+export function isPodAlive(pod: PodLike): boolean {
+  if (pod.metadata.deletionTimestamp !== undefined) return false;
+  const phase = pod.status?.phase;
+  const restart = pod.spec?.restartPolicy ?? "Always";
+  if (phase === "Succeeded" && restart !== "Always") return false;
+  if (phase === "Failed" && restart === "Never") return false;
+  if (phase === "Failed" && pod.status?.reason === "Evicted") return false;
+  return true;
+}
+
+export interface TopController {
+  apiVersion: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  uid: string;
+}
+
+/** The owner objects the resolution may need (ReplicaSets and Jobs), fetched by the caller. */
+export type OwnerLookup = (
+  kind: "ReplicaSet" | "Job",
+  namespace: string,
+  name: string,
+) => Promise<{ metadata: ObjectMeta } | undefined>;
+
+const BUILTIN_GROUPS = new Set(["v1", "apps/v1", "batch/v1"]);
+
+function controllerOf(meta: ObjectMeta): OwnerReference | undefined {
+  return meta.ownerReferences?.find((o) => o.controller === true);
+}
+
+/**
+ * The workload a pod belongs to (spec §1.3.2): Deployment for ReplicaSet-owned pods with
+ * a Deployment owner, CronJob for Job-owned pods with a CronJob owner, the controller
+ * itself otherwise, the pod for orphans; third-party controllers as their ownerRef says.
+ */
+export async function resolveTopController(pod: PodLike, lookup: OwnerLookup): Promise<TopController> {
+  const ns = pod.metadata.namespace ?? "";
+  const ref = controllerOf(pod.metadata);
+  if (ref === undefined) {
+    return { apiVersion: "v1", kind: "Pod", namespace: ns, name: pod.metadata.name ?? "", uid: pod.metadata.uid ?? "" };
+  }
+  const self: TopController = {
+    apiVersion: ref.apiVersion,
+    kind: ref.kind,
+    namespace: ns,
+    name: ref.name,
+    uid: ref.uid,
+  };
+  if (!BUILTIN_GROUPS.has(ref.apiVersion)) return self;
+  const parentKind = ref.kind === "ReplicaSet" ? "Deployment" : ref.kind === "Job" ? "CronJob" : undefined;
+  if (parentKind === undefined) return self;
+  const owner = await lookup(ref.kind as "ReplicaSet" | "Job", ns, ref.name);
+  if (owner === undefined) throw new Error(`failed to get ${ref.kind} ${ns}/${ref.name}`);
+  const parent = controllerOf(owner.metadata);
+  if (parent !== undefined && parent.kind === parentKind && BUILTIN_GROUPS.has(parent.apiVersion)) {
+    return { apiVersion: parent.apiVersion, kind: parent.kind, namespace: ns, name: parent.name, uid: parent.uid };
+  }
+  return self;
+}
+
+/** `(.*)-([0-9]+)$` and the StatefulSet's replicas (and ordinals.start) decide validity (spec §3.2). */
+export function isValidStatefulSetPod(
+  podName: string,
+  sts: { metadata: ObjectMeta; spec?: { replicas?: number; ordinals?: { start?: number } } } | undefined,
+): boolean {
+  const m = /^(.*)-([0-9]+)$/.exec(podName);
+  if (m === null || sts === undefined) return false;
+  if (m[1] !== sts.metadata.name) return false;
+  const ordinal = Number(m[2]);
+  const replicas = sts.spec?.replicas ?? 1;
+  const start = sts.spec?.ordinals?.start ?? 0;
+  return ordinal >= start && ordinal <= start + replicas - 1;
+}
+
+type Obj = { metadata: ObjectMeta };
+
+/** A KubeVirt VM pod is valid while its VMI lives, or its VM lives and is not being deleted (spec §3.3). */
+export function isValidVMPod(vmi: Obj | undefined, vm: Obj | undefined): boolean {
+  if (vmi !== undefined && vmi.metadata.deletionTimestamp === undefined) return true;
+  if (vmi !== undefined) {
+    const owner = controllerOf(vmi.metadata);
+    const byVm = owner?.kind === "VirtualMachine" && owner.apiVersion === "kubevirt.io/v1";
+    if (!byVm) return false;
+  }
+  return vm !== undefined && vm.metadata.deletionTimestamp === undefined;
+}
