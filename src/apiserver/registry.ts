@@ -132,6 +132,7 @@ export class Registry {
   admitter: Admitter | undefined;
   #gcScheduled = false;
   #pendingGc = new Set<string>();
+  #dangling = new Set<string>();
   #snapshots = new Map<string, { items: Obj[]; rv: string; created: number }>();
   /** Called when a CRD starts or stops serving resources (discovery changes). */
   onResourcesChanged: (() => void) | undefined;
@@ -217,6 +218,7 @@ export class Registry {
     q: { labelSelector: string | null; fieldSelector: string | null; limit: number; continue: string | null },
   ): ListPage {
     const [labels, fields] = this.selectors(q.labelSelector, q.fieldSelector, r);
+    this.#pruneSnapshots();
     let items: Obj[];
     let rv: string;
     let offset = 0;
@@ -335,7 +337,7 @@ export class Registry {
     if (r.schema === undefined) return [];
     const { errors, unknownFields } = prepareCustomResource(obj, r.schema);
     if (unknownFields.length > 0) {
-      const mode = opts.fieldValidation ?? "Ignore";
+      const mode = opts.fieldValidation ?? "Warn";
       if (mode === "Strict") {
         throw badRequest(`strict decoding error: ${unknownFields.map((f) => `unknown field "${f}"`).join(", ")}`);
       }
@@ -382,46 +384,55 @@ export class Registry {
     if (r.namespaced && meta.namespace !== undefined && meta.namespace !== "" && meta.namespace !== namespace) {
       throw badRequest("the namespace of the provided object does not match the namespace sent on the request");
     }
-    if ((meta.name ?? "") === "" && typeof meta.generateName === "string" && meta.generateName !== "") {
-      let suffix = "";
-      for (let i = 0; i < 5; i++) suffix += GENERATE_ALPHABET[Math.floor(Math.random() * GENERATE_ALPHABET.length)];
-      meta.name = `${meta.generateName}${suffix}`;
-      body["metadata"] = meta;
-    }
+    // As in kube-apiserver, mutating webhooks see an object without a name; the name is
+    // generated after them.
+    const generate = (meta.name ?? "") === "" && typeof meta.generateName === "string" && meta.generateName !== "";
     this.#checkNamespace(r, namespace, "CREATE");
     const warnings: string[] = [];
     let obj = this.#fresh(r, body, r.namespaced ? namespace : undefined);
-    if (r.statusSubresource && r.schema !== undefined) delete obj["status"];
+    // Create cannot set status where status is a subresource, as in kube-apiserver; pods
+    // start Pending. (Tests write status through /status, as the kubelet would.)
+    if (r.statusSubresource && r.plural !== "namespaces") {
+      delete obj["status"];
+      if (r.plural === "pods") obj["status"] = { phase: "Pending" };
+    }
     const name = obj.metadata.name ?? "";
     const errors: FieldError[] = [];
     errors.push(...this.#schema(r, obj, opts, warnings));
-    const req = (o: Obj | undefined): AdmissionRequest => ({
+    const req = (o: Obj | undefined, n = name): AdmissionRequest => ({
       operation: "CREATE",
       resource: r,
       subresource: "",
       namespace: r.namespaced ? namespace : "",
-      name,
+      name: n,
       object: o,
       oldObject: undefined,
       dryRun: opts.dryRun === true,
     });
     obj = (await this.#admit(req(obj), warnings)) ?? obj;
+    if (generate && (obj.metadata.name ?? "") === "") {
+      let suffix = "";
+      for (let i = 0; i < 5; i++) suffix += GENERATE_ALPHABET[Math.floor(Math.random() * GENERATE_ALPHABET.length)];
+      obj.metadata = { ...obj.metadata, name: `${obj.metadata.generateName ?? ""}${suffix}` };
+    }
+    const finalName = obj.metadata.name ?? "";
     // Mutating webhooks may add fields; prune, default and validate what will be stored.
     const after = this.#schema(r, obj, { ...opts, fieldValidation: "Ignore" }, warnings);
     this.#checkMeta(r, obj, after);
     if (r.plural === "customresourcedefinitions") after.push(...this.#checkCrd(obj));
-    if (after.length > 0) throw invalid(this.#target(r, name), after);
-    await this.#validateAdmission(req(obj), warnings);
+    if (after.length > 0) throw invalid(this.#target(r, finalName), after);
+    await this.#validateAdmission(req(obj, finalName), warnings);
     await this.#latency();
     const key = storageKey(r);
-    if (this.store.get(key, objectKey(obj.metadata.namespace, name)) !== undefined) {
-      throw alreadyExists(this.#target(r, name));
+    if (this.store.get(key, objectKey(obj.metadata.namespace, finalName)) !== undefined) {
+      throw alreadyExists(this.#target(r, finalName));
     }
     this.#checkNamespace(r, namespace, "CREATE");
     if (r.plural === "customresourcedefinitions") obj = this.#crdStatus(obj);
     if (opts.dryRun === true) return { object: obj, warnings, code: 201 };
     const stored = this.store.commit(key, "ADDED", obj);
     if (r.plural === "customresourcedefinitions") this.#syncCrd(stored, undefined);
+    this.#checkOwners(stored);
     return { object: stored, warnings, code: 201 };
   }
 
@@ -540,6 +551,11 @@ export class Registry {
     const warnings: string[] = [];
     let next = structuredClone(build(structuredClone(old)));
     if (!isObj(next) || !isObj(next.metadata)) throw badRequest("the result must be an object with metadata");
+    // A resourceVersion written by the body or a patch is a precondition, whatever the verb.
+    const wanted = next.metadata.resourceVersion;
+    if (wanted !== undefined && wanted !== "" && wanted !== old.metadata.resourceVersion) {
+      throw conflict(this.#target(r, name), STALE);
+    }
     next = this.#carryOver(r, old, next, subresource);
     if (old.metadata.deletionTimestamp !== undefined) {
       const added = (next.metadata.finalizers ?? []).filter((f) => !(old.metadata.finalizers ?? []).includes(f));
@@ -587,13 +603,20 @@ export class Registry {
       metadata: { ...old.metadata, resourceVersion: next.metadata.resourceVersion },
     });
     if (opts.dryRun === true || unchanged) return { object: unchanged ? old : next, warnings, code: 200 };
-    if (next.metadata.deletionTimestamp !== undefined && (next.metadata.finalizers ?? []).length === 0) {
+    // The last finalizer gone ends a deletion, unless a pod's grace period still runs (its
+    // kubelet, or a test standing in for it, finishes that with a delete of grace 0).
+    if (
+      next.metadata.deletionTimestamp !== undefined &&
+      (next.metadata.finalizers ?? []).length === 0 &&
+      (next.metadata.deletionGracePeriodSeconds ?? 0) === 0
+    ) {
       const gone = this.store.commit(storageKey(r), "DELETED", next);
       this.#afterDelete(r, gone);
       return { object: gone, warnings, code: 200 };
     }
     const stored = this.store.commit(storageKey(r), "MODIFIED", next);
     if (r.plural === "customresourcedefinitions") this.#syncCrd(stored, old);
+    this.#checkOwners(stored);
     if (stored.metadata.deletionTimestamp !== undefined) this.#scheduleGc(stored.metadata.uid);
     return { object: stored, warnings, code: 200 };
   }
@@ -636,19 +659,7 @@ export class Registry {
   async delete(r: ServedResource, namespace: string, name: string, opts: DeleteOptions = {}): Promise<WriteResult> {
     const old = this.get(r, namespace, name);
     const t = this.#target(r, name);
-    const pre = opts.preconditions;
-    if (pre?.uid !== undefined && pre.uid !== old.metadata.uid) {
-      throw conflict(
-        t,
-        `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${old.metadata.uid}`,
-      );
-    }
-    if (pre?.resourceVersion !== undefined && pre.resourceVersion !== old.metadata.resourceVersion) {
-      throw conflict(
-        t,
-        `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${old.metadata.resourceVersion}`,
-      );
-    }
+    this.#checkPreconditions(t, old, opts);
     const warnings: string[] = [];
     await this.#validateAdmission(
       {
@@ -667,7 +678,25 @@ export class Registry {
     await this.#latency();
     const current = this.store.get(storageKey(r), objectKey(old.metadata.namespace, name));
     if (current === undefined) throw notFound(t);
+    // Admission and latency awaited: the object may have changed, so check the preconditions again.
+    this.#checkPreconditions(t, current, opts);
     return { ...this.#deleteNow(r, current, opts), warnings };
+  }
+
+  #checkPreconditions(t: Target, obj: Obj, opts: DeleteOptions): void {
+    const pre = opts.preconditions;
+    if (pre?.uid !== undefined && pre.uid !== obj.metadata.uid) {
+      throw conflict(
+        t,
+        `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${obj.metadata.uid}`,
+      );
+    }
+    if (pre?.resourceVersion !== undefined && pre.resourceVersion !== obj.metadata.resourceVersion) {
+      throw conflict(
+        t,
+        `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${obj.metadata.resourceVersion}`,
+      );
+    }
   }
 
   /** The synchronous part of a delete: finalizers, grace, propagation, or removal. */
@@ -694,6 +723,7 @@ export class Registry {
         m.deletionTimestamp =
           grace > 0 ? new Date(Date.now() + grace * 1000).toISOString().replace(/\.\d{3}Z$/, "Z") : now();
         m.deletionGracePeriodSeconds = grace;
+        m.generation = (m.generation ?? 1) + 1;
       } else if (grace < (m.deletionGracePeriodSeconds ?? 0)) {
         m.deletionGracePeriodSeconds = grace;
       }
@@ -702,10 +732,10 @@ export class Registry {
         this.#afterDelete(r, gone);
         return { object: gone, code: 200, status: this.#success(r, gone) };
       }
-      if (same(m, obj.metadata)) return { object: obj, code: 202 };
+      if (same(m, obj.metadata)) return { object: obj, code: 200 };
       const stored = this.store.commit(key, "MODIFIED", { ...obj, metadata: m });
       this.#scheduleGc(stored.metadata.uid);
-      return { object: stored, code: 202 };
+      return { object: stored, code: 200 };
     }
     const gone = this.store.commit(key, "DELETED", obj);
     this.#afterDelete(r, gone);
@@ -737,7 +767,7 @@ export class Registry {
   // ---- namespaces -------------------------------------------------------------------------
 
   #deleteNamespace(ns: Obj): Omit<WriteResult, "warnings"> {
-    if (ns.metadata.deletionTimestamp !== undefined) return { object: ns, code: 202 };
+    if (ns.metadata.deletionTimestamp !== undefined) return { object: ns, code: 200 };
     const next = {
       ...ns,
       metadata: { ...ns.metadata, deletionTimestamp: now(), deletionGracePeriodSeconds: 0 },
@@ -745,7 +775,7 @@ export class Registry {
     } as Obj;
     const stored = this.store.commit("namespaces", "MODIFIED", next);
     this.#scheduleGc(stored.metadata.uid);
-    return { object: stored, code: 202 };
+    return { object: stored, code: 200 };
   }
 
   /** Deletes what a terminating namespace holds; finishes the namespace once it is empty. */
@@ -756,8 +786,7 @@ export class Registry {
       if (!r.namespaced) continue;
       for (const obj of this.store.list(storageKey(r), name)) {
         remaining++;
-        if (obj.metadata.deletionTimestamp === undefined)
-          this.#deleteNow(r, obj, { propagationPolicy: "Background", gracePeriodSeconds: 0 });
+        if (obj.metadata.deletionTimestamp === undefined) this.#deleteNow(r, obj, { propagationPolicy: "Background" });
       }
     }
     if (remaining > 0) return;
@@ -784,6 +813,9 @@ export class Registry {
       const uids = [...this.#pendingGc];
       this.#pendingGc.clear();
       for (const u of uids) this.#collect(u);
+      const dangling = [...this.#dangling];
+      this.#dangling.clear();
+      for (const u of dangling) this.#collectDangling(u);
     });
   }
 
@@ -818,7 +850,7 @@ export class Registry {
           if (ref?.blockOwnerDeletion === true) blocking++;
           const dr = this.#resourceOf(dep.location.resource);
           if (dr !== undefined && dep.object.metadata.deletionTimestamp === undefined) {
-            this.#deleteNow(dr, dep.object, { propagationPolicy: "Foreground", gracePeriodSeconds: 0 });
+            this.#deleteNow(dr, dep.object, { propagationPolicy: "Foreground" });
           }
         }
         if (blocking === 0) this.#removeFinalizer(r, object, FOREGROUND);
@@ -835,12 +867,33 @@ export class Registry {
       const alive = refs.filter((o) => o.uid !== undefined && this.store.locate(o.uid) !== undefined);
       if (alive.length === 0) {
         if (dep.object.metadata.deletionTimestamp === undefined) {
-          this.#deleteNow(dr, dep.object, { propagationPolicy: "Background", gracePeriodSeconds: 0 });
+          this.#deleteNow(dr, dep.object, { propagationPolicy: "Background" });
         }
       } else {
         this.#dropOwnerRef(depUid, uid);
       }
     }
+  }
+
+  /** A dependent whose owners are already gone is collected too, as kube's GC does. */
+  #checkOwners(obj: Obj): void {
+    const refs = obj.metadata.ownerReferences ?? [];
+    if (refs.length === 0 || obj.metadata.deletionTimestamp !== undefined) return;
+    if (refs.some((o) => o.uid !== undefined && this.store.locate(o.uid) === undefined))
+      this.#dangling.add(obj.metadata.uid ?? "");
+    if (this.#dangling.size > 0) this.#scheduleGc(undefined);
+  }
+
+  #collectDangling(uid: string): void {
+    const dep = this.store.locate(uid);
+    if (dep === undefined || dep.object.metadata.deletionTimestamp !== undefined) return;
+    const dr = this.#resourceOf(dep.location.resource);
+    if (dr === undefined) return;
+    const refs = dep.object.metadata.ownerReferences ?? [];
+    const gone = refs.filter((o) => o.uid === undefined || this.store.locate(o.uid) === undefined);
+    if (gone.length === 0) return;
+    if (gone.length === refs.length) this.#deleteNow(dr, dep.object, { propagationPolicy: "Background" });
+    else for (const o of gone) if (o.uid !== undefined) this.#dropOwnerRef(uid, o.uid);
   }
 
   #dropOwnerRef(depUid: string, ownerUid: string): void {

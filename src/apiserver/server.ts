@@ -425,8 +425,16 @@ export class EmbeddedApiServer {
     send(res, 200, serialized(obj));
   }
 
+  #checkResourceVersion(q: URLSearchParams): void {
+    const rv = q.get("resourceVersion");
+    if (rv !== null && rv !== "" && !/^[0-9]+$/.test(rv)) {
+      throw badRequest(`invalid resourceVersion "${rv}": must be a non-negative integer`);
+    }
+  }
+
   #list(req: IncomingMessage, res: ServerResponse, r: Route, q: URLSearchParams): void {
     this.#fault("list", r.resource);
+    this.#checkResourceVersion(q);
     const limit = Number(q.get("limit") ?? "0");
     if (!Number.isInteger(limit) || limit < 0) throw badRequest(`limit must be a non-negative integer`);
     const page = this.registry.list(r.resource, r.namespace, {
@@ -454,6 +462,7 @@ export class EmbeddedApiServer {
 
   #watch(req: IncomingMessage, res: ServerResponse, r: Route, q: URLSearchParams): void {
     this.#fault("watch", r.resource);
+    this.#checkResourceVersion(q);
     const [labels, fields] = this.registry.selectors(q.get("labelSelector"), q.get("fieldSelector"), r.resource);
     if (r.name !== "") fields.push(...this.registry.selectors(null, `metadata.name=${r.name}`, r.resource)[1]);
     const timeout = Number(q.get("timeoutSeconds") ?? this.#opts.defaultWatchTimeoutSeconds ?? 1800);

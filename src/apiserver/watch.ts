@@ -122,7 +122,27 @@ export function serveWatch(store: Store, res: ServerResponse, p: WatchParams, re
     for (const o of store.list(key, p.namespace)) if (inScope(o)) write(renderObject("ADDED", o));
   } else {
     const n = Number(rv);
-    const events = Number.isInteger(n) && n >= 0 ? store.eventsSince(key, n) : "expired";
+    if (n > store.resourceVersion) {
+      // kube-apiserver waits briefly for a revision it has not reached, then says so.
+      write(
+        render("ERROR", {
+          kind: "Status",
+          apiVersion: "v1",
+          metadata: {},
+          status: "Failure",
+          message: `Too large resource version: ${rv}, current: ${store.resourceVersion}`,
+          reason: "Timeout",
+          details: {
+            causes: [{ reason: "ResourceVersionTooLarge", message: "Too large resource version" }],
+            retryAfterSeconds: 1,
+          },
+          code: 504,
+        }),
+      );
+      close();
+      return;
+    }
+    const events = store.eventsSince(key, n);
     if (events === "expired") {
       write(
         render("ERROR", {

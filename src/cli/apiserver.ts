@@ -29,7 +29,14 @@ export function parseListen(value: string): { host: string; port: number } {
   const port = m === null ? Number.NaN : Number(m[3]);
   if (m === null || port > 65535)
     throw new UsageError(`--listen '${value}': expected HOST:PORT, e.g. 127.0.0.1:0 or [::1]:6443`);
-  return { host: (m[1] ?? m[2]) as string, port };
+  const host = (m[1] ?? m[2]) as string;
+  // No authentication: the embedded server may only be reachable from this machine.
+  if (host !== "localhost" && host !== "::1" && !/^127\.\d+\.\d+\.\d+$/.test(host)) {
+    throw new UsageError(
+      `--listen '${value}': the embedded API server has no authentication and listens on loopback only`,
+    );
+  }
+  return { host, port };
 }
 
 export async function runApiServer(argv: string[], out: NodeJS.WritableStream = process.stdout): Promise<number> {

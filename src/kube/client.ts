@@ -6,7 +6,7 @@
  */
 import { Pool } from "undici";
 import { TokenSource, type ClusterConfig } from "./config.ts";
-import { ApiError, TransportError } from "./errors.ts";
+import { ApiError, KubeConfigError, TransportError } from "./errors.ts";
 import { collectionPath, objectPath, type ResourceType } from "./resources.ts";
 import type { Status } from "./status.ts";
 
@@ -24,6 +24,7 @@ export interface KubeObject {
 }
 
 export interface ListOptions {
+  signal?: AbortSignal;
   namespace?: string;
   labelSelector?: string;
   fieldSelector?: string;
@@ -143,6 +144,9 @@ export class KubeClient {
     this.#tokens = new TokenSource(config);
     const url = new URL(config.server);
     this.#basePath = url.pathname.replace(/\/+$/, "");
+    if (config.insecureSkipTLSVerify === true && !isLoopbackHost(url.hostname)) {
+      throw new KubeConfigError(`insecure-skip-tls-verify is honoured only for loopback servers, not ${url.hostname}`);
+    }
     const connect =
       url.protocol === "https:"
         ? {
@@ -238,6 +242,7 @@ export class KubeClient {
 
   list<T extends KubeObject>(rt: ResourceType, opts: ListOptions = {}): Promise<ListResult<T>> {
     return this.request<ListResult<T>>("GET", collectionPath(rt, opts.namespace), {
+      ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
       query: {
         labelSelector: opts.labelSelector,
         fieldSelector: opts.fieldSelector,
@@ -341,8 +346,9 @@ export class KubeClient {
         path: `${this.#basePath}${path}${query}`,
         headers: this.#headers(),
         headersTimeout: this.#options.timeoutMs ?? 30_000,
-        // The server ends quiet watches itself (timeoutSeconds); bookmarks keep busy ones alive.
-        bodyTimeout: 0,
+        // The server ends the watch at timeoutSeconds; past that plus a margin the connection
+        // is presumed half-open and dropped, so a caller never waits forever.
+        bodyTimeout: opts.timeoutSeconds !== undefined ? opts.timeoutSeconds * 1000 + 30_000 : 0,
         ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
       });
     } catch (err) {
@@ -355,8 +361,10 @@ export class KubeClient {
     }
     let buffered = "";
     try {
+      // A multi-byte character may be split across chunks: decode as a stream.
+      const decoder = new TextDecoder("utf-8");
       for await (const chunk of res.body) {
-        const lines = (buffered + (chunk as Buffer).toString("utf8")).split("\n");
+        const lines = (buffered + decoder.decode(chunk as Buffer, { stream: true })).split("\n");
         buffered = lines.pop() ?? "";
         for (const line of lines) if (line.trim() !== "") yield JSON.parse(line) as WatchEvent<T>;
       }
@@ -370,6 +378,11 @@ export class KubeClient {
       res.body.destroy();
     }
   }
+}
+
+function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "");
+  return h === "localhost" || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h);
 }
 
 function writeQuery(opts: WriteOptions): Query {

@@ -53,7 +53,7 @@ export class Informer<T extends KubeObject> {
   readonly #handlers: InformerHandlers<T>[] = [];
   readonly #abort = new AbortController();
   #synced = false;
-  #syncWaiters: Array<() => void> = [];
+  #syncWaiters: Array<{ resolve: () => void; reject: (e: Error) => void; timer: NodeJS.Timeout }> = [];
   #running: Promise<void> | undefined;
   #resourceVersion = "";
   /** Relists so far (410s and restarts), for metrics and tests. */
@@ -78,6 +78,10 @@ export class Informer<T extends KubeObject> {
 
   async stop(): Promise<void> {
     this.#abort.abort();
+    for (const w of this.#syncWaiters.splice(0)) {
+      clearTimeout(w.timer);
+      w.reject(new Error(`${this.#rt.plural}: informer stopped`));
+    }
     await this.#running;
   }
 
@@ -88,15 +92,17 @@ export class Informer<T extends KubeObject> {
   /** Resolves once the first list is in the store; rejects after `timeoutMs`. */
   waitForSync(timeoutMs = 30_000): Promise<void> {
     if (this.#synced) return Promise.resolve();
+    if (this.#abort.signal.aborted) return Promise.reject(new Error(`${this.#rt.plural}: informer stopped`));
     return new Promise((resolve, reject) => {
-      const t = setTimeout(
-        () => reject(new Error(`${this.#rt.plural}: informer not synced after ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-      this.#syncWaiters.push(() => {
-        clearTimeout(t);
-        resolve();
-      });
+      const waiter = {
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.#syncWaiters = this.#syncWaiters.filter((w) => w !== waiter);
+          reject(new Error(`${this.#rt.plural}: informer not synced after ${timeoutMs} ms`));
+        }, timeoutMs),
+      };
+      this.#syncWaiters.push(waiter);
     });
   }
 
@@ -166,7 +172,7 @@ export class Informer<T extends KubeObject> {
     const old = this.#store.get(key);
     this.#store.set(key, obj);
     this.#index(key, obj, old);
-    for (const h of this.#handlers) {
+    for (const h of [...this.#handlers]) {
       if (old === undefined) this.#call(() => h.onAdd?.(obj));
       else this.#call(() => h.onUpdate?.(old, obj));
     }
@@ -178,7 +184,7 @@ export class Informer<T extends KubeObject> {
     if (old === undefined) return;
     this.#store.delete(key);
     this.#index(key, undefined, old);
-    for (const h of this.#handlers) this.#call(() => h.onDelete?.(obj));
+    for (const h of [...this.#handlers]) this.#call(() => h.onDelete?.(obj));
   }
 
   async #relist(): Promise<void> {
@@ -187,6 +193,7 @@ export class Informer<T extends KubeObject> {
       ...(this.#opts.labelSelector !== undefined ? { labelSelector: this.#opts.labelSelector } : {}),
       ...(this.#opts.fieldSelector !== undefined ? { fieldSelector: this.#opts.fieldSelector } : {}),
       limit: this.#opts.pageSize ?? 500,
+      signal: this.#abort.signal,
     });
     const seen = new Set<string>();
     for (const item of res.items) {
@@ -202,7 +209,10 @@ export class Informer<T extends KubeObject> {
     this.relists++;
     if (!this.#synced) {
       this.#synced = true;
-      for (const w of this.#syncWaiters.splice(0)) w();
+      for (const w of this.#syncWaiters.splice(0)) {
+        clearTimeout(w.timer);
+        w.resolve();
+      }
     }
   }
 
@@ -226,13 +236,18 @@ export class Informer<T extends KubeObject> {
     const signal = this.#abort.signal;
     let needList = true;
     while (!signal.aborted) {
+      let listing = false;
       try {
         if (needList) {
+          listing = true;
           await this.#relist();
+          listing = false;
           needList = false;
         }
         const base = this.#opts.watchTimeoutSeconds ?? 300;
-        const events = this.#client.watch<T>(this.#rt, {
+        const started = Date.now();
+        let events = 0;
+        const stream = this.#client.watch<T>(this.#rt, {
           ...(this.#opts.namespace !== undefined ? { namespace: this.#opts.namespace } : {}),
           ...(this.#opts.labelSelector !== undefined ? { labelSelector: this.#opts.labelSelector } : {}),
           ...(this.#opts.fieldSelector !== undefined ? { fieldSelector: this.#opts.fieldSelector } : {}),
@@ -241,19 +256,26 @@ export class Informer<T extends KubeObject> {
           timeoutSeconds: Math.floor(base + Math.random() * base),
           signal,
         });
-        for await (const ev of events) {
+        for await (const ev of stream) {
+          events++;
           if (this.#apply(ev) === "gone") {
             needList = true;
             break;
           }
           backoff.reset();
         }
+        // A watch that ends at once without events means a server that closes watches:
+        // back off as client-go does, rather than spinning on it.
+        if (!needList && events === 0 && Date.now() - started < 1000) await sleep(backoff.next(), signal);
       } catch (err) {
         if (signal.aborted) break;
-        if (isGone(err)) {
+        // An expired watch relists at once; an error while relisting (an expired continue
+        // token among them) waits, so a failing list never spins.
+        if (isGone(err) && !listing) {
           needList = true;
           continue;
         }
+        if (listing) needList = true;
         this.#opts.onError?.(err);
         await sleep(backoff.next(), signal);
       }

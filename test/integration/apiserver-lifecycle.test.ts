@@ -460,3 +460,190 @@ describe("deletion", () => {
     );
   });
 });
+
+describe("review fixes: kube-apiserver fidelity", () => {
+  let h: Harness;
+  before(async () => {
+    h = await startApiServer();
+  });
+  after(() => h.close());
+
+  it("a pod in graceful deletion stays Terminating through updates and finalizer removal", async () => {
+    h.server.registry.podDeletion = "graceful";
+    try {
+      await h.client.create(Resources.pods, {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: "grace", namespace: "default", finalizers: ["test/hold"] },
+        spec: { nodeName: "n1", containers: [] },
+      });
+      await h.client.delete(Resources.pods, "grace", { namespace: "default", gracePeriodSeconds: 30 });
+      await h.client.patchMerge(
+        Resources.pods,
+        "grace",
+        { metadata: { labels: { x: "y" } } },
+        { namespace: "default" },
+      );
+      await h.client.patchMerge(Resources.pods, "grace", { metadata: { finalizers: null } }, { namespace: "default" });
+      const p = await h.client.get(Resources.pods, "grace", "default");
+      assert.equal(p.metadata?.["deletionGracePeriodSeconds"], 30);
+      await h.client.delete(Resources.pods, "grace", { namespace: "default", gracePeriodSeconds: 0 });
+      assert.equal(await exists(h, Resources.pods, "grace", "default"), false);
+    } finally {
+      h.server.registry.podDeletion = "immediate";
+    }
+  });
+
+  it("delete preconditions are checked again after write latency", async () => {
+    const p = await h.client.create(POOLS, pool("pre-late"));
+    h.server.setWriteLatency(60);
+    try {
+      const del = h.client.delete(POOLS, "pre-late", {
+        preconditions: { resourceVersion: String(p.metadata?.resourceVersion) },
+      });
+      await new Promise((r) => setTimeout(r, 10));
+      // Another writer lands while the delete waits out its latency (straight into the store).
+      const stored = h.server.registry.store.get("spiderippools.spiderpool.spidernet.io", "pre-late");
+      assert.ok(stored);
+      h.server.registry.store.commit("spiderippools.spiderpool.spidernet.io", "MODIFIED", {
+        ...stored,
+        metadata: { ...stored.metadata, labels: { changed: "yes" } },
+      });
+      await assert.rejects(del, (e: unknown) => (e as { status?: number }).status === 409);
+      assert.equal(await exists(h, POOLS, "pre-late"), true);
+    } finally {
+      h.server.setWriteLatency(0);
+    }
+  });
+
+  it("a JSON patch that writes a stale resourceVersion conflicts", async () => {
+    await h.client.create(POOLS, pool("stale-json"));
+    await assert.rejects(
+      h.client.patchJson(POOLS, "stale-json", [{ op: "replace", path: "/metadata/resourceVersion", value: "1" }]),
+      (e: unknown) => (e as { status?: number }).status === 409,
+    );
+  });
+
+  it("a dependent created after its owner is gone is collected", async () => {
+    await h.client.create(
+      Resources.configmaps,
+      cm("orphaned", "default", {
+        ownerReferences: [{ apiVersion: "v1", kind: "ConfigMap", name: "never", uid: "no-such-uid" }],
+      }),
+    );
+    await eventually(
+      async () => !(await exists(h, Resources.configmaps, "orphaned", "default")),
+      3000,
+      "dangling dependent collected",
+    );
+  });
+
+  it("deletion marks bump generation and answer 200", async () => {
+    await h.client.create(POOLS, { ...pool("gen"), metadata: { name: "gen", finalizers: ["test/hold"] } });
+    const r = await h.client.request<KubeObject>("DELETE", "/apis/spiderpool.spidernet.io/v2beta1/spiderippools/gen");
+    assert.equal(r.metadata?.["generation"], 2);
+    await h.client.patchMerge(POOLS, "gen", { metadata: { finalizers: null } });
+  });
+});
+
+describe("review fixes: client and informer", () => {
+  let h: Harness;
+  before(async () => {
+    h = await startApiServer({ crds: true });
+  });
+  after(() => h.close());
+
+  it("watch streams keep multi-byte characters split across chunks intact", async () => {
+    const text = "é漢🌐".repeat(100_000);
+    const list = await h.client.list(Resources.configmaps, { namespace: "default" });
+    const ac = new AbortController();
+    const got: string[] = [];
+    const done = (async () => {
+      for await (const ev of h.client.watch<KubeObject & { data?: { t?: string } }>(Resources.configmaps, {
+        namespace: "default",
+        resourceVersion: list.metadata.resourceVersion,
+        signal: ac.signal,
+      })) {
+        got.push((ev.object as { data?: { t?: string } }).data?.t ?? "");
+        ac.abort();
+      }
+    })();
+    await h.client.create(Resources.configmaps, { ...cm("utf8"), data: { t: text } });
+    await done;
+    assert.equal(got[0], text);
+  });
+
+  it("bad and future resourceVersions: 400 and a 504 Too large in the stream", async () => {
+    await assert.rejects(
+      h.client.list(POOLS, { resourceVersion: "abc" }),
+      (e: unknown) => (e as { status?: number }).status === 400,
+    );
+    const events: WatchEvent<KubeObject>[] = [];
+    for await (const ev of h.client.watch(POOLS, { resourceVersion: "999999999" })) events.push(ev);
+    assert.equal(events[0]?.type, "ERROR");
+    assert.equal((events[0]?.object as { code: number }).code, 504);
+  });
+
+  it("stop() rejects pending waitForSync and ends the loop", async () => {
+    h.server.injectFault({ verb: "list", resource: "configmaps", status: 500, count: 1000 });
+    const inf = new Informer<KubeObject>(h.client, Resources.configmaps, { backoff: { initialMs: 10, maxMs: 20 } });
+    inf.start();
+    const waiting = assert.rejects(inf.waitForSync(60_000), /informer stopped/);
+    await inf.stop();
+    await waiting;
+    h.server.clearFaults();
+  });
+
+  it("insecure-skip-tls-verify is refused for a non-loopback server", async () => {
+    const { KubeClient, KubeConfigError } = await import("../../src/kube/index.ts");
+    assert.throws(
+      () => new KubeClient({ server: "https://192.0.2.1:6443", insecureSkipTLSVerify: true }),
+      KubeConfigError,
+    );
+    const ok = new KubeClient({ server: "https://127.0.0.1:6443", insecureSkipTLSVerify: true });
+    await ok.close();
+  });
+});
+
+describe("KubeVirt CRDs for tests", () => {
+  it("serve VMs and VMIs; a VMI owned by its VM goes with it", async () => {
+    const { KUBEVIRT_CRDS, VirtualMachineInstances, VirtualMachines } = await import("../support/kubevirt.ts");
+    const h = await startApiServer({ crds: false });
+    try {
+      for (const c of KUBEVIRT_CRDS) await h.client.create(Resources.customresourcedefinitions, c);
+      const vm: KubeObject = await h.client.create(VirtualMachines, {
+        apiVersion: "kubevirt.io/v1",
+        kind: "VirtualMachine",
+        metadata: { name: "vm1", namespace: "default" },
+        spec: { running: true },
+      });
+      await h.client.create(VirtualMachineInstances, {
+        apiVersion: "kubevirt.io/v1",
+        kind: "VirtualMachineInstance",
+        metadata: {
+          name: "vm1",
+          namespace: "default",
+          ownerReferences: [
+            {
+              apiVersion: "kubevirt.io/v1",
+              kind: "VirtualMachine",
+              name: "vm1",
+              uid: vm.metadata?.uid,
+              controller: true,
+              blockOwnerDeletion: true,
+            },
+          ],
+        },
+        spec: { domain: {} },
+      });
+      await h.client.delete(VirtualMachines, "vm1", { namespace: "default" });
+      await eventually(
+        async () => !(await exists(h, VirtualMachineInstances, "vm1", "default")),
+        3000,
+        "VMI collected",
+      );
+    } finally {
+      await h.close();
+    }
+  });
+});

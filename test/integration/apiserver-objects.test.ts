@@ -252,6 +252,10 @@ describe("embedded API server: objects", () => {
       spec: { nodeName: "n1", containers: [] },
       status: { phase: "Running" },
     });
+    // Create cannot set a pod's status (it starts Pending); the kubelet's part is a status write.
+    const created = await h.client.get(Resources.pods, "p-n1", "default");
+    assert.deepEqual(created["status"], { phase: "Pending" });
+    await h.client.updateStatus(Resources.pods, { ...created, status: { phase: "Running" } });
     await h.client.create(Resources.pods, {
       apiVersion: "v1",
       kind: "Pod",

@@ -62,4 +62,13 @@ describe("spiderpoolctl apiserver", () => {
     assert.match(stderr, /--listen 'nonsense': expected HOST:PORT/);
     assert.match(stderr, /usage: spiderpoolctl apiserver/);
   });
+
+  it("refuses to listen beyond loopback", async () => {
+    const child = spawn(BIN, ["apiserver", "--listen", "0.0.0.0:0"], { stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    const code = await new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
+    assert.equal(code, 2);
+    assert.match(stderr, /listens on loopback only/);
+  });
 });
