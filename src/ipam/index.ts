@@ -4,3 +4,4 @@ export * from "./filter.ts";
 export * from "./pod.ts";
 export * from "./pool-state.ts";
 export * from "./result.ts";
+export * from "./consistency.ts";

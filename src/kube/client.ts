@@ -23,6 +23,16 @@ export interface KubeObject {
   [key: string]: unknown;
 }
 
+/** What the client needs of any object: its identity in metadata. Typed kinds fit it without an index signature. */
+export interface AnyObject {
+  metadata?: {
+    name?: string | undefined;
+    namespace?: string | undefined;
+    uid?: string | undefined;
+    resourceVersion?: string | undefined;
+  };
+}
+
 export interface ListOptions {
   signal?: AbortSignal;
   namespace?: string;
@@ -120,11 +130,11 @@ function parseBody(text: string): unknown {
   }
 }
 
-function nsOf(obj: KubeObject, explicit?: string): string | undefined {
+function nsOf(obj: AnyObject, explicit?: string): string | undefined {
   return explicit ?? obj.metadata?.namespace;
 }
 
-function nameOf(obj: KubeObject): string {
+function nameOf(obj: AnyObject): string {
   const name = obj.metadata?.name;
   if (name === undefined || name === "") throw new TypeError("object has no metadata.name");
   return name;
@@ -236,11 +246,11 @@ export class KubeClient {
     }
   }
 
-  get<T extends KubeObject>(rt: ResourceType, name: string, namespace?: string): Promise<T> {
+  get<T extends AnyObject = KubeObject>(rt: ResourceType, name: string, namespace?: string): Promise<T> {
     return this.request<T>("GET", objectPath(rt, name, namespace));
   }
 
-  list<T extends KubeObject>(rt: ResourceType, opts: ListOptions = {}): Promise<ListResult<T>> {
+  list<T extends AnyObject = KubeObject>(rt: ResourceType, opts: ListOptions = {}): Promise<ListResult<T>> {
     return this.request<ListResult<T>>("GET", collectionPath(rt, opts.namespace), {
       ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
       query: {
@@ -254,7 +264,7 @@ export class KubeClient {
   }
 
   /** Lists every page (`limit` per request) and returns all items with the first page's resourceVersion. */
-  async listAll<T extends KubeObject>(rt: ResourceType, opts: ListOptions = {}): Promise<ListResult<T>> {
+  async listAll<T extends AnyObject = KubeObject>(rt: ResourceType, opts: ListOptions = {}): Promise<ListResult<T>> {
     const first = await this.list<T>(rt, { ...opts, limit: opts.limit ?? 500 });
     const items = [...first.items];
     let cont = first.metadata.continue;
@@ -266,7 +276,11 @@ export class KubeClient {
     return { ...first, metadata: { resourceVersion: first.metadata.resourceVersion }, items };
   }
 
-  create<T extends KubeObject>(rt: ResourceType, obj: T, opts: WriteOptions & { namespace?: string } = {}): Promise<T> {
+  create<T extends AnyObject = KubeObject>(
+    rt: ResourceType,
+    obj: T,
+    opts: WriteOptions & { namespace?: string } = {},
+  ): Promise<T> {
     return this.request<T>("POST", collectionPath(rt, nsOf(obj, opts.namespace)), {
       body: obj,
       query: writeQuery(opts),
@@ -274,12 +288,12 @@ export class KubeClient {
   }
 
   /** PUT; the object's metadata.resourceVersion is the precondition (409 Conflict when stale). */
-  update<T extends KubeObject>(rt: ResourceType, obj: T, opts: WriteOptions = {}): Promise<T> {
+  update<T extends AnyObject = KubeObject>(rt: ResourceType, obj: T, opts: WriteOptions = {}): Promise<T> {
     return this.request<T>("PUT", objectPath(rt, nameOf(obj), nsOf(obj)), { body: obj, query: writeQuery(opts) });
   }
 
   /** PUT to the status subresource; only `status` changes. */
-  updateStatus<T extends KubeObject>(rt: ResourceType, obj: T, opts: WriteOptions = {}): Promise<T> {
+  updateStatus<T extends AnyObject = KubeObject>(rt: ResourceType, obj: T, opts: WriteOptions = {}): Promise<T> {
     return this.request<T>("PUT", objectPath(rt, nameOf(obj), nsOf(obj), "status"), {
       body: obj,
       query: writeQuery(opts),
@@ -287,7 +301,7 @@ export class KubeClient {
   }
 
   /** RFC 7386 merge patch. Include metadata.resourceVersion in the patch to make it conditional. */
-  patchMerge<T extends KubeObject>(
+  patchMerge<T extends AnyObject = KubeObject>(
     rt: ResourceType,
     name: string,
     patch: unknown,
@@ -301,7 +315,7 @@ export class KubeClient {
   }
 
   /** RFC 6902 JSON patch; a `test` op on /metadata/resourceVersion makes it conditional. */
-  patchJson<T extends KubeObject>(
+  patchJson<T extends AnyObject = KubeObject>(
     rt: ResourceType,
     name: string,
     ops: JsonPatchOp[],
@@ -329,7 +343,10 @@ export class KubeClient {
    * aborts, or the connection fails (thrown as TransportError). A non-200 answer throws
    * ApiError; a 410 inside the stream arrives as an ERROR event with a Status.
    */
-  async *watch<T extends KubeObject>(rt: ResourceType, opts: WatchOptions = {}): AsyncGenerator<WatchEvent<T>> {
+  async *watch<T extends AnyObject = KubeObject>(
+    rt: ResourceType,
+    opts: WatchOptions = {},
+  ): AsyncGenerator<WatchEvent<T>> {
     const path = collectionPath(rt, opts.namespace);
     const query = queryString({
       watch: "true",

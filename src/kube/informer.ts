@@ -5,7 +5,7 @@
  * handlers converge on the server's state without losing an object.
  */
 import { Backoff, sleep, type BackoffOptions } from "./backoff.ts";
-import type { KubeClient, KubeObject, WatchEvent } from "./client.ts";
+import type { AnyObject, KubeClient, KubeObject, WatchEvent } from "./client.ts";
 import { ApiError, isGone } from "./errors.ts";
 import type { ResourceType } from "./resources.ts";
 import { isStatus } from "./status.ts";
@@ -30,21 +30,21 @@ export interface InformerOptions<T> {
   onError?: (err: unknown) => void;
 }
 
-export function keyOf(obj: KubeObject): string {
+export function keyOf(obj: AnyObject): string {
   const ns = obj.metadata?.namespace;
   const name = obj.metadata?.name ?? "";
   return ns !== undefined && ns !== "" ? `${ns}/${name}` : name;
 }
 
-export const byNamespace = <T extends KubeObject>(obj: T): string[] =>
+export const byNamespace = <T extends AnyObject>(obj: T): string[] =>
   obj.metadata?.namespace !== undefined ? [obj.metadata.namespace] : [];
 
-export const byNodeName = <T extends KubeObject>(obj: T): string[] => {
+export const byNodeName = <T extends AnyObject>(obj: T): string[] => {
   const node = (obj as { spec?: { nodeName?: string } }).spec?.nodeName;
   return node !== undefined && node !== "" ? [node] : [];
 };
 
-export class Informer<T extends KubeObject> {
+export class Informer<T extends AnyObject = KubeObject> {
   readonly #client: KubeClient;
   readonly #rt: ResourceType;
   readonly #opts: InformerOptions<T>;

@@ -1,0 +1,208 @@
+/**
+ * spiderpool-agent: informer caches, the unix socket for the shim and for tooling, the TCP
+ * health probes and Prometheus metrics. The socket opens only after the caches have synced,
+ * as upstream's does, so the first CNI call never decides on an empty cache.
+ */
+import { mkdirSync, rmSync } from "node:fs";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { dirname } from "node:path";
+import pino, { type Logger } from "pino";
+import type { KubeClient } from "../kube/client.ts";
+import { AgentCache } from "./cache.ts";
+import { handleCni } from "./cni-handler.ts";
+import type { AgentConfig } from "./config.ts";
+import { IpamService } from "./ipam-service.ts";
+import { AgentMetrics } from "./metrics.ts";
+
+const MAX_BODY = 1 << 20;
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let size = 0;
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        reject(new Error("request body larger than 1 MiB"));
+        req.destroy();
+      } else chunks.push(c);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+function reply(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(body),
+    connection: "close",
+    ...headers,
+  });
+  res.end(body);
+}
+
+function header(req: IncomingMessage, name: string): string {
+  const v = req.headers[name];
+  return Array.isArray(v) ? (v[0] ?? "") : (v ?? "");
+}
+
+export interface AgentOptions {
+  config: AgentConfig;
+  client: KubeClient;
+  logger?: Logger;
+  /** Listen on these TCP ports instead of the configured ones (0: any free port), for tests. */
+  healthPort?: number;
+  metricPort?: number;
+}
+
+export class SpiderpoolAgent {
+  readonly config: AgentConfig;
+  readonly log: Logger;
+  readonly metrics: AgentMetrics;
+  readonly cache: AgentCache;
+  readonly service: IpamService;
+  readonly #opts: AgentOptions;
+  #socket: Server | undefined;
+  #health: Server | undefined;
+  #metricsServer: Server | undefined;
+  #started = false;
+  #stopping = false;
+
+  constructor(opts: AgentOptions) {
+    this.#opts = opts;
+    this.config = opts.config;
+    this.log = (
+      opts.logger ??
+      pino({ level: opts.config.logLevel, base: { component: "spiderpool-agent", node: opts.config.nodeName } })
+    ).child({});
+    this.metrics = new AgentMetrics(opts.config.podName);
+    this.cache = new AgentCache(opts.client, opts.config.nodeName, this.log);
+    this.service = new IpamService({
+      client: opts.client,
+      cache: this.cache,
+      config: opts.config,
+      metrics: this.metrics,
+      log: this.log,
+    });
+  }
+
+  get ready(): boolean {
+    return this.#started && this.cache.synced && !this.#stopping;
+  }
+
+  /** TCP ports actually bound (health, metrics), once started. */
+  get ports(): { health: number; metrics: number } {
+    const port = (s: Server | undefined): number => (s?.address() as AddressInfo | null)?.port ?? 0;
+    return { health: port(this.#health), metrics: port(this.#metricsServer) };
+  }
+
+  async start(): Promise<void> {
+    this.#health = createServer((req, res) => this.#onHealth(req, res));
+    await this.#listenTcp(this.#health, this.#opts.healthPort ?? this.config.healthPort);
+    if (this.config.enableMetric || this.#opts.metricPort !== undefined) {
+      this.#metricsServer = createServer((_req, res) => void this.#onMetrics(res));
+      await this.#listenTcp(this.#metricsServer, this.#opts.metricPort ?? this.config.metricPort);
+    }
+    const t0 = performance.now();
+    await this.cache.start();
+    this.log.info({ ms: Math.round(performance.now() - t0) }, "caches synced");
+    mkdirSync(dirname(this.config.socketPath), { recursive: true });
+    rmSync(this.config.socketPath, { force: true });
+    this.#socket = createServer((req, res) => void this.#onSocket(req, res));
+    this.#socket.keepAliveTimeout = 0;
+    await new Promise<void>((resolve, reject) => {
+      this.#socket?.once("error", reject);
+      this.#socket?.listen(this.config.socketPath, () => resolve());
+    });
+    this.#started = true;
+    this.log.info({ socket: this.config.socketPath, ...this.ports }, "spiderpool-agent serving");
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    for (const s of [this.#socket, this.#health, this.#metricsServer]) {
+      if (s === undefined) continue;
+      s.closeAllConnections();
+      await new Promise<void>((r) => s.close(() => r()));
+    }
+    rmSync(this.config.socketPath, { force: true });
+    await this.cache.stop();
+  }
+
+  #listenTcp(server: Server, port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, this.config.bindAddress, () => resolve());
+    });
+  }
+
+  #onHealth(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? "").split("?")[0];
+    switch (path) {
+      case "/v1/runtime/liveness":
+        return reply(res, this.#stopping ? 500 : 200, "");
+      case "/v1/runtime/startup":
+      case "/v1/runtime/readiness":
+        return reply(res, this.ready ? 200 : 500, "");
+      default:
+        return reply(res, 404, JSON.stringify("not found"));
+    }
+  }
+
+  async #onMetrics(res: ServerResponse): Promise<void> {
+    const text = await this.metrics.registry.metrics();
+    res.writeHead(200, { "content-type": this.metrics.registry.contentType });
+    res.end(text);
+  }
+
+  async #onSocket(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://agent");
+    try {
+      const body = await readBody(req);
+      const m = /^\/v1\/cni\/(ipam|coordinator|ifacer)$/.exec(url.pathname);
+      if (m !== null && req.method === "POST") {
+        const answer = await handleCni(
+          {
+            role: m[1] as string,
+            command: header(req, "x-cni-command"),
+            containerID: header(req, "x-cni-containerid"),
+            netns: header(req, "x-cni-netns"),
+            ifName: header(req, "x-cni-ifname"),
+            args: header(req, "x-cni-args"),
+            stdin: body,
+          },
+          { service: this.service, ready: () => this.ready, log: this.log },
+        );
+        return reply(res, answer.exitCode === 0 ? 200 : 500, answer.stdout, {
+          "x-cni-exit-code": String(answer.exitCode),
+        });
+      }
+      if (url.pathname === "/v1/ipam/healthy" && req.method === "GET") return reply(res, this.ready ? 200 : 500, "");
+      if (url.pathname === "/v1/workloadendpoint" && req.method === "GET") {
+        const ns = url.searchParams.get("podNamespace");
+        const name = url.searchParams.get("podName");
+        if (ns === null || name === null)
+          return reply(res, 400, JSON.stringify("podNamespace and podName are required"));
+        const ep = await this.cache.getEndpointFresh(ns, name);
+        if (ep?.status === undefined) return reply(res, 404, JSON.stringify(`no SpiderEndpoint ${ns}/${name}`));
+        return reply(
+          res,
+          200,
+          JSON.stringify({
+            podNamespace: ns,
+            podName: name,
+            podUID: ep.status.current.uid,
+            node: ep.status.current.node,
+            interfaces: ep.status.current.ips,
+          }),
+        );
+      }
+      return reply(res, 404, JSON.stringify(`no route for ${req.method} ${url.pathname}`));
+    } catch (err) {
+      this.log.error({ err: (err as Error).message, path: url.pathname }, "request failed");
+      return reply(res, 500, JSON.stringify((err as Error).message), { "x-cni-exit-code": "1" });
+    }
+  }
+}

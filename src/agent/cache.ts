@@ -1,0 +1,171 @@
+/**
+ * The agent's view of the cluster: informers for pools, reserved IPs, namespaces, its own
+ * node, the pods on its node and endpoints, with a direct read when the cache has not seen
+ * an object yet (a pod created a moment ago may reach the CNI call before the watch event).
+ */
+import type { Logger } from "pino";
+import { SpiderEndpointKind, type SpiderEndpoint } from "../api/endpoint.ts";
+import type { SpiderIPPool } from "../api/ippool.ts";
+import type { ObjectMeta } from "../api/meta.ts";
+import { SpiderReservedIPKind, type SpiderReservedIP } from "../api/reservedip.ts";
+import { IPRangeSet, parseIPRange, type IPRange } from "../ip/index.ts";
+import type { PodLike } from "../ipam/pod.ts";
+import type { AnyObject, KubeClient } from "../kube/client.ts";
+import { isNotFound } from "../kube/errors.ts";
+import { byNamespace, Informer } from "../kube/informer.ts";
+import { Resources, resourceTypeOf, type ResourceType } from "../kube/resources.ts";
+import { POOLS } from "./pool-writer.ts";
+
+export const ENDPOINTS = resourceTypeOf(SpiderEndpointKind);
+export const RESERVED = resourceTypeOf(SpiderReservedIPKind);
+
+export interface Pod extends PodLike {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  spec?: { nodeName?: string; restartPolicy?: string; terminationGracePeriodSeconds?: number };
+  status?: { phase?: string; reason?: string };
+}
+
+export interface Namespace {
+  metadata: ObjectMeta;
+}
+
+export interface NodeObj {
+  metadata: ObjectMeta;
+}
+
+export class AgentCache {
+  readonly pools: Informer<SpiderIPPool>;
+  readonly reserved: Informer<SpiderReservedIP>;
+  readonly namespaces: Informer<Namespace>;
+  readonly node: Informer<NodeObj>;
+  readonly pods: Informer<Pod>;
+  readonly endpoints: Informer<SpiderEndpoint>;
+  readonly #client: KubeClient;
+  #reservedSets: { 4: IPRangeSet; 6: IPRangeSet } | undefined;
+
+  constructor(client: KubeClient, nodeName: string, log: Logger) {
+    this.#client = client;
+    const onError =
+      (what: string) =>
+      (err: unknown): void =>
+        log.warn({ err, informer: what }, "informer error; retrying");
+    this.pools = new Informer<SpiderIPPool>(client, POOLS, { onError: onError("spiderippools") });
+    this.reserved = new Informer<SpiderReservedIP>(client, RESERVED, { onError: onError("spiderreservedips") });
+    this.namespaces = new Informer<Namespace>(client, Resources.namespaces, { onError: onError("namespaces") });
+    this.node = new Informer<NodeObj>(client, Resources.nodes, {
+      fieldSelector: `metadata.name=${nodeName}`,
+      onError: onError("node"),
+    });
+    this.pods = new Informer<Pod>(client, Resources.pods, {
+      fieldSelector: `spec.nodeName=${nodeName}`,
+      indexers: { namespace: byNamespace },
+      onError: onError("pods"),
+    });
+    this.endpoints = new Informer<SpiderEndpoint>(client, ENDPOINTS, { onError: onError("spiderendpoints") });
+    const invalidate = (): void => {
+      this.#reservedSets = undefined;
+    };
+    this.reserved.addHandlers({ onAdd: invalidate, onUpdate: invalidate, onDelete: invalidate });
+  }
+
+  #all(): Informer<AnyObject>[] {
+    return [
+      this.pools,
+      this.reserved,
+      this.namespaces,
+      this.node,
+      this.pods,
+      this.endpoints,
+    ] as unknown as Informer<AnyObject>[];
+  }
+
+  async start(timeoutMs = 60_000): Promise<void> {
+    for (const i of this.#all()) i.start();
+    await Promise.all(this.#all().map((i) => i.waitForSync(timeoutMs)));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.#all().map((i) => i.stop()));
+  }
+
+  get synced(): boolean {
+    return this.#all().every((i) => i.hasSynced());
+  }
+
+  /** Every reserved address of a family, from all non-terminating SpiderReservedIPs. */
+  reservedSet(family: 4 | 6): IPRangeSet {
+    if (this.#reservedSets === undefined) {
+      const ranges: { 4: IPRange[]; 6: IPRange[] } = { 4: [], 6: [] };
+      for (const r of this.reserved.list()) {
+        if (r.metadata.deletionTimestamp !== undefined) continue;
+        for (const s of r.spec?.ips ?? []) {
+          try {
+            const range = parseIPRange(s);
+            ranges[range.family].push(range);
+          } catch {
+            // The webhook refuses malformed ranges; one that slipped through reserves nothing.
+          }
+        }
+      }
+      this.#reservedSets = { 4: IPRangeSet.fromRanges(4, ranges[4]), 6: IPRangeSet.fromRanges(6, ranges[6]) };
+    }
+    return this.#reservedSets[family];
+  }
+
+  async #read<T extends AnyObject>(
+    informer: Informer<T>,
+    rt: ResourceType,
+    name: string,
+    namespace?: string,
+  ): Promise<T | undefined> {
+    const hit = informer.getByName(name, namespace);
+    if (hit !== undefined) return hit;
+    try {
+      return await this.#client.get<T>(rt, name, namespace);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  getPod(namespace: string, name: string): Promise<Pod | undefined> {
+    return this.#read(this.pods, Resources.pods, name, namespace);
+  }
+
+  /** A fresh read, for decisions that must not act on a stale copy (release on DEL). */
+  async getPodFresh(namespace: string, name: string): Promise<Pod | undefined> {
+    try {
+      return await this.#client.get<Pod>(Resources.pods, name, namespace);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  getPool(name: string): Promise<SpiderIPPool | undefined> {
+    return this.#read(this.pools, POOLS, name);
+  }
+
+  getNamespace(name: string): Promise<Namespace | undefined> {
+    return this.#read(this.namespaces, Resources.namespaces, name);
+  }
+
+  getEndpoint(namespace: string, name: string): Promise<SpiderEndpoint | undefined> {
+    return this.#read(this.endpoints, ENDPOINTS, name, namespace);
+  }
+
+  async getEndpointFresh(namespace: string, name: string): Promise<SpiderEndpoint | undefined> {
+    try {
+      return await this.#client.get<SpiderEndpoint>(ENDPOINTS, name, namespace);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  nodeLabels(nodeName: string): Record<string, string> {
+    return this.node.getByName(nodeName)?.metadata.labels ?? {};
+  }
+}

@@ -1,0 +1,626 @@
+/**
+ * Allocation and release for CNI ADD and DEL (spec §1.3–§1.12, §2.2, §3): the pod and its
+ * workload, the SpiderEndpoint (reused, retrieved or created), candidate pools, filters,
+ * per-pool writers with fallback, routes, and the endpoint write. The pure decisions come
+ * from src/ipam; this module adds the reads and writes around them.
+ */
+import type { Logger } from "pino";
+import {
+  ANNO_POD_ROUTES,
+  LABEL_INTERFACE,
+  LABEL_IP_VERSION,
+  LABEL_OWNER_APPLICATION_UID,
+  LABEL_OWNER_SPIDER_SUBNET,
+  parseRoutesAnnotation,
+} from "../api/annotations/index.ts";
+import type { IPAllocationDetail, SpiderEndpoint } from "../api/endpoint.ts";
+import { SPIDER_FINALIZER, API_VERSION } from "../api/group.ts";
+import type { SpiderIPPool } from "../api/ippool.ts";
+import { parseCIDR } from "../ip/index.ts";
+import { nicName, selectCandidates, type NicCandidate } from "../ipam/candidates.ts";
+import { allFiltered, allocationFailed, deadPod, IpamError, poolNotFound } from "../ipam/errors.ts";
+import { filterReason, sortPools, type FilterContext } from "../ipam/filter.ts";
+import {
+  isPodAlive,
+  isValidStatefulSetPod,
+  isValidVMPod,
+  resolveTopController,
+  type TopController,
+} from "../ipam/pod.ts";
+import { assemble, type Allocated, type IpConfig, type NicRoute } from "../ipam/result.ts";
+import { sleep } from "../kube/backoff.ts";
+import type { KubeClient, KubeObject } from "../kube/client.ts";
+import { isNotFound } from "../kube/errors.ts";
+import { updateWithRetry } from "../kube/optimistic.ts";
+import { Resources } from "../kube/resources.ts";
+import { AgentCache, ENDPOINTS, type Pod } from "./cache.ts";
+import type { AgentConfig } from "./config.ts";
+import type { AgentMetrics } from "./metrics.ts";
+import { PoolWriter } from "./pool-writer.ts";
+
+export interface AddRequest {
+  containerID: string;
+  ifName: string;
+  netns: string;
+  podName: string;
+  podNamespace: string;
+  podUid: string;
+  defaultIPv4IPPool: string[];
+  defaultIPv6IPPool: string[];
+  cleanGateway: boolean;
+}
+
+export interface AddResponse {
+  ips: IpConfig[];
+  routes: NicRoute[];
+}
+
+export interface DelRequest {
+  containerID: string;
+  ifName: string;
+  podName: string;
+  podNamespace: string;
+  podUid: string;
+}
+
+const VMI = {
+  group: "kubevirt.io",
+  version: "v1",
+  plural: "virtualmachineinstances",
+  kind: "VirtualMachineInstance",
+  namespaced: true,
+} as const;
+const VM = {
+  group: "kubevirt.io",
+  version: "v1",
+  plural: "virtualmachines",
+  kind: "VirtualMachine",
+  namespaced: true,
+} as const;
+
+export interface ServiceDeps {
+  client: KubeClient;
+  cache: AgentCache;
+  config: AgentConfig;
+  metrics: AgentMetrics;
+  log: Logger;
+}
+
+/** The addresses and routes recorded in endpoint items, as a CNI response. */
+function fromEndpoint(items: readonly IPAllocationDetail[]): AddResponse {
+  const ips: IpConfig[] = [];
+  const routes: NicRoute[] = [];
+  for (const it of items) {
+    for (const fam of [4, 6] as const) {
+      const address = fam === 4 ? it.ipv4 : it.ipv6;
+      if (address === undefined) continue;
+      const gateway = fam === 4 ? it.ipv4Gateway : it.ipv6Gateway;
+      const ipc: IpConfig = {
+        nic: it.interface,
+        family: fam,
+        address,
+        pool: (fam === 4 ? it.ipv4Pool : it.ipv6Pool) ?? "",
+      };
+      if (gateway !== undefined) ipc.gateway = gateway;
+      ips.push(ipc);
+      if (gateway !== undefined && it.cleanGateway !== true)
+        routes.push({ dst: fam === 4 ? "0.0.0.0/0" : "::/0", gw: gateway, nic: it.interface });
+    }
+    for (const r of it.routes ?? []) routes.push({ dst: r.dst, gw: r.gw, nic: it.interface });
+  }
+  return { ips, routes };
+}
+
+function poolsOf(items: readonly IPAllocationDetail[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const it of items) {
+    for (const [pool, cidr] of [
+      [it.ipv4Pool, it.ipv4],
+      [it.ipv6Pool, it.ipv6],
+    ] as const) {
+      if (pool === undefined || cidr === undefined) continue;
+      const list = out.get(pool) ?? [];
+      list.push(cidr.split("/")[0] as string);
+      out.set(pool, list);
+    }
+  }
+  return out;
+}
+
+export class IpamService {
+  readonly #d: ServiceDeps;
+  readonly #writers = new Map<string, PoolWriter>();
+
+  constructor(deps: ServiceDeps) {
+    this.#d = deps;
+  }
+
+  writer(pool: string): PoolWriter {
+    let w = this.#writers.get(pool);
+    if (w === undefined) {
+      w = new PoolWriter(pool, {
+        client: this.#d.client,
+        cached: (n) => this.#d.cache.pools.getByName(n),
+        reserved: (f) => this.#d.cache.reservedSet(f),
+        maxRecords: this.#d.config.maxAllocatedIPs,
+        maxRetries: this.#d.config.maxWriteRetries,
+        metrics: this.#d.metrics,
+        log: this.#d.log,
+      });
+      this.#writers.set(pool, w);
+    }
+    return w;
+  }
+
+  get queueDepth(): number {
+    let n = 0;
+    for (const w of this.#writers.values()) n += w.depth;
+    return n;
+  }
+
+  async #top(pod: Pod): Promise<TopController> {
+    return resolveTopController(pod, async (kind, ns, name) => {
+      const rt = kind === "ReplicaSet" ? Resources.replicasets : Resources.jobs;
+      try {
+        return await this.#d.client.get<{ metadata: KubeObject["metadata"] & object } & KubeObject>(rt, name, ns);
+      } catch (err) {
+        if (isNotFound(err)) return undefined;
+        throw err;
+      }
+    }) as Promise<TopController>;
+  }
+
+  #kinds(top: TopController): { sts: boolean; vmi: boolean } {
+    return {
+      sts: this.#d.config.enableStatefulSet && top.apiVersion === "apps/v1" && top.kind === "StatefulSet",
+      vmi:
+        this.#d.config.enableKubevirtStaticIP &&
+        top.apiVersion === "kubevirt.io/v1" &&
+        top.kind === "VirtualMachineInstance",
+    };
+  }
+
+  async allocate(req: AddRequest, log: Logger): Promise<AddResponse> {
+    const started = performance.now();
+    this.#d.metrics.allocations.inc();
+    try {
+      const out = await this.#allocate(req, log);
+      this.#d.metrics.allocationDuration.observe((performance.now() - started) / 1000);
+      return out;
+    } catch (err) {
+      this.#d.metrics.allocationFailures.inc({ reason: (err as { code?: string }).code ?? "ERR_INTERNAL" });
+      throw err;
+    }
+  }
+
+  async #allocate(req: AddRequest, log: Logger): Promise<AddResponse> {
+    const { podNamespace: ns, podName } = req;
+    const pod = await this.#d.cache.getPod(ns, podName);
+    if (pod === undefined)
+      throw new IpamError("ERR_WRONG_INPUT", `failed to get Pod ${ns}/${podName}: pods "${podName}" not found`);
+    if (!isPodAlive(pod)) throw deadPod(ns, podName);
+    const podUid = pod.metadata.uid ?? req.podUid;
+    const top = await this.#top(pod);
+    const kinds = this.#kinds(top);
+    const epName = kinds.vmi ? top.name : podName;
+    const podRef = `${ns}/${epName}`;
+    let ep = await this.#d.cache.getEndpointFresh(ns, epName);
+
+    if (ep?.status !== undefined && (kinds.sts || kinds.vmi)) {
+      const items = ep.status.current.ips;
+      if (items.some((i) => i.interface === req.ifName || i.interface === "")) {
+        log.info({ endpoint: epName }, "reusing the addresses of a StatefulSet/KubeVirt workload");
+        for (const [pool, ips] of poolsOf(items))
+          await this.writer(pool).submit({ kind: "retarget", ips, podRef, podUid });
+        const updated = await this.#updateEndpoint(ns, epName, (cur) => {
+          const list = cur.status?.current.ips ?? [];
+          const empty = list.findIndex((i) => i.interface === "");
+          if (!list.some((i) => i.interface === req.ifName) && empty >= 0)
+            list[empty] = { ...list[empty], interface: req.ifName } as IPAllocationDetail;
+          return {
+            ...cur,
+            status: {
+              ...(cur.status as NonNullable<SpiderEndpoint["status"]>),
+              current: { uid: podUid, node: pod.spec?.nodeName ?? "", ips: list },
+            },
+          };
+        });
+        return fromEndpoint(updated.status?.current.ips ?? items);
+      }
+    } else if (ep?.status !== undefined) {
+      if (ep.status.current.uid !== podUid) {
+        log.info(
+          { endpoint: epName, staleUid: ep.status.current.uid },
+          "deleting the endpoint of a previous pod with this name",
+        );
+        await this.#dropEndpoint(ns, epName, true);
+        ep = undefined;
+      } else if (ep.status.current.ips.some((i) => i.interface === req.ifName || i.interface === "")) {
+        // Idempotent ADD (or the next NIC of a no-name multi-NIC pod): the recorded allocation.
+        const hasNic = ep.status.current.ips.some((i) => i.interface === req.ifName);
+        const updated = hasNic
+          ? ep
+          : await this.#updateEndpoint(ns, epName, (cur) => {
+              const list = cur.status?.current.ips ?? [];
+              const empty = list.findIndex((i) => i.interface === "");
+              if (empty >= 0) list[empty] = { ...list[empty], interface: req.ifName } as IPAllocationDetail;
+              return {
+                ...cur,
+                status: {
+                  ...(cur.status as NonNullable<SpiderEndpoint["status"]>),
+                  current: { ...(cur.status as NonNullable<SpiderEndpoint["status"]>).current, ips: list },
+                },
+              };
+            });
+        return fromEndpoint(updated.status?.current.ips ?? []);
+      }
+    }
+
+    const nics = await this.#candidates(req, pod, top);
+    const named = nics.named;
+    const allocs = (
+      await Promise.all(
+        nics.list.flatMap((n) =>
+          ([4, 6] as const).map(async (family) => {
+            const names = family === 4 ? n.v4 : n.v6;
+            if (names.length === 0) return undefined;
+            return this.#allocateFamily(family, n, names, named, pod, top, podUid, podRef);
+          }),
+        ),
+      )
+    ).filter((a): a is Allocated => a !== undefined);
+    const podRoutes = pod.metadata.annotations?.[ANNO_POD_ROUTES];
+    const assembled = assemble(allocs, podRoutes === undefined ? [] : parseRoutesAnnotation(podRoutes));
+    if (assembled.dropped.length > 0)
+      log.warn({ dropped: assembled.dropped }, "pod routes whose gateway is in no allocated subnet were dropped");
+    await this.#writeEndpoint(ns, epName, pod, podUid, top, kinds, assembled.details, named);
+    return {
+      ips: assembled.ips.map((i) => ({ ...i, nic: named ? i.nic : nicName(i.nic) })),
+      routes: assembled.routes.map((r) => ({ ...r, nic: named ? r.nic : nicName(r.nic) })),
+    };
+  }
+
+  async #candidates(req: AddRequest, pod: Pod, top: TopController): Promise<{ list: NicCandidate[]; named: boolean }> {
+    const nsObj = await this.#d.cache.getNamespace(req.podNamespace);
+    const pools = this.#d.cache.pools.list();
+    const byFamily = (f: 4 | 6, onlyDefault: boolean): string[] =>
+      pools
+        .filter(
+          (p) =>
+            (p.spec.ipVersion ?? (p.spec.subnet.includes(":") ? 6 : 4)) === f &&
+            (!onlyDefault || p.spec.default === true),
+        )
+        .map((p) => p.metadata.name ?? "")
+        .sort();
+    const c = selectCandidates({
+      ifName: req.ifName,
+      podAnnotations: pod.metadata.annotations ?? {},
+      namespaceAnnotations: nsObj?.metadata.annotations ?? {},
+      netconf: {
+        defaultIPv4IPPool: req.defaultIPv4IPPool,
+        defaultIPv6IPPool: req.defaultIPv6IPPool,
+        cleanGateway: req.cleanGateway,
+      },
+      clusterDefaults: { v4: byFamily(4, true), v6: byFamily(6, true) },
+      poolNames: { v4: byFamily(4, false), v6: byFamily(6, false) },
+      enableIPv4: this.#d.config.enableIPv4,
+      enableIPv6: this.#d.config.enableIPv6,
+      enableSpiderSubnet: this.#d.config.enableSpiderSubnet,
+      enableAutoPoolForApplication: this.#d.config.enableAutoPoolForApplication,
+    });
+    if (c.kind === "pools") return { list: c.nics, named: c.namedNics };
+    if (top.kind === "Pod") {
+      throw new IpamError(
+        "ERR_SUBNET_FEATURE",
+        "failed to get IPPool candidates from Subnet: SpiderSubnet feature doesn't support no-controller pod",
+      );
+    }
+    const sel = c.selections.find((s) => s.interface === req.ifName) ?? c.selections[0];
+    if (sel === undefined) throw new IpamError("ERR_WRONG_INPUT", "no subnet selection");
+    const nic: NicCandidate = { nic: sel.interface, v4: [], v6: [], cleanGateway: req.cleanGateway };
+    for (const [family, subnet] of [
+      [4, sel.ipv4],
+      [6, sel.ipv6],
+    ] as const) {
+      if (subnet === undefined || (family === 4 ? !this.#d.config.enableIPv4 : !this.#d.config.enableIPv6)) continue;
+      const pool = await this.#waitAutoPool(subnet, top, sel.interface, family);
+      (family === 4 ? nic.v4 : nic.v6).push(pool);
+    }
+    return { list: [nic], named: true };
+  }
+
+  /** Spec §5.5: the controller creates an application's auto pool; the agent waits for it. */
+  async #waitAutoPool(subnet: string, top: TopController, iface: string, family: 4 | 6): Promise<string> {
+    const want = (p: SpiderIPPool): boolean => {
+      const l = p.metadata.labels ?? {};
+      return (
+        l[LABEL_OWNER_SPIDER_SUBNET] === subnet &&
+        l[LABEL_OWNER_APPLICATION_UID] === top.uid &&
+        l[LABEL_INTERFACE] === iface &&
+        l[LABEL_IP_VERSION] === `IPv${family}`
+      );
+    };
+    for (let i = 0; i <= this.#d.config.waitSubnetPoolMaxRetries; i++) {
+      const found = this.#d.cache.pools.list().find((p) => want(p) && p.metadata.deletionTimestamp === undefined);
+      if (found !== undefined) return found.metadata.name ?? "";
+      if (i < this.#d.config.waitSubnetPoolMaxRetries) await sleep(this.#d.config.waitSubnetPoolSeconds * 1000);
+    }
+    throw new IpamError(
+      "ERR_WRONG_INPUT",
+      `failed to get IPPool candidates from Subnet: no matching auto-created IPPool candidate with matchLabels ${JSON.stringify({ [LABEL_OWNER_SPIDER_SUBNET]: subnet, [LABEL_OWNER_APPLICATION_UID]: top.uid, [LABEL_INTERFACE]: iface, [LABEL_IP_VERSION]: `IPv${family}` })}`,
+    );
+  }
+
+  async #allocateFamily(
+    family: 4 | 6,
+    n: NicCandidate,
+    names: string[],
+    named: boolean,
+    pod: Pod,
+    top: TopController,
+    podUid: string,
+    podRef: string,
+  ): Promise<Allocated> {
+    const pools: SpiderIPPool[] = [];
+    for (const name of names) {
+      const p = await this.#d.cache.getPool(name);
+      if (p === undefined) throw poolNotFound(name);
+      pools.push(p);
+    }
+    const nicCanon = named ? n.nic : nicName(n.nic);
+    const nsObj = await this.#d.cache.getNamespace(pod.metadata.namespace ?? "");
+    const ctx: FilterContext = {
+      family,
+      nic: n.nic,
+      firstNic: nicCanon === "eth0" || n.nic === "0",
+      pod: {
+        namespace: pod.metadata.namespace ?? "",
+        name: pod.metadata.name ?? "",
+        labels: pod.metadata.labels ?? {},
+        annotations: pod.metadata.annotations ?? {},
+        nodeName: pod.spec?.nodeName ?? "",
+      },
+      nodeLabels: this.#d.cache.nodeLabels(pod.spec?.nodeName ?? this.#d.config.nodeName),
+      namespaceLabels: nsObj?.metadata.labels ?? {},
+      top,
+      agentNamespace: this.#d.config.podNamespace,
+      clusterNetwork: this.#d.config.multusClusterNetwork,
+    };
+    const reasons: string[] = [];
+    const survivors: SpiderIPPool[] = [];
+    for (const p of pools) {
+      const why = filterReason(p, ctx);
+      if (why === undefined) survivors.push(p);
+      else reasons.push(why);
+    }
+    if (survivors.length === 0) throw allFiltered(family, names, n.nic, reasons);
+    const errors: Error[] = [];
+    for (const p of sortPools(survivors)) {
+      const name = p.metadata.name ?? "";
+      try {
+        const r = await this.writer(name).submit({ kind: "allocate", podUid, podRef });
+        const out: Allocated = {
+          nic: n.nic,
+          family,
+          ip: r.ip as string,
+          pool: name,
+          subnet: parseCIDR(p.spec.subnet),
+          poolRoutes: p.spec.routes ?? [],
+          cleanGateway: n.cleanGateway,
+        };
+        if (p.spec.gateway !== undefined && p.spec.gateway !== "") out.gateway = p.spec.gateway;
+        return out;
+      } catch (err) {
+        errors.push(err as Error);
+      }
+    }
+    throw allocationFailed(
+      family,
+      n.nic,
+      survivors.map((p) => p.metadata.name ?? ""),
+      errors,
+    );
+  }
+
+  async #updateEndpoint(
+    ns: string,
+    name: string,
+    mutate: (cur: SpiderEndpoint) => SpiderEndpoint | undefined,
+  ): Promise<SpiderEndpoint> {
+    return updateWithRetry<SpiderEndpoint>({
+      what: `SpiderEndpoint ${ns}/${name}`,
+      get: () => this.#d.client.get<SpiderEndpoint>(ENDPOINTS, name, ns),
+      mutate: (cur) => mutate(structuredClone(cur)),
+      write: (next) => this.#d.client.update(ENDPOINTS, next),
+      maxAttempts: this.#d.config.maxWriteRetries,
+    });
+  }
+
+  async #writeEndpoint(
+    ns: string,
+    name: string,
+    pod: Pod,
+    podUid: string,
+    top: TopController,
+    kinds: { sts: boolean; vmi: boolean },
+    details: IPAllocationDetail[],
+    named: boolean,
+  ): Promise<void> {
+    // No-name multi-NIC: the first item is eth0; the others wait for their ADD to be named.
+    const items = named ? details : details.map((d) => ({ ...d, interface: d.interface === "0" ? "eth0" : "" }));
+    const status = {
+      current: { uid: podUid, node: pod.spec?.nodeName ?? "", ips: items },
+      ownerControllerType: top.kind,
+      ownerControllerName: top.name,
+    };
+    const ep: SpiderEndpoint = {
+      apiVersion: API_VERSION,
+      kind: "SpiderEndpoint",
+      metadata: { name, namespace: ns, finalizers: [SPIDER_FINALIZER] },
+      status,
+    };
+    // StatefulSet and KubeVirt endpoints outlive their pods; stateless ones go with them.
+    if (!kinds.sts && !kinds.vmi) {
+      ep.metadata.ownerReferences = [
+        {
+          apiVersion: "v1",
+          kind: "Pod",
+          name: pod.metadata.name ?? "",
+          uid: podUid,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ];
+    }
+    try {
+      await this.#d.client.create(ENDPOINTS, ep);
+      return;
+    } catch (err) {
+      if (!(err as { status?: number }).status || (err as { status?: number }).status !== 409) throw err;
+    }
+    await this.#updateEndpoint(ns, name, (cur) => {
+      if (cur.status === undefined) return { ...cur, status };
+      if (cur.status.current.uid !== podUid) return undefined;
+      const have = new Set(cur.status.current.ips.map((i) => i.interface));
+      const add = items.filter((i) => i.interface === "" || !have.has(i.interface));
+      if (add.length === 0) return undefined;
+      return {
+        ...cur,
+        status: { ...cur.status, current: { ...cur.status.current, ips: [...cur.status.current.ips, ...add] } },
+      };
+    });
+  }
+
+  /** Removes our finalizer and, when asked, the endpoint itself. */
+  async #dropEndpoint(ns: string, name: string, remove: boolean): Promise<void> {
+    try {
+      await this.#updateEndpoint(ns, name, (cur) => {
+        const fins = (cur.metadata.finalizers ?? []).filter((f) => f !== SPIDER_FINALIZER);
+        if (fins.length === (cur.metadata.finalizers ?? []).length) return undefined;
+        const next = { ...cur, metadata: { ...cur.metadata } };
+        if (fins.length === 0) delete next.metadata.finalizers;
+        else next.metadata.finalizers = fins;
+        return next;
+      });
+      if (remove) await this.#d.client.delete(ENDPOINTS, name, { namespace: ns });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  async release(req: DelRequest, log: Logger): Promise<void> {
+    const started = performance.now();
+    this.#d.metrics.releases.inc();
+    try {
+      await this.#release(req, log);
+      this.#d.metrics.releaseDuration.observe((performance.now() - started) / 1000);
+    } catch (err) {
+      this.#d.metrics.releaseFailures.inc({ reason: (err as { code?: string }).code ?? "ERR_INTERNAL" });
+      throw err;
+    }
+  }
+
+  async #release(req: DelRequest, log: Logger): Promise<void> {
+    const { podNamespace: ns, podName } = req;
+    const pod = await this.#d.cache.getPodFresh(ns, podName);
+    if (pod !== undefined && isPodAlive(pod)) {
+      log.info("pod is alive; its addresses are kept");
+      return;
+    }
+    const uid = pod?.metadata.uid ?? req.podUid;
+    if (uid === "") {
+      log.warn("no way to get the pod UID; skipping release (garbage collection reclaims it)");
+      return;
+    }
+    const top = pod === undefined ? undefined : await this.#top(pod).catch(() => undefined);
+    const kinds = top === undefined ? { sts: false, vmi: false } : this.#kinds(top);
+    const epName = kinds.vmi && top !== undefined ? top.name : podName;
+    const ep = await this.#d.cache.getEndpointFresh(ns, epName);
+    if (ep?.status === undefined) return;
+    const owner = ep.status.ownerControllerType;
+    if (
+      (owner === "StatefulSet" && this.#d.config.enableStatefulSet) ||
+      (owner === "VirtualMachineInstance" && this.#d.config.enableKubevirtStaticIP)
+    ) {
+      if (await this.#statefulStillValid(ns, podName, ep)) {
+        log.info({ endpoint: epName }, "StatefulSet/KubeVirt pod is still valid; its addresses are kept");
+        return;
+      }
+      await this.#releaseItems(ep, ep.status.current.uid);
+      await this.#dropEndpoint(ns, epName, true);
+      return;
+    }
+    if (ep.status.current.uid !== uid) return;
+    if (!ep.status.current.ips.some((i) => i.interface === req.ifName || i.interface === "")) return;
+    await this.#releaseItems(ep, uid);
+    await this.#dropEndpoint(ns, epName, pod === undefined);
+  }
+
+  /**
+   * CNI GC for this node: every endpoint recorded on this node goes through the DEL logic,
+   * which releases the addresses of pods that are gone, dead or replaced, and keeps those of
+   * live pods and of valid StatefulSet/KubeVirt workloads. Returns how many were looked at.
+   */
+  async gcNode(log: Logger): Promise<number> {
+    const mine = this.#d.cache.endpoints.list().filter((e) => e.status?.current.node === this.#d.config.nodeName);
+    for (const ep of mine) {
+      const ns = ep.metadata.namespace ?? "";
+      const name = ep.metadata.name ?? "";
+      try {
+        await this.#release(
+          {
+            containerID: "",
+            ifName: ep.status?.current.ips[0]?.interface ?? "eth0",
+            podName: name,
+            podNamespace: ns,
+            podUid: ep.status?.current.uid ?? "",
+          },
+          log.child({ endpoint: `${ns}/${name}` }),
+        );
+      } catch (err) {
+        log.warn(
+          { endpoint: `${ns}/${name}`, err: (err as Error).message },
+          "GC could not release an endpoint; it is retried at the next GC",
+        );
+      }
+    }
+    return mine.length;
+  }
+
+  async #statefulStillValid(ns: string, podName: string, ep: SpiderEndpoint): Promise<boolean> {
+    const owner = ep.status?.ownerControllerType;
+    const ownerName = ep.status?.ownerControllerName ?? "";
+    const get = async (
+      rt: typeof VM | typeof VMI | typeof Resources.statefulsets,
+      name: string,
+    ): Promise<KubeObject | undefined> => {
+      try {
+        return await this.#d.client.get(rt, name, ns);
+      } catch (err) {
+        if (isNotFound(err)) return undefined;
+        throw err;
+      }
+    };
+    if (owner === "StatefulSet") {
+      const sts = await get(Resources.statefulsets, ownerName);
+      return isValidStatefulSetPod(podName, sts as Parameters<typeof isValidStatefulSetPod>[1]);
+    }
+    const vmi = await get(VMI, ownerName);
+    const vm = await get(VM, ownerName);
+    return isValidVMPod(vmi as Parameters<typeof isValidVMPod>[0], vm as Parameters<typeof isValidVMPod>[1]);
+  }
+
+  async #releaseItems(ep: SpiderEndpoint, uid: string): Promise<void> {
+    const byPool = poolsOf(ep.status?.current.ips ?? []);
+    await Promise.all(
+      [...byPool].map(async ([pool, ips]) => {
+        try {
+          await this.writer(pool).submit({ kind: "release", podUid: uid, ips });
+        } catch (err) {
+          // A pool deleted meanwhile holds nothing to release.
+          if ((err as { code?: string }).code !== "ERR_POOL_NOT_FOUND") throw err;
+        }
+      }),
+    );
+  }
+}

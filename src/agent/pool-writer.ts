@@ -1,0 +1,250 @@
+/**
+ * One writer per pool, with group commit: allocations and releases that arrive while a
+ * status write is in flight go out together in the next write. Every write is a PUT of
+ * `/status` preconditioned on the resourceVersion it was planned on; on 409 the pool is read
+ * again and the whole batch replanned, a bounded number of times with jittered backoff.
+ * Many agents on one pool therefore never record one address twice: the API server's
+ * precondition arbitrates, and a lost race replans on the winner's records.
+ */
+import type { Logger } from "pino";
+import { SpiderIPPoolKind, type SpiderIPPool } from "../api/ippool.ts";
+import { IPRangeSet } from "../ip/index.ts";
+import { poolNotFound, retriesExhausted } from "../ipam/errors.ts";
+import {
+  parseAllocatedIPs,
+  pickAddress,
+  poolAddresses,
+  releaseRecords,
+  renderAllocatedIPs,
+  type PoolAddresses,
+  type PoolRecord,
+} from "../ipam/pool-state.ts";
+import { Backoff, sleep } from "../kube/backoff.ts";
+import type { KubeClient } from "../kube/client.ts";
+import { isConflict, isNotFound } from "../kube/errors.ts";
+import { resourceTypeOf } from "../kube/resources.ts";
+import type { AgentMetrics } from "./metrics.ts";
+
+export const POOLS = resourceTypeOf(SpiderIPPoolKind);
+
+export interface AllocateOp {
+  kind: "allocate";
+  podUid: string;
+  /** `ns/name` (`ns/<vmi>` for KubeVirt). */
+  podRef: string;
+}
+
+export interface ReleaseOp {
+  kind: "release";
+  podUid: string;
+  ips: string[];
+}
+
+/** Rewrites the pod UID of records a StatefulSet or KubeVirt pod keeps across re-creation. */
+export interface RetargetOp {
+  kind: "retarget";
+  ips: string[];
+  podRef: string;
+  podUid: string;
+}
+
+export type PoolOp = AllocateOp | ReleaseOp | RetargetOp;
+
+export interface OpResult {
+  ip?: string;
+  reused?: boolean;
+  released?: string[];
+}
+
+interface Pending {
+  op: PoolOp;
+  resolve: (r: OpResult) => void;
+  reject: (e: Error) => void;
+}
+
+export interface WriterDeps {
+  client: KubeClient;
+  /** The informer's copy, when there is one: saves a read before the first write. */
+  cached: (name: string) => SpiderIPPool | undefined;
+  /** Reserved addresses (all SpiderReservedIPs) of a family. */
+  reserved: (family: 4 | 6) => IPRangeSet;
+  maxRecords: number;
+  maxRetries: number;
+  metrics: AgentMetrics;
+  log: Logger;
+}
+
+export class PoolWriter {
+  readonly name: string;
+  readonly #deps: WriterDeps;
+  #queue: Pending[] = [];
+  #running = false;
+  /** The pool as our last write left it; the informer may lag behind it. */
+  #latest: SpiderIPPool | undefined;
+  #addrs: { key: string; value: PoolAddresses } | undefined;
+
+  constructor(name: string, deps: WriterDeps) {
+    this.name = name;
+    this.#deps = deps;
+  }
+
+  get depth(): number {
+    return this.#queue.length;
+  }
+
+  submit(op: PoolOp): Promise<OpResult> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ op, resolve, reject });
+      this.#deps.metrics.queueDepth.set({ pool: this.name }, this.#queue.length);
+      if (!this.#running) void this.#drain();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    this.#running = true;
+    try {
+      while (this.#queue.length > 0) {
+        const batch = this.#queue.splice(0);
+        this.#deps.metrics.queueDepth.set({ pool: this.name }, this.#queue.length);
+        this.#deps.metrics.batchSize.observe(batch.length);
+        await this.#commit(batch);
+      }
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  #addresses(pool: SpiderIPPool): PoolAddresses {
+    // Specs change rarely; the address sets are rebuilt only when the generation does.
+    const key = `${pool.metadata.uid ?? ""}/${pool.metadata.generation ?? 0}`;
+    if (this.#addrs?.key !== key) this.#addrs = { key, value: poolAddresses(pool.spec) };
+    return this.#addrs.value;
+  }
+
+  async #read(fresh: boolean): Promise<SpiderIPPool> {
+    if (!fresh) {
+      const cached = this.#deps.cached(this.name);
+      const latest = this.#latest;
+      // The newer of the informer's copy and our own last write (resourceVersions are etcd revisions).
+      if (cached !== undefined && latest !== undefined) {
+        return Number(cached.metadata.resourceVersion) >= Number(latest.metadata.resourceVersion) ? cached : latest;
+      }
+      const known = cached ?? latest;
+      if (known !== undefined) return known;
+    }
+    try {
+      return await this.#deps.client.get<SpiderIPPool>(POOLS, this.name);
+    } catch (err) {
+      if (isNotFound(err)) throw poolNotFound(this.name);
+      throw err;
+    }
+  }
+
+  async #commit(batch: Pending[]): Promise<void> {
+    const backoff = new Backoff({ initialMs: 5, factor: 1.6, maxMs: 200, jitter: 0.6 });
+    let fresh = false;
+    for (let attempt = 1; attempt <= this.#deps.maxRetries; attempt++) {
+      let pool: SpiderIPPool;
+      try {
+        pool = await this.#read(fresh);
+      } catch (err) {
+        for (const p of batch) p.reject(err as Error);
+        return;
+      }
+      const plan = this.#plan(pool, batch);
+      if (!plan.changed) {
+        this.#settle(batch, plan.results);
+        return;
+      }
+      const status: Record<string, unknown> = { ...(pool.status ?? {}), allocatedIPCount: plan.records.size };
+      const allocated = renderAllocatedIPs(plan.records);
+      if (allocated === undefined) delete status["allocatedIPs"];
+      else status["allocatedIPs"] = allocated;
+      try {
+        const written = await this.#deps.client.updateStatus(POOLS, { ...pool, status } as SpiderIPPool & {
+          [k: string]: unknown;
+        });
+        this.#latest = written;
+        this.#settle(batch, plan.results);
+        return;
+      } catch (err) {
+        if (!isConflict(err)) {
+          if (isNotFound(err)) err = poolNotFound(this.name);
+          for (const p of batch) p.reject(err as Error);
+          return;
+        }
+        this.#deps.metrics.writeRetries.inc();
+        if (batch.some((p) => p.op.kind === "allocate")) this.#deps.metrics.allocationConflicts.inc();
+        else this.#deps.metrics.releaseConflicts.inc();
+        this.#deps.log.debug(
+          { pool: this.name, attempt, batch: batch.length },
+          "pool status write conflicted; replanning on a fresh read",
+        );
+        fresh = true;
+        this.#latest = undefined;
+        await sleep(backoff.next());
+      }
+    }
+    const err = retriesExhausted(`failed to write the status of IPPool ${this.name}`, this.#deps.maxRetries);
+    for (const p of batch) p.reject(err);
+  }
+
+  #settle(batch: Pending[], results: Array<OpResult | Error>): void {
+    batch.forEach((p, i) => {
+      const r = results[i];
+      if (r instanceof Error) p.reject(r);
+      else p.resolve(r ?? {});
+    });
+  }
+
+  /** Applies the batch to the pool's records, in arrival order. Pure apart from the address cache. */
+  #plan(
+    pool: SpiderIPPool,
+    batch: Pending[],
+  ): { records: Map<string, PoolRecord>; results: Array<OpResult | Error>; changed: boolean } {
+    let records = parseAllocatedIPs(pool.status?.allocatedIPs);
+    const results: Array<OpResult | Error> = [];
+    let changed = false;
+    const addrs = this.#addresses(pool);
+    const reserved = this.#deps.reserved(addrs.family);
+    for (const { op } of batch) {
+      if (op.kind === "allocate") {
+        try {
+          const pick = pickAddress(this.name, addrs, records, reserved, op.podUid, this.#deps.maxRecords);
+          if (!pick.reused) {
+            records.set(pick.ip, { pod: op.podRef, podUid: op.podUid });
+            changed = true;
+          }
+          results.push({ ip: pick.ip, reused: pick.reused });
+        } catch (err) {
+          results.push(err as Error);
+        }
+      } else if (op.kind === "release") {
+        const r = releaseRecords(records, op.ips, op.podUid);
+        if (r.released.length > 0) changed = true;
+        records = r.next;
+        results.push({ released: r.released });
+      } else {
+        const broken: string[] = [];
+        for (const ip of op.ips) {
+          const rec = records.get(ip);
+          if (rec === undefined) continue;
+          if (rec.pod !== op.podRef) {
+            broken.push(`${ip} belongs to ${rec.pod}`);
+            continue;
+          }
+          if (rec.podUid !== op.podUid) {
+            records.set(ip, { pod: op.podRef, podUid: op.podUid });
+            changed = true;
+          }
+        }
+        results.push(
+          broken.length > 0
+            ? new Error(`failed to update allocated IP because of data broken: ${broken.join(", ")}`)
+            : {},
+        );
+      }
+    }
+    return { records, results, changed };
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * The consistency check (spec §9): every record's pod exists with the recorded UID (or is
+ * a StatefulSet/KubeVirt workload whose endpoint holds the address), no address is recorded
+ * twice across pools of one network, a pod UID appears at most once per pool, counts match,
+ * and each record has an endpoint item with the same address. Pure: callers pass what they
+ * listed; `spiderpoolctl check` and every test use it.
+ */
+import type { SpiderEndpoint } from "../api/endpoint.ts";
+import type { SpiderIPPool } from "../api/ippool.ts";
+import type { ObjectMeta } from "../api/meta.ts";
+import { parseAllocatedIPs, poolAddresses } from "./pool-state.ts";
+
+export interface ConsistencyInput {
+  pools: readonly SpiderIPPool[];
+  pods: ReadonlyArray<{ metadata: ObjectMeta }>;
+  endpoints: readonly SpiderEndpoint[];
+}
+
+export interface ConsistencyReport {
+  ok: boolean;
+  problems: string[];
+  records: number;
+}
+
+export function checkConsistency(input: ConsistencyInput): ConsistencyReport {
+  const problems: string[] = [];
+  const pods = new Map(input.pods.map((p) => [`${p.metadata.namespace ?? ""}/${p.metadata.name ?? ""}`, p]));
+  const endpoints = new Map(input.endpoints.map((e) => [`${e.metadata.namespace ?? ""}/${e.metadata.name ?? ""}`, e]));
+  const owners = new Map<string, string>();
+  let total = 0;
+  for (const pool of input.pools) {
+    const name = pool.metadata.name ?? "";
+    let records;
+    try {
+      records = parseAllocatedIPs(pool.status?.allocatedIPs);
+    } catch (err) {
+      problems.push(`pool ${name}: status.allocatedIPs is not valid JSON: ${(err as Error).message}`);
+      continue;
+    }
+    total += records.size;
+    const count = pool.status?.allocatedIPCount;
+    if (count !== undefined && count !== records.size)
+      problems.push(`pool ${name}: allocatedIPCount ${count} but ${records.size} records`);
+    let addrs;
+    try {
+      addrs = poolAddresses(pool.spec);
+    } catch (err) {
+      problems.push(`pool ${name}: ${(err as Error).message}`);
+      continue;
+    }
+    const uids = new Map<string, string>();
+    for (const [ip, rec] of records) {
+      const where = `pool ${name}: ${ip} (${rec.pod}, uid ${rec.podUid})`;
+      const key = `${pool.spec.subnet}|${ip}`;
+      const prev = owners.get(key);
+      if (prev !== undefined) problems.push(`${where}: address also recorded by ${prev}`);
+      owners.set(key, `${name}:${rec.pod}`);
+      const dup = uids.get(rec.podUid);
+      if (dup !== undefined) problems.push(`${where}: pod UID also holds ${dup} in this pool`);
+      uids.set(rec.podUid, ip);
+      const ep = endpoints.get(rec.pod);
+      const pod = pods.get(rec.pod);
+      const fixed =
+        ep?.status?.ownerControllerType === "StatefulSet" ||
+        ep?.status?.ownerControllerType === "VirtualMachineInstance";
+      if (pod === undefined && !fixed) problems.push(`${where}: no such pod`);
+      else if (pod !== undefined && pod.metadata.uid !== rec.podUid && !fixed)
+        problems.push(`${where}: pod has uid ${pod.metadata.uid ?? ""}`);
+      const holds =
+        ep?.status?.current.ips.some((i) => i.ipv4?.split("/")[0] === ip || i.ipv6?.split("/")[0] === ip) ?? false;
+      if (!holds) problems.push(`${where}: no endpoint item holds this address`);
+      else if (ep?.status?.current.uid !== rec.podUid)
+        problems.push(`${where}: endpoint has uid ${ep?.status?.current.uid ?? ""}`);
+    }
+    const totalIPs = addrs.effective.size;
+    if (BigInt(records.size) > totalIPs)
+      problems.push(`pool ${name}: ${records.size} records for ${totalIPs} addresses`);
+  }
+  return { ok: problems.length === 0, problems, records: total };
+}

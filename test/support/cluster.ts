@@ -1,0 +1,204 @@
+// A simulated cluster for agent tests: the embedded API server with our CRDs, Node objects,
+// one spiderpool-agent per node (its own client, informers and socket), helpers to create
+// pods and pools, CNI calls through the real shim, and the consistency check.
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import pino from "pino";
+import { SpiderpoolAgent } from "../../src/agent/agent.ts";
+import { ENDPOINTS } from "../../src/agent/cache.ts";
+import { loadAgentConfig, type AgentConfig } from "../../src/agent/config.ts";
+import { POOLS } from "../../src/agent/pool-writer.ts";
+import type { SpiderEndpoint } from "../../src/api/endpoint.ts";
+import type { IPPoolSpec, SpiderIPPool } from "../../src/api/ippool.ts";
+import type { OwnerReference } from "../../src/api/meta.ts";
+import { checkConsistency, type ConsistencyReport } from "../../src/ipam/consistency.ts";
+import { KubeClient, Resources, type KubeObject } from "../../src/kube/index.ts";
+import { startApiServer, type Harness } from "./apiserver.ts";
+
+export const SHIM = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  "..",
+  "..",
+  "native",
+  "shim",
+  "build",
+  "spiderpool",
+);
+export const shimBuilt = (): boolean => existsSync(SHIM);
+
+export interface Node {
+  name: string;
+  agent: SpiderpoolAgent;
+  socket: string;
+}
+
+export interface Cluster {
+  h: Harness;
+  nodes: Node[];
+  dir: string;
+  close(): Promise<void>;
+}
+
+export interface ClusterOptions {
+  nodes?: number;
+  agentEnv?: Record<string, string>;
+  writeLatencyMs?: number;
+  config?: Partial<AgentConfig>;
+}
+
+export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> {
+  const h = await startApiServer({ writeLatencyMs: opts.writeLatencyMs ?? 0, historyCapacity: 100_000 });
+  const dir = mkdtempSync(join(tmpdir(), "cluster-"));
+  const nodes: Node[] = [];
+  const count = opts.nodes ?? 1;
+  for (let i = 0; i < count; i++) {
+    const name = `node${i + 1}`;
+    await h.client.create(Resources.nodes, {
+      apiVersion: "v1",
+      kind: "Node",
+      metadata: { name, labels: { "kubernetes.io/hostname": name } },
+    });
+  }
+  for (let i = 0; i < count; i++) {
+    const name = `node${i + 1}`;
+    const socket = join(dir, `${name}.sock`);
+    const config: AgentConfig = {
+      ...loadAgentConfig({
+        SPIDERPOOL_POD_NAMESPACE: "kube-system",
+        SPIDERPOOL_POD_NAME: `spiderpool-agent-${name}`,
+        SPIDERPOOL_NODE_NAME: name,
+        SPIDERPOOL_LOG_LEVEL: "warn",
+        ...opts.agentEnv,
+      }),
+      socketPath: socket,
+      ...opts.config,
+    };
+    const client = new KubeClient({ server: h.url });
+    const agent = new SpiderpoolAgent({
+      config,
+      client,
+      logger: pino({ level: process.env["AGENT_LOG"] ?? "silent" }),
+      healthPort: 0,
+      metricPort: 0,
+    });
+    await agent.start();
+    nodes.push({ name, agent, socket });
+  }
+  return {
+    h,
+    nodes,
+    dir,
+    close: async () => {
+      for (const n of nodes) await n.agent.stop();
+      await h.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function createPool(
+  h: Harness,
+  name: string,
+  spec: Partial<IPPoolSpec> & { subnet: string },
+  labels?: Record<string, string>,
+): Promise<SpiderIPPool> {
+  return h.client.create(POOLS, {
+    apiVersion: "spiderpool.spidernet.io/v2beta1",
+    kind: "SpiderIPPool",
+    metadata: labels === undefined ? { name } : { name, labels },
+    spec,
+  } as SpiderIPPool);
+}
+
+export interface PodSpec {
+  name: string;
+  namespace?: string;
+  node: string;
+  annotations?: Record<string, string>;
+  labels?: Record<string, string>;
+  owner?: OwnerReference;
+}
+
+export async function createPod(h: Harness, p: PodSpec): Promise<KubeObject> {
+  const meta: Record<string, unknown> = { name: p.name, namespace: p.namespace ?? "default" };
+  if (p.annotations !== undefined) meta["annotations"] = p.annotations;
+  if (p.labels !== undefined) meta["labels"] = p.labels;
+  if (p.owner !== undefined) meta["ownerReferences"] = [p.owner];
+  const pod = await h.client.create(Resources.pods, {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: meta,
+    spec: { nodeName: p.node, containers: [{ name: "c", image: "pause" }] },
+  });
+  return h.client.updateStatus(Resources.pods, { ...pod, status: { phase: "Running" } });
+}
+
+export interface CniResult {
+  code: number | null;
+  stdout: string;
+  json: Record<string, unknown> | undefined;
+}
+
+export interface CniCallOptions {
+  command: "ADD" | "DEL" | "CHECK" | "GC" | "STATUS";
+  socket: string;
+  pod: { name: string; namespace?: string; uid?: string };
+  ifName?: string;
+  containerID?: string;
+  netconf?: Record<string, unknown>;
+  cniVersion?: string;
+}
+
+/** Runs the shim as a container runtime would, with the netconf on stdin. */
+export function cni(o: CniCallOptions): Promise<CniResult> {
+  const conf = {
+    cniVersion: o.cniVersion ?? "1.0.0",
+    name: "test-net",
+    type: "macvlan",
+    ipam: { type: "spiderpool", ipam_unix_socket_path: o.socket, ...(o.netconf ?? {}) },
+  };
+  const args = `IgnoreUnknown=1;K8S_POD_NAMESPACE=${o.pod.namespace ?? "default"};K8S_POD_NAME=${o.pod.name}${o.pod.uid !== undefined ? `;K8S_POD_UID=${o.pod.uid}` : ""}`;
+  return new Promise((resolveRun) => {
+    const child = spawn(SHIM, [], {
+      env: {
+        CNI_COMMAND: o.command,
+        CNI_CONTAINERID: o.containerID ?? `ctr-${o.pod.name}`,
+        CNI_NETNS: `/var/run/netns/${o.pod.name}`,
+        CNI_IFNAME: o.ifName ?? "eth0",
+        CNI_ARGS: args,
+        CNI_PATH: "/opt/cni/bin",
+      },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.on("close", (code) => {
+      let json: Record<string, unknown> | undefined;
+      try {
+        json = stdout.trim() === "" ? undefined : (JSON.parse(stdout) as Record<string, unknown>);
+      } catch {
+        json = undefined;
+      }
+      resolveRun({ code, stdout, json });
+    });
+    child.stdin.end(JSON.stringify(conf));
+  });
+}
+
+export async function consistency(h: Harness): Promise<ConsistencyReport> {
+  const [pools, pods, endpoints] = await Promise.all([
+    h.client.listAll<SpiderIPPool>(POOLS),
+    h.client.listAll<KubeObject & { metadata: { name?: string } }>(Resources.pods),
+    h.client.listAll<SpiderEndpoint>(ENDPOINTS),
+  ]);
+  return checkConsistency({ pools: pools.items, pods: pods.items as never, endpoints: endpoints.items });
+}
+
+export function records(pool: SpiderIPPool): Record<string, { pod: string; podUid: string }> {
+  return pool.status?.allocatedIPs === undefined
+    ? {}
+    : (JSON.parse(pool.status.allocatedIPs) as Record<string, { pod: string; podUid: string }>);
+}
