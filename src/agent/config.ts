@@ -35,8 +35,10 @@ export interface AgentConfig {
   enableAutoPoolForApplication: boolean;
   enableIPConflictDetection: boolean;
   enableGatewayDetection: boolean;
-  /** Bounded retries of a pool status write that keeps conflicting. */
+  /** Bounded retries of a pool status write that keeps conflicting: at most this many… */
   maxWriteRetries: number;
+  /** …and for at most this long. */
+  writeDeadlineSeconds: number;
 }
 
 const DEFAULTS = {
@@ -138,6 +140,7 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env, confPath?:
     enableAutoPoolForApplication: conf.enableAutoPoolForApplication ?? true,
     enableIPConflictDetection: conf.enableIPConflictDetection ?? false,
     enableGatewayDetection: conf.enableGatewayDetection ?? false,
-    maxWriteRetries: int(env, "SPIDERPOOL_TS_MAX_WRITE_RETRIES", 10, 1),
+    maxWriteRetries: int(env, "SPIDERPOOL_TS_MAX_WRITE_RETRIES", 2000, 1),
+    writeDeadlineSeconds: int(env, "SPIDERPOOL_TS_WRITE_DEADLINE_SECONDS", 30, 1),
   };
 }

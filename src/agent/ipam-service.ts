@@ -144,6 +144,7 @@ export class IpamService {
         reserved: (f) => this.#d.cache.reservedSet(f),
         maxRecords: this.#d.config.maxAllocatedIPs,
         maxRetries: this.#d.config.maxWriteRetries,
+        deadlineMs: this.#d.config.writeDeadlineSeconds * 1000,
         metrics: this.#d.metrics,
         log: this.#d.log,
       });
@@ -432,7 +433,7 @@ export class IpamService {
       get: () => this.#d.client.get<SpiderEndpoint>(ENDPOINTS, name, ns),
       mutate: (cur) => mutate(structuredClone(cur)),
       write: (next) => this.#d.client.update(ENDPOINTS, next),
-      maxAttempts: this.#d.config.maxWriteRetries,
+      maxAttempts: 20,
     });
   }
 

@@ -69,7 +69,10 @@ export interface WriterDeps {
   /** Reserved addresses (all SpiderReservedIPs) of a family. */
   reserved: (family: 4 | 6) => IPRangeSet;
   maxRecords: number;
+  /** Upper bound on attempts for one batch. */
   maxRetries: number;
+  /** Upper bound on the time one batch may keep retrying. */
+  deadlineMs: number;
   metrics: AgentMetrics;
   log: Logger;
 }
@@ -141,9 +144,15 @@ export class PoolWriter {
   }
 
   async #commit(batch: Pending[]): Promise<void> {
-    const backoff = new Backoff({ initialMs: 5, factor: 1.6, maxMs: 200, jitter: 0.6 });
+    // Retries are bounded by count and by time. Under contention a write loses only to
+    // another agent's successful write, so the pool keeps moving; a short, fully jittered
+    // pause keeps racing agents out of lockstep without idling the pool.
+    const backoff = new Backoff({ initialMs: 1, factor: 1.3, maxMs: 20, jitter: 1 });
+    const deadline = Date.now() + this.#deps.deadlineMs;
     let fresh = false;
-    for (let attempt = 1; attempt <= this.#deps.maxRetries; attempt++) {
+    let attempt = 0;
+    while (attempt < this.#deps.maxRetries && (attempt === 0 || Date.now() < deadline)) {
+      attempt++;
       let pool: SpiderIPPool;
       try {
         pool = await this.#read(fresh);
@@ -185,7 +194,7 @@ export class PoolWriter {
         await sleep(backoff.next());
       }
     }
-    const err = retriesExhausted(`failed to write the status of IPPool ${this.name}`, this.#deps.maxRetries);
+    const err = retriesExhausted(`failed to write the status of IPPool ${this.name}`, attempt);
     for (const p of batch) p.reject(err);
   }
 
