@@ -1,10 +1,12 @@
 /** spiderpoolctl: the command-line entry point. */
 import { APISERVER_USAGE, runApiServer } from "./apiserver.ts";
+import { runSandbox, SANDBOX_USAGE } from "./sandbox.ts";
 import { UsageError } from "./usage.ts";
 
 const USAGE = `usage: spiderpoolctl <command> [options]
 
 commands:
+  sandbox     run Spiderpool on this machine: API server, agents, pools, pods through the CNI
   apiserver   run the embedded Kubernetes-compatible API server (tests, benchmarks, sandbox)
 
 Run 'spiderpoolctl <command> --help' for a command's options.
@@ -16,6 +18,8 @@ export async function main(argv: string[]): Promise<number> {
     switch (command) {
       case "apiserver":
         return await runApiServer(rest);
+      case "sandbox":
+        return await runSandbox(rest);
       case undefined:
       case "help":
       case "--help":
@@ -29,7 +33,7 @@ export async function main(argv: string[]): Promise<number> {
     const usageLike = err instanceof UsageError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
     if (usageLike) {
       process.stderr.write(
-        `spiderpoolctl: ${(err as Error).message}\n\n${command === "apiserver" ? APISERVER_USAGE : USAGE}`,
+        `spiderpoolctl: ${(err as Error).message}\n\n${command === "apiserver" ? APISERVER_USAGE : command === "sandbox" ? SANDBOX_USAGE : USAGE}`,
       );
       return 2;
     }

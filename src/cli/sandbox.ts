@@ -1,0 +1,328 @@
+/**
+ * `spiderpoolctl sandbox`: the whole data path on one machine. It starts the embedded API
+ * server with the CRDs, one spiderpool-agent per simulated node (each with its own socket),
+ * example pools from the documentation ranges, a Deployment (IPv4) and a StatefulSet (dual
+ * stack) spread over the nodes, and runs CNI ADD for every pod through the shim: inside
+ * network namespaces with Debian's macvlan plugin when run as root with the plugins
+ * installed, IPAM only otherwise. Then it prints who got what, writes a kubeconfig, and
+ * cleans up on Ctrl-C (or at once with --once).
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import pino from "pino";
+import { SpiderpoolAgent } from "../agent/agent.ts";
+import { ENDPOINTS } from "../agent/cache.ts";
+import { loadAgentConfig } from "../agent/config.ts";
+import { POOLS } from "../agent/pool-writer.ts";
+import { toCrd } from "../api/crd.ts";
+import type { SpiderEndpoint } from "../api/endpoint.ts";
+import type { SpiderIPPool } from "../api/ippool.ts";
+import { ALL_KINDS } from "../api/kinds.ts";
+import { EmbeddedApiServer } from "../apiserver/index.ts";
+import { checkConsistency } from "../ipam/consistency.ts";
+import { poolAddresses } from "../ipam/pool-state.ts";
+import { KubeClient, Resources, type KubeObject } from "../kube/index.ts";
+import { findPlugin, labUnavailable, NetLab, runPlugin } from "./netlab.ts";
+import { UsageError } from "./usage.ts";
+
+export const SANDBOX_USAGE = `usage: spiderpoolctl sandbox [options]
+
+Runs Spiderpool on this machine: the embedded API server, one agent per simulated node,
+example pools (documentation ranges), a Deployment and a StatefulSet whose pods get their
+addresses through the CNI shim. With root and Debian's containernetworking-plugins it runs
+the macvlan plugin in network namespaces it creates; otherwise IPAM only.
+
+  --nodes N               simulated nodes, one agent each (default 3)
+  --pods N                pods in all, half Deployment (IPv4), half StatefulSet (dual stack) (default 6)
+  --mode auto|ipam|macvlan  force a mode (default auto)
+  --kubeconfig-out FILE   kubeconfig for kubectl (default ./sandbox.kubeconfig)
+  --once                  print the results, clean up and exit
+`;
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const SHIM_DIR = join(ROOT, "native", "shim", "build");
+
+function ensureShim(out: NodeJS.WritableStream): string {
+  const shim = join(SHIM_DIR, "spiderpool");
+  if (existsSync(shim)) return shim;
+  out.write("building the CNI shim (native/shim/build.sh)...\n");
+  try {
+    execFileSync("bash", [join(ROOT, "native", "shim", "build.sh")], { stdio: "inherit" });
+  } catch {
+    throw new UsageError(
+      "the CNI shim is not built and gcc could not build it: install gcc, or run native/shim/build.sh",
+    );
+  }
+  return shim;
+}
+
+interface PodRow {
+  name: string;
+  node: string;
+  addresses: string[];
+  where: string;
+}
+
+export async function runSandbox(argv: string[], out: NodeJS.WritableStream = process.stdout): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      nodes: { type: "string", default: "3" },
+      pods: { type: "string", default: "6" },
+      mode: { type: "string", default: "auto" },
+      "kubeconfig-out": { type: "string", default: "sandbox.kubeconfig" },
+      once: { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    out.write(SANDBOX_USAGE);
+    return 0;
+  }
+  const nodes = Number(values.nodes);
+  const pods = Number(values.pods);
+  if (!Number.isInteger(nodes) || nodes < 1 || nodes > 50)
+    throw new UsageError("--nodes must be an integer from 1 to 50");
+  if (!Number.isInteger(pods) || pods < 1 || pods > 400)
+    throw new UsageError("--pods must be an integer from 1 to 400");
+  if (!["auto", "ipam", "macvlan"].includes(values.mode)) throw new UsageError("--mode must be auto, ipam or macvlan");
+  const shim = ensureShim(out);
+  const why = await labUnavailable();
+  if (values.mode === "macvlan" && why !== undefined) throw new UsageError(`--mode macvlan: ${why}`);
+  const macvlan = values.mode !== "ipam" && why === undefined;
+  out.write(
+    macvlan
+      ? "mode: macvlan in network namespaces (root, containernetworking-plugins found)\n"
+      : `mode: IPAM only (${values.mode === "ipam" ? "asked for" : why})\n`,
+  );
+
+  const work = mkdtempSync(join(tmpdir(), "spiderpool-sandbox-"));
+  const kubeconfigPath = resolve(values["kubeconfig-out"]);
+  const server = new EmbeddedApiServer();
+  const agents: SpiderpoolAgent[] = [];
+  const lab = new NetLab(`sps${process.pid % 10000}`);
+  const client = new KubeClient({ server: await server.listen() });
+  const log = pino({ level: "warn" });
+  const cleanup = async (): Promise<void> => {
+    out.write("cleaning up...\n");
+    for (const a of agents) await a.stop().catch(() => undefined);
+    const left = await lab.cleanup();
+    if (left.length > 0) out.write(`could not remove network namespaces: ${left.join(", ")}\n`);
+    await client.close();
+    await server.close();
+    rmSync(work, { recursive: true, force: true });
+    rmSync(kubeconfigPath, { force: true });
+  };
+  try {
+    for (const def of ALL_KINDS)
+      await client.create(Resources.customresourcedefinitions, toCrd(def) as unknown as KubeObject);
+    await client.create(Resources.namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name: "sandbox" } });
+    const nodeNames = Array.from({ length: nodes }, (_, i) => `node${i + 1}`);
+    for (const n of nodeNames)
+      await client.create(Resources.nodes, { apiVersion: "v1", kind: "Node", metadata: { name: n } });
+    const pool = (name: string, subnet: string, ips: string, gateway: string, dflt: boolean): KubeObject => ({
+      apiVersion: "spiderpool.spidernet.io/v2beta1",
+      kind: "SpiderIPPool",
+      metadata: { name },
+      spec: { subnet, ips: [ips], gateway, default: dflt },
+    });
+    await client.create(POOLS, pool("sandbox-v4", "192.0.2.0/24", "192.0.2.10-192.0.2.250", "192.0.2.1", true));
+    await client.create(
+      POOLS,
+      pool("sandbox-dual-v4", "198.51.100.0/24", "198.51.100.10-198.51.100.250", "198.51.100.1", false),
+    );
+    await client.create(
+      POOLS,
+      pool("sandbox-dual-v6", "2001:db8:1::/64", "2001:db8:1::10-2001:db8:1::ff", "2001:db8:1::1", false),
+    );
+
+    for (const n of nodeNames) {
+      const config = {
+        ...loadAgentConfig({
+          SPIDERPOOL_POD_NAMESPACE: "kube-system",
+          SPIDERPOOL_POD_NAME: `spiderpool-agent-${n}`,
+          SPIDERPOOL_NODE_NAME: n,
+          SPIDERPOOL_LOG_LEVEL: "warn",
+        }),
+        socketPath: join(work, `${n}.sock`),
+      };
+      const agent = new SpiderpoolAgent({
+        config,
+        client: new KubeClient({ server: server.url }),
+        logger: log,
+        healthPort: 0,
+      });
+      await agent.start();
+      agents.push(agent);
+      out.write(`agent for ${n} serving on ${config.socketPath}\n`);
+    }
+
+    // The objects a Deployment and a StatefulSet controller would have created.
+    const deploy: KubeObject = await client.create(Resources.deployments, {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "web", namespace: "sandbox" },
+      spec: { replicas: Math.ceil(pods / 2) },
+    });
+    const rs: KubeObject = await client.create(Resources.replicasets, {
+      apiVersion: "apps/v1",
+      kind: "ReplicaSet",
+      metadata: {
+        name: "web-5d8f9c",
+        namespace: "sandbox",
+        ownerReferences: [
+          { apiVersion: "apps/v1", kind: "Deployment", name: "web", uid: deploy.metadata?.uid, controller: true },
+        ],
+      },
+      spec: { replicas: Math.ceil(pods / 2) },
+    });
+    const sts: KubeObject = await client.create(Resources.statefulsets, {
+      apiVersion: "apps/v1",
+      kind: "StatefulSet",
+      metadata: { name: "db", namespace: "sandbox" },
+      spec: { replicas: Math.floor(pods / 2) },
+    });
+    const specs = Array.from({ length: pods }, (_, i) => {
+      const isWeb = i % 2 === 0;
+      const ordinal = Math.floor(i / 2);
+      return {
+        name: isWeb ? `web-5d8f9c-${ordinal}` : `db-${ordinal}`,
+        node: nodeNames[i % nodes] as string,
+        owner: isWeb
+          ? { apiVersion: "apps/v1", kind: "ReplicaSet", name: "web-5d8f9c", uid: rs.metadata?.uid, controller: true }
+          : { apiVersion: "apps/v1", kind: "StatefulSet", name: "db", uid: sts.metadata?.uid, controller: true },
+        annotations: isWeb
+          ? { "ipam.spidernet.io/ippool": '{"ipv4":["sandbox-v4"]}' }
+          : { "ipam.spidernet.io/ippool": '{"ipv4":["sandbox-dual-v4"],"ipv6":["sandbox-dual-v6"]}' },
+      };
+    });
+
+    if (macvlan) for (const n of nodeNames) await lab.addNode(`${lab.prefix}-${n}`);
+    const rows: PodRow[] = [];
+    let done = 0;
+    for (const s of specs) {
+      const pod: KubeObject = await client.create(Resources.pods, {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: s.name, namespace: "sandbox", ownerReferences: [s.owner], annotations: s.annotations },
+        spec: { nodeName: s.node, containers: [{ name: "app", image: "pause" }] },
+      });
+      await client.updateStatus(Resources.pods, { ...pod, status: { phase: "Running" } });
+      const socket = join(work, `${s.node}.sock`);
+      const args = `IgnoreUnknown=1;K8S_POD_NAMESPACE=sandbox;K8S_POD_NAME=${s.name};K8S_POD_UID=${pod.metadata?.uid ?? ""}`;
+      let addresses: string[];
+      let where: string;
+      if (macvlan) {
+        const podNs = `${lab.prefix}-p${done}`;
+        const path = await lab.addNamespace(podNs);
+        const r = await runPlugin({
+          plugin: findPlugin("macvlan") as string,
+          command: "ADD",
+          netconf: {
+            cniVersion: "1.0.0",
+            name: "sandbox-macvlan",
+            type: "macvlan",
+            master: "eth-m",
+            mode: "bridge",
+            ipam: { type: "spiderpool", ipam_unix_socket_path: socket },
+          },
+          containerID: `sandbox-${s.name}`,
+          netns: path,
+          ifName: "eth0",
+          args,
+          cniPath: dirname(shim),
+          inNamespace: `${lab.prefix}-${s.node}`,
+        });
+        if (r.code !== 0) throw new Error(`CNI ADD for ${s.name} failed: ${r.stdout}${r.stderr}`);
+        addresses = await lab.addresses(podNs, "eth0");
+        where = `netns ${podNs}`;
+      } else {
+        const r = await runPlugin({
+          plugin: shim,
+          command: "ADD",
+          netconf: {
+            cniVersion: "1.0.0",
+            name: "sandbox",
+            type: "macvlan",
+            ipam: { type: "spiderpool", ipam_unix_socket_path: socket },
+          },
+          containerID: `sandbox-${s.name}`,
+          netns: `/var/run/netns/sandbox-${s.name}`,
+          ifName: "eth0",
+          args,
+          cniPath: dirname(shim),
+        });
+        if (r.code !== 0) throw new Error(`CNI ADD for ${s.name} failed: ${r.stdout}`);
+        addresses = ((JSON.parse(r.stdout) as { ips: Array<{ address: string }> }).ips ?? []).map((i) => i.address);
+        where = "IPAM result";
+      }
+      done++;
+      out.write(`[${done}/${pods}] ${s.name} on ${s.node}: ${addresses.join(", ")}\n`);
+      rows.push({ name: s.name, node: s.node, addresses, where });
+    }
+
+    const table = (head: string[], data: string[][]): string => {
+      const w = head.map((h, i) => Math.max(h.length, ...data.map((r) => (r[i] ?? "").length)));
+      const line = (r: string[]): string =>
+        r
+          .map((c, i) => c.padEnd(w[i] as number))
+          .join("  ")
+          .trimEnd();
+      return [line(head), ...data.map(line)].join("\n");
+    };
+    out.write(
+      `\n${table(
+        ["POD", "NODE", "ADDRESSES", "SEEN IN"],
+        rows.map((r) => [r.name, r.node, r.addresses.join(" "), r.where]),
+      )}\n\n`,
+    );
+    const poolList = (await client.listAll<SpiderIPPool>(POOLS)).items;
+    out.write(
+      `${table(
+        ["POOL", "SUBNET", "ALLOCATED", "TOTAL"],
+        poolList.map((p) => [
+          p.metadata.name ?? "",
+          p.spec.subnet,
+          String(p.status?.allocatedIPCount ?? 0),
+          // totalIPCount is the controller's to keep; the sandbox shows the size of the effective set.
+          String(poolAddresses(p.spec).effective.size),
+        ]),
+      )}\n\n`,
+    );
+    const report = checkConsistency({
+      pools: poolList,
+      pods: (await client.listAll(Resources.pods)).items as never,
+      endpoints: (await client.listAll<SpiderEndpoint>(ENDPOINTS)).items,
+    });
+    out.write(
+      report.ok
+        ? `consistency check: ok (${report.records} records)\n`
+        : `consistency check FAILED:\n  ${report.problems.join("\n  ")}\n`,
+    );
+    writeFileSync(kubeconfigPath, server.kubeconfig(), { mode: 0o600 });
+    out.write(
+      `kubeconfig: ${kubeconfigPath}\n  kubectl --kubeconfig ${kubeconfigPath} get spiderippools,spiderendpoints -A\n`,
+    );
+    if (!report.ok) return 1;
+    if (!values.once) {
+      out.write("running; Ctrl-C to stop and clean up\n");
+      await new Promise<void>((r) => {
+        const stop = (): void => {
+          process.off("SIGINT", stop);
+          process.off("SIGTERM", stop);
+          r();
+        };
+        process.on("SIGINT", stop);
+        process.on("SIGTERM", stop);
+      });
+    }
+    return 0;
+  } finally {
+    await cleanup();
+  }
+}

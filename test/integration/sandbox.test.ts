@@ -1,0 +1,64 @@
+// The README's main job: `spiderpoolctl sandbox --once` prints its tables and exits 0.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { labUnavailable } from "../../src/cli/netlab.ts";
+
+const BIN = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "bin", "spiderpoolctl");
+
+function sandbox(args: string[]): Promise<{ code: number | null; out: string }> {
+  return new Promise((done) => {
+    const dir = mkdtempSync(join(tmpdir(), "sandbox-test-"));
+    const child = spawn(BIN, ["sandbox", "--once", "--kubeconfig-out", join(dir, "kc"), ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (out += c.toString()));
+    child.on("exit", (code) => {
+      const kcLeft = existsSync(join(dir, "kc"));
+      rmSync(dir, { recursive: true, force: true });
+      done({ code, out: kcLeft ? `${out}\nKUBECONFIG LEFT BEHIND` : out });
+    });
+  });
+}
+
+const noLab = await labUnavailable();
+
+describe("spiderpoolctl sandbox --once", () => {
+  it(
+    "IPAM only: every pod gets its addresses, the check passes, everything is cleaned up",
+    { timeout: 120_000 },
+    async () => {
+      const r = await sandbox(["--mode", "ipam", "--nodes", "2", "--pods", "4"]);
+      assert.equal(r.code, 0, r.out);
+      assert.match(r.out, /mode: IPAM only \(asked for\)/);
+      assert.match(r.out, /^POD\s+NODE\s+ADDRESSES\s+SEEN IN$/m);
+      assert.match(r.out, /^db-0\s+node2\s+198\.51\.100\.10\/24 2001:db8:1::10\/64/m);
+      assert.match(r.out, /^sandbox-v4\s+192\.0\.2\.0\/24\s+2\s+241$/m);
+      assert.match(r.out, /consistency check: ok \(6 records\)/);
+      assert.doesNotMatch(r.out, /KUBECONFIG LEFT BEHIND/);
+    },
+  );
+
+  it(
+    "macvlan in network namespaces, as root with the plugins",
+    { timeout: 120_000, skip: noLab ?? false },
+    async () => {
+      const r = await sandbox(["--mode", "macvlan", "--nodes", "2", "--pods", "2"]);
+      assert.equal(r.code, 0, r.out);
+      assert.match(r.out, /mode: macvlan in network namespaces/);
+      assert.match(r.out, /web-5d8f9c-0\s+node1\s+192\.0\.2\.10\/24\s+netns /);
+    },
+  );
+
+  it("bad options exit 2 with the usage", async () => {
+    const r = await sandbox(["--nodes", "0"]);
+    assert.equal(r.code, 2);
+    assert.match(r.out, /--nodes must be an integer from 1 to 50/);
+  });
+});
