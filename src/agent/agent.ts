@@ -8,7 +8,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { dirname } from "node:path";
 import pino, { type Logger } from "pino";
+import { ANNO_DEFAULT_ROUTE_NIC, parseDefaultRouteNic } from "../api/annotations/index.ts";
+import { SpiderCoordinatorKind, type SpiderCoordinator } from "../api/coordinator.ts";
 import type { KubeClient } from "../kube/client.ts";
+import { resourceTypeOf } from "../kube/resources.ts";
 import { AgentCache } from "./cache.ts";
 import { handleCni } from "./cni-handler.ts";
 import type { AgentConfig } from "./config.ts";
@@ -16,6 +19,7 @@ import { IpamService } from "./ipam-service.ts";
 import { AgentMetrics } from "./metrics.ts";
 
 const MAX_BODY = 1 << 20;
+const COORDINATORS = resourceTypeOf(SpiderCoordinatorKind);
 
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -63,6 +67,7 @@ export class SpiderpoolAgent {
   readonly metrics: AgentMetrics;
   readonly cache: AgentCache;
   readonly service: IpamService;
+  readonly #client: KubeClient;
   readonly #opts: AgentOptions;
   #socket: Server | undefined;
   #health: Server | undefined;
@@ -73,6 +78,7 @@ export class SpiderpoolAgent {
   constructor(opts: AgentOptions) {
     this.#opts = opts;
     this.config = opts.config;
+    this.#client = opts.client;
     this.log = (
       opts.logger ??
       pino({ level: opts.config.logLevel, base: { component: "spiderpool-agent", node: opts.config.nodeName } })
@@ -157,6 +163,113 @@ export class SpiderpoolAgent {
     res.end(text);
   }
 
+  /** Upstream's JSON API (`POST`/`DELETE /v1/ipam/ip`), for tools written against it. */
+  async #ipamApi(method: string, body: string, res: ServerResponse): Promise<void> {
+    const a = JSON.parse(body || "{}") as Record<string, unknown>;
+    const str = (k: string): string => (typeof a[k] === "string" ? (a[k] as string) : "");
+    for (const k of ["containerID", "ifName", "podNamespace", "podName"]) {
+      if (str(k) === "") return reply(res, 500, JSON.stringify(`${k} in body is required`));
+    }
+    const log = this.log.child({
+      pod: `${str("podNamespace")}/${str("podName")}`,
+      container: str("containerID"),
+      interface: str("ifName"),
+    });
+    try {
+      if (method === "DELETE") {
+        await this.service.release(
+          {
+            containerID: str("containerID"),
+            ifName: str("ifName"),
+            podName: str("podName"),
+            podNamespace: str("podNamespace"),
+            podUid: str("podUID"),
+          },
+          log,
+        );
+        return reply(res, 200, "");
+      }
+      const list = (k: string): string[] => (Array.isArray(a[k]) ? (a[k] as string[]) : []);
+      const out = await this.service.allocate(
+        {
+          containerID: str("containerID"),
+          ifName: str("ifName"),
+          netns: str("netNamespace"),
+          podName: str("podName"),
+          podNamespace: str("podNamespace"),
+          podUid: str("podUID"),
+          defaultIPv4IPPool: list("defaultIPv4IPPool"),
+          defaultIPv6IPPool: list("defaultIPv6IPPool"),
+          cleanGateway: a["cleanGateway"] === true,
+        },
+        log,
+      );
+      return reply(
+        res,
+        200,
+        JSON.stringify({
+          ips: out.ips.map((i) => ({
+            version: i.family,
+            address: i.address,
+            nic: i.nic,
+            ipPool: i.pool,
+            ...(i.gateway !== undefined ? { gateway: i.gateway } : {}),
+          })),
+          routes: out.routes.map((r) => ({ ifName: r.nic, dst: r.dst, gw: r.gw })),
+        }),
+      );
+    } catch (err) {
+      return reply(res, 500, JSON.stringify((err as Error).message));
+    }
+  }
+
+  /**
+   * `GET /v1/coordinator/config`: the first SpiderCoordinator's spec once it is Synced, with
+   * the pod's `ipam.spidernet.io/default-route-nic` overriding podDefaultRouteNIC.
+   */
+  async #coordinatorConfig(body: string, res: ServerResponse): Promise<void> {
+    const a = JSON.parse(body || "{}") as { podName?: string; podNamespace?: string };
+    const list = await this.#client.list<SpiderCoordinator>(COORDINATORS);
+    const scc = list.items[0];
+    if (scc === undefined) return reply(res, 500, JSON.stringify("no SpiderCoordinator found"));
+    if (scc.status?.phase !== "Synced") {
+      return reply(
+        res,
+        500,
+        JSON.stringify(
+          `SpiderCoordinator ${scc.metadata.name ?? ""} is not ready (phase ${scc.status?.phase ?? "unknown"}): ${scc.status?.reason ?? ""}`,
+        ),
+      );
+    }
+    const pod =
+      a.podName !== undefined && a.podNamespace !== undefined
+        ? await this.cache.getPod(a.podNamespace, a.podName)
+        : undefined;
+    if (pod === undefined)
+      return reply(res, 500, JSON.stringify(`failed to get Pod ${a.podNamespace ?? ""}/${a.podName ?? ""}`));
+    const s = scc.spec;
+    const nic = pod.metadata.annotations?.[ANNO_DEFAULT_ROUTE_NIC];
+    return reply(
+      res,
+      200,
+      JSON.stringify({
+        mode: s.mode ?? "auto",
+        overlayPodCIDR: scc.status?.overlayPodCIDR ?? [],
+        serviceCIDR: scc.status?.serviceCIDR ?? [],
+        tunePodRoutes: s.tunePodRoutes ?? true,
+        hijackCIDR: s.hijackCIDR ?? [],
+        policyRoutes: s.policyRoutes ?? [],
+        podMACPrefix: s.podMACPrefix ?? "",
+        podDefaultRouteNIC: nic !== undefined && nic !== "" ? parseDefaultRouteNic(nic) : (s.podDefaultRouteNIC ?? ""),
+        hostRuleTable: s.hostRuleTable ?? 500,
+        podRPFilter: s.podRPFilter ?? 0,
+        txQueueLen: s.txQueueLen ?? 0,
+        vethLinkAddress: s.vethLinkAddress ?? "",
+        vethMTU: s.vethMTU ?? 1500,
+      }),
+    );
+  }
+
   async #onSocket(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://agent");
     try {
@@ -180,6 +293,10 @@ export class SpiderpoolAgent {
         });
       }
       if (url.pathname === "/v1/ipam/healthy" && req.method === "GET") return reply(res, this.ready ? 200 : 500, "");
+      if (url.pathname === "/v1/ipam/ip" && (req.method === "POST" || req.method === "DELETE"))
+        return await this.#ipamApi(req.method, body, res);
+      if (url.pathname === "/v1/coordinator/config" && req.method === "GET")
+        return await this.#coordinatorConfig(body, res);
       if (url.pathname === "/v1/workloadendpoint" && req.method === "GET") {
         const ns = url.searchParams.get("podNamespace");
         const name = url.searchParams.get("podName");

@@ -207,6 +207,10 @@ export class IpamService {
     const podRef = `${ns}/${epName}`;
     let ep = await this.#d.cache.getEndpointFresh(ns, epName);
 
+    if (ep?.status !== undefined && kinds.sts && (await this.#outdatedPools(req, pod, top, ep, log))) {
+      // The template now names other pools: the old addresses went back, allocate afresh.
+      ep = undefined;
+    }
     if (ep?.status !== undefined && (kinds.sts || kinds.vmi)) {
       const items = ep.status.current.ips;
       if (items.some((i) => i.interface === req.ifName || i.interface === "")) {
@@ -279,6 +283,42 @@ export class IpamService {
       ips: assembled.ips.map((i) => ({ ...i, nic: named ? i.nic : nicName(i.nic) })),
       routes: assembled.routes.map((r) => ({ ...r, nic: named ? r.nic : nicName(r.nic) })),
     };
+  }
+
+  /**
+   * Spec §3.2 outdated-pool check: when a StatefulSet pod's endpoint holds this NIC's address
+   * from a pool its rules no longer name, all the endpoint's addresses are released (under
+   * the endpoint's UID) and the endpoint deleted, so the pod is allocated from its new pools.
+   */
+  async #outdatedPools(
+    req: AddRequest,
+    pod: Pod,
+    top: TopController,
+    ep: SpiderEndpoint,
+    log: Logger,
+  ): Promise<boolean> {
+    let cands: { list: NicCandidate[]; named: boolean };
+    try {
+      cands = await this.#candidates(req, pod, top);
+    } catch {
+      // Rules that cannot be evaluated now change nothing here; allocation will report them.
+      return false;
+    }
+    const items = ep.status?.current.ips ?? [];
+    const outdated = items.some((it, idx) => {
+      const nic = cands.named ? cands.list.find((n) => n.nic === it.interface) : cands.list[idx];
+      if (cands.named && it.interface !== req.ifName) return false;
+      if (nic === undefined) return !cands.named;
+      return (
+        (it.ipv4Pool !== undefined && !nic.v4.includes(it.ipv4Pool)) ||
+        (it.ipv6Pool !== undefined && !nic.v6.includes(it.ipv6Pool))
+      );
+    });
+    if (!outdated) return false;
+    log.info({ endpoint: ep.metadata.name }, "the StatefulSet's pools changed; releasing its old addresses");
+    await this.#releaseItems(ep, ep.status?.current.uid ?? "");
+    await this.#dropEndpoint(ep.metadata.namespace ?? "", ep.metadata.name ?? "", true);
+    return true;
   }
 
   async #candidates(req: AddRequest, pod: Pod, top: TopController): Promise<{ list: NicCandidate[]; named: boolean }> {

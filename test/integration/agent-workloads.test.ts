@@ -1,0 +1,292 @@
+// spiderpool-agent: StatefulSet pool changes, KubeVirt fixed addresses, the JSON API,
+// coordinator configuration and metrics. Test names carry acceptance-case IDs.
+import assert from "node:assert/strict";
+import { request } from "node:http";
+import { after, afterEach, before, describe, it } from "node:test";
+import { ENDPOINTS } from "../../src/agent/cache.ts";
+import { POOLS } from "../../src/agent/pool-writer.ts";
+import type { SpiderEndpoint } from "../../src/api/endpoint.ts";
+import type { SpiderIPPool } from "../../src/api/ippool.ts";
+import { Resources, resourceTypeOf, type KubeObject } from "../../src/kube/index.ts";
+import { SpiderCoordinatorKind } from "../../src/api/coordinator.ts";
+import { KUBEVIRT_CRDS, VirtualMachineInstances, VirtualMachines } from "../support/kubevirt.ts";
+import {
+  cni,
+  consistency,
+  createPod,
+  createPool,
+  records,
+  shimBuilt,
+  startCluster,
+  type Cluster,
+} from "../support/cluster.ts";
+
+const skip = shimBuilt() ? false : "the shim is not built (gcc missing)";
+
+function socketCall(
+  socket: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? "" : JSON.stringify(body);
+    const req = request(
+      {
+        socketPath: socket,
+        method,
+        path,
+        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(data) },
+      },
+      (res) => {
+        let text = "";
+        res.on("data", (c: Buffer) => (text += c.toString()));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
+    req.on("error", reject);
+    req.end(data);
+  });
+}
+
+function httpGet(port: number, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port, path }, (res) => {
+      let text = "";
+      res.on("data", (c: Buffer) => (text += c.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+describe("agent: workloads, API, metrics", { skip }, () => {
+  let c: Cluster;
+  let socket: string;
+  before(async () => {
+    c = await startCluster({ nodes: 1 });
+    socket = c.nodes[0]?.socket as string;
+    for (const crd of KUBEVIRT_CRDS) await c.h.client.create(Resources.customresourcedefinitions, crd);
+    await createPool(c.h, "pool-a", { subnet: "192.0.2.0/24", ips: ["192.0.2.10-192.0.2.19"], gateway: "192.0.2.1" });
+    await createPool(c.h, "pool-b", {
+      subnet: "198.51.100.0/24",
+      ips: ["198.51.100.10-198.51.100.19"],
+      gateway: "198.51.100.1",
+    });
+  });
+  after(() => c.close());
+  afterEach(async () => assert.deepEqual((await consistency(c.h)).problems, []));
+
+  const ep = (name: string): Promise<SpiderEndpoint> => c.h.client.get<SpiderEndpoint>(ENDPOINTS, name, "default");
+  const ipOf = (r: Awaited<ReturnType<typeof cni>>): string =>
+    String((r.json?.["ips"] as Array<{ address: string }>)[0]?.address);
+
+  it("AC-59: a StatefulSet whose template moves to another pool gets an address from it; the old record is released", async () => {
+    const sts: KubeObject = await c.h.client.create(Resources.statefulsets, {
+      apiVersion: "apps/v1",
+      kind: "StatefulSet",
+      metadata: { name: "web", namespace: "default" },
+      spec: { replicas: 1 },
+    });
+    const owner = {
+      apiVersion: "apps/v1",
+      kind: "StatefulSet",
+      name: "web",
+      uid: String(sts.metadata?.uid),
+      controller: true,
+    };
+    const first = await createPod(c.h, {
+      name: "web-0",
+      node: "node1",
+      owner,
+      annotations: { "ipam.spidernet.io/ippool": '{"ipv4":["pool-a"]}' },
+    });
+    const a = await cni({ command: "ADD", socket, pod: { name: "web-0" } });
+    assert.match(ipOf(a), /^192\.0\.2\./);
+    await c.h.client.delete(Resources.pods, "web-0", { namespace: "default" });
+    await cni({ command: "DEL", socket, pod: { name: "web-0", uid: String(first.metadata?.uid) } });
+    const second = await createPod(c.h, {
+      name: "web-0",
+      node: "node1",
+      owner,
+      annotations: { "ipam.spidernet.io/ippool": '{"ipv4":["pool-b"]}' },
+    });
+    const b = await cni({ command: "ADD", socket, pod: { name: "web-0" } });
+    assert.equal(b.code, 0, b.stdout);
+    assert.match(ipOf(b), /^198\.51\.100\./);
+    assert.deepEqual(records(await c.h.client.get<SpiderIPPool>(POOLS, "pool-a")), {});
+    assert.equal((await ep("web-0")).status?.current.uid, second.metadata?.uid);
+  });
+
+  it("AC-61: a StatefulSet scaled below a pod's ordinal releases that pod's address on DEL", async () => {
+    const sts: KubeObject = await c.h.client.create(Resources.statefulsets, {
+      apiVersion: "apps/v1",
+      kind: "StatefulSet",
+      metadata: { name: "x", namespace: "default" },
+      spec: { replicas: 2, ordinals: { start: 2 } },
+    });
+    const owner = {
+      apiVersion: "apps/v1",
+      kind: "StatefulSet",
+      name: "x",
+      uid: String(sts.metadata?.uid),
+      controller: true,
+    };
+    const pod = await createPod(c.h, {
+      name: "x-3",
+      node: "node1",
+      owner,
+      annotations: { "ipam.spidernet.io/ippool": '{"ipv4":["pool-a"]}' },
+    });
+    assert.equal((await cni({ command: "ADD", socket, pod: { name: "x-3" } })).code, 0);
+    await c.h.client.patchMerge(Resources.statefulsets, "x", { spec: { replicas: 1 } }, { namespace: "default" });
+    await c.h.client.delete(Resources.pods, "x-3", { namespace: "default" });
+    await cni({ command: "DEL", socket, pod: { name: "x-3", uid: String(pod.metadata?.uid) } });
+    assert.equal(
+      Object.values(records(await c.h.client.get<SpiderIPPool>(POOLS, "pool-a"))).filter((r) => r.pod === "default/x-3")
+        .length,
+      0,
+    );
+  });
+
+  it("AC-66/AC-68: a KubeVirt VM keeps its address across virt-launcher pods; the endpoint is named after the VMI", async () => {
+    const vm: KubeObject = await c.h.client.create(VirtualMachines, {
+      apiVersion: "kubevirt.io/v1",
+      kind: "VirtualMachine",
+      metadata: { name: "vm1", namespace: "default" },
+      spec: {},
+    });
+    const vmi: KubeObject = await c.h.client.create(VirtualMachineInstances, {
+      apiVersion: "kubevirt.io/v1",
+      kind: "VirtualMachineInstance",
+      metadata: {
+        name: "vm1",
+        namespace: "default",
+        ownerReferences: [
+          {
+            apiVersion: "kubevirt.io/v1",
+            kind: "VirtualMachine",
+            name: "vm1",
+            uid: vm.metadata?.uid,
+            controller: true,
+          },
+        ],
+      },
+      spec: {},
+    });
+    const owner = {
+      apiVersion: "kubevirt.io/v1",
+      kind: "VirtualMachineInstance",
+      name: "vm1",
+      uid: String(vmi.metadata?.uid),
+      controller: true,
+    };
+    const p1 = await createPod(c.h, {
+      name: "virt-launcher-vm1-abcde",
+      node: "node1",
+      owner,
+      annotations: { "ipam.spidernet.io/ippool": '{"ipv4":["pool-b"]}' },
+    });
+    const a = await cni({ command: "ADD", socket, pod: { name: "virt-launcher-vm1-abcde" } });
+    assert.equal(a.code, 0, a.stdout);
+    assert.equal((await ep("vm1")).status?.ownerControllerType, "VirtualMachineInstance");
+    const rec = Object.entries(records(await c.h.client.get<SpiderIPPool>(POOLS, "pool-b"))).find(
+      ([, r]) => r.pod === "default/vm1",
+    );
+    assert.ok(rec, "the record names the VMI");
+    await c.h.client.delete(Resources.pods, "virt-launcher-vm1-abcde", { namespace: "default" });
+    await cni({ command: "DEL", socket, pod: { name: "virt-launcher-vm1-abcde", uid: String(p1.metadata?.uid) } });
+    const p2 = await createPod(c.h, {
+      name: "virt-launcher-vm1-fghij",
+      node: "node1",
+      owner,
+      annotations: { "ipam.spidernet.io/ippool": '{"ipv4":["pool-b"]}' },
+    });
+    const b = await cni({ command: "ADD", socket, pod: { name: "virt-launcher-vm1-fghij" } });
+    assert.equal(ipOf(b), ipOf(a));
+    assert.equal((await ep("vm1")).status?.current.uid, p2.metadata?.uid);
+  });
+
+  it("upstream's JSON API: POST and DELETE /v1/ipam/ip, GET /v1/workloadendpoint", async () => {
+    const pod = await createPod(c.h, {
+      name: "api-pod",
+      node: "node1",
+      annotations: { "ipam.spidernet.io/ippool": '{"ipv4":["pool-a"]}' },
+    });
+    const add = await socketCall(socket, "POST", "/v1/ipam/ip", {
+      containerID: "c1",
+      ifName: "eth0",
+      netNamespace: "/x",
+      podNamespace: "default",
+      podName: "api-pod",
+      podUID: pod.metadata?.uid,
+    });
+    assert.equal(add.status, 200, add.body);
+    const r = JSON.parse(add.body) as {
+      ips: Array<{ version: number; nic: string; ipPool: string }>;
+      routes: Array<{ ifName: string }>;
+    };
+    assert.deepEqual([r.ips[0]?.version, r.ips[0]?.nic, r.ips[0]?.ipPool], [4, "eth0", "pool-a"]);
+    assert.equal(r.routes[0]?.ifName, "eth0");
+    const wep = await socketCall(socket, "GET", "/v1/workloadendpoint?podNamespace=default&podName=api-pod");
+    assert.equal(JSON.parse(wep.body).podUID, pod.metadata?.uid);
+    assert.equal((await socketCall(socket, "GET", "/v1/ipam/healthy")).status, 200);
+    assert.equal((await socketCall(socket, "POST", "/v1/ipam/ip", { ifName: "eth0" })).status, 500);
+    await c.h.client.delete(Resources.pods, "api-pod", { namespace: "default" });
+    assert.equal(
+      (
+        await socketCall(socket, "DELETE", "/v1/ipam/ip", {
+          containerID: "c1",
+          ifName: "eth0",
+          podNamespace: "default",
+          podName: "api-pod",
+          podUID: pod.metadata?.uid,
+        })
+      ).status,
+      200,
+    );
+  });
+
+  it("AC-113: coordinator config needs a Synced SpiderCoordinator; default-route-nic overrides its NIC", async () => {
+    await createPod(c.h, {
+      name: "coord",
+      node: "node1",
+      annotations: { "ipam.spidernet.io/default-route-nic": "net1" },
+    });
+    assert.equal(
+      (await socketCall(socket, "GET", "/v1/coordinator/config", { podName: "coord", podNamespace: "default" })).status,
+      500,
+    );
+    const SCC = resourceTypeOf(SpiderCoordinatorKind);
+    const scc: KubeObject = await c.h.client.create(SCC, {
+      apiVersion: "spiderpool.spidernet.io/v2beta1",
+      kind: "SpiderCoordinator",
+      metadata: { name: "default" },
+      spec: { podCIDRType: "none", podDefaultRouteNIC: "eth0" },
+    });
+    await c.h.client.updateStatus(SCC, {
+      ...scc,
+      status: { phase: "Synced", overlayPodCIDR: [], serviceCIDR: ["203.0.113.0/24"] },
+    });
+    const r = await socketCall(socket, "GET", "/v1/coordinator/config", { podName: "coord", podNamespace: "default" });
+    assert.equal(r.status, 200, r.body);
+    const cfg = JSON.parse(r.body) as Record<string, unknown>;
+    assert.equal(cfg["podDefaultRouteNIC"], "net1");
+    assert.equal(cfg["mode"], "auto");
+    assert.deepEqual(cfg["serviceCIDR"], ["203.0.113.0/24"]);
+  });
+
+  it("metrics and probes: the documented names count what happened", async () => {
+    const agent = c.nodes[0]?.agent;
+    assert.ok(agent);
+    const m = await httpGet(agent.ports.metrics, "/metrics");
+    assert.equal(m.status, 200);
+    assert.match(m.body, /^spiderpool_ipam_allocation_counts_total\{[^}]*\} [1-9]\d*$/m);
+    assert.match(m.body, /^spiderpool_ipam_release_counts_total\{[^}]*\} [1-9]\d*$/m);
+    assert.match(m.body, /^spiderpool_ipam_allocation_duration_seconds_bucket\{/m);
+    assert.match(m.body, /^spiderpool_ts_pool_write_batch_size_count\{/m);
+    assert.equal((await httpGet(agent.ports.health, "/v1/runtime/readiness")).status, 200);
+    assert.equal((await httpGet(agent.ports.health, "/v1/runtime/liveness")).status, 200);
+  });
+});
