@@ -1,0 +1,140 @@
+// More acceptance cases of shared/spec/ipam-behavior.md §10 through the shim and the agent.
+import assert from "node:assert/strict";
+import { after, afterEach, before, describe, it } from "node:test";
+import { POOLS } from "../../src/agent/pool-writer.ts";
+import { RESERVED } from "../../src/agent/cache.ts";
+import type { SpiderIPPool } from "../../src/api/ippool.ts";
+import { Resources } from "../../src/kube/index.ts";
+import { eventually } from "../support/apiserver.ts";
+import {
+  cni,
+  consistency,
+  createPod,
+  createPool,
+  records,
+  shimBuilt,
+  startCluster,
+  type Cluster,
+} from "../support/cluster.ts";
+
+const skip = shimBuilt() ? false : "the shim is not built (gcc missing)";
+const ipOf = (r: Awaited<ReturnType<typeof cni>>): string =>
+  String((r.json?.["ips"] as Array<{ address: string }> | undefined)?.[0]?.address);
+
+describe("agent acceptance cases", { skip }, () => {
+  let c: Cluster;
+  const socket = (node = 1): string => c.nodes[node - 1]?.socket as string;
+  before(async () => {
+    c = await startCluster({ nodes: 2 });
+    await c.h.client.patchMerge(Resources.nodes, "node1", { metadata: { labels: { zone: "a" } } });
+    await c.h.client.patchMerge(Resources.nodes, "node2", { metadata: { labels: { zone: "b" } } });
+  });
+  after(() => c.close());
+  afterEach(async () => assert.deepEqual((await consistency(c.h)).problems, []));
+  const pool = (name: string): Promise<SpiderIPPool> => c.h.client.get<SpiderIPPool>(POOLS, name);
+
+  it("AC-02/AC-03: an excluded address is never handed out; clearing excludeIPs frees it", async () => {
+    await createPool(c.h, "ex", { subnet: "192.0.2.0/24", ips: ["192.0.2.40-192.0.2.41"], excludeIPs: ["192.0.2.40"] });
+    const ann = { "ipam.spidernet.io/ippool": '{"ipv4":["ex"]}' };
+    await createPod(c.h, { name: "ex-1", node: "node1", annotations: ann });
+    await createPod(c.h, { name: "ex-2", node: "node1", annotations: ann });
+    assert.equal(ipOf(await cni({ command: "ADD", socket: socket(), pod: { name: "ex-1" } })), "192.0.2.41/24");
+    const second = await cni({ command: "ADD", socket: socket(), pod: { name: "ex-2" } });
+    assert.equal(second.code, 1);
+    assert.match(String(second.json?.["msg"]), /^spiderpool IP allocation error/);
+    await c.h.client.patchJson(POOLS, "ex", [{ op: "remove", path: "/spec/excludeIPs" }]);
+    await eventually(
+      () => c.nodes[0]?.agent.cache.pools.getByName("ex")?.spec.excludeIPs === undefined,
+      3000,
+      "cache sees the change",
+    );
+    assert.equal(ipOf(await cni({ command: "ADD", socket: socket(), pod: { name: "ex-2" } })), "192.0.2.40/24");
+  });
+
+  it("AC-33: one pool per node by nodeAffinity, all listed; each pod draws from its node's pool", async () => {
+    await createPool(c.h, "zone-a", {
+      subnet: "198.51.100.0/25",
+      ips: ["198.51.100.10-198.51.100.20"],
+      nodeAffinity: { matchLabels: { zone: "a" } },
+    });
+    await createPool(c.h, "zone-b", {
+      subnet: "198.51.100.128/25",
+      ips: ["198.51.100.130-198.51.100.140"],
+      nodeAffinity: { matchLabels: { zone: "b" } },
+    });
+    const ann = { "ipam.spidernet.io/ippool": '{"ipv4":["zone-a","zone-b"]}' };
+    await createPod(c.h, { name: "ds-1", node: "node1", annotations: ann });
+    await createPod(c.h, { name: "ds-2", node: "node2", annotations: ann });
+    assert.match(ipOf(await cni({ command: "ADD", socket: socket(1), pod: { name: "ds-1" } })), /^198\.51\.100\.1\d\//);
+    assert.match(
+      ipOf(await cni({ command: "ADD", socket: socket(2), pod: { name: "ds-2" } })),
+      /^198\.51\.100\.13\d\//,
+    );
+  });
+
+  it("AC-57: a reserved address is left with its pod, and not handed out again after release", async () => {
+    await createPool(c.h, "rsv", { subnet: "203.0.113.0/24", ips: ["203.0.113.10-203.0.113.11"] });
+    const ann = { "ipam.spidernet.io/ippool": '{"ipv4":["rsv"]}' };
+    const p = await createPod(c.h, { name: "rsv-1", node: "node1", annotations: ann });
+    assert.equal(ipOf(await cni({ command: "ADD", socket: socket(), pod: { name: "rsv-1" } })), "203.0.113.10/24");
+    await c.h.client.create(RESERVED, {
+      apiVersion: "spiderpool.spidernet.io/v2beta1",
+      kind: "SpiderReservedIP",
+      metadata: { name: "keep-10" },
+      spec: { ipVersion: 4, ips: ["203.0.113.10"] },
+    });
+    assert.equal(Object.keys(records(await pool("rsv"))).length, 1, "the allocation is untouched");
+    await c.h.client.delete(Resources.pods, "rsv-1", { namespace: "default" });
+    await cni({ command: "DEL", socket: socket(), pod: { name: "rsv-1", uid: String(p.metadata?.uid) } });
+    await eventually(
+      () => c.nodes[0]?.agent.cache.reserved.getByName("keep-10") !== undefined,
+      3000,
+      "cache sees the reservation",
+    );
+    await createPod(c.h, { name: "rsv-2", node: "node1", annotations: ann });
+    assert.equal(ipOf(await cni({ command: "ADD", socket: socket(), pod: { name: "rsv-2" } })), "203.0.113.11/24");
+  });
+
+  it("AC-71: the same pod name in two namespaces; deleting one keeps the other's address", async () => {
+    await createPool(c.h, "twins", { subnet: "192.0.2.0/24", ips: ["192.0.2.60-192.0.2.61"] });
+    await c.h.client.create(Resources.namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name: "ns2" } });
+    const ann = { "ipam.spidernet.io/ippool": '{"ipv4":["twins"]}' };
+    const p1 = await createPod(c.h, { name: "same", node: "node1", annotations: ann });
+    await createPod(c.h, { name: "same", namespace: "ns2", node: "node1", annotations: ann });
+    await cni({ command: "ADD", socket: socket(), pod: { name: "same" } });
+    await cni({ command: "ADD", socket: socket(), pod: { name: "same", namespace: "ns2" } });
+    await c.h.client.delete(Resources.pods, "same", { namespace: "default" });
+    await cni({ command: "DEL", socket: socket(), pod: { name: "same", uid: String(p1.metadata?.uid) } });
+    assert.deepEqual(
+      Object.values(records(await pool("twins"))).map((r) => r.pod),
+      ["ns2/same"],
+    );
+  });
+
+  it("AC-83: a DEL whose UID is not the endpoint's releases nothing", async () => {
+    await createPool(c.h, "uid", { subnet: "192.0.2.0/24", ips: ["192.0.2.70"] });
+    const p = await createPod(c.h, {
+      name: "u-pod",
+      node: "node1",
+      annotations: { "ipam.spidernet.io/ippool": '{"ipv4":["uid"]}' },
+    });
+    await cni({ command: "ADD", socket: socket(), pod: { name: "u-pod" } });
+    await c.h.client.delete(Resources.pods, "u-pod", { namespace: "default" });
+    await cni({ command: "DEL", socket: socket(), pod: { name: "u-pod", uid: "some-other-uid" } });
+    assert.equal(Object.keys(records(await pool("uid"))).length, 1);
+    // The real UID releases it, as the runtime's DEL (or garbage collection) would.
+    await cni({ command: "DEL", socket: socket(), pod: { name: "u-pod", uid: String(p.metadata?.uid) } });
+    assert.deepEqual(records(await pool("uid")), {});
+  });
+
+  it("AC-99: a subnet annotation on a pod without a controller is refused", async () => {
+    await createPod(c.h, {
+      name: "bare",
+      node: "node1",
+      annotations: { "ipam.spidernet.io/subnet": '{"ipv4":["s4"]}' },
+    });
+    const r = await cni({ command: "ADD", socket: socket(), pod: { name: "bare" } });
+    assert.equal(r.code, 1);
+    assert.match(String(r.json?.["msg"]), /SpiderSubnet feature doesn't support no-controller pod/);
+  });
+});
