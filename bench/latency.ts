@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { POOLS } from "../src/agent/pool-writer.ts";
+import { POOLS } from "../src/poolstore/pool-writer.ts";
 import { findPlugin, runPlugin } from "../src/cli/netlab.ts";
 import { KubeClient, loadKubeconfig, Resources, type KubeObject } from "../src/kube/index.ts";
 import { describeMachine, machineInfo } from "./machine.ts";

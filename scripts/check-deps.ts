@@ -14,10 +14,11 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   kube: ["api", "errors"],
   host: ["ip", "errors"],
   pki: ["errors"],
+  poolstore: ["ipam", "kube", "api", "ip", "errors"],
   apiserver: ["kube", "api", "ip", "pki", "errors"],
-  agent: ["ipam", "kube", "api", "ip", "cni", "host", "errors"],
-  controller: ["ipam", "kube", "api", "ip", "cni", "pki", "errors"],
-  cli: ["agent", "controller", "apiserver", "ipam", "kube", "api", "ip", "cni", "host", "pki", "errors"],
+  agent: ["poolstore", "ipam", "kube", "api", "ip", "cni", "host", "errors"],
+  controller: ["poolstore", "ipam", "kube", "api", "ip", "cni", "pki", "errors"],
+  cli: ["agent", "controller", "apiserver", "poolstore", "ipam", "kube", "api", "ip", "cni", "host", "pki", "errors"],
 };
 
 /** Packages (bare specifiers) a folder may import; folders not listed may import any. */

@@ -14,7 +14,7 @@ import type { AnyObject, KubeClient } from "../kube/client.ts";
 import { isNotFound } from "../kube/errors.ts";
 import { byNamespace, Informer } from "../kube/informer.ts";
 import { Resources, resourceTypeOf, type ResourceType } from "../kube/resources.ts";
-import { POOLS } from "./pool-writer.ts";
+import { POOLS } from "../poolstore/pool-writer.ts";
 
 export const ENDPOINTS = resourceTypeOf(SpiderEndpointKind);
 export const RESERVED = resourceTypeOf(SpiderReservedIPKind);

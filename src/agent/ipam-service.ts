@@ -36,7 +36,7 @@ import { Resources } from "../kube/resources.ts";
 import { AgentCache, ENDPOINTS, type Pod } from "./cache.ts";
 import type { AgentConfig } from "./config.ts";
 import type { AgentMetrics } from "./metrics.ts";
-import { PoolWriter } from "./pool-writer.ts";
+import { PoolWriter } from "../poolstore/pool-writer.ts";
 
 export interface AddRequest {
   containerID: string;
@@ -145,7 +145,14 @@ export class IpamService {
         maxRecords: this.#d.config.maxAllocatedIPs,
         maxRetries: this.#d.config.maxWriteRetries,
         deadlineMs: this.#d.config.writeDeadlineSeconds * 1000,
-        metrics: this.#d.metrics,
+        metrics: {
+          queueDepth: (pool, depth) => this.#d.metrics.queueDepth.set({ pool }, depth),
+          batch: (size) => this.#d.metrics.batchSize.observe(size),
+          conflict: (kind) => {
+            this.#d.metrics.writeRetries.inc();
+            (kind === "allocate" ? this.#d.metrics.allocationConflicts : this.#d.metrics.releaseConflicts).inc();
+          },
+        },
         log: this.#d.log,
       });
       this.#writers.set(pool, w);

@@ -17,7 +17,7 @@ import pino from "pino";
 import { SpiderpoolAgent } from "../agent/agent.ts";
 import { ENDPOINTS } from "../agent/cache.ts";
 import { loadAgentConfig } from "../agent/config.ts";
-import { POOLS } from "../agent/pool-writer.ts";
+import { POOLS } from "../poolstore/pool-writer.ts";
 import { toCrd } from "../api/crd.ts";
 import type { SpiderEndpoint } from "../api/endpoint.ts";
 import type { SpiderIPPool } from "../api/ippool.ts";

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { dirname } from "node:path";
 import { after, afterEach, before, describe, it } from "node:test";
-import { POOLS } from "../../src/agent/pool-writer.ts";
+import { POOLS } from "../../src/poolstore/pool-writer.ts";
 import type { SpiderIPPool } from "../../src/api/ippool.ts";
 import { findPlugin, labUnavailable, NetLab, runPlugin } from "../../src/cli/netlab.ts";
 import { Resources, type KubeObject } from "../../src/kube/index.ts";

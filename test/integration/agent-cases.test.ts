@@ -1,7 +1,7 @@
 // More acceptance cases of shared/spec/ipam-behavior.md §10 through the shim and the agent.
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
-import { POOLS } from "../../src/agent/pool-writer.ts";
+import { POOLS } from "../../src/poolstore/pool-writer.ts";
 import { RESERVED } from "../../src/agent/cache.ts";
 import type { SpiderIPPool } from "../../src/api/ippool.ts";
 import { Resources } from "../../src/kube/index.ts";

@@ -2,7 +2,7 @@
 // address twice, the consistency check passes, and after every DEL the pool is empty.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { POOLS } from "../../src/agent/pool-writer.ts";
+import { POOLS } from "../../src/poolstore/pool-writer.ts";
 import type { SpiderIPPool } from "../../src/api/ippool.ts";
 import { Resources } from "../../src/kube/index.ts";
 import { cni, consistency, createPod, createPool, records, shimBuilt, startCluster } from "../support/cluster.ts";

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
 import { ENDPOINTS } from "../../src/agent/cache.ts";
-import { POOLS } from "../../src/agent/pool-writer.ts";
+import { POOLS } from "../../src/poolstore/pool-writer.ts";
 import type { SpiderEndpoint } from "../../src/api/endpoint.ts";
 import type { SpiderIPPool } from "../../src/api/ippool.ts";
 import { isNotFound, Resources, type KubeObject } from "../../src/kube/index.ts";

@@ -10,7 +10,7 @@ import pino from "pino";
 import { SpiderpoolAgent } from "../../src/agent/agent.ts";
 import { ENDPOINTS } from "../../src/agent/cache.ts";
 import { loadAgentConfig, type AgentConfig } from "../../src/agent/config.ts";
-import { POOLS } from "../../src/agent/pool-writer.ts";
+import { POOLS } from "../../src/poolstore/pool-writer.ts";
 import type { SpiderEndpoint } from "../../src/api/endpoint.ts";
 import type { IPPoolSpec, SpiderIPPool } from "../../src/api/ippool.ts";
 import type { OwnerReference } from "../../src/api/meta.ts";

@@ -23,7 +23,13 @@ import { Backoff, sleep } from "../kube/backoff.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { isConflict, isNotFound } from "../kube/errors.ts";
 import { resourceTypeOf } from "../kube/resources.ts";
-import type { AgentMetrics } from "./metrics.ts";
+
+/** What a writer reports; the agent and the controller each back it with their metrics. */
+export interface WriterMetrics {
+  queueDepth(pool: string, depth: number): void;
+  batch(size: number): void;
+  conflict(kind: "allocate" | "release"): void;
+}
 
 export const POOLS = resourceTypeOf(SpiderIPPoolKind);
 
@@ -73,7 +79,7 @@ export interface WriterDeps {
   maxRetries: number;
   /** Upper bound on the time one batch may keep retrying. */
   deadlineMs: number;
-  metrics: AgentMetrics;
+  metrics: WriterMetrics;
   log: Logger;
 }
 
@@ -98,7 +104,7 @@ export class PoolWriter {
   submit(op: PoolOp): Promise<OpResult> {
     return new Promise((resolve, reject) => {
       this.#queue.push({ op, resolve, reject });
-      this.#deps.metrics.queueDepth.set({ pool: this.name }, this.#queue.length);
+      this.#deps.metrics.queueDepth(this.name, this.#queue.length);
       if (!this.#running) void this.#drain();
     });
   }
@@ -108,8 +114,8 @@ export class PoolWriter {
     try {
       while (this.#queue.length > 0) {
         const batch = this.#queue.splice(0);
-        this.#deps.metrics.queueDepth.set({ pool: this.name }, this.#queue.length);
-        this.#deps.metrics.batchSize.observe(batch.length);
+        this.#deps.metrics.queueDepth(this.name, this.#queue.length);
+        this.#deps.metrics.batch(batch.length);
         await this.#commit(batch);
       }
     } finally {
@@ -182,9 +188,7 @@ export class PoolWriter {
           for (const p of batch) p.reject(err as Error);
           return;
         }
-        this.#deps.metrics.writeRetries.inc();
-        if (batch.some((p) => p.op.kind === "allocate")) this.#deps.metrics.allocationConflicts.inc();
-        else this.#deps.metrics.releaseConflicts.inc();
+        this.#deps.metrics.conflict(batch.some((p) => p.op.kind === "allocate") ? "allocate" : "release");
         this.#deps.log.debug(
           { pool: this.name, attempt, batch: batch.length },
           "pool status write conflicted; replanning on a fresh read",
