@@ -1,0 +1,321 @@
+/**
+ * SpiderIPPool admission (spec §2.1, ipam-behavior §6.1): defaulting that never rejects, then
+ * validation in the spec's order, with upstream's messages. Pure over what the caller lists.
+ */
+import {
+  AUTO_POOL_AFFINITY_KEYS,
+  cidrLabelValue,
+  LABEL_IPPOOL_CIDR,
+  LABEL_OWNER_APPLICATION_NAME,
+  LABEL_OWNER_SPIDER_SUBNET,
+  LABEL_SUBNET_CIDR,
+} from "../../api/annotations/index.ts";
+import { SPIDER_FINALIZER, API_VERSION } from "../../api/group.ts";
+import type { SpiderIPPool } from "../../api/ippool.ts";
+import { requirementsOf } from "../../api/selector.ts";
+import type { SpiderSubnet } from "../../api/subnet.ts";
+import {
+  cidrsOverlap,
+  formatCIDR,
+  IPRangeSet,
+  parseIPRange,
+  tryParseCIDR,
+  tryParseIP,
+  type CIDR,
+} from "../../ip/index.ts";
+import { parseAllocatedIPs } from "../../ipam/pool-state.ts";
+import { alreadyExists, forbidden, invalid, notSupported, required, type Verdict } from "./verdict.ts";
+
+export interface PoolWebhookConfig {
+  enableIPv4: boolean;
+  enableIPv6: boolean;
+  enableSpiderSubnet: boolean;
+  enableValidatingResourcesDeletedWebhook: boolean;
+}
+
+function familyOfSubnet(subnet: string): 4 | 6 | undefined {
+  return tryParseCIDR(subnet)?.family;
+}
+
+function mergeList(family: 4 | 6, list: string[] | undefined): string[] | undefined {
+  if (list === undefined || list.length <= 1) return list;
+  try {
+    return IPRangeSet.parse(family, list).toStrings();
+  } catch {
+    return list;
+  }
+}
+
+/** Defaulting (spec §2.1 mutation); failures stop the steps, never reject. */
+export function mutatePool(
+  input: SpiderIPPool,
+  subnets: readonly SpiderSubnet[],
+  cfg: PoolWebhookConfig,
+): SpiderIPPool {
+  const pool = structuredClone(input);
+  if (pool.metadata.deletionTimestamp !== undefined) return pool;
+  const fins = pool.metadata.finalizers ?? [];
+  if (!fins.includes(SPIDER_FINALIZER)) pool.metadata.finalizers = [...fins, SPIDER_FINALIZER];
+  if (pool.spec.ipVersion === undefined) {
+    const f = familyOfSubnet(pool.spec.subnet);
+    if (f === undefined) return pool;
+    pool.spec.ipVersion = f;
+  }
+  pool.metadata.labels = { ...pool.metadata.labels, [LABEL_IPPOOL_CIDR]: cidrLabelValue(pool.spec.subnet) };
+  if (cfg.enableSpiderSubnet) {
+    const owner = pool.metadata.ownerReferences?.find((o) => o.controller === true);
+    if (owner === undefined || owner.name !== pool.metadata.labels[LABEL_OWNER_SPIDER_SUBNET]) {
+      const sub = subnets.find((s) => s.metadata.labels?.[LABEL_SUBNET_CIDR] === cidrLabelValue(pool.spec.subnet));
+      if (sub !== undefined) {
+        pool.metadata.ownerReferences = [
+          ...(pool.metadata.ownerReferences ?? []).filter((o) => o.controller !== true),
+          {
+            apiVersion: API_VERSION,
+            kind: "SpiderSubnet",
+            name: sub.metadata.name ?? "",
+            uid: sub.metadata.uid ?? "",
+            controller: true,
+            blockOwnerDeletion: true,
+          },
+        ];
+        pool.metadata.labels[LABEL_OWNER_SPIDER_SUBNET] = sub.metadata.name ?? "";
+        if (pool.spec.gateway === undefined && sub.spec.gateway !== undefined) pool.spec.gateway = sub.spec.gateway;
+        if (pool.spec.routes === undefined && sub.spec.routes !== undefined)
+          pool.spec.routes = structuredClone(sub.spec.routes);
+      }
+    }
+  }
+  const family = pool.spec.ipVersion;
+  const ips = mergeList(family, pool.spec.ips);
+  if (ips !== undefined) pool.spec.ips = ips;
+  const ex = mergeList(family, pool.spec.excludeIPs);
+  if (ex !== undefined) pool.spec.excludeIPs = ex;
+  return pool;
+}
+
+function effective(family: 4 | 6, spec: SpiderIPPool["spec"]): IPRangeSet | undefined {
+  try {
+    return IPRangeSet.parse(family, spec.ips ?? []).subtract(IPRangeSet.parse(family, spec.excludeIPs ?? []));
+  } catch {
+    return undefined;
+  }
+}
+
+function checkVersion(pool: SpiderIPPool, cfg: PoolWebhookConfig): Verdict | undefined {
+  const v = pool.spec.ipVersion;
+  if (v === undefined)
+    return invalid("spec.ipVersion", null, "is not generated correctly, 'spec.subnet' may be invalid");
+  if (v !== 4 && v !== 6) return notSupported("spec.ipVersion", v, [4, 6]);
+  if (v === 4 && !cfg.enableIPv4) return forbidden("spec.ipVersion", "IPv4 is disabled");
+  if (v === 6 && !cfg.enableIPv6) return forbidden("spec.ipVersion", "IPv6 is disabled");
+  return undefined;
+}
+
+function checkSubnet(pool: SpiderIPPool): CIDR | Verdict {
+  const s = pool.spec.subnet;
+  const c = tryParseCIDR(s);
+  if (c === undefined || c.family !== pool.spec.ipVersion)
+    return invalid("spec.subnet", s, `invalid IPv${pool.spec.ipVersion} CIDR`);
+  const canonical = formatCIDR(c);
+  if (canonical !== s) return invalid("spec.subnet", s, `unformatted subnet ${s}, please change it to ${canonical}`);
+  return c;
+}
+
+/** The checks shared by create and update (spec §2.1 step 4). */
+function checkSpec(pool: SpiderIPPool, cidr: CIDR, others: readonly SpiderIPPool[]): Verdict | undefined {
+  const family = cidr.family;
+  const within = (field: string, list: string[] | undefined): Verdict | undefined => {
+    for (const [i, s] of (list ?? []).entries()) {
+      const r = (() => {
+        try {
+          return parseIPRange(s);
+        } catch {
+          return undefined;
+        }
+      })();
+      if (r === undefined || r.family !== family)
+        return invalid(`${field}[${i}]`, s, `invalid IP range of IPv${family}`);
+      if (r.start < cidr.network || r.end > cidr.last)
+        return invalid(`${field}[${i}]`, s, `IP range '${s}' not pertains to the 'spec.subnet' ${pool.spec.subnet}`);
+    }
+    return undefined;
+  };
+  const v = within("spec.ips", pool.spec.ips) ?? within("spec.excludeIPs", pool.spec.excludeIPs);
+  if (v !== undefined) return v;
+  const mine = effective(family, pool.spec) as IPRangeSet;
+  for (const o of others) {
+    if (o.metadata.name === pool.metadata.name || o.spec.subnet !== pool.spec.subnet) continue;
+    const theirs = effective(family, o.spec);
+    if (theirs !== undefined && mine.overlaps(theirs)) {
+      return forbidden(
+        "spec.ips",
+        `overlap with IPPool ${o.metadata.name ?? ""} in IP ranges ${JSON.stringify(mine.intersect(theirs).toStrings())}, total IP addresses of an IPPool are 'spec.ips' minus 'spec.excludeIPs'`,
+      );
+    }
+  }
+  const gw = pool.spec.gateway;
+  if (gw !== undefined) {
+    const ip = tryParseIP(gw);
+    if (ip === undefined || ip.family !== family || ip.value < cidr.network || ip.value > cidr.last) {
+      return invalid("spec.gateway", gw, `not pertains to the 'spec.subnet' ${pool.spec.subnet}`);
+    }
+    const excluded = IPRangeSet.parse(family, pool.spec.excludeIPs ?? []).has(ip.value);
+    if (!excluded) {
+      const idx = (pool.spec.ips ?? []).findIndex((s) => IPRangeSet.parse(family, [s]).has(ip.value));
+      if (idx >= 0) {
+        return invalid(
+          `spec.ips[${idx}]`,
+          pool.spec.ips?.[idx],
+          `conflicts with 'spec.gateway' ${gw}, add the gateway IP address to 'spec.excludeIPs' or remove it from 'spec.ips'`,
+        );
+      }
+    }
+  }
+  const seen = new Set<string>();
+  for (const [i, r] of (pool.spec.routes ?? []).entries()) {
+    const dst = tryParseCIDR(r.dst);
+    if (r.dst === (family === 4 ? "0.0.0.0/0" : "::/0"))
+      return invalid(`spec.routes[${i}].dst`, r.dst, "please specify 'spec.gateway' to configure the default route");
+    if (seen.has(r.dst)) return invalid(`spec.routes[${i}].dst`, r.dst, "duplicate route with the same dst");
+    seen.add(r.dst);
+    if (dst === undefined || dst.family !== family)
+      return invalid(`spec.routes[${i}].dst`, r.dst, `invalid IPv${family} CIDR`);
+    const g = tryParseIP(r.gw);
+    if (g === undefined || g.family !== family || g.value < cidr.network || g.value > cidr.last) {
+      return invalid(`spec.routes[${i}].gw`, r.gw, `not pertains to the 'spec.subnet' ${pool.spec.subnet}`);
+    }
+  }
+  return undefined;
+}
+
+function checkAffinity(pool: SpiderIPPool): Verdict | undefined {
+  const aff = pool.spec.podAffinity;
+  if (aff === undefined) return undefined;
+  if (pool.metadata.labels?.[LABEL_OWNER_APPLICATION_NAME] !== undefined) {
+    for (const k of Object.keys(aff.matchLabels ?? {})) {
+      if (!(AUTO_POOL_AFFINITY_KEYS as readonly string[]).includes(k)) {
+        return invalid(
+          "spec.podAffinity.matchLabels",
+          k,
+          "it's invalid to add additional podAffinity matchLabels for auto-created SpiderIPPool",
+        );
+      }
+    }
+    if ((aff.matchExpressions ?? []).length > 0) {
+      return invalid(
+        "spec.podAffinity.matchExpressions",
+        aff.matchExpressions,
+        "it's invalid to add additional podAffinity matchExpressions for auto-created SpiderIPPool",
+      );
+    }
+    return undefined;
+  }
+  try {
+    requirementsOf(aff);
+  } catch (err) {
+    return invalid("spec.podAffinity", aff, (err as Error).message);
+  }
+  if (Object.keys(aff.matchLabels ?? {}).length === 0 && (aff.matchExpressions ?? []).length === 0) {
+    return invalid("spec.podAffinity", aff, "empty podAffinity is invalid for SpiderIPPool");
+  }
+  return undefined;
+}
+
+function checkContainment(
+  pool: SpiderIPPool,
+  subnets: readonly SpiderSubnet[],
+  cfg: PoolWebhookConfig,
+): Verdict | undefined {
+  if (!cfg.enableSpiderSubnet) return undefined;
+  const owner = pool.metadata.ownerReferences?.find((o) => o.controller === true && o.kind === "SpiderSubnet");
+  if (owner === undefined) return undefined;
+  const sub = subnets.find((s) => s.metadata.name === owner.name);
+  const family = pool.spec.ipVersion as 4 | 6;
+  if (sub === undefined) return undefined;
+  const subSet = effective(family, sub.spec as SpiderIPPool["spec"]);
+  const mine = effective(family, pool.spec);
+  if (subSet === undefined || mine === undefined) return undefined;
+  const outside = mine.subtract(subSet);
+  if (!outside.isEmpty) {
+    return forbidden(
+      "spec.ips",
+      `add some IP ranges ${JSON.stringify(outside.toStrings())} that are not contained in controller Subnet ${sub.metadata.name ?? ""}, total IP addresses of an Subnet are 'spec.ips' minus 'spec.excludeIPs'`,
+    );
+  }
+  return undefined;
+}
+
+export interface PoolAdmission {
+  operation: "CREATE" | "UPDATE" | "DELETE";
+  object?: SpiderIPPool;
+  oldObject?: SpiderIPPool;
+  /** Every SpiderIPPool, read from the API server (uncached, as upstream). */
+  pools: readonly SpiderIPPool[];
+  subnets: readonly SpiderSubnet[];
+}
+
+/** The first failing rule, or undefined when the request is allowed. */
+export function validatePool(a: PoolAdmission, cfg: PoolWebhookConfig): Verdict | undefined {
+  if (a.operation === "DELETE") {
+    const old = a.oldObject;
+    const n = old?.status?.allocatedIPCount ?? 0;
+    if (cfg.enableValidatingResourcesDeletedWebhook && n > 0)
+      return forbidden("status.allocatedIPCount", `cannot delete an IPPool with allocated IPs(${n})`);
+    return undefined;
+  }
+  const pool = a.object;
+  if (pool === undefined) return required("object", "the request carries no object");
+  if (a.operation === "UPDATE") {
+    const old = a.oldObject;
+    if (pool.metadata.deletionTimestamp !== undefined) {
+      return (pool.metadata.finalizers ?? []).length === 0
+        ? undefined
+        : forbidden("metadata.deletionTimestamp", "cannot update a terminating IPPool");
+    }
+    if (old !== undefined) {
+      if (
+        old.spec.ipVersion !== undefined &&
+        pool.spec.ipVersion !== undefined &&
+        old.spec.ipVersion !== pool.spec.ipVersion
+      )
+        return forbidden("spec.ipVersion", "is not changeable");
+      if (old.spec.subnet !== pool.spec.subnet) return forbidden("spec.subnet", "is not changeable");
+    }
+  }
+  const ver = checkVersion(pool, cfg);
+  if (ver !== undefined) return ver;
+  const cidr = checkSubnet(pool);
+  if (!("family" in cidr)) return cidr;
+  if (a.operation === "CREATE") {
+    for (const o of a.pools) {
+      if (familyOfSubnet(o.spec.subnet) !== cidr.family) continue;
+      if (o.metadata.name === pool.metadata.name)
+        return alreadyExists(`spiderippools.spiderpool.spidernet.io "${pool.metadata.name ?? ""}" already exists`);
+      if (o.spec.subnet === pool.spec.subnet) continue;
+      const oc = tryParseCIDR(o.spec.subnet);
+      if (oc !== undefined && cidrsOverlap(oc, cidr))
+        return invalid(
+          "spec.subnet",
+          pool.spec.subnet,
+          `overlap with IPPool ${o.metadata.name ?? ""} which 'spec.subnet' is ${o.spec.subnet}`,
+        );
+    }
+  }
+  const spec = checkSpec(pool, cidr, a.pools);
+  if (spec !== undefined) return spec;
+  const aff = checkAffinity(pool);
+  if (aff !== undefined) return aff;
+  if (a.operation === "UPDATE") {
+    const eff = effective(cidr.family, pool.spec) as IPRangeSet;
+    for (const [ip, rec] of parseAllocatedIPs(a.oldObject?.status?.allocatedIPs)) {
+      const v = tryParseIP(ip);
+      if (v !== undefined && !eff.has(v.value)) {
+        return forbidden(
+          "spec.ips",
+          `remove an IP address ${ip} that is being used by Pod ${rec.pod}, total IP addresses of an IPPool are 'spec.ips' minus 'spec.excludeIPs'`,
+        );
+      }
+    }
+  }
+  return checkContainment(pool, a.subnets, cfg);
+}

@@ -1,0 +1,107 @@
+/**
+ * The Mutating- and ValidatingWebhookConfigurations of spec §2.0, both named
+ * `spiderpool-controller`, pointing either at the in-cluster Service or (sandbox, tests)
+ * at a URL, with the CA that signed the serving certificate in `caBundle`. Written with
+ * the stored resourceVersion so that a concurrent writer is noticed, not overwritten.
+ */
+import { ApiError, Resources, type KubeClient, type KubeObject } from "../../kube/index.ts";
+import { GROUP, mutatePath, validatePath } from "./server.ts";
+
+export const WEBHOOK_CONFIG_NAME = "spiderpool-controller";
+
+export interface WebhookTarget {
+  /** `https://host:port` for a URL client config; otherwise the Service is used. */
+  url?: string;
+  service?: { namespace: string; name: string; port: number };
+  caPem: string;
+}
+
+export interface RegisteredResource {
+  singular: string;
+  plural: string;
+  mutatingOps: readonly string[];
+  validatingOps: readonly string[];
+}
+
+/** The resources of spec §2.0 registered unconditionally. */
+export const ALWAYS_REGISTERED: readonly RegisteredResource[] = [
+  {
+    singular: "spiderippool",
+    plural: "spiderippools",
+    mutatingOps: ["CREATE", "UPDATE"],
+    validatingOps: ["CREATE", "UPDATE", "DELETE"],
+  },
+];
+
+function clientConfig(t: WebhookTarget, path: string): Record<string, unknown> {
+  const caBundle = Buffer.from(t.caPem).toString("base64");
+  if (t.url !== undefined) return { url: `${t.url}${path}`, caBundle };
+  if (t.service === undefined) throw new TypeError("a webhook target needs a url or a service");
+  return { service: { ...t.service, path }, caBundle };
+}
+
+function hooks(t: WebhookTarget, rs: readonly RegisteredResource[], mode: "mutate" | "validate"): unknown[] {
+  return rs.map((r) => ({
+    name: `${r.singular}.${GROUP}`,
+    admissionReviewVersions: ["v1"],
+    sideEffects: "None",
+    failurePolicy: "Fail",
+    timeoutSeconds: 10,
+    clientConfig: clientConfig(t, mode === "mutate" ? mutatePath(r.singular) : validatePath(r.singular)),
+    rules: [
+      {
+        operations: mode === "mutate" ? r.mutatingOps : r.validatingOps,
+        apiGroups: [GROUP],
+        apiVersions: ["v2beta1"],
+        resources: [r.plural],
+        scope: "*",
+      },
+    ],
+  }));
+}
+
+export function webhookConfigurations(
+  t: WebhookTarget,
+  rs: readonly RegisteredResource[] = ALWAYS_REGISTERED,
+): { mutating: KubeObject; validating: KubeObject } {
+  const meta = { name: WEBHOOK_CONFIG_NAME, labels: { "app.kubernetes.io/name": "spiderpool" } };
+  return {
+    mutating: {
+      apiVersion: "admissionregistration.k8s.io/v1",
+      kind: "MutatingWebhookConfiguration",
+      metadata: { ...meta },
+      webhooks: hooks(t, rs, "mutate"),
+    },
+    validating: {
+      apiVersion: "admissionregistration.k8s.io/v1",
+      kind: "ValidatingWebhookConfiguration",
+      metadata: { ...meta },
+      webhooks: hooks(t, rs, "validate"),
+    },
+  };
+}
+
+const MAX_ATTEMPTS = 5;
+
+async function apply(client: KubeClient, rt: typeof Resources.mutatingwebhookconfigurations, obj: KubeObject) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const cur = await client.get(rt, WEBHOOK_CONFIG_NAME).catch((err: unknown) => {
+        if (err instanceof ApiError && err.status === 404) return undefined;
+        throw err;
+      });
+      if (cur === undefined) return await client.create(rt, obj);
+      return await client.update(rt, { ...obj, metadata: { ...cur.metadata, ...obj.metadata } });
+    } catch (err) {
+      const retry = err instanceof ApiError && (err.status === 409 || err.reason === "AlreadyExists");
+      if (!retry || attempt >= MAX_ATTEMPTS) throw err;
+    }
+  }
+}
+
+/** Creates or updates both configurations (at start and after every certificate rotation). */
+export async function registerWebhooks(client: KubeClient, t: WebhookTarget): Promise<void> {
+  const { mutating, validating } = webhookConfigurations(t);
+  await apply(client, Resources.mutatingwebhookconfigurations, mutating);
+  await apply(client, Resources.validatingwebhookconfigurations, validating);
+}
