@@ -24,6 +24,7 @@ import {
   isPodAlive,
   isValidStatefulSetPod,
   isValidVMPod,
+  poolsOf,
   resolveTopController,
   type TopController,
 } from "../ipam/pod.ts";
@@ -32,7 +33,7 @@ import { sleep } from "../kube/backoff.ts";
 import type { KubeClient, KubeObject } from "../kube/client.ts";
 import { isNotFound } from "../kube/errors.ts";
 import { updateWithRetry } from "../kube/optimistic.ts";
-import { Resources } from "../kube/resources.ts";
+import { KUBEVIRT_VM as VM, KUBEVIRT_VMI as VMI, Resources } from "../kube/resources.ts";
 import { AgentCache, ENDPOINTS, type Pod } from "./cache.ts";
 import type { AgentConfig } from "./config.ts";
 import type { AgentMetrics } from "./metrics.ts";
@@ -62,21 +63,6 @@ export interface DelRequest {
   podNamespace: string;
   podUid: string;
 }
-
-const VMI = {
-  group: "kubevirt.io",
-  version: "v1",
-  plural: "virtualmachineinstances",
-  kind: "VirtualMachineInstance",
-  namespaced: true,
-} as const;
-const VM = {
-  group: "kubevirt.io",
-  version: "v1",
-  plural: "virtualmachines",
-  kind: "VirtualMachine",
-  namespaced: true,
-} as const;
 
 export interface ServiceDeps {
   client: KubeClient;
@@ -109,22 +95,6 @@ function fromEndpoint(items: readonly IPAllocationDetail[]): AddResponse {
     for (const r of it.routes ?? []) routes.push({ dst: r.dst, gw: r.gw, nic: it.interface });
   }
   return { ips, routes };
-}
-
-function poolsOf(items: readonly IPAllocationDetail[]): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  for (const it of items) {
-    for (const [pool, cidr] of [
-      [it.ipv4Pool, it.ipv4],
-      [it.ipv6Pool, it.ipv6],
-    ] as const) {
-      if (pool === undefined || cidr === undefined) continue;
-      const list = out.get(pool) ?? [];
-      list.push(cidr.split("/")[0] as string);
-      out.set(pool, list);
-    }
-  }
-  return out;
 }
 
 export class IpamService {
@@ -214,9 +184,16 @@ export class IpamService {
     const podRef = `${ns}/${epName}`;
     let ep = await this.#d.cache.getEndpointFresh(ns, epName);
 
-    if (ep?.status !== undefined && kinds.sts && (await this.#outdatedPools(req, pod, top, ep, log))) {
-      // The template now names other pools: the old addresses went back, allocate afresh.
-      ep = undefined;
+    let onlyNic: string | undefined;
+    if (ep?.status !== undefined && kinds.sts) {
+      const outdated = await this.#outdatedPools(req, pod, top, ep, podRef, podUid, log);
+      // The template now names other pools: the old addresses went back, allocate afresh
+      // (only this NIC when the pod's other NICs keep theirs).
+      if (outdated === "all") ep = undefined;
+      else if (outdated !== "none") {
+        ep = outdated;
+        onlyNic = req.ifName;
+      }
     }
     if (ep?.status !== undefined && (kinds.sts || kinds.vmi)) {
       const items = ep.status.current.ips;
@@ -272,13 +249,15 @@ export class IpamService {
     const named = nics.named;
     const allocs = (
       await Promise.all(
-        nics.list.flatMap((n) =>
-          ([4, 6] as const).map(async (family) => {
-            const names = family === 4 ? n.v4 : n.v6;
-            if (names.length === 0) return undefined;
-            return this.#allocateFamily(family, n, names, named, pod, top, podUid, podRef);
-          }),
-        ),
+        nics.list
+          .filter((n) => onlyNic === undefined || n.nic === onlyNic)
+          .flatMap((n) =>
+            ([4, 6] as const).map(async (family) => {
+              const names = family === 4 ? n.v4 : n.v6;
+              if (names.length === 0) return undefined;
+              return this.#allocateFamily(family, n, names, named, pod, top, podUid, podRef);
+            }),
+          ),
       )
     ).filter((a): a is Allocated => a !== undefined);
     const podRoutes = pod.metadata.annotations?.[ANNO_POD_ROUTES];
@@ -293,26 +272,30 @@ export class IpamService {
   }
 
   /**
-   * Spec §3.2 outdated-pool check: when a StatefulSet pod's endpoint holds this NIC's address
-   * from a pool its rules no longer name, all the endpoint's addresses are released (under
-   * the endpoint's UID) and the endpoint deleted, so the pod is allocated from its new pools.
+   * Spec §3.2 outdated-pool check. Named NICs: only this NIC's items whose pool its rules no
+   * longer name are outdated; their addresses are released (under the endpoint's UID) and
+   * the endpoint keeps the other NICs' items, taken over by this pod, so their addresses stay
+   * recorded while the pod uses them. No-name NICs, or every item outdated: everything is
+   * released and the endpoint deleted. Returns the rewritten endpoint in the partial case.
    */
   async #outdatedPools(
     req: AddRequest,
     pod: Pod,
     top: TopController,
     ep: SpiderEndpoint,
+    podRef: string,
+    podUid: string,
     log: Logger,
-  ): Promise<boolean> {
+  ): Promise<"none" | "all" | SpiderEndpoint> {
     let cands: { list: NicCandidate[]; named: boolean };
     try {
       cands = await this.#candidates(req, pod, top);
     } catch {
       // Rules that cannot be evaluated now change nothing here; allocation will report them.
-      return false;
+      return "none";
     }
     const items = ep.status?.current.ips ?? [];
-    const outdated = items.some((it, idx) => {
+    const isOutdated = (it: IPAllocationDetail, idx: number): boolean => {
       const nic = cands.named ? cands.list.find((n) => n.nic === it.interface) : cands.list[idx];
       if (cands.named && it.interface !== req.ifName) return false;
       if (nic === undefined) return !cands.named;
@@ -320,12 +303,40 @@ export class IpamService {
         (it.ipv4Pool !== undefined && !nic.v4.includes(it.ipv4Pool)) ||
         (it.ipv6Pool !== undefined && !nic.v6.includes(it.ipv6Pool))
       );
+    };
+    const marked = items.filter(isOutdated);
+    if (marked.length === 0) return "none";
+    const oldUid = ep.status?.current.uid ?? "";
+    const ns = ep.metadata.namespace ?? "";
+    const name = ep.metadata.name ?? "";
+    if (!cands.named || marked.length === items.length) {
+      log.info({ endpoint: name }, "the StatefulSet's pools changed; releasing its old addresses");
+      await this.#releaseItems(
+        { ...ep, status: { ...ep.status!, current: { ...ep.status!.current, ips: items } } },
+        oldUid,
+      );
+      await this.#dropEndpoint(ns, name, true);
+      return "all";
+    }
+    log.info(
+      { endpoint: name, nic: req.ifName, released: marked.map((m) => m.ipv4 ?? m.ipv6) },
+      "this NIC's pool changed; releasing its old addresses, keeping the other NICs'",
+    );
+    const kept = items.filter((it, idx) => !isOutdated(it, idx));
+    // The kept records move to this pod first, so that no moment exists in which they are
+    // recorded for a UID nobody will release.
+    for (const [pool, ips] of poolsOf(kept)) await this.writer(pool).submit({ kind: "retarget", ips, podRef, podUid });
+    const updated = await this.#updateEndpoint(ns, name, (cur) => {
+      if (cur.status === undefined) return undefined;
+      return {
+        ...cur,
+        status: { ...cur.status, current: { uid: podUid, node: pod.spec?.nodeName ?? "", ips: kept } },
+      };
     });
-    if (!outdated) return false;
-    log.info({ endpoint: ep.metadata.name }, "the StatefulSet's pools changed; releasing its old addresses");
-    await this.#releaseItems(ep, ep.status?.current.uid ?? "");
-    await this.#dropEndpoint(ep.metadata.namespace ?? "", ep.metadata.name ?? "", true);
-    return true;
+    const gone = { ...ep, status: { ...ep.status!, current: { ...ep.status!.current, ips: marked } } };
+    // A record may already carry this pod's UID (a retarget that outran its endpoint write).
+    for (const uid of new Set([oldUid, podUid])) await this.#releaseItems(gone, uid);
+    return updated;
   }
 
   async #candidates(req: AddRequest, pod: Pod, top: TopController): Promise<{ list: NicCandidate[]; named: boolean }> {

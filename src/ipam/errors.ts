@@ -51,6 +51,12 @@ export const allFiltered = (
     `no IPPool available, all IPv${family} IPPools ${goList(pools)} of ${nic} filtered out: ${reasons.length === 1 ? reasons[0] : `[${reasons.join(", ")}]`}`,
   );
 
+/** A pool whose spec or records cannot be read: no decision is made on it, nothing is written. */
+export const poolUnreadable = (pool: string, cause: unknown): IpamError =>
+  new IpamError("ERR_DATA_BROKEN", `IPPool ${pool} cannot be read: ${(cause as Error).message ?? String(cause)}`, {
+    cause,
+  });
+
 export const usedOut = (): IpamError => new IpamError("ERR_IP_USED_OUT", "all IP addresses used out");
 
 export const recordCapExceeded = (max: number, pool: string): IpamError =>

@@ -1,4 +1,5 @@
 /** Pod facts the allocation core decides on: liveness, top controller, StatefulSet and KubeVirt validity. */
+import type { IPAllocationDetail } from "../api/endpoint.ts";
 import type { ObjectMeta, OwnerReference } from "../api/meta.ts";
 
 export interface PodLike {
@@ -94,4 +95,21 @@ export function isValidVMPod(vmi: Obj | undefined, vm: Obj | undefined): boolean
     if (!byVm) return false;
   }
   return vm !== undefined && vm.metadata.deletionTimestamp === undefined;
+}
+
+/** The bare addresses of an endpoint's items, grouped by the pool they came from. */
+export function poolsOf(items: readonly IPAllocationDetail[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const it of items) {
+    for (const [pool, cidr] of [
+      [it.ipv4Pool, it.ipv4],
+      [it.ipv6Pool, it.ipv6],
+    ] as const) {
+      if (pool === undefined || cidr === undefined) continue;
+      const list = out.get(pool) ?? [];
+      list.push(cidr.split("/")[0] as string);
+      out.set(pool, list);
+    }
+  }
+  return out;
 }

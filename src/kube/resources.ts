@@ -87,3 +87,13 @@ export const Resources = {
     false,
   ),
 } as const satisfies Record<string, ResourceType>;
+
+/** KubeVirt's kinds, read (never written) for the VM fixed-IP rules. */
+export const KUBEVIRT_VMI: ResourceType = t(
+  "kubevirt.io",
+  "v1",
+  "virtualmachineinstances",
+  "VirtualMachineInstance",
+  true,
+);
+export const KUBEVIRT_VM: ResourceType = t("kubevirt.io", "v1", "virtualmachines", "VirtualMachine", true);

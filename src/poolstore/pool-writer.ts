@@ -9,7 +9,7 @@
 import type { Logger } from "pino";
 import { SpiderIPPoolKind, type SpiderIPPool } from "../api/ippool.ts";
 import { IPRangeSet } from "../ip/index.ts";
-import { poolNotFound, retriesExhausted } from "../ipam/errors.ts";
+import { poolNotFound, poolUnreadable, retriesExhausted } from "../ipam/errors.ts";
 import {
   parseAllocatedIPs,
   pickAddress,
@@ -116,7 +116,13 @@ export class PoolWriter {
         const batch = this.#queue.splice(0);
         this.#deps.metrics.queueDepth(this.name, this.#queue.length);
         this.#deps.metrics.batch(batch.length);
-        await this.#commit(batch);
+        try {
+          await this.#commit(batch);
+        } catch (err) {
+          // Never let one batch's unexpected failure stop the writer or the process.
+          this.#deps.log.error({ pool: this.name, err }, "pool write failed unexpectedly");
+          for (const p of batch) p.reject(err as Error);
+        }
       }
     } finally {
       this.#running = false;
@@ -166,8 +172,23 @@ export class PoolWriter {
         for (const p of batch) p.reject(err as Error);
         return;
       }
-      const plan = this.#plan(pool, batch);
+      let plan: { records: Map<string, PoolRecord>; results: Array<OpResult | Error>; changed: boolean };
+      try {
+        plan = this.#plan(pool, batch);
+      } catch (err) {
+        const e = poolUnreadable(this.name, err);
+        for (const p of batch) p.reject(e);
+        return;
+      }
       if (!plan.changed) {
+        // A plan that writes nothing is not checked by the API server's precondition, so it
+        // is only trusted on a fresh read: the cache may lag behind another agent's write
+        // (an address freed, a record retargeted).
+        if (!fresh) {
+          fresh = true;
+          attempt--; // a confirming read is not a retry
+          continue;
+        }
         this.#settle(batch, plan.results);
         return;
       }

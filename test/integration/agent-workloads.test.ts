@@ -82,6 +82,104 @@ describe("agent: workloads, API, metrics", { skip }, () => {
   const ipOf = (r: Awaited<ReturnType<typeof cni>>): string =>
     String((r.json?.["ips"] as Array<{ address: string }>)[0]?.address);
 
+  it("AC-63: a StatefulSet pod whose net1 moves to another pool keeps eth0's address recorded (never handed out twice)", async () => {
+    await createPool(c.h, "pool-c", { subnet: "203.0.113.0/24", ips: ["203.0.113.10-203.0.113.19"] });
+    const sts: KubeObject = await c.h.client.create(Resources.statefulsets, {
+      apiVersion: "apps/v1",
+      kind: "StatefulSet",
+      metadata: { name: "db", namespace: "default" },
+      spec: { replicas: 1 },
+    });
+    const owner = {
+      apiVersion: "apps/v1",
+      kind: "StatefulSet",
+      name: "db",
+      uid: String(sts.metadata?.uid),
+      controller: true,
+    };
+    const nics = (net1Pool: string): Record<string, string> => ({
+      "ipam.spidernet.io/ippools": `[{"interface":"eth0","ipv4":["pool-a"]},{"interface":"net1","ipv4":["${net1Pool}"]}]`,
+    });
+    // A filler holds the lowest address while db-0 is first allocated, then leaves, so
+    // eth0's address is not the one a fresh allocation would pick.
+    const filler = await createPod(c.h, {
+      name: "filler",
+      node: "node1",
+      annotations: { "ipam.spidernet.io/ippool": '{"ipv4":["pool-a"]}' },
+    });
+    assert.equal((await cni({ command: "ADD", socket, pod: { name: "filler" } })).code, 0);
+    const first = await createPod(c.h, { name: "db-0", node: "node1", owner, annotations: nics("pool-b") });
+    const eth0 = await cni({ command: "ADD", socket, pod: { name: "db-0" }, ifName: "eth0" });
+    assert.equal(eth0.code, 0, eth0.stdout);
+    const eth0Ip = ipOf(eth0).split("/")[0] as string;
+    await c.h.client.delete(Resources.pods, "filler", { namespace: "default" });
+    await cni({ command: "DEL", socket, pod: { name: "filler", uid: String(filler.metadata?.uid) } });
+    await c.h.client.delete(Resources.pods, "db-0", { namespace: "default" });
+    const second = await createPod(c.h, { name: "db-0", node: "node1", owner, annotations: nics("pool-c") });
+    assert.notEqual(second.metadata?.uid, first.metadata?.uid);
+    // The kubelet's ADDs for the new pod: eth0 reuses, net1 finds its pool changed.
+    assert.equal((await cni({ command: "ADD", socket, pod: { name: "db-0" }, ifName: "eth0" })).code, 0);
+    const net1 = await cni({ command: "ADD", socket, pod: { name: "db-0" }, ifName: "net1" });
+    assert.equal(net1.code, 0, net1.stdout);
+    assert.match(ipOf(net1), /^203\.0\.113\./);
+    const a = records(await c.h.client.get<SpiderIPPool>(POOLS, "pool-a"));
+    assert.equal(a[eth0Ip]?.podUid, second.metadata?.uid, "eth0's record stays, now for the new pod");
+    assert.deepEqual(
+      Object.values(records(await c.h.client.get<SpiderIPPool>(POOLS, "pool-b"))).filter(
+        (r) => r.pod === "default/db-0",
+      ),
+      [],
+      "net1's old address went back",
+    );
+    const e = await ep("db-0");
+    assert.deepEqual(
+      e.status?.current.ips.map((i) => [i.interface, i.ipv4Pool]),
+      [
+        ["eth0", "pool-a"],
+        ["net1", "pool-c"],
+      ],
+    );
+    assert.equal(e.status?.current.uid, second.metadata?.uid);
+    // Another pod on pool-a never gets eth0's address.
+    const other = await createPod(c.h, {
+      name: "other",
+      node: "node1",
+      annotations: { "ipam.spidernet.io/ippool": '{"ipv4":["pool-a"]}' },
+    });
+    const o = await cni({ command: "ADD", socket, pod: { name: "other" } });
+    assert.notEqual(ipOf(o).split("/")[0], eth0Ip);
+    await c.h.client.delete(Resources.pods, "other", { namespace: "default" });
+    await cni({ command: "DEL", socket, pod: { name: "other", uid: String(other.metadata?.uid) } });
+    await c.h.client.patchMerge(Resources.statefulsets, "db", { spec: { replicas: 0 } }, { namespace: "default" });
+    await c.h.client.delete(Resources.pods, "db-0", { namespace: "default" });
+    await cni({ command: "DEL", socket, pod: { name: "db-0", uid: String(second.metadata?.uid) } });
+  });
+
+  it("a pool whose records are corrupt fails its ADDs and leaves the agent serving other pools", async () => {
+    await createPool(c.h, "pool-bad", { subnet: "203.0.113.0/24", ips: ["203.0.113.100-203.0.113.101"] });
+    const bad = await c.h.client.get<SpiderIPPool>(POOLS, "pool-bad");
+    await c.h.client.updateStatus(POOLS, { ...bad, status: { allocatedIPs: "{not json", allocatedIPCount: 1 } });
+    await createPod(c.h, {
+      name: "victim",
+      node: "node1",
+      annotations: { "ipam.spidernet.io/ippool": '{"ipv4":["pool-bad"]}' },
+    });
+    const r = await cni({ command: "ADD", socket, pod: { name: "victim" } });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stdout, /IPPool pool-bad cannot be read/);
+    const healthy = await createPod(c.h, {
+      name: "bystander",
+      node: "node1",
+      annotations: { "ipam.spidernet.io/ippool": '{"ipv4":["pool-b"]}' },
+    });
+    const ok = await cni({ command: "ADD", socket, pod: { name: "bystander" } });
+    assert.equal(ok.code, 0, ok.stdout);
+    await c.h.client.delete(Resources.pods, "bystander", { namespace: "default" });
+    await cni({ command: "DEL", socket, pod: { name: "bystander", uid: String(healthy.metadata?.uid) } });
+    await c.h.client.delete(Resources.pods, "victim", { namespace: "default" });
+    await c.h.client.delete(POOLS, "pool-bad");
+  });
+
   it("AC-59: a StatefulSet whose template moves to another pool gets an address from it; the old record is released", async () => {
     const sts: KubeObject = await c.h.client.create(Resources.statefulsets, {
       apiVersion: "apps/v1",
