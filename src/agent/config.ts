@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
+import { EnvReader } from "../daemon/env.ts";
 import { SpiderpoolError } from "../errors/base.ts";
 
 export class AgentConfigError extends SpiderpoolError {
@@ -44,29 +45,6 @@ export interface AgentConfig {
 const DEFAULTS = {
   socketPath: "/var/run/spidernet/spiderpool.sock",
 };
-
-function bool(env: NodeJS.ProcessEnv, key: string, dflt: boolean): boolean {
-  const v = env[key];
-  if (v === undefined || v === "") return dflt;
-  if (/^(1|t|true)$/i.test(v)) return true;
-  if (/^(0|f|false)$/i.test(v)) return false;
-  throw new AgentConfigError(`${key}='${v}' is not a boolean`);
-}
-
-function int(env: NodeJS.ProcessEnv, key: string, dflt: number, min = 0): number {
-  const v = env[key];
-  if (v === undefined || v === "") return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new AgentConfigError(`${key}='${v}' must be an integer >= ${min}`);
-  return n;
-}
-
-function str(env: NodeJS.ProcessEnv, key: string, dflt?: string): string {
-  const v = env[key];
-  if (v !== undefined && v !== "") return v;
-  if (dflt !== undefined) return dflt;
-  throw new AgentConfigError(`${key} is required`);
-}
 
 interface ConfFile {
   ipamUnixSocketPath?: string;
@@ -113,23 +91,24 @@ export function readConfFile(path: string | undefined): ConfFile {
 
 export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env, confPath?: string): AgentConfig {
   const conf = readConfFile(confPath);
-  const level = str(env, "SPIDERPOOL_LOG_LEVEL", "info").toLowerCase();
+  const e = new EnvReader(env, (m) => new AgentConfigError(m));
+  const level = e.str("SPIDERPOOL_LOG_LEVEL", "info").toLowerCase();
   if (!["debug", "info", "warn", "error", "fatal", "panic"].includes(level)) {
     throw new AgentConfigError(`SPIDERPOOL_LOG_LEVEL='${level}' is not one of debug, info, warn, error, fatal, panic`);
   }
   return {
     logLevel: (level === "panic" ? "fatal" : level) as AgentConfig["logLevel"],
-    podNamespace: str(env, "SPIDERPOOL_POD_NAMESPACE"),
-    podName: str(env, "SPIDERPOOL_POD_NAME"),
-    nodeName: str(env, "SPIDERPOOL_NODE_NAME"),
-    healthPort: int(env, "SPIDERPOOL_HEALTH_PORT", 5710),
-    metricPort: int(env, "SPIDERPOOL_METRIC_HTTP_PORT", 5711),
-    enableMetric: bool(env, "SPIDERPOOL_ENABLED_METRIC", false),
-    bindAddress: str(env, "SPIDERPOOL_BIND_ADDRESS", "127.0.0.1"),
-    maxAllocatedIPs: int(env, "SPIDERPOOL_IPPOOL_MAX_ALLOCATED_IPS", 5000, 1),
-    waitSubnetPoolSeconds: int(env, "SPIDERPOOL_WAIT_SUBNET_POOL_TIME_IN_SECOND", 2),
-    waitSubnetPoolMaxRetries: int(env, "SPIDERPOOL_WAIT_SUBNET_POOL_MAX_RETRIES", 25),
-    enableReleaseConflictIPs: bool(env, "SPIDERPOOL_ENABLED_RELEASE_CONFLICT_IPS", true),
+    podNamespace: e.str("SPIDERPOOL_POD_NAMESPACE"),
+    podName: e.str("SPIDERPOOL_POD_NAME"),
+    nodeName: e.str("SPIDERPOOL_NODE_NAME"),
+    healthPort: e.int("SPIDERPOOL_HEALTH_PORT", 5710),
+    metricPort: e.int("SPIDERPOOL_METRIC_HTTP_PORT", 5711),
+    enableMetric: e.bool("SPIDERPOOL_ENABLED_METRIC", false),
+    bindAddress: e.str("SPIDERPOOL_BIND_ADDRESS", "127.0.0.1"),
+    maxAllocatedIPs: e.int("SPIDERPOOL_IPPOOL_MAX_ALLOCATED_IPS", 5000, 1),
+    waitSubnetPoolSeconds: e.int("SPIDERPOOL_WAIT_SUBNET_POOL_TIME_IN_SECOND", 2),
+    waitSubnetPoolMaxRetries: e.int("SPIDERPOOL_WAIT_SUBNET_POOL_MAX_RETRIES", 25),
+    enableReleaseConflictIPs: e.bool("SPIDERPOOL_ENABLED_RELEASE_CONFLICT_IPS", true),
     multusClusterNetwork: env["MULTUS_CLUSTER_NETWORK"] ?? "",
     socketPath: conf.ipamUnixSocketPath ?? DEFAULTS.socketPath,
     enableIPv4: conf.enableIPv4 ?? true,
@@ -140,7 +119,7 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env, confPath?:
     enableAutoPoolForApplication: conf.enableAutoPoolForApplication ?? true,
     enableIPConflictDetection: conf.enableIPConflictDetection ?? false,
     enableGatewayDetection: conf.enableGatewayDetection ?? false,
-    maxWriteRetries: int(env, "SPIDERPOOL_TS_MAX_WRITE_RETRIES", 2000, 1),
-    writeDeadlineSeconds: int(env, "SPIDERPOOL_TS_WRITE_DEADLINE_SECONDS", 30, 1),
+    maxWriteRetries: e.int("SPIDERPOOL_TS_MAX_WRITE_RETRIES", 2000, 1),
+    writeDeadlineSeconds: e.int("SPIDERPOOL_TS_WRITE_DEADLINE_SECONDS", 30, 1),
   };
 }

@@ -24,6 +24,8 @@ import type { SpiderIPPool } from "../api/ippool.ts";
 import { ALL_KINDS } from "../api/kinds.ts";
 import { EmbeddedApiServer } from "../apiserver/index.ts";
 import { checkConsistency } from "../ipam/consistency.ts";
+import { loadControllerConfig } from "../controller/config.ts";
+import { SpiderpoolController } from "../controller/controller.ts";
 import { poolAddresses } from "../ipam/pool-state.ts";
 import { KubeClient, Resources, type KubeObject } from "../kube/index.ts";
 import { findPlugin, labUnavailable, NetLab, runPlugin } from "./netlab.ts";
@@ -105,12 +107,14 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
   const kubeconfigPath = resolve(values["kubeconfig-out"]);
   const server = new EmbeddedApiServer();
   const agents: SpiderpoolAgent[] = [];
+  let controller: SpiderpoolController | undefined;
   const lab = new NetLab(`sps${process.pid % 10000}`);
   const client = new KubeClient({ server: await server.listen() });
   const log = pino({ level: "warn" });
   const cleanup = async (): Promise<void> => {
     out.write("cleaning up...\n");
     for (const a of agents) await a.stop().catch(() => undefined);
+    await controller?.stop().catch(() => undefined);
     const left = await lab.cleanup();
     if (left.length > 0) out.write(`could not remove network namespaces: ${left.join(", ")}\n`);
     await client.close();
@@ -125,6 +129,20 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
     const nodeNames = Array.from({ length: nodes }, (_, i) => `node${i + 1}`);
     for (const n of nodeNames)
       await client.create(Resources.nodes, { apiVersion: "v1", kind: "Node", metadata: { name: n } });
+    // The controller first: its webhooks default and check the pools created below, and
+    // its garbage collector reclaims what a crashed pod leaves behind.
+    controller = new SpiderpoolController({
+      config: loadControllerConfig({
+        SPIDERPOOL_POD_NAMESPACE: "kube-system",
+        SPIDERPOOL_POD_NAME: "spiderpool-controller-0",
+        SPIDERPOOL_LOG_LEVEL: "warn",
+      }),
+      client: new KubeClient({ server: server.url }),
+      logger: log,
+      ports: { health: 0, webhook: 0 },
+    });
+    await controller.start();
+    out.write(`controller serving admission webhooks at ${controller.webhookUrl}\n`);
     const pool = (name: string, subnet: string, ips: string, gateway: string, dflt: boolean): KubeObject => ({
       apiVersion: "spiderpool.spidernet.io/v2beta1",
       kind: "SpiderIPPool",

@@ -1,0 +1,125 @@
+/**
+ * spiderpool-controller configuration: the environment of spec §6.3 and the feature
+ * switches of the spiderpool-conf ConfigMap (§6.1), with upstream's defaults. Variables
+ * named `SPIDERPOOL_TS_*` are ours (documented in docs/compatibility.md).
+ */
+import { readFileSync } from "node:fs";
+import { parse } from "yaml";
+import { EnvReader } from "../daemon/env.ts";
+import { SpiderpoolError } from "../errors/base.ts";
+import type { GcConfig } from "./gc/decide.ts";
+
+export class ControllerConfigError extends SpiderpoolError {
+  readonly code = "ERR_CONTROLLER_CONFIG";
+}
+
+export interface ControllerConfig {
+  logLevel: string;
+  podNamespace: string;
+  podName: string;
+  healthPort: number;
+  metricPort: number;
+  enableMetric: boolean;
+  webhookPort: number;
+  bindAddress: string;
+  /** Webhook endpoint the API server calls: a URL (sandbox, tests) or the Service. */
+  webhookUrl: string | undefined;
+  webhookServiceName: string;
+  tlsCertFile: string | undefined;
+  tlsKeyFile: string | undefined;
+  tlsCaFile: string | undefined;
+  enableIPv4: boolean;
+  enableIPv6: boolean;
+  enableSpiderSubnet: boolean;
+  enableValidatingResourcesDeletedWebhook: boolean;
+  gc: GcConfig;
+  gcTraceGapMs: number;
+  gcScanIntervalMs: number;
+  gcMaxRetries: number;
+  gcDbCap: number;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+  maxAllocatedIPs: number;
+}
+
+interface ConfFile {
+  enableIPv4?: boolean;
+  enableIPv6?: boolean;
+  enableStatefulSet?: boolean;
+  enableKubevirtStaticIP?: boolean;
+  enableSpiderSubnet?: boolean;
+  enableValidatingResourcesDeletedWebhook?: boolean;
+}
+
+function readConf(path: string | undefined): ConfFile {
+  if (path === undefined) return {};
+  let raw: unknown;
+  try {
+    raw = parse(readFileSync(path, "utf8"));
+  } catch (err) {
+    throw new ControllerConfigError(`cannot read config file '${path}': ${(err as Error).message}`, { cause: err });
+  }
+  if (raw === null || raw === undefined) return {};
+  if (typeof raw !== "object" || Array.isArray(raw))
+    throw new ControllerConfigError(`config file '${path}' is not a YAML mapping`);
+  const conf = raw as Record<string, unknown>;
+  for (const [k, v] of Object.entries(conf)) {
+    if (k.startsWith("enable") && typeof v !== "boolean")
+      throw new ControllerConfigError(`config file '${path}': ${k} must be true or false`);
+  }
+  return conf as ConfFile;
+}
+
+export function loadControllerConfig(env: NodeJS.ProcessEnv = process.env, confPath?: string): ControllerConfig {
+  const conf = readConf(confPath);
+  const e = new EnvReader(env, (m) => new ControllerConfigError(m));
+  const opt = (k: string): string | undefined => (env[k] === undefined || env[k] === "" ? undefined : env[k]);
+  const leaseS = e.int("SPIDERPOOL_LEADER_DURATION", 15, 1);
+  const renewS = e.int("SPIDERPOOL_LEADER_RENEW_DEADLINE", 10, 1);
+  const retryS = e.int("SPIDERPOOL_LEADER_RETRY_PERIOD", 2, 1);
+  if (!(retryS < renewS && renewS < leaseS)) {
+    throw new ControllerConfigError(
+      `leader election needs SPIDERPOOL_LEADER_RETRY_PERIOD (${retryS}) < SPIDERPOOL_LEADER_RENEW_DEADLINE (${renewS}) < SPIDERPOOL_LEADER_DURATION (${leaseS})`,
+    );
+  }
+  // Sub-second knobs for tests and the sandbox; production uses the upstream variables.
+  const ms = (tsKey: string, upstreamKey: string, dfltS: number): number =>
+    opt(tsKey) !== undefined ? e.int(tsKey, 0, 1) : e.int(upstreamKey, dfltS, 1) * 1000;
+  return {
+    logLevel: e.str("SPIDERPOOL_LOG_LEVEL", "info").toLowerCase(),
+    podNamespace: e.str("SPIDERPOOL_POD_NAMESPACE"),
+    podName: e.str("SPIDERPOOL_POD_NAME"),
+    healthPort: e.int("SPIDERPOOL_HEALTH_PORT", 5720),
+    metricPort: e.int("SPIDERPOOL_METRIC_HTTP_PORT", 5721),
+    enableMetric: e.bool("SPIDERPOOL_ENABLED_METRIC", false),
+    webhookPort: e.int("SPIDERPOOL_WEBHOOK_PORT", 5722),
+    bindAddress: e.str("SPIDERPOOL_BIND_ADDRESS", "127.0.0.1"),
+    webhookUrl: opt("SPIDERPOOL_TS_WEBHOOK_URL"),
+    webhookServiceName: e.str("SPIDERPOOL_CONTROLLER_DEPLOYMENT_NAME", "spiderpool-controller"),
+    tlsCertFile: opt("SPIDERPOOL_TS_TLS_SERVER_CERT"),
+    tlsKeyFile: opt("SPIDERPOOL_TS_TLS_SERVER_KEY"),
+    tlsCaFile: opt("SPIDERPOOL_TS_TLS_CA_CERT"),
+    enableIPv4: conf.enableIPv4 ?? true,
+    enableIPv6: conf.enableIPv6 ?? true,
+    enableSpiderSubnet: conf.enableSpiderSubnet ?? true,
+    enableValidatingResourcesDeletedWebhook: conf.enableValidatingResourcesDeletedWebhook ?? false,
+    gc: {
+      enabled: e.bool("SPIDERPOOL_GC_IP_ENABLED", true),
+      terminatingOnReadyNode: e.bool("SPIDERPOOL_GC_STATELESS_TERMINATING_POD_ON_READY_NODE_ENABLED", true),
+      terminatingOnNotReadyNode: e.bool("SPIDERPOOL_GC_STATELESS_TERMINATING_POD_ON_NOT_READY_NODE_ENABLED", true),
+      runningPodOnEmptyPodIPs: e.bool("SPIDERPOOL_GC_ENABLE_STATELESS_RUNNING_POD_ON_EMPTY_POD_STATUS_IPS", false),
+      additionalGraceDelaySeconds: e.int("SPIDERPOOL_GC_ADDITIONAL_GRACE_DELAY", 0),
+      enableStatefulSet: conf.enableStatefulSet ?? true,
+      enableKubevirtStaticIP: conf.enableKubevirtStaticIP ?? true,
+    },
+    gcTraceGapMs: ms("SPIDERPOOL_TS_GC_TRACE_POD_GAP_MS", "SPIDERPOOL_GC_TRACE_POD_GAP_DURATION", 5),
+    gcScanIntervalMs: ms("SPIDERPOOL_TS_GC_INTERVAL_MS", "SPIDERPOOL_GC_DEFAULT_INTERVAL_DURATION", 600),
+    gcMaxRetries: e.int("SPIDERPOOL_GC_PODENTRY_MAX_RETRIES", 5, 1),
+    gcDbCap: e.int("SPIDERPOOL_GC_MAX_PODENTRY_DB_CAP", 100000, 1),
+    leaseDurationMs: ms("SPIDERPOOL_TS_LEADER_DURATION_MS", "SPIDERPOOL_LEADER_DURATION", 15),
+    renewDeadlineMs: ms("SPIDERPOOL_TS_LEADER_RENEW_DEADLINE_MS", "SPIDERPOOL_LEADER_RENEW_DEADLINE", 10),
+    retryPeriodMs: ms("SPIDERPOOL_TS_LEADER_RETRY_PERIOD_MS", "SPIDERPOOL_LEADER_RETRY_PERIOD", 2),
+    maxAllocatedIPs: e.int("SPIDERPOOL_IPPOOL_MAX_ALLOCATED_IPS", 5000, 1),
+  };
+}

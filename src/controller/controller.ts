@@ -1,0 +1,295 @@
+/**
+ * spiderpool-controller: admission webhooks on every replica; on the leader only, the pool
+ * status reconciler and the IP garbage collector. Health on /healthz and /readyz, metrics
+ * on their own port, structured logs.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Logger } from "pino";
+import { SpiderEndpointKind, type SpiderEndpoint } from "../api/endpoint.ts";
+import type { SpiderIPPool } from "../api/ippool.ts";
+import { IPRangeSet } from "../ip/index.ts";
+import type { KubeClient, KubeObject } from "../kube/client.ts";
+import { isConflict, isNotFound } from "../kube/errors.ts";
+import { Informer } from "../kube/informer.ts";
+import { Resources, resourceTypeOf } from "../kube/resources.ts";
+import { POOLS, PoolWriter, type OpResult, type PoolOp } from "../poolstore/pool-writer.ts";
+import type { ControllerConfig } from "./config.ts";
+import { GarbageCollector } from "./gc/collector.ts";
+import type { GcPod } from "./gc/decide.ts";
+import { LeaderElector } from "./leader.ts";
+import { ControllerMetrics } from "./metrics.ts";
+import { reconcilePool } from "./pool-status.ts";
+import { registerWebhooks } from "./webhooks/registration.ts";
+import { webhookRoutes } from "./webhooks/routes.ts";
+import { WebhookServer } from "./webhooks/server.ts";
+import { dueForRotation, loadOrGenerateTls, type TlsOptions, type WebhookTls } from "./webhooks/tls.ts";
+
+export const ENDPOINTS = resourceTypeOf(SpiderEndpointKind);
+export const LEASE_NAME = "spiderpool-controller-leases";
+const ROTATION_CHECK_MS = 3_600_000;
+
+export interface ControllerOptions {
+  config: ControllerConfig;
+  client: KubeClient;
+  logger: Logger;
+  /** Ports to bind instead of the configured ones (0 = any), for tests and the sandbox. */
+  ports?: { health?: number; metrics?: number; webhook?: number };
+}
+
+export class SpiderpoolController {
+  readonly config: ControllerConfig;
+  readonly metrics: ControllerMetrics;
+  readonly log: Logger;
+  readonly pools: Informer<SpiderIPPool>;
+  readonly endpoints: Informer<SpiderEndpoint>;
+  readonly pods: Informer<GcPod & KubeObject>;
+  readonly nodes: Informer<KubeObject>;
+  readonly gc: GarbageCollector;
+  readonly elector: LeaderElector;
+  readonly #o: ControllerOptions;
+  readonly #writers = new Map<string, PoolWriter>();
+  #webhooks: WebhookServer | undefined;
+  #webhookUrl = "";
+  #tls: WebhookTls | undefined;
+  #tlsOpts: TlsOptions = {};
+  #health: Server | undefined;
+  #metricsServer: Server | undefined;
+  #rotation: NodeJS.Timeout | undefined;
+  #ready = false;
+  #stopping = false;
+
+  constructor(o: ControllerOptions) {
+    this.#o = o;
+    this.config = o.config;
+    this.log = o.logger;
+    this.metrics = new ControllerMetrics(o.config.podName);
+    const onError = (what: string) => (err: unknown) => this.log.warn({ err, informer: what }, "informer error");
+    this.pools = new Informer<SpiderIPPool>(o.client, POOLS, { onError: onError("spiderippools") });
+    this.endpoints = new Informer<SpiderEndpoint>(o.client, ENDPOINTS, { onError: onError("spiderendpoints") });
+    this.pods = new Informer<GcPod & KubeObject>(o.client, Resources.pods, { onError: onError("pods") });
+    this.nodes = new Informer<KubeObject>(o.client, Resources.nodes, { onError: onError("nodes") });
+    this.elector = new LeaderElector({
+      client: o.client,
+      namespace: o.config.podNamespace,
+      name: LEASE_NAME,
+      identity: o.config.podName,
+      leaseDurationMs: o.config.leaseDurationMs,
+      renewDeadlineMs: o.config.renewDeadlineMs,
+      retryPeriodMs: o.config.retryPeriodMs,
+      onStarted: () => this.#onLeader(),
+      onStopped: () => this.metrics.leader.set(0),
+      log: this.log.child({ part: "leader" }),
+    });
+    this.gc = new GarbageCollector({
+      client: o.client,
+      pods: this.pods,
+      pools: this.pools,
+      endpoints: this.endpoints,
+      nodes: this.nodes,
+      endpointsType: ENDPOINTS,
+      submit: (pool, op) => this.#submit(pool, op),
+      isLeader: () => this.elector.isLeader && !this.#stopping,
+      cfg: o.config.gc,
+      traceGapMs: o.config.gcTraceGapMs,
+      scanIntervalMs: o.config.gcScanIntervalMs,
+      maxRetries: o.config.gcMaxRetries,
+      dbCap: o.config.gcDbCap,
+      metrics: {
+        reclaimed: (reason, n) => this.metrics.reclaimed(reason, n),
+        failed: () => this.metrics.gcFailures.inc(),
+      },
+      log: this.log.child({ part: "gc" }),
+    });
+  }
+
+  get isLeader(): boolean {
+    return this.elector.isLeader;
+  }
+
+  get ready(): boolean {
+    return this.#ready && !this.#stopping;
+  }
+
+  get webhookUrl(): string {
+    return this.#webhookUrl;
+  }
+
+  get ports(): { health: number; metrics: number } {
+    const port = (s: Server | undefined): number => (s?.address() as AddressInfo | null)?.port ?? 0;
+    return { health: port(this.#health), metrics: port(this.#metricsServer) };
+  }
+
+  #submit(pool: string, op: PoolOp): Promise<OpResult> {
+    let w = this.#writers.get(pool);
+    if (w === undefined) {
+      w = new PoolWriter(pool, {
+        client: this.#o.client,
+        cached: (n) => this.pools.getByName(n),
+        // The collector only releases; reserved addresses matter to allocation alone.
+        reserved: (f) => IPRangeSet.empty(f),
+        maxRecords: this.config.maxAllocatedIPs,
+        maxRetries: 100,
+        deadlineMs: 30_000,
+        metrics: {
+          queueDepth: () => {},
+          batch: () => {},
+          conflict: () => this.metrics.releaseConflicts.inc(),
+        },
+        log: this.log,
+      });
+      this.#writers.set(pool, w);
+    }
+    return w.submit(op);
+  }
+
+  async start(): Promise<void> {
+    const ports = this.#o.ports ?? {};
+    this.#health = createServer((req, res) => this.#onHealth(req, res));
+    await listen(this.#health, ports.health ?? this.config.healthPort, this.config.bindAddress);
+    if (this.config.enableMetric || ports.metrics !== undefined) {
+      this.#metricsServer = createServer((_req, res) => void this.#onMetrics(res));
+      await listen(this.#metricsServer, ports.metrics ?? this.config.metricPort, this.config.bindAddress);
+    }
+    await this.#startWebhooks(ports.webhook ?? this.config.webhookPort);
+    this.pools.addHandlers({
+      onAdd: (p) => this.#reconcilePool(p),
+      onUpdate: (_o, p) => this.#reconcilePool(p),
+    });
+    for (const i of [this.pools, this.endpoints, this.pods, this.nodes] as Informer<KubeObject>[]) i.start();
+    await Promise.all(
+      ([this.pools, this.endpoints, this.pods, this.nodes] as Informer<KubeObject>[]).map((i) => i.waitForSync()),
+    );
+    this.gc.start();
+    this.elector.start();
+    this.#ready = true;
+    this.log.info({ webhook: this.#webhookUrl, ...this.ports }, "spiderpool-controller serving");
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    clearInterval(this.#rotation);
+    this.gc.stop();
+    await this.elector.stop();
+    await this.#webhooks?.close();
+    for (const s of [this.#health, this.#metricsServer]) {
+      if (s === undefined) continue;
+      s.closeAllConnections();
+      await new Promise<void>((r) => s.close(() => r()));
+    }
+    await Promise.all(
+      ([this.pools, this.endpoints, this.pods, this.nodes] as Informer<KubeObject>[]).map((i) => i.stop()),
+    );
+  }
+
+  async #startWebhooks(port: number): Promise<void> {
+    const c = this.config;
+    const serviceDns = [
+      `${c.webhookServiceName}.${c.podNamespace}.svc`,
+      `${c.webhookServiceName}.${c.podNamespace}.svc.cluster.local`,
+    ];
+    const tlsOpts = {
+      ...(c.tlsCertFile !== undefined ? { certFile: c.tlsCertFile } : {}),
+      ...(c.tlsKeyFile !== undefined ? { keyFile: c.tlsKeyFile } : {}),
+      ...(c.tlsCaFile !== undefined ? { caFile: c.tlsCaFile } : {}),
+      dnsNames: serviceDns,
+      ipAddresses: [c.bindAddress === "0.0.0.0" || c.bindAddress === "::" ? "127.0.0.1" : c.bindAddress],
+    };
+    this.#tlsOpts = tlsOpts;
+    this.#tls = loadOrGenerateTls(tlsOpts);
+    const routes = webhookRoutes(this.#o.client, {
+      enableIPv4: c.enableIPv4,
+      enableIPv6: c.enableIPv6,
+      enableSpiderSubnet: c.enableSpiderSubnet,
+      enableValidatingResourcesDeletedWebhook: c.enableValidatingResourcesDeletedWebhook,
+    });
+    const wlog = this.log.child({ part: "webhook" });
+    this.#webhooks = new WebhookServer(this.#tls.serving, routes, (level, msg, fields) => wlog[level](fields, msg));
+    const url = await this.#webhooks.listen(port, c.bindAddress);
+    this.#webhookUrl = c.webhookUrl ?? url;
+    await this.#register();
+    this.#rotation = setInterval(() => void this.#rotate(), ROTATION_CHECK_MS);
+    this.#rotation.unref();
+  }
+
+  async #register(): Promise<void> {
+    const tls = this.#tls as WebhookTls;
+    // With a URL (sandbox, tests) the API server calls us directly; in a cluster, the Service.
+    const target =
+      this.config.webhookUrl !== undefined || this.config.bindAddress.startsWith("127.")
+        ? { url: this.#webhookUrl, caPem: tls.caPem }
+        : {
+            service: { namespace: this.config.podNamespace, name: this.config.webhookServiceName, port: 5722 },
+            caPem: tls.caPem,
+          };
+    await registerWebhooks(this.#o.client, target);
+  }
+
+  async #rotate(): Promise<void> {
+    if (this.#tls === undefined || !dueForRotation(this.#tls)) return;
+    try {
+      this.#tls = loadOrGenerateTls(this.#tlsOpts);
+      this.#webhooks?.setCertificate(this.#tls.serving);
+      await this.#register();
+      this.log.info("webhook certificate renewed");
+    } catch (err) {
+      this.log.error({ err }, "webhook certificate renewal failed; retrying within the hour");
+    }
+  }
+
+  #onLeader(): void {
+    this.metrics.leader.set(1);
+    for (const p of this.pools.list()) this.#reconcilePool(p);
+    // A new leader's first job: one full scan, as upstream does when its pod informer syncs.
+    void this.gc.scanAll().catch((err: unknown) => this.log.error({ err }, "GC scan failed"));
+  }
+
+  #reconcilePool(pool: SpiderIPPool): void {
+    if (!this.elector.isLeader || this.#stopping) return;
+    const a = reconcilePool(pool);
+    if (a.kind === "none") return;
+    const write =
+      a.kind === "status" ? this.#o.client.updateStatus(POOLS, a.next) : this.#o.client.update(POOLS, a.next);
+    write
+      .then(() => {
+        if (a.kind === "unfinalize")
+          this.log.info({ pool: pool.metadata.name }, "released the finalizer of an empty pool");
+      })
+      .catch((err: unknown) => {
+        // A conflict means a newer version exists; its own event reconciles it.
+        if (isConflict(err) || isNotFound(err)) return;
+        this.log.warn({ err, pool: pool.metadata.name }, "pool status write failed");
+      });
+  }
+
+  #onHealth(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? "").split("?")[0];
+    if (path === "/healthz" || path === "/v1/runtime/liveness") return reply(res, this.#stopping ? 500 : 200, "ok");
+    if (path === "/readyz" || path === "/v1/runtime/readiness" || path === "/v1/runtime/startup")
+      return reply(res, this.ready ? 200 : 500, this.ready ? "ok" : "not ready");
+    if (path === "/v1/leader") return reply(res, 200, JSON.stringify({ leader: this.isLeader }));
+    reply(res, 404, "not found");
+  }
+
+  async #onMetrics(res: ServerResponse): Promise<void> {
+    this.metrics.totalPools.set(this.pools.size);
+    this.metrics.webhookDecisions.reset();
+    for (const c of this.#webhooks?.counters.entries() ?? [])
+      this.metrics.webhookDecisions.set({ webhook: c.webhook, result: c.result }, c.count);
+    const text = await this.metrics.registry.metrics();
+    res.writeHead(200, { "content-type": this.metrics.registry.contentType });
+    res.end(text);
+  }
+}
+
+function reply(res: ServerResponse, code: number, body: string): void {
+  res.writeHead(code, { "content-type": "text/plain" });
+  res.end(body);
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => resolve());
+  });
+}

@@ -1,0 +1,372 @@
+/**
+ * The IP garbage collector (ipam-behavior §4), leader-gated: pod events become trace
+ * entries released once their time comes (§4.1–4.2), and a periodic scan of every pool
+ * record catches whatever the events missed (§4.4). Every release goes through the pool
+ * writer with the record's own pod UID, so a record re-taken by a new pod meanwhile is
+ * never touched; and every release decided from the cache is confirmed with a fresh read
+ * of the pod first, so a pod the informer has not seen yet never loses its address.
+ */
+import type { Logger } from "pino";
+import type { SpiderEndpoint } from "../../api/endpoint.ts";
+import { SPIDER_FINALIZER } from "../../api/group.ts";
+import type { SpiderIPPool } from "../../api/ippool.ts";
+import { isValidStatefulSetPod, isValidVMPod, poolsOf } from "../../ipam/pod.ts";
+import { parseAllocatedIPs } from "../../ipam/pool-state.ts";
+import type { KubeClient, KubeObject } from "../../kube/client.ts";
+import { isNotFound } from "../../kube/errors.ts";
+import type { Informer } from "../../kube/informer.ts";
+import { updateWithRetry } from "../../kube/optimistic.ts";
+import { KUBEVIRT_VM, KUBEVIRT_VMI, Resources, type ResourceType } from "../../kube/resources.ts";
+import type { OpResult, PoolOp } from "../../poolstore/pool-writer.ts";
+import {
+  nodeAllows,
+  scanRecord,
+  traceEntryFor,
+  type GcConfig,
+  type GcPod,
+  type GcReason,
+  type PodKind,
+  type TraceEntry,
+} from "./decide.ts";
+
+export interface GcMetrics {
+  reclaimed(reason: GcReason, n: number): void;
+  failed(reason: GcReason): void;
+}
+
+export interface CollectorDeps {
+  client: KubeClient;
+  pods: Informer<GcPod & KubeObject>;
+  pools: Informer<SpiderIPPool>;
+  endpoints: Informer<SpiderEndpoint>;
+  nodes: Informer<KubeObject>;
+  endpointsType: ResourceType;
+  submit: (pool: string, op: PoolOp) => Promise<OpResult>;
+  isLeader: () => boolean;
+  cfg: GcConfig;
+  traceGapMs: number;
+  scanIntervalMs: number;
+  maxRetries: number;
+  dbCap: number;
+  metrics: GcMetrics;
+  log: Logger;
+}
+
+export interface ScanSummary {
+  records: number;
+  released: number;
+  kept: number;
+  skipped: number;
+  endpointsDeleted: number;
+}
+
+interface Tracked extends TraceEntry {
+  retries: number;
+}
+
+const splitRef = (ref: string): [string, string] => {
+  const i = ref.indexOf("/");
+  return i < 0 ? ["", ref] : [ref.slice(0, i), ref.slice(i + 1)];
+};
+
+export class GarbageCollector {
+  readonly #d: CollectorDeps;
+  readonly #db = new Map<string, Tracked>();
+  #timers: NodeJS.Timeout[] = [];
+  #tracing = false;
+  #scanning: Promise<ScanSummary> | undefined;
+
+  constructor(deps: CollectorDeps) {
+    this.#d = deps;
+  }
+
+  /** Entries waiting for their time, for tests and the debug endpoint. */
+  get traced(): number {
+    return this.#db.size;
+  }
+
+  start(): void {
+    if (!this.#d.cfg.enabled) {
+      this.#d.log.info("IP garbage collection is disabled (SPIDERPOOL_GC_IP_ENABLED=false)");
+      return;
+    }
+    this.#d.pods.addHandlers({
+      onAdd: (p) => this.#onPod("add", p, undefined),
+      onUpdate: (o, p) => this.#onPod("update", p, o),
+      onDelete: (p) => this.#onPod("delete", p, undefined),
+    });
+    this.#timers.push(setInterval(() => void this.#traceTick(), this.#d.traceGapMs));
+    this.#timers.push(
+      setInterval(() => {
+        if (this.#d.isLeader()) void this.scanAll();
+      }, this.#d.scanIntervalMs),
+    );
+  }
+
+  stop(): void {
+    for (const t of this.#timers) clearInterval(t);
+    this.#timers = [];
+  }
+
+  #onPod(event: "add" | "update" | "delete", pod: GcPod, old: GcPod | undefined): void {
+    if (!this.#d.isLeader()) return;
+    void (async () => {
+      const kind = this.#kindOfPod(pod);
+      const valid = kind === "stateless" ? undefined : await this.#staticValid(kind, pod).catch(() => undefined);
+      // Unknown validity of a static pod: no entry; the scan decides later with fresh facts.
+      if (kind !== "stateless" && valid === undefined) return;
+      const e = traceEntryFor(event, pod, old, kind, valid, this.#d.cfg, Date.now());
+      if (e === undefined) return;
+      const cur = this.#db.get(e.key);
+      if (cur !== undefined && cur.uid === e.uid && cur.stopAt === e.stopAt && cur.reason === e.reason) return;
+      if (cur === undefined && this.#db.size >= this.#d.dbCap) {
+        this.#d.log.error(
+          { pod: e.key, cap: this.#d.dbCap },
+          "GC trace database is full; the scan will catch this pod",
+        );
+        return;
+      }
+      this.#db.set(e.key, { ...e, retries: 0 });
+      this.#d.log.debug({ pod: e.key, reason: e.reason, stopAt: new Date(e.stopAt).toISOString() }, "tracing pod");
+    })().catch((err: unknown) => this.#d.log.error({ err }, "GC pod event failed"));
+  }
+
+  #kindOfPod(pod: GcPod): PodKind {
+    const owner = pod.metadata.ownerReferences?.find((o) => o.controller === true);
+    if (owner?.kind === "StatefulSet" && this.#d.cfg.enableStatefulSet) return "statefulset";
+    if (owner?.kind === "VirtualMachineInstance" && this.#d.cfg.enableKubevirtStaticIP) return "kubevirt";
+    return "stateless";
+  }
+
+  #kindOfEndpoint(ep: SpiderEndpoint | undefined): PodKind {
+    const t = ep?.status?.ownerControllerType;
+    if (t === "StatefulSet" && this.#d.cfg.enableStatefulSet) return "statefulset";
+    if (t === "VirtualMachineInstance" && this.#d.cfg.enableKubevirtStaticIP) return "kubevirt";
+    return "stateless";
+  }
+
+  async #getFresh(rt: ResourceType, name: string, ns: string): Promise<KubeObject | undefined> {
+    try {
+      return await this.#d.client.get(rt, name, ns);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** Uncached, as upstream: a scale-down must be seen the moment it happens. */
+  async #staticValid(kind: PodKind, pod: GcPod, ownerName?: string): Promise<boolean> {
+    const ns = pod.metadata.namespace ?? "";
+    const name = pod.metadata.name ?? "";
+    const owner = ownerName ?? pod.metadata.ownerReferences?.find((o) => o.controller === true)?.name ?? "";
+    if (kind === "statefulset") {
+      const sts = await this.#getFresh(Resources.statefulsets, owner, ns);
+      return isValidStatefulSetPod(name, sts as Parameters<typeof isValidStatefulSetPod>[1]);
+    }
+    const vmi = await this.#getFresh(KUBEVIRT_VMI, owner, ns);
+    const vm = await this.#getFresh(KUBEVIRT_VM, owner, ns);
+    return isValidVMPod(vmi as Parameters<typeof isValidVMPod>[0], vm as Parameters<typeof isValidVMPod>[1]);
+  }
+
+  #nodeReady(nodeName: string | undefined): boolean | undefined {
+    if (nodeName === undefined || nodeName === "") return undefined;
+    const node = this.#d.nodes.getByName(nodeName) as
+      { status?: { conditions?: { type: string; status: string }[] } } | undefined;
+    const c = node?.status?.conditions?.find((x) => x.type === "Ready");
+    return c === undefined ? undefined : c.status === "True";
+  }
+
+  async #traceTick(): Promise<void> {
+    if (this.#tracing || !this.#d.isLeader()) return;
+    this.#tracing = true;
+    try {
+      const now = Date.now();
+      for (const e of [...this.#db.values()]) {
+        if (e.stopAt > now) continue;
+        await this.#releaseTraced(e);
+      }
+    } finally {
+      this.#tracing = false;
+    }
+  }
+
+  async #releaseTraced(e: Tracked): Promise<void> {
+    const [ns, name] = splitRef(e.key);
+    const log = this.#d.log.child({ pod: e.key, reason: e.reason });
+    try {
+      const pod = this.#d.pods.getByName(name, ns);
+      if (pod !== undefined && pod.metadata.uid === e.uid) {
+        if ((pod.status?.podIPs ?? []).length === 0) {
+          this.#db.delete(e.key);
+          return;
+        }
+        if (e.nodeGated && !nodeAllows(this.#nodeReady(pod.spec?.nodeName), this.#d.cfg)) {
+          log.info("node flag forbids reclaiming this pod's addresses; left to the scan");
+          this.#db.delete(e.key);
+          return;
+        }
+      }
+      const ep = (await this.#getFresh(this.#d.endpointsType, name, ns)) as SpiderEndpoint | undefined;
+      if (ep?.status === undefined) {
+        this.#db.delete(e.key);
+        return;
+      }
+      if (ep.status.current.uid !== e.uid) {
+        log.info({ endpointUid: ep.status.current.uid }, "endpoint belongs to another pod; left to the scan");
+        this.#db.delete(e.key);
+        return;
+      }
+      const n = await this.#releaseItems(ep, e.uid);
+      // A stateless endpoint of a live pod goes with the pod (owner reference); one whose
+      // pod is gone, and every static one, is deleted here.
+      const gone = pod === undefined || pod.metadata.uid !== e.uid;
+      await this.#dropEndpoint(ns, name, gone || this.#kindOfEndpoint(ep) !== "stateless", e.uid);
+      this.#db.delete(e.key);
+      if (n > 0) {
+        this.#d.metrics.reclaimed(e.reason, n);
+        log.info({ released: n }, "reclaimed the addresses of a pod");
+      }
+    } catch (err) {
+      e.retries++;
+      this.#d.metrics.failed(e.reason);
+      if (e.retries >= this.#d.maxRetries) {
+        log.error({ err, retries: e.retries }, "giving up on this pod; the scan will retry");
+        this.#db.delete(e.key);
+      } else log.warn({ err, retries: e.retries }, "GC release failed; will retry");
+    }
+  }
+
+  async #releaseItems(ep: SpiderEndpoint, uid: string): Promise<number> {
+    let n = 0;
+    for (const [pool, ips] of poolsOf(ep.status?.current.ips ?? [])) {
+      try {
+        const r = await this.#d.submit(pool, { kind: "release", podUid: uid, ips });
+        n += r.released?.length ?? 0;
+      } catch (err) {
+        if ((err as { code?: string }).code !== "ERR_POOL_NOT_FOUND") throw err;
+      }
+    }
+    return n;
+  }
+
+  /** Removes our finalizer and, for endpoints nothing else deletes, the endpoint. */
+  async #dropEndpoint(ns: string, name: string, remove: boolean, uid?: string): Promise<boolean> {
+    const rt = this.#d.endpointsType;
+    try {
+      await updateWithRetry<SpiderEndpoint>({
+        what: `SpiderEndpoint ${ns}/${name}`,
+        get: () => this.#d.client.get<SpiderEndpoint>(rt, name, ns),
+        mutate: (cur) => {
+          if (uid !== undefined && cur.status?.current.uid !== uid) return undefined;
+          const fins = (cur.metadata.finalizers ?? []).filter((f) => f !== SPIDER_FINALIZER);
+          if (fins.length === (cur.metadata.finalizers ?? []).length) return undefined;
+          return { ...cur, metadata: { ...cur.metadata, finalizers: fins } };
+        },
+        write: (next) => this.#d.client.update(rt, next),
+      });
+      if (remove) {
+        const cur = await this.#d.client.get<SpiderEndpoint>(rt, name, ns);
+        if (uid !== undefined && cur.status?.current.uid !== uid) return false;
+        await this.#d.client.delete(rt, name, {
+          namespace: ns,
+          preconditions: { resourceVersion: cur.metadata.resourceVersion ?? "" },
+        });
+      }
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  /** One pass over every record of every pool; concurrent calls share the pass in flight. */
+  scanAll(): Promise<ScanSummary> {
+    this.#scanning ??= this.#scan().finally(() => (this.#scanning = undefined));
+    return this.#scanning;
+  }
+
+  async #scan(): Promise<ScanSummary> {
+    const sum: ScanSummary = { records: 0, released: 0, kept: 0, skipped: 0, endpointsDeleted: 0 };
+    const started = performance.now();
+    for (const pool of this.#d.pools.list()) {
+      const poolName = pool.metadata.name ?? "";
+      let records;
+      try {
+        records = parseAllocatedIPs(pool.status?.allocatedIPs);
+      } catch (err) {
+        this.#d.log.error({ pool: poolName, err }, "pool records are not valid JSON; skipped");
+        continue;
+      }
+      for (const [ip, rec] of records) {
+        sum.records++;
+        try {
+          const outcome = await this.#scanOne(poolName, ip, rec.pod, rec.podUid);
+          if (outcome === "released") sum.released++;
+          else if (outcome === "released+endpoint") {
+            sum.released++;
+            sum.endpointsDeleted++;
+          } else sum.kept++;
+        } catch (err) {
+          sum.skipped++;
+          this.#d.log.warn({ pool: poolName, ip, pod: rec.pod, err }, "scan could not decide; kept");
+        }
+      }
+    }
+    this.#d.log.info({ ...sum, ms: Math.round(performance.now() - started) }, "GC scan finished");
+    return sum;
+  }
+
+  async #scanOne(pool: string, ip: string, podRef: string, podUid: string): Promise<string> {
+    const [ns, name] = splitRef(podRef);
+    const facts = async (fresh: boolean) => {
+      const pod = fresh
+        ? ((await this.#getFresh(Resources.pods, name, ns)) as GcPod | undefined)
+        : this.#d.pods.getByName(name, ns);
+      const ep = fresh
+        ? ((await this.#getFresh(this.#d.endpointsType, name, ns)) as SpiderEndpoint | undefined)
+        : this.#d.endpoints.getByName(name, ns);
+      const kind = pod !== undefined ? this.#kindOfPod(pod) : this.#kindOfEndpoint(ep);
+      const staticValid =
+        kind === "stateless"
+          ? undefined
+          : await this.#staticValid(
+              kind,
+              pod ?? { metadata: { name, namespace: ns } },
+              pod === undefined ? ep?.status?.ownerControllerName : undefined,
+            ).catch(() => undefined);
+      return {
+        pod,
+        ep,
+        f: {
+          pod,
+          endpoint: ep?.status === undefined ? undefined : { uid: ep.status.current.uid, kind },
+          kind,
+          staticValid,
+          nodeReady: this.#nodeReady(pod?.spec?.nodeName),
+          now: Date.now(),
+        },
+      };
+    };
+    const rec = { pool, ip, podRef, podUid };
+    const cached = await facts(false);
+    if (scanRecord(rec, cached.f, this.#d.cfg).action === "keep") return "kept";
+    // The cache said release: decide again on what the API server says now.
+    const fresh = await facts(true);
+    const d = scanRecord(rec, fresh.f, this.#d.cfg);
+    if (d.action === "keep") return "kept";
+    const r = await this.#d.submit(pool, { kind: "release", podUid, ips: [ip] }).catch((err: unknown) => {
+      if ((err as { code?: string }).code === "ERR_POOL_NOT_FOUND") return {} as OpResult;
+      this.#d.metrics.failed(d.reason);
+      throw err;
+    });
+    const n = r.released?.length ?? 0;
+    if (n > 0) {
+      this.#d.metrics.reclaimed(d.reason, n);
+      this.#d.log.info({ pool, ip, pod: podRef, podUid, reason: d.reason }, "scan reclaimed an address");
+    }
+    if (d.deleteEndpoint && fresh.ep !== undefined && (await this.#dropEndpoint(ns, name, true, podUid))) {
+      return "released+endpoint";
+    }
+    return n > 0 ? "released" : "kept";
+  }
+}
