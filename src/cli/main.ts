@@ -1,5 +1,6 @@
 /** spiderpoolctl: the command-line entry point. */
 import { APISERVER_USAGE, runApiServer } from "./apiserver.ts";
+import { CHECK_USAGE, runCheck } from "./check.ts";
 import { runSandbox, SANDBOX_USAGE } from "./sandbox.ts";
 import { UsageError } from "./usage.ts";
 
@@ -8,6 +9,7 @@ const USAGE = `usage: spiderpoolctl <command> [options]
 commands:
   sandbox     run Spiderpool on this machine: API server, agents, pools, pods through the CNI
   apiserver   run the embedded Kubernetes-compatible API server (tests, benchmarks, sandbox)
+  check       check a cluster's IPAM state for consistency (exit 0 only when consistent)
 
 Run 'spiderpoolctl <command> --help' for a command's options.
 `;
@@ -20,6 +22,8 @@ export async function main(argv: string[]): Promise<number> {
         return await runApiServer(rest);
       case "sandbox":
         return await runSandbox(rest);
+      case "check":
+        return await runCheck(rest);
       case undefined:
       case "help":
       case "--help":
@@ -33,7 +37,7 @@ export async function main(argv: string[]): Promise<number> {
     const usageLike = err instanceof UsageError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
     if (usageLike) {
       process.stderr.write(
-        `spiderpoolctl: ${(err as Error).message}\n\n${command === "apiserver" ? APISERVER_USAGE : command === "sandbox" ? SANDBOX_USAGE : USAGE}`,
+        `spiderpoolctl: ${(err as Error).message}\n\n${command === "apiserver" ? APISERVER_USAGE : command === "sandbox" ? SANDBOX_USAGE : command === "check" ? CHECK_USAGE : USAGE}`,
       );
       return 2;
     }

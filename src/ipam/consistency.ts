@@ -27,6 +27,7 @@ export function checkConsistency(input: ConsistencyInput): ConsistencyReport {
   const pods = new Map(input.pods.map((p) => [`${p.metadata.namespace ?? ""}/${p.metadata.name ?? ""}`, p]));
   const endpoints = new Map(input.endpoints.map((e) => [`${e.metadata.namespace ?? ""}/${e.metadata.name ?? ""}`, e]));
   const owners = new Map<string, string>();
+  const poolRecords = new Map<string, ReadonlyMap<string, { pod: string; podUid: string }>>();
   let total = 0;
   for (const pool of input.pools) {
     const name = pool.metadata.name ?? "";
@@ -75,6 +76,32 @@ export function checkConsistency(input: ConsistencyInput): ConsistencyReport {
     const totalIPs = addrs.effective.size;
     if (BigInt(records.size) > totalIPs)
       problems.push(`pool ${name}: ${records.size} records for ${totalIPs} addresses`);
+    poolRecords.set(name, records);
+  }
+  // The other direction: an address an endpoint hands to its pod must be recorded for that
+  // pod, or the pool may give it to another one.
+  for (const ep of input.endpoints) {
+    const cur = ep.status?.current;
+    if (cur === undefined || ep.metadata.deletionTimestamp !== undefined) continue;
+    const ref = `${ep.metadata.namespace ?? ""}/${ep.metadata.name ?? ""}`;
+    for (const it of cur.ips) {
+      for (const [pool, cidr] of [
+        [it.ipv4Pool, it.ipv4],
+        [it.ipv6Pool, it.ipv6],
+      ] as const) {
+        if (pool === undefined || cidr === undefined) continue;
+        const ip = cidr.split("/")[0] ?? "";
+        const recs = poolRecords.get(pool);
+        const where = `endpoint ${ref}: ${it.interface || "(unnamed NIC)"} ${ip} from pool ${pool}`;
+        if (recs === undefined) {
+          if (!input.pools.some((p) => p.metadata.name === pool)) problems.push(`${where}: no such pool`);
+          continue;
+        }
+        const rec = recs.get(ip);
+        if (rec === undefined) problems.push(`${where}: not recorded in the pool (it may be handed out again)`);
+        else if (rec.pod !== ref) problems.push(`${where}: recorded for ${rec.pod}`);
+      }
+    }
   }
   return { ok: problems.length === 0, problems, records: total };
 }
