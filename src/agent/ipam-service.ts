@@ -64,6 +64,12 @@ export interface DelRequest {
   podUid: string;
 }
 
+interface FamilyPlan {
+  family: 4 | 6;
+  nic: NicCandidate;
+  pools: SpiderIPPool[];
+}
+
 export interface ServiceDeps {
   client: KubeClient;
   cache: AgentCache;
@@ -247,21 +253,26 @@ export class IpamService {
 
     const nics = await this.#candidates(req, pod, top);
     const named = nics.named;
-    const allocs = (
+    const plans = (
       await Promise.all(
         nics.list
           .filter((n) => onlyNic === undefined || n.nic === onlyNic)
           .flatMap((n) =>
             ([4, 6] as const).map(async (family) => {
               const names = family === 4 ? n.v4 : n.v6;
-              if (names.length === 0) return undefined;
-              return this.#allocateFamily(family, n, names, named, pod, top, podUid, podRef);
+              return names.length === 0 ? undefined : this.#planFamily(family, n, names, named, pod, top);
             }),
           ),
       )
-    ).filter((a): a is Allocated => a !== undefined);
-    const podRoutes = pod.metadata.annotations?.[ANNO_POD_ROUTES];
-    const assembled = assemble(allocs, podRoutes === undefined ? [] : parseRoutesAnnotation(podRoutes));
+    ).filter((p): p is FamilyPlan => p !== undefined);
+    const podRoutesText = pod.metadata.annotations?.[ANNO_POD_ROUTES];
+    const podRoutes = podRoutesText === undefined ? [] : parseRoutesAnnotation(podRoutesText);
+    // Only now are records written. A family that fails here (pool used out, write retries
+    // exhausted) fails the ADD; the records the other families got stay for this pod UID,
+    // reused by the kubelet's retry and reclaimed by the GC once the pod is gone. They are
+    // not rolled back: a concurrent ADD of the same pod may already be using them.
+    const allocs = await Promise.all(plans.map((p) => this.#commitFamily(p, podUid, podRef)));
+    const assembled = assemble(allocs, podRoutes);
     if (assembled.dropped.length > 0)
       log.warn({ dropped: assembled.dropped }, "pod routes whose gateway is in no allocated subnet were dropped");
     await this.#writeEndpoint(ns, epName, pod, podUid, top, kinds, assembled.details, named);
@@ -410,16 +421,19 @@ export class IpamService {
     );
   }
 
-  async #allocateFamily(
+  /**
+   * Everything that can refuse an allocation without writing (pools exist, filters), for
+   * one NIC and family. All NICs and families are planned before any record is written,
+   * so a misconfigured IPv6 pool never leaves an IPv4 record behind.
+   */
+  async #planFamily(
     family: 4 | 6,
     n: NicCandidate,
     names: string[],
     named: boolean,
     pod: Pod,
     top: TopController,
-    podUid: string,
-    podRef: string,
-  ): Promise<Allocated> {
+  ): Promise<FamilyPlan> {
     const pools: SpiderIPPool[] = [];
     for (const name of names) {
       const p = await this.#d.cache.getPool(name);
@@ -453,8 +467,14 @@ export class IpamService {
       else reasons.push(why);
     }
     if (survivors.length === 0) throw allFiltered(family, names, n.nic, reasons);
+    return { family, nic: n, pools: sortPools(survivors) };
+  }
+
+  async #commitFamily(plan: FamilyPlan, podUid: string, podRef: string): Promise<Allocated> {
+    const { family, nic: n } = plan;
+    const survivors = plan.pools;
     const errors: Error[] = [];
-    for (const p of sortPools(survivors)) {
+    for (const p of survivors) {
       const name = p.metadata.name ?? "";
       try {
         const r = await this.writer(name).submit({ kind: "allocate", podUid, podRef });

@@ -155,6 +155,22 @@ describe("agent: workloads, API, metrics", { skip }, () => {
     await cni({ command: "DEL", socket, pod: { name: "db-0", uid: String(second.metadata?.uid) } });
   });
 
+  it("a failing family writes nothing: a missing IPv6 pool leaves no IPv4 record behind", async () => {
+    await createPod(c.h, {
+      name: "half",
+      node: "node1",
+      annotations: { "ipam.spidernet.io/ippool": '{"ipv4":["pool-a"],"ipv6":["missing-v6"]}' },
+    });
+    const r = await cni({ command: "ADD", socket, pod: { name: "half" } });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stdout, /missing-v6/);
+    const left = Object.values(records(await c.h.client.get<SpiderIPPool>(POOLS, "pool-a"))).filter(
+      (x) => x.pod === "default/half",
+    );
+    assert.deepEqual(left, [], "no record for the failed pod");
+    await c.h.client.delete(Resources.pods, "half", { namespace: "default" });
+  });
+
   it("a pool whose records are corrupt fails its ADDs and leaves the agent serving other pools", async () => {
     await createPool(c.h, "pool-bad", { subnet: "203.0.113.0/24", ips: ["203.0.113.100-203.0.113.101"] });
     const bad = await c.h.client.get<SpiderIPPool>(POOLS, "pool-bad");
