@@ -8,6 +8,7 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { SpiderEndpointKind, type SpiderEndpoint } from "../api/endpoint.ts";
 import type { SpiderIPPool } from "../api/ippool.ts";
+import { SpiderSubnetKind, type SpiderSubnet } from "../api/subnet.ts";
 import { IPRangeSet } from "../ip/index.ts";
 import type { KubeClient, KubeObject } from "../kube/client.ts";
 import { isConflict, isNotFound } from "../kube/errors.ts";
@@ -20,12 +21,14 @@ import type { GcPod } from "./gc/decide.ts";
 import { LeaderElector } from "./leader.ts";
 import { ControllerMetrics } from "./metrics.ts";
 import { reconcilePool } from "./pool-status.ts";
+import { reconcileSubnet } from "./subnet-status.ts";
 import { registerWebhooks } from "./webhooks/registration.ts";
 import { webhookRoutes } from "./webhooks/routes.ts";
 import { WebhookServer } from "./webhooks/server.ts";
 import { dueForRotation, loadOrGenerateTls, type TlsOptions, type WebhookTls } from "./webhooks/tls.ts";
 
 export const ENDPOINTS = resourceTypeOf(SpiderEndpointKind);
+export const SUBNETS = resourceTypeOf(SpiderSubnetKind);
 export const LEASE_NAME = "spiderpool-controller-leases";
 const ROTATION_CHECK_MS = 3_600_000;
 
@@ -42,6 +45,7 @@ export class SpiderpoolController {
   readonly metrics: ControllerMetrics;
   readonly log: Logger;
   readonly pools: Informer<SpiderIPPool>;
+  readonly subnets: Informer<SpiderSubnet>;
   readonly endpoints: Informer<SpiderEndpoint>;
   readonly pods: Informer<GcPod & KubeObject>;
   readonly nodes: Informer<KubeObject>;
@@ -57,6 +61,7 @@ export class SpiderpoolController {
   #metricsServer: Server | undefined;
   #rotation: NodeJS.Timeout | undefined;
   #ready = false;
+  #subnetPass: NodeJS.Timeout | undefined;
   #stopping = false;
 
   constructor(o: ControllerOptions) {
@@ -67,6 +72,7 @@ export class SpiderpoolController {
     const onError = (what: string) => (err: unknown) => this.log.warn({ err, informer: what }, "informer error");
     this.pools = new Informer<SpiderIPPool>(o.client, POOLS, { onError: onError("spiderippools") });
     this.endpoints = new Informer<SpiderEndpoint>(o.client, ENDPOINTS, { onError: onError("spiderendpoints") });
+    this.subnets = new Informer<SpiderSubnet>(o.client, SUBNETS, { onError: onError("spidersubnets") });
     this.pods = new Informer<GcPod & KubeObject>(o.client, Resources.pods, { onError: onError("pods") });
     this.nodes = new Informer<KubeObject>(o.client, Resources.nodes, { onError: onError("nodes") });
     this.elector = new LeaderElector({
@@ -153,13 +159,22 @@ export class SpiderpoolController {
     }
     await this.#startWebhooks(ports.webhook ?? this.config.webhookPort);
     this.pools.addHandlers({
-      onAdd: (p) => this.#reconcilePool(p),
-      onUpdate: (_o, p) => this.#reconcilePool(p),
+      onAdd: (p) => {
+        this.#reconcilePool(p);
+        this.#scheduleSubnets();
+      },
+      onUpdate: (_o, p) => {
+        this.#reconcilePool(p);
+        this.#scheduleSubnets();
+      },
+      onDelete: () => this.#scheduleSubnets(),
     });
-    for (const i of [this.pools, this.endpoints, this.pods, this.nodes] as Informer<KubeObject>[]) i.start();
-    await Promise.all(
-      ([this.pools, this.endpoints, this.pods, this.nodes] as Informer<KubeObject>[]).map((i) => i.waitForSync()),
-    );
+    this.subnets.addHandlers({
+      onAdd: () => this.#scheduleSubnets(),
+      onUpdate: () => this.#scheduleSubnets(),
+    });
+    for (const i of this.#informers()) i.start();
+    await Promise.all(this.#informers().map((i) => i.waitForSync()));
     this.gc.start();
     this.elector.start();
     this.#ready = true;
@@ -169,6 +184,7 @@ export class SpiderpoolController {
   async stop(): Promise<void> {
     this.#stopping = true;
     clearInterval(this.#rotation);
+    clearTimeout(this.#subnetPass);
     this.gc.stop();
     await this.elector.stop();
     await this.#webhooks?.close();
@@ -177,9 +193,39 @@ export class SpiderpoolController {
       s.closeAllConnections();
       await new Promise<void>((r) => s.close(() => r()));
     }
-    await Promise.all(
-      ([this.pools, this.endpoints, this.pods, this.nodes] as Informer<KubeObject>[]).map((i) => i.stop()),
-    );
+    await Promise.all(this.#informers().map((i) => i.stop()));
+  }
+
+  #informers(): Informer<KubeObject>[] {
+    return [this.pools, this.subnets, this.endpoints, this.pods, this.nodes] as unknown as Informer<KubeObject>[];
+  }
+
+  /** Subnet accounting is rebuilt from all pools; events arriving together share one pass. */
+  #scheduleSubnets(): void {
+    if (!this.elector.isLeader || this.#stopping || this.#subnetPass !== undefined) return;
+    this.#subnetPass = setTimeout(() => {
+      this.#subnetPass = undefined;
+      void this.#reconcileSubnets();
+    }, 20);
+  }
+
+  async #reconcileSubnets(): Promise<void> {
+    const pools = this.pools.list();
+    for (const sub of this.subnets.list()) {
+      const a = reconcileSubnet(sub, pools);
+      if (a.kind === "none") continue;
+      try {
+        if (a.kind === "status") await this.#o.client.updateStatus(SUBNETS, a.next);
+        else if (a.kind === "unfinalize") await this.#o.client.update(SUBNETS, a.next);
+        else if (a.kind === "adopt") await this.#o.client.update(POOLS, a.pool);
+        else for (const name of a.pools) await this.#o.client.delete(POOLS, name);
+        this.log.info({ subnet: sub.metadata.name, action: a.kind }, "subnet reconciled");
+      } catch (err) {
+        // A conflict means a newer version exists; its own event schedules another pass.
+        if (!isConflict(err) && !isNotFound(err))
+          this.log.warn({ err, subnet: sub.metadata.name }, "subnet status write failed");
+      }
+    }
   }
 
   async #startWebhooks(port: number): Promise<void> {
@@ -240,6 +286,7 @@ export class SpiderpoolController {
   #onLeader(): void {
     this.metrics.leader.set(1);
     for (const p of this.pools.list()) this.#reconcilePool(p);
+    this.#scheduleSubnets();
     // A new leader's first job: one full scan, as upstream does when its pod informer syncs.
     void this.gc.scanAll().catch((err: unknown) => this.log.error({ err }, "GC scan failed"));
   }

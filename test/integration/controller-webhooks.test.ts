@@ -3,11 +3,13 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { SpiderIPPool } from "../../src/api/ippool.ts";
+import { SpiderReservedIPKind, type SpiderReservedIP } from "../../src/api/reservedip.ts";
+import { SpiderSubnetKind, type SpiderSubnet } from "../../src/api/subnet.ts";
 import { registerWebhooks, WEBHOOK_CONFIG_NAME } from "../../src/controller/webhooks/registration.ts";
 import { webhookRoutes } from "../../src/controller/webhooks/routes.ts";
 import { HEALTH_PATH, WebhookServer } from "../../src/controller/webhooks/server.ts";
 import { dueForRotation, loadOrGenerateTls } from "../../src/controller/webhooks/tls.ts";
-import { ApiError, Resources } from "../../src/kube/index.ts";
+import { ApiError, Resources, resourceTypeOf, type KubeObject } from "../../src/kube/index.ts";
 import { POOLS } from "../../src/poolstore/pool-writer.ts";
 import { Agent, request } from "undici";
 import { startApiServer, type Harness } from "../support/apiserver.ts";
@@ -218,5 +220,135 @@ describe("controller webhooks: SpiderIPPool through the API server", () => {
     } finally {
       await agent.close();
     }
+  });
+});
+
+describe("controller webhooks: SpiderSubnet and SpiderReservedIP through the API server", () => {
+  let h: Harness;
+  let hooks: WebhookServer;
+  const SUBNETS = resourceTypeOf(SpiderSubnetKind);
+  const RESERVED = resourceTypeOf(SpiderReservedIPKind);
+  const subnet = (name: string, spec: Record<string, unknown>): KubeObject & { spec: Record<string, unknown> } => ({
+    apiVersion: "spiderpool.spidernet.io/v2beta1",
+    kind: "SpiderSubnet",
+    metadata: { name },
+    spec,
+  });
+
+  before(async () => {
+    h = await startApiServer();
+    const tls = loadOrGenerateTls({ ipAddresses: ["127.0.0.1"] });
+    const cfg = {
+      enableIPv4: true,
+      enableIPv6: true,
+      enableSpiderSubnet: true,
+      enableValidatingResourcesDeletedWebhook: true,
+    };
+    hooks = new WebhookServer(tls.serving, webhookRoutes(h.client, cfg));
+    await registerWebhooks(h.client, { url: await hooks.listen(), caPem: tls.caPem });
+  });
+  after(async () => {
+    await h?.close();
+    await hooks?.close();
+  });
+
+  it("a subnet is defaulted: ipVersion, CIDR label, merged ranges, finalizer", async () => {
+    const s = await h.client.create<SpiderSubnet>(
+      SUBNETS,
+      subnet("s1", { subnet: "192.0.2.0/24", ips: ["192.0.2.20", "192.0.2.10-192.0.2.19"] }) as unknown as SpiderSubnet,
+    );
+    assert.equal(s.spec.ipVersion, 4);
+    assert.deepEqual(s.spec.ips, ["192.0.2.10-192.0.2.20"]);
+    assert.equal(s.metadata.labels?.["ipam.spidernet.io/subnet-cidr"], "192-0-2-0-24");
+    assert.deepEqual(s.metadata.finalizers, ["spiderpool.spidernet.io"]);
+  });
+
+  it("subnets: non-canonical, overlapping another subnet, ranges outside the CIDR are rejected", async () => {
+    let e = await rejected(h.client.create(SUBNETS, subnet("bad1", { subnet: "192.0.2.1/24" })));
+    assert.match(e.statusMessage, /unformatted subnet 192\.0\.2\.1\/24, please change it to 192\.0\.2\.0\/24/);
+    e = await rejected(h.client.create(SUBNETS, subnet("bad2", { subnet: "192.0.2.128/25" })));
+    assert.match(e.statusMessage, /overlap with Subnet s1 which 'spec.subnet' is 192\.0\.2\.0\/24/);
+    e = await rejected(h.client.create(SUBNETS, subnet("bad3", { subnet: "198.51.100.0/24", ips: ["192.0.2.5"] })));
+    assert.match(e.statusMessage, /spec\.ips\[0\].*not pertains to the 'spec.subnet' 198\.51\.100\.0\/24/);
+  });
+
+  it("a pool adopted by a subnet inherits its gateway; AC-101: addresses outside the subnet are refused", async () => {
+    await h.client.create(
+      SUBNETS,
+      subnet("s2", {
+        subnet: "198.51.100.0/24",
+        ips: ["198.51.100.10-198.51.100.20"],
+        excludeIPs: ["198.51.100.15-198.51.100.20"],
+        gateway: "198.51.100.1",
+      }),
+    );
+    const p = await h.client.create<SpiderIPPool>(
+      POOLS,
+      pool("in-s2", { subnet: "198.51.100.0/24", ips: ["198.51.100.10-198.51.100.12"] }),
+    );
+    assert.equal(p.spec.gateway, "198.51.100.1");
+    assert.equal(p.metadata.labels?.["ipam.spidernet.io/owner-spider-subnet"], "s2");
+    assert.equal(p.metadata.ownerReferences?.[0]?.kind, "SpiderSubnet");
+    const e = await rejected(
+      h.client.create(POOLS, pool("outside-s2", { subnet: "198.51.100.0/24", ips: ["198.51.100.16"] })),
+    );
+    assert.match(e.statusMessage, /not contained in controller Subnet s2/);
+  });
+
+  it("AC-102: a subnet cannot drop addresses its pools hold; adding is fine; subnet and ipVersion are immutable", async () => {
+    const s = await h.client.get<SpiderSubnet>(SUBNETS, "s2");
+    let e = await rejected(
+      h.client.update(SUBNETS, { ...s, spec: { ...s.spec, excludeIPs: ["198.51.100.11-198.51.100.20"] } }),
+    );
+    assert.match(
+      e.statusMessage,
+      /remove some IP ranges \["198\.51\.100\.11-198\.51\.100\.12"\] that is being used by IPPool in-s2/,
+    );
+    const grown = await h.client.update<SpiderSubnet>(SUBNETS, {
+      ...s,
+      spec: { ...s.spec, ips: ["198.51.100.10-198.51.100.30"] },
+    });
+    assert.deepEqual(grown.spec.ips, ["198.51.100.10-198.51.100.30"]);
+    e = await rejected(h.client.update(SUBNETS, { ...grown, spec: { ...grown.spec, subnet: "198.51.100.0/25" } }));
+    assert.match(e.statusMessage, /spec\.subnet: Forbidden: is not changeable/);
+  });
+
+  it("a subnet whose CIDR another pool overlaps, or whose pool it cannot contain, is refused", async () => {
+    await h.client.create(POOLS, pool("orphan", { subnet: "203.0.113.0/24", ips: ["203.0.113.50-203.0.113.60"] }));
+    let e = await rejected(h.client.create(SUBNETS, subnet("s3", { subnet: "203.0.113.0/25" })));
+    assert.match(e.statusMessage, /overlap with SpiderIPPool 'orphan' resource 'spec.subnet' 203\.0\.113\.0\/24/);
+    e = await rejected(
+      h.client.create(SUBNETS, subnet("s4", { subnet: "203.0.113.0/24", ips: ["203.0.113.50-203.0.113.55"] })),
+    );
+    assert.match(e.statusMessage, /SpiderIPPool 'orphan' owns some IP addresses that SpiderSubnet 's4' can't control/);
+  });
+
+  it("reserved IPs: the family is derived and ranges merged; invalid ranges are refused", async () => {
+    const r = await h.client.create<SpiderReservedIP>(RESERVED, {
+      apiVersion: "spiderpool.spidernet.io/v2beta1",
+      kind: "SpiderReservedIP",
+      metadata: { name: "r1" },
+      spec: { ips: ["2001:db8::5", "2001:db8::1-2001:db8::4"] },
+    } as SpiderReservedIP);
+    assert.equal(r.spec.ipVersion, 6);
+    assert.deepEqual(r.spec.ips, ["2001:db8::1-2001:db8::5"]);
+    let e = await rejected(
+      h.client.create(RESERVED, {
+        apiVersion: "spiderpool.spidernet.io/v2beta1",
+        kind: "SpiderReservedIP",
+        metadata: { name: "r2" },
+        spec: { ips: ["192.0.2.1", "2001:db8::9"] },
+      }),
+    );
+    assert.match(e.statusMessage, /spec\.ips\[1\]: Invalid value: "2001:db8::9": invalid IP range of IPv4/);
+    e = await rejected(
+      h.client.create(RESERVED, {
+        apiVersion: "spiderpool.spidernet.io/v2beta1",
+        kind: "SpiderReservedIP",
+        metadata: { name: "r3" },
+        spec: { ips: ["not-an-ip"] },
+      }),
+    );
+    assert.match(e.statusMessage, /spec\.ips is empty or spec\.ips\[0\] may be invalid/);
   });
 });

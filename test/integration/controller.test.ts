@@ -7,8 +7,9 @@ import { after, before, describe, it } from "node:test";
 import pino from "pino";
 import type { SpiderEndpoint } from "../../src/api/endpoint.ts";
 import type { SpiderIPPool } from "../../src/api/ippool.ts";
+import type { SpiderSubnet } from "../../src/api/subnet.ts";
 import { loadControllerConfig } from "../../src/controller/config.ts";
-import { ENDPOINTS, LEASE_NAME, SpiderpoolController } from "../../src/controller/controller.ts";
+import { ENDPOINTS, LEASE_NAME, SpiderpoolController, SUBNETS } from "../../src/controller/controller.ts";
 import { Resources, type KubeObject } from "../../src/kube/index.ts";
 import { POOLS } from "../../src/poolstore/pool-writer.ts";
 import { eventually, startApiServer, type Harness } from "../support/apiserver.ts";
@@ -207,6 +208,49 @@ describe("spiderpool-controller", () => {
       async () => (await h.client.listAll<SpiderIPPool>(POOLS)).items.every((x) => x.metadata.name !== "term-pool"),
       5000,
       "the pool to go once empty",
+    );
+  });
+
+  it("subnet accounting: controlledIPPools, counts, adoption of an earlier pool; deletion takes its pools first", async () => {
+    // A pool created before its subnet is adopted by the controller.
+    await h.client.create(POOLS, {
+      apiVersion: "spiderpool.spidernet.io/v2beta1",
+      kind: "SpiderIPPool",
+      metadata: { name: "early" },
+      spec: { subnet: "203.0.113.0/24", ips: ["203.0.113.40-203.0.113.41"] },
+    });
+    await h.client.create(SUBNETS, {
+      apiVersion: "spiderpool.spidernet.io/v2beta1",
+      kind: "SpiderSubnet",
+      metadata: { name: "sub" },
+      spec: { subnet: "203.0.113.0/24", ips: ["203.0.113.10-203.0.113.59"], gateway: "203.0.113.1" },
+    });
+    await h.client.create(POOLS, {
+      apiVersion: "spiderpool.spidernet.io/v2beta1",
+      kind: "SpiderIPPool",
+      metadata: { name: "later" },
+      spec: { subnet: "203.0.113.0/24", ips: ["203.0.113.10-203.0.113.14"] },
+    });
+    const status = async () => (await h.client.get<SpiderSubnet>(SUBNETS, "sub")).status;
+    await eventually(async () => (await status())?.allocatedIPCount === 7, 5000, "7 addresses in two pools");
+    const st = await status();
+    assert.equal(st?.totalIPCount, 50);
+    assert.deepEqual(JSON.parse(st?.controlledIPPools ?? "{}"), {
+      early: { ips: ["203.0.113.40-203.0.113.41"] },
+      later: { ips: ["203.0.113.10-203.0.113.14"] },
+    });
+    const early = await h.client.get<SpiderIPPool>(POOLS, "early");
+    assert.equal(early.metadata.labels?.["ipam.spidernet.io/owner-spider-subnet"], "sub");
+    assert.equal(early.spec.gateway, "203.0.113.1", "inherits the subnet's gateway");
+    await h.client.delete(POOLS, "early");
+    await eventually(async () => (await status())?.allocatedIPCount === 5, 5000, "entry dropped with its pool");
+    await h.client.delete(SUBNETS, "sub");
+    await eventually(
+      async () =>
+        (await h.client.listAll(SUBNETS)).items.length === 0 &&
+        (await h.client.listAll<SpiderIPPool>(POOLS)).items.every((p) => p.metadata.name !== "later"),
+      5000,
+      "the subnet and its pool to go",
     );
   });
 

@@ -14,36 +14,23 @@ import { SPIDER_FINALIZER, API_VERSION } from "../../api/group.ts";
 import type { SpiderIPPool } from "../../api/ippool.ts";
 import { requirementsOf } from "../../api/selector.ts";
 import type { SpiderSubnet } from "../../api/subnet.ts";
-import {
-  cidrsOverlap,
-  formatCIDR,
-  IPRangeSet,
-  parseIPRange,
-  tryParseCIDR,
-  tryParseIP,
-  type CIDR,
-} from "../../ip/index.ts";
+import { cidrsOverlap, IPRangeSet, parseIPRange, tryParseCIDR, tryParseIP, type CIDR } from "../../ip/index.ts";
 import { parseAllocatedIPs } from "../../ipam/pool-state.ts";
-import { alreadyExists, forbidden, invalid, notSupported, required, type Verdict } from "./verdict.ts";
+import {
+  checkGateway,
+  checkRoutes,
+  checkSubnet,
+  checkVersion,
+  effective,
+  familyOfSubnet,
+  mergeList,
+  type FamilyConfig,
+} from "./rules.ts";
+import { alreadyExists, forbidden, invalid, required, type Verdict } from "./verdict.ts";
 
-export interface PoolWebhookConfig {
-  enableIPv4: boolean;
-  enableIPv6: boolean;
+export interface PoolWebhookConfig extends FamilyConfig {
   enableSpiderSubnet: boolean;
   enableValidatingResourcesDeletedWebhook: boolean;
-}
-
-function familyOfSubnet(subnet: string): 4 | 6 | undefined {
-  return tryParseCIDR(subnet)?.family;
-}
-
-function mergeList(family: 4 | 6, list: string[] | undefined): string[] | undefined {
-  if (list === undefined || list.length <= 1) return list;
-  try {
-    return IPRangeSet.parse(family, list).toStrings();
-  } catch {
-    return list;
-  }
 }
 
 /** Defaulting (spec §2.1 mutation); failures stop the steps, never reject. */
@@ -93,34 +80,6 @@ export function mutatePool(
   return pool;
 }
 
-function effective(family: 4 | 6, spec: SpiderIPPool["spec"]): IPRangeSet | undefined {
-  try {
-    return IPRangeSet.parse(family, spec.ips ?? []).subtract(IPRangeSet.parse(family, spec.excludeIPs ?? []));
-  } catch {
-    return undefined;
-  }
-}
-
-function checkVersion(pool: SpiderIPPool, cfg: PoolWebhookConfig): Verdict | undefined {
-  const v = pool.spec.ipVersion;
-  if (v === undefined)
-    return invalid("spec.ipVersion", null, "is not generated correctly, 'spec.subnet' may be invalid");
-  if (v !== 4 && v !== 6) return notSupported("spec.ipVersion", v, [4, 6]);
-  if (v === 4 && !cfg.enableIPv4) return forbidden("spec.ipVersion", "IPv4 is disabled");
-  if (v === 6 && !cfg.enableIPv6) return forbidden("spec.ipVersion", "IPv6 is disabled");
-  return undefined;
-}
-
-function checkSubnet(pool: SpiderIPPool): CIDR | Verdict {
-  const s = pool.spec.subnet;
-  const c = tryParseCIDR(s);
-  if (c === undefined || c.family !== pool.spec.ipVersion)
-    return invalid("spec.subnet", s, `invalid IPv${pool.spec.ipVersion} CIDR`);
-  const canonical = formatCIDR(c);
-  if (canonical !== s) return invalid("spec.subnet", s, `unformatted subnet ${s}, please change it to ${canonical}`);
-  return c;
-}
-
 /** The checks shared by create and update (spec §2.1 step 4). */
 function checkSpec(pool: SpiderIPPool, cidr: CIDR, others: readonly SpiderIPPool[]): Verdict | undefined {
   const family = cidr.family;
@@ -153,39 +112,7 @@ function checkSpec(pool: SpiderIPPool, cidr: CIDR, others: readonly SpiderIPPool
       );
     }
   }
-  const gw = pool.spec.gateway;
-  if (gw !== undefined) {
-    const ip = tryParseIP(gw);
-    if (ip === undefined || ip.family !== family || ip.value < cidr.network || ip.value > cidr.last) {
-      return invalid("spec.gateway", gw, `not pertains to the 'spec.subnet' ${pool.spec.subnet}`);
-    }
-    const excluded = IPRangeSet.parse(family, pool.spec.excludeIPs ?? []).has(ip.value);
-    if (!excluded) {
-      const idx = (pool.spec.ips ?? []).findIndex((s) => IPRangeSet.parse(family, [s]).has(ip.value));
-      if (idx >= 0) {
-        return invalid(
-          `spec.ips[${idx}]`,
-          pool.spec.ips?.[idx],
-          `conflicts with 'spec.gateway' ${gw}, add the gateway IP address to 'spec.excludeIPs' or remove it from 'spec.ips'`,
-        );
-      }
-    }
-  }
-  const seen = new Set<string>();
-  for (const [i, r] of (pool.spec.routes ?? []).entries()) {
-    const dst = tryParseCIDR(r.dst);
-    if (r.dst === (family === 4 ? "0.0.0.0/0" : "::/0"))
-      return invalid(`spec.routes[${i}].dst`, r.dst, "please specify 'spec.gateway' to configure the default route");
-    if (seen.has(r.dst)) return invalid(`spec.routes[${i}].dst`, r.dst, "duplicate route with the same dst");
-    seen.add(r.dst);
-    if (dst === undefined || dst.family !== family)
-      return invalid(`spec.routes[${i}].dst`, r.dst, `invalid IPv${family} CIDR`);
-    const g = tryParseIP(r.gw);
-    if (g === undefined || g.family !== family || g.value < cidr.network || g.value > cidr.last) {
-      return invalid(`spec.routes[${i}].gw`, r.gw, `not pertains to the 'spec.subnet' ${pool.spec.subnet}`);
-    }
-  }
-  return undefined;
+  return checkGateway(pool.spec, cidr) ?? checkRoutes(pool.spec, cidr);
 }
 
 function checkAffinity(pool: SpiderIPPool): Verdict | undefined {
@@ -282,9 +209,9 @@ export function validatePool(a: PoolAdmission, cfg: PoolWebhookConfig): Verdict 
       if (old.spec.subnet !== pool.spec.subnet) return forbidden("spec.subnet", "is not changeable");
     }
   }
-  const ver = checkVersion(pool, cfg);
+  const ver = checkVersion(pool.spec, cfg);
   if (ver !== undefined) return ver;
-  const cidr = checkSubnet(pool);
+  const cidr = checkSubnet(pool.spec);
   if (!("family" in cidr)) return cidr;
   if (a.operation === "CREATE") {
     for (const o of a.pools) {

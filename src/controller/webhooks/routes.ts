@@ -6,7 +6,10 @@ import type { SpiderIPPool } from "../../api/ippool.ts";
 import { SpiderSubnetKind, type SpiderSubnet } from "../../api/subnet.ts";
 import { resourceTypeOf, type KubeClient } from "../../kube/index.ts";
 import { POOLS } from "../../poolstore/pool-writer.ts";
+import type { SpiderReservedIP } from "../../api/reservedip.ts";
 import { mutatePool, validatePool, type PoolWebhookConfig } from "./ippool.ts";
+import { mutateReservedIP, validateReservedIP } from "./reservedip.ts";
+import { mutateSubnet, validateSubnet } from "./subnet.ts";
 import type { AdmissionRequestV1, WebhookRoute } from "./server.ts";
 
 const SUBNETS = resourceTypeOf(SpiderSubnetKind);
@@ -45,6 +48,53 @@ export function webhookRoutes(client: KubeClient, cfg: PoolWebhookConfig): Webho
           cfg,
         );
       },
+    },
+    {
+      singular: "spidersubnet",
+      kind: "SpiderSubnet",
+      mutate: async (r) =>
+        r.object
+          ? (mutateSubnet(r.object as unknown as SpiderSubnet) as unknown as Record<string, unknown>)
+          : undefined,
+      validate: async (r) => {
+        if (r.operation === "CONNECT") return undefined;
+        const [subs, pools] =
+          r.operation === "DELETE"
+            ? [[], []]
+            : await Promise.all([
+                r.operation === "CREATE"
+                  ? client.listAll<SpiderSubnet>(SUBNETS).then((l) => l.items)
+                  : Promise.resolve([] as SpiderSubnet[]),
+                client.listAll<SpiderIPPool>(POOLS).then((l) => l.items),
+              ]);
+        return validateSubnet(
+          {
+            operation: r.operation,
+            subnets: subs,
+            pools,
+            ...(r.object ? { object: r.object as unknown as SpiderSubnet } : {}),
+            ...(r.oldObject ? { oldObject: r.oldObject as unknown as SpiderSubnet } : {}),
+          },
+          cfg,
+        );
+      },
+    },
+    {
+      singular: "spiderreservedip",
+      kind: "SpiderReservedIP",
+      mutate: async (r) =>
+        r.object
+          ? (mutateReservedIP(r.object as unknown as SpiderReservedIP) as unknown as Record<string, unknown>)
+          : undefined,
+      validate: async (r) =>
+        r.operation === "CREATE" || r.operation === "UPDATE"
+          ? validateReservedIP(
+              r.operation,
+              (r.object ?? undefined) as SpiderReservedIP | undefined,
+              (r.oldObject ?? undefined) as SpiderReservedIP | undefined,
+              cfg,
+            )
+          : undefined,
     },
   ];
 }
