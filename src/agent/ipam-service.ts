@@ -179,9 +179,18 @@ export class IpamService {
 
   async #allocate(req: AddRequest, log: Logger): Promise<AddResponse> {
     const { podNamespace: ns, podName } = req;
-    const pod = await this.#d.cache.getPod(ns, podName);
+    let pod = await this.#d.cache.getPod(ns, podName);
+    // The runtime's K8S_POD_UID names the pod this sandbox is for; a cache that lags a
+    // force-delete and re-create must not make us record the old pod's UID.
+    if (pod !== undefined && req.podUid !== "" && pod.metadata.uid !== req.podUid)
+      pod = await this.#d.cache.getPodFresh(ns, podName);
     if (pod === undefined)
       throw new IpamError("ERR_WRONG_INPUT", `failed to get Pod ${ns}/${podName}: pods "${podName}" not found`);
+    if (req.podUid !== "" && pod.metadata.uid !== req.podUid)
+      throw new IpamError(
+        "ERR_WRONG_INPUT",
+        `Pod ${ns}/${podName} has UID ${pod.metadata.uid ?? ""}, not the UID ${req.podUid} the runtime asked for`,
+      );
     if (!isPodAlive(pod)) throw deadPod(ns, podName);
     const podUid = pod.metadata.uid ?? req.podUid;
     const top = await this.#top(pod);

@@ -84,7 +84,10 @@ export class SpiderpoolController {
       renewDeadlineMs: o.config.renewDeadlineMs,
       retryPeriodMs: o.config.retryPeriodMs,
       onStarted: () => this.#onLeader(),
-      onStopped: () => this.metrics.leader.set(0),
+      onStopped: () => {
+        this.metrics.leader.set(0);
+        this.gc.forget();
+      },
       log: this.log.child({ part: "leader" }),
     });
     this.gc = new GarbageCollector({
@@ -287,6 +290,7 @@ export class SpiderpoolController {
     this.metrics.leader.set(1);
     for (const p of this.pools.list()) this.#reconcilePool(p);
     this.#scheduleSubnets();
+    this.gc.replay();
     // A new leader's first job: one full scan, as upstream does when its pod informer syncs.
     void this.gc.scanAll().catch((err: unknown) => this.log.error({ err }, "GC scan failed"));
   }

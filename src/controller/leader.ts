@@ -42,7 +42,7 @@ export class LeaderElector {
   #lastRenew = 0;
   #observed: { record: string; at: number } | undefined;
   #timer: NodeJS.Timeout | undefined;
-  #busy = false;
+  #inflight: Promise<void> | undefined;
   #stopped = false;
 
   constructor(o: LeaderOptions) {
@@ -55,14 +55,15 @@ export class LeaderElector {
 
   start(): void {
     this.#stopped = false;
-    void this.#tick();
-    this.#timer = setInterval(() => void this.#tick(), this.#o.retryPeriodMs);
+    this.#round();
+    this.#timer = setInterval(() => this.#round(), this.#o.retryPeriodMs);
   }
 
   /** Stops campaigning; a leader releases the Lease so a successor need not wait it out. */
   async stop(): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#timer);
+    await this.#inflight;
     if (!this.#leader) return;
     this.#setLeader(false);
     try {
@@ -78,6 +79,17 @@ export class LeaderElector {
     }
   }
 
+  /**
+   * One timer fire. The renew deadline is checked on every fire, also while a request
+   * hangs: a leader that has not renewed in time steps down before the Lease can expire
+   * for the others, whatever its API server connection is doing.
+   */
+  #round(): void {
+    if (this.#leader && performance.now() - this.#lastRenew > this.#o.renewDeadlineMs) this.#setLeader(false);
+    if (this.#inflight !== undefined || this.#stopped) return;
+    this.#inflight = this.#tick().finally(() => (this.#inflight = undefined));
+  }
+
   #setLeader(v: boolean): void {
     if (v === this.#leader) return;
     this.#leader = v;
@@ -90,22 +102,21 @@ export class LeaderElector {
   }
 
   async #tick(): Promise<void> {
-    if (this.#busy || this.#stopped) return;
-    this.#busy = true;
+    // Renewal counts from before the request was sent (monotonic clock), so a slow answer
+    // never stretches the leadership past what the others will wait.
+    const started = performance.now();
     try {
-      const ok = await this.#tryAcquireOrRenew();
-      const now = Date.now();
+      const ok = await withTimeout(this.#tryAcquireOrRenew(), this.#o.renewDeadlineMs);
+      if (this.#stopped) return;
       if (ok) {
-        this.#lastRenew = now;
+        this.#lastRenew = started;
         this.#setLeader(true);
-      } else if (this.#leader && now - this.#lastRenew > this.#o.renewDeadlineMs) {
+      } else if (this.#leader && performance.now() - this.#lastRenew > this.#o.renewDeadlineMs) {
         this.#setLeader(false);
       }
     } catch (err) {
       this.#o.log.warn({ err }, "leader election round failed");
-      if (this.#leader && Date.now() - this.#lastRenew > this.#o.renewDeadlineMs) this.#setLeader(false);
-    } finally {
-      this.#busy = false;
+      if (this.#leader && performance.now() - this.#lastRenew > this.#o.renewDeadlineMs) this.#setLeader(false);
     }
   }
 
@@ -137,10 +148,11 @@ export class LeaderElector {
     }
     const s = cur.spec ?? {};
     const record = JSON.stringify([s.holderIdentity, s.renewTime, s.leaseDurationSeconds]);
-    if (this.#observed?.record !== record) this.#observed = { record, at: now };
+    const mono = performance.now();
+    if (this.#observed?.record !== record) this.#observed = { record, at: mono };
     const held = s.holderIdentity !== undefined && s.holderIdentity !== "";
     const mine = s.holderIdentity === identity;
-    const expired = this.#observed.at + (s.leaseDurationSeconds ?? 15) * 1000 <= now;
+    const expired = this.#observed.at + (s.leaseDurationSeconds ?? 15) * 1000 <= mono;
     if (held && !mine && !expired) return false;
     const next: Lease = {
       ...cur,
@@ -156,4 +168,15 @@ export class LeaderElector {
       throw err;
     }
   }
+}
+
+class ElectionTimeout extends Error {}
+
+/** A round that outlives the renew deadline counts as failed; its request may still land, harmlessly. */
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ElectionTimeout(`leader election request took over ${ms} ms`)), ms);
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }

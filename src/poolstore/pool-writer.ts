@@ -8,7 +8,7 @@
  */
 import type { Logger } from "pino";
 import { SpiderIPPoolKind, type SpiderIPPool } from "../api/ippool.ts";
-import { IPRangeSet } from "../ip/index.ts";
+import { IPRangeSet, tryParseIP } from "../ip/index.ts";
 import { poolNotFound, poolUnreadable, retriesExhausted } from "../ipam/errors.ts";
 import {
   parseAllocatedIPs,
@@ -262,7 +262,17 @@ export class PoolWriter {
         const broken: string[] = [];
         for (const ip of op.ips) {
           const rec = records.get(ip);
-          if (rec === undefined) continue;
+          if (rec === undefined) {
+            // The pod is about to use this address: a missing record (released by a GC
+            // that raced the pod's return) is written again while the address is free, so
+            // the pod never runs on an address the pool could hand to another.
+            const v = tryParseIP(ip);
+            if (v !== undefined && v.family === addrs.family && addrs.effective.has(v.value)) {
+              records.set(ip, { pod: op.podRef, podUid: op.podUid });
+              changed = true;
+            } else broken.push(`${ip} is not in the pool`);
+            continue;
+          }
           if (rec.pod !== op.podRef) {
             broken.push(`${ip} belongs to ${rec.pod}`);
             continue;

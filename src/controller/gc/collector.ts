@@ -98,9 +98,19 @@ export class GarbageCollector {
     this.#timers.push(setInterval(() => void this.#traceTick(), this.#d.traceGapMs));
     this.#timers.push(
       setInterval(() => {
-        if (this.#d.isLeader()) void this.scanAll();
+        if (this.#d.isLeader()) this.scanAll().catch((err: unknown) => this.#d.log.error({ err }, "GC scan failed"));
       }, this.#d.scanIntervalMs),
     );
+  }
+
+  /** On becoming leader: pods that exist already (finished ones whose DEL failed) are traced too. */
+  replay(): void {
+    for (const p of this.#d.pods.list()) this.#onPod("add", p, undefined);
+  }
+
+  /** On losing leadership: entries decided under it are the next leader's to remake. */
+  forget(): void {
+    this.#db.clear();
   }
 
   stop(): void {
@@ -210,6 +220,21 @@ export class GarbageCollector {
       if (ep?.status === undefined) {
         this.#db.delete(e.key);
         return;
+      }
+      const epKind = this.#kindOfEndpoint(ep);
+      if (epKind !== "stateless") {
+        // A StatefulSet scaled back up, a VM restarted: the pod is wanted again, and its
+        // fixed address with it. Unknown validity keeps it too.
+        const valid = await this.#staticValid(
+          epKind,
+          { metadata: { name, namespace: ns } },
+          ep.status.ownerControllerName,
+        ).catch(() => undefined);
+        if (valid !== false) {
+          log.info({ valid }, "static workload still wants its address; not reclaimed");
+          this.#db.delete(e.key);
+          return;
+        }
       }
       if (ep.status.current.uid !== e.uid) {
         log.info({ endpointUid: ep.status.current.uid }, "endpoint belongs to another pod; left to the scan");
@@ -325,15 +350,29 @@ export class GarbageCollector {
       const ep = fresh
         ? ((await this.#getFresh(this.#d.endpointsType, name, ns)) as SpiderEndpoint | undefined)
         : this.#d.endpoints.getByName(name, ns);
-      const kind = pod !== undefined ? this.#kindOfPod(pod) : this.#kindOfEndpoint(ep);
+      let kind = pod !== undefined ? this.#kindOfPod(pod) : this.#kindOfEndpoint(ep);
+      let ownerName = pod === undefined ? ep?.status?.ownerControllerName : undefined;
+      let unknown = false;
+      if (pod === undefined && ep === undefined && this.#d.cfg.enableKubevirtStaticIP) {
+        // KubeVirt records name the VMI; between the agent's record and its endpoint
+        // write, the VMI (or VM) is the only sign the address is wanted.
+        try {
+          const vm = (await this.#getFresh(KUBEVIRT_VMI, name, ns)) ?? (await this.#getFresh(KUBEVIRT_VM, name, ns));
+          if (vm !== undefined) {
+            kind = "kubevirt";
+            ownerName = name;
+          }
+        } catch {
+          kind = "kubevirt";
+          unknown = true;
+        }
+      }
       const staticValid =
-        kind === "stateless"
+        kind === "stateless" || unknown
           ? undefined
-          : await this.#staticValid(
-              kind,
-              pod ?? { metadata: { name, namespace: ns } },
-              pod === undefined ? ep?.status?.ownerControllerName : undefined,
-            ).catch(() => undefined);
+          : await this.#staticValid(kind, pod ?? { metadata: { name, namespace: ns } }, ownerName).catch(
+              () => undefined,
+            );
       return {
         pod,
         ep,

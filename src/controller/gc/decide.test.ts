@@ -58,6 +58,12 @@ describe("GC scan decisions (ipam-behavior §4.4)", () => {
     assert.equal(scanRecord(rec, { ...f, staticValid: undefined }, cfg).action, "keep", "unknown never releases");
   });
 
+  it("a KubeVirt record (named after the VMI) with no endpoint yet is kept while the VM is wanted", () => {
+    const f = facts(undefined, { endpoint: undefined, kind: "kubevirt", staticValid: true });
+    assert.equal(scanRecord(rec, f, cfg).action, "keep");
+    assert.equal(scanRecord(rec, { ...f, staticValid: undefined }, cfg).action, "keep");
+  });
+
   it("a missing StatefulSet pod still wanted keeps its record; scaled away, it goes", () => {
     const f = facts(undefined, { kind: "statefulset", staticValid: true });
     assert.equal(scanRecord(rec, f, cfg).action, "keep");
@@ -73,7 +79,12 @@ describe("GC scan decisions (ipam-behavior §4.4)", () => {
   });
 
   it("AC-77: a terminating stateless pod past its grace on a Ready node, with the Ready flag off, is kept", () => {
-    const p = pod({ deleting: "2026-11-22T09:59:00Z" });
+    const p = pod({ deleting: "2026-11-22T09:59:00Z", grace: 30 });
+    assert.equal(
+      scanRecord(rec, facts(pod({ deleting: "2026-11-22T09:59:45Z", grace: 30 })), cfg).action,
+      "keep",
+      "within the second grace period the pod may still be running",
+    );
     assert.equal(scanRecord(rec, facts(p), cfg).action, "release");
     assert.equal(scanRecord(rec, facts(p), { ...cfg, terminatingOnReadyNode: false }).action, "keep");
     assert.equal(
@@ -114,11 +125,11 @@ describe("GC trace entries (ipam-behavior §4.1)", () => {
     assert.deepEqual(e, { key: "default/web", uid: "u1", reason: "Deleted", stopAt: NOW + 2000, nodeGated: false });
   });
 
-  it("a pod newly terminating is traced until its deletionTimestamp, gated by the node flags", () => {
-    const p = pod({ deleting: "2026-11-22T10:00:30Z" });
+  it("a pod newly terminating is traced until its deletionTimestamp plus its grace, gated by the node flags", () => {
+    const p = pod({ deleting: "2026-11-22T10:00:30Z", grace: 30 });
     const e = traceEntryFor("update", p, pod(), "stateless", undefined, cfg, NOW);
     assert.equal(e?.reason, "Terminating");
-    assert.equal(e?.stopAt, Date.parse("2026-11-22T10:00:30Z"));
+    assert.equal(e?.stopAt, Date.parse("2026-11-22T10:01:00Z"), "the kubelet's slack: a second grace period");
     assert.equal(e?.nodeGated, true);
     assert.equal(traceEntryFor("update", p, p, "stateless", undefined, cfg, NOW), undefined, "not newly");
   });

@@ -69,9 +69,11 @@ export function traceEntryFor(
   if (newlyTerminating || graceChanged) {
     const grace = pod.metadata.deletionGracePeriodSeconds;
     if (grace === undefined) return undefined;
-    // Upstream adds the grace period to a deletionTimestamp that already includes it;
-    // we wait for the timestamp itself (see docs/compatibility.md).
-    return { key, uid, reason: "Terminating", stopAt: Date.parse(dts) + delay, nodeGated: true };
+    // As upstream: the grace period is added to a deletionTimestamp that already includes
+    // it. The kubelet starts its own countdown only when it notices the delete and the CNI
+    // DEL comes after the containers stop, so the pod may hold its address well past the
+    // timestamp; the second grace period is that slack.
+    return { key, uid, reason: "Terminating", stopAt: Date.parse(dts) + ms(grace) + delay, nodeGated: true };
   }
   const phase = pod.status?.phase;
   if (phase === "Succeeded" || phase === "Failed") {
@@ -132,7 +134,9 @@ export function scanRecord(rec: RecordView, f: ScanFacts, cfg: GcConfig): ScanDe
   const { pod, endpoint } = f;
   const isStatic = f.kind !== "stateless";
   if (pod === undefined) {
-    if (endpoint !== undefined && isStatic) {
+    // A static workload's record outlives its pod (KubeVirt records name the VMI, which
+    // no pod is named after), with or without an endpoint written yet.
+    if (isStatic) {
       if (f.staticValid === undefined) return keep("static pod validity unknown");
       if (f.staticValid) return keep("static pod still wanted by its StatefulSet or VM");
     }
@@ -159,7 +163,8 @@ export function scanRecord(rec: RecordView, f: ScanFacts, cfg: GcConfig): ScanDe
   const dts = pod.metadata.deletionTimestamp;
   if (dts !== undefined) {
     if (isStatic) return keep("terminating static pod is released by DEL or once invalid");
-    const past = f.now >= Date.parse(dts) + ms(cfg.additionalGraceDelaySeconds);
+    const grace = pod.metadata.deletionGracePeriodSeconds ?? 0;
+    const past = f.now >= Date.parse(dts) + ms(grace) + ms(cfg.additionalGraceDelaySeconds);
     if (past) {
       return nodeAllows(f.nodeReady, cfg)
         ? release("Terminating", true)
