@@ -71,14 +71,24 @@ static int json_string(const char *text, const char *key, char *dst, size_t cap)
   return 1;
 }
 
+/* Ready before the deadline? Polls in slices so a long deadline is honoured in full. */
 static int wait_fd(int fd, short ev, long deadline) {
-  long left = deadline - now_ms();
-  if (left <= 0) return 0;
   struct pollfd p = {.fd = fd, .events = ev};
-  int r;
-  do r = poll(&p, 1, (int)(left > 60000 ? 60000 : left));
-  while (r < 0 && errno == EINTR);
-  return r > 0;
+  for (;;) {
+    long left = deadline - now_ms();
+    if (left <= 0) return 0;
+    int r = poll(&p, 1, (int)(left > 60000 ? 60000 : left));
+    if (r > 0) return 1;
+    if (r < 0 && errno != EINTR) return 0;
+  }
+}
+
+/* A version string is digits and dots; anything else is not echoed into our JSON. */
+static int plain_version(const char *v) {
+  if (!*v) return 0;
+  for (; *v; v++)
+    if (!((*v >= '0' && *v <= '9') || *v == '.')) return 0;
+  return 1;
 }
 
 static void send_all(int fd, const char *buf, size_t len, long deadline) {
@@ -110,8 +120,15 @@ int main(int argc, char **argv) {
                    : strcmp(base, "ifacer") == 0     ? "ifacer"
                                                       : "ipam";
 
+  long timeout = DEFAULT_TIMEOUT_MS;
+  const char *t = getenv("SPIDERPOOL_SHIM_TIMEOUT_MS");
+  if (t && atol(t) > 0) timeout = atol(t);
+  long deadline = now_ms() + timeout;
+
+  /* A runtime that never closes stdin must not hang us: the same deadline applies. */
   size_t len = 0;
   for (;;) {
+    if (!wait_fd(0, POLLIN, deadline)) fail(4, "invalid configuration", "stdin was not closed before the deadline");
     ssize_t n = read(0, in + len, MAX_STDIN - len);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) fail(4, "invalid configuration", "cannot read stdin");
@@ -122,7 +139,7 @@ int main(int argc, char **argv) {
   in[len] = 0;
   if (strlen(in) != len) fail(4, "invalid configuration", "network configuration contains a NUL byte");
   char found[32];
-  if (json_string(in, "cniVersion", found, sizeof found) == 1) strcpy(version, found);
+  if (json_string(in, "cniVersion", found, sizeof found) == 1 && plain_version(found)) strcpy(version, found);
 
   const char *cmd = getenv("CNI_COMMAND");
   if (cmd && strcmp(cmd, "VERSION") == 0) {
@@ -132,14 +149,11 @@ int main(int argc, char **argv) {
   if (!cmd || !*cmd) fail(4, "invalid environment", "CNI_COMMAND is not set");
 
   char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-  int got = json_string(in, "ipam_unix_socket_path", path, sizeof path);
+  /* The key belongs to the "ipam" object; a same-named key elsewhere (args) is not ours. */
+  const char *ipam = strstr(in, "\"ipam\"");
+  int got = ipam ? json_string(ipam, "ipam_unix_socket_path", path, sizeof path) : 0;
   if (got < 0) fail(7, "invalid configuration", "ipam_unix_socket_path is too long or escaped");
   if (got == 0 || !*path) strcpy(path, DEFAULT_SOCKET);
-
-  long timeout = DEFAULT_TIMEOUT_MS;
-  const char *t = getenv("SPIDERPOOL_SHIM_TIMEOUT_MS");
-  if (t && atol(t) > 0) timeout = atol(t);
-  long deadline = now_ms() + timeout;
 
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) fail(11, "try again later", "cannot create a unix socket");
@@ -194,7 +208,12 @@ int main(int argc, char **argv) {
   int status = atoi(out + 9);
   int code = status == 200 ? 0 : 1;
   for (char *line = strstr(out, "\r\n"); line; line = strstr(line + 2, "\r\n")) {
-    if (strncasecmp(line + 2, "X-CNI-Exit-Code:", 16) == 0) code = atoi(line + 18);
+    if (strncasecmp(line + 2, "X-CNI-Exit-Code:", 16) == 0) {
+      /* An exit status is 0..255; anything else from the agent is a failure, never a wrapped 0. */
+      char *end;
+      long v = strtol(line + 18, &end, 10);
+      code = (v >= 0 && v <= 255 && end != line + 18) ? (int)v : 1;
+    }
     /* The protocol sends Content-Length and closes; a chunked body would be relayed garbled. */
     if (strncasecmp(line + 2, "Transfer-Encoding:", 18) == 0) fail(11, "try again later", "chunked answer from spiderpool-agent");
   }

@@ -149,6 +149,52 @@ describe("CNI shim", { skip }, () => {
     assert.ok(r.ms < 5000, `took ${r.ms} ms`);
   });
 
+  it("a runtime that never closes stdin gets an error at the deadline, not a hang", async () => {
+    const r = await new Promise<Result>((resolveRun) => {
+      const t0 = performance.now();
+      const child = spawn(SHIM, [], {
+        env: { CNI_COMMAND: "VERSION", SPIDERPOOL_SHIM_TIMEOUT_MS: "300" },
+        stdio: ["pipe", "pipe", "pipe"],
+      });
+      let stdout = "";
+      child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+      child.stdin.on("error", () => undefined);
+      child.stdin.write('{"cniVersion":"1.0.0"'); // and never end
+      child.on("close", (code) => {
+        child.stdin.destroy();
+        resolveRun({ code, stdout, stderr: "", ms: performance.now() - t0 });
+      });
+    });
+    assert.equal(r.code, 1);
+    assert.equal(JSON.parse(r.stdout).details, "stdin was not closed before the deadline");
+    assert.ok(r.ms < 5000, `took ${r.ms} ms`);
+  });
+
+  it("an exit code outside 0..255 from the agent is a failure, never a wrapped 0", async () => {
+    for (const bad of ["256", "-1", "x"]) {
+      handler = (_req, _body, res) => {
+        const body = '{"cniVersion":"0.4.0","code":999,"msg":"boom"}';
+        res.writeHead(500, { "x-cni-exit-code": bad, "content-length": body.length });
+        res.end(body);
+      };
+      const r = await run(SHIM, conf(), cniEnv("ADD"));
+      assert.equal(r.code, 1, `X-CNI-Exit-Code: ${bad}`);
+    }
+  });
+
+  it("takes the socket path from the ipam object only, and never echoes a strange cniVersion", async () => {
+    handler = (_req, _body, res) => {
+      res.writeHead(200, { "x-cni-exit-code": "0", "content-length": 2 });
+      res.end("{}");
+    };
+    const decoy = `{"cniVersion":"0.4.0","name":"net","args":{"ipam_unix_socket_path":"${join(dir, "decoy.sock")}"},"ipam":{"type":"spiderpool","ipam_unix_socket_path":"${sock}"}}`;
+    const ok = await run(SHIM, decoy, cniEnv("ADD"));
+    assert.equal(ok.code, 0, ok.stdout);
+    const r = await run(SHIM, '{"cniVersion":"9.9\u0001"}', { ...cniEnv("ADD"), CNI_COMMAND: "" });
+    assert.equal(r.code, 1);
+    assert.equal(JSON.parse(r.stdout).cniVersion, "1.0.0", "the default, as valid JSON");
+  });
+
   it("refuses a chunked answer instead of relaying it garbled", async () => {
     handler = (_req, _body, res) => {
       res.writeHead(200, { "x-cni-exit-code": "0" });
