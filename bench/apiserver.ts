@@ -31,6 +31,8 @@ function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 }
 
+for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => process.exit(130));
+
 async function startServer(dir: string): Promise<{ kubeconfig: string; stop: () => Promise<void>; pid: number }> {
   const kubeconfig = join(dir, "kubeconfig");
   const child = spawn(
@@ -49,6 +51,11 @@ async function startServer(dir: string): Promise<{ kubeconfig: string; stop: () 
     ],
     { stdio: ["ignore", "pipe", "inherit"] },
   );
+  // Whatever ends this process (an error, Ctrl-C, a harness timeout), the server ends too:
+  // the exit handler runs synchronously, so the kill always goes out.
+  const reap = (): void => void child.kill("SIGKILL");
+  process.on("exit", reap);
+  child.on("exit", () => process.off("exit", reap));
   await new Promise<void>((ok, fail) => {
     let out = "";
     const t = setTimeout(() => fail(new Error("API server not ready after 30 s")), 30_000);

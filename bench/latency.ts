@@ -3,7 +3,7 @@
 // harness (same process spawning, same netconf shape). Prints min/median/p95/p99 and the
 // ratio of medians; asserts nothing.
 // Usage: npm run bench:latency [-- --n 200 --json FILE]
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -13,6 +13,8 @@ import { POOLS } from "../src/poolstore/pool-writer.ts";
 import { findPlugin, runPlugin } from "../src/cli/netlab.ts";
 import { KubeClient, loadKubeconfig, Resources, type KubeObject } from "../src/kube/index.ts";
 import { describeMachine, machineInfo } from "./machine.ts";
+
+const children = new Set<ChildProcess>();
 
 const { values } = parseArgs({ options: { n: { type: "string", default: "200" }, json: { type: "string" } } });
 const N = Number(values.n);
@@ -38,6 +40,8 @@ function start(
   ready: RegExp,
 ): Promise<{ stop: () => Promise<void>; out: () => string }> {
   const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  children.add(child);
+  child.on("exit", () => children.delete(child));
   let out = "";
   child.stdout.on("data", (c: Buffer) => (out += c.toString()));
   child.stderr.on("data", (c: Buffer) => (out += c.toString()));
@@ -64,6 +68,13 @@ function start(
     });
   });
 }
+
+// Whatever ends this process (an error, Ctrl-C, a harness timeout), the daemons it started
+// end with it: the exit handler runs synchronously, so the kill always goes out.
+process.on("exit", () => {
+  for (const c of children) c.kill("SIGKILL");
+});
+for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => process.exit(130));
 
 const machine = machineInfo();
 console.log(describeMachine(machine));
