@@ -32,6 +32,7 @@ export interface ControllerConfig {
   enableIPv6: boolean;
   enableSpiderSubnet: boolean;
   enableValidatingResourcesDeletedWebhook: boolean;
+  enableCoordinator: boolean;
   gc: GcConfig;
   gcTraceGapMs: number;
   gcScanIntervalMs: number;
@@ -104,6 +105,7 @@ export function loadControllerConfig(env: NodeJS.ProcessEnv = process.env, confP
     enableIPv6: conf.enableIPv6 ?? true,
     enableSpiderSubnet: conf.enableSpiderSubnet ?? true,
     enableValidatingResourcesDeletedWebhook: conf.enableValidatingResourcesDeletedWebhook ?? false,
+    enableCoordinator: e.bool("SPIDERPOOL_COORDINATOR_ENABLED", false),
     gc: {
       enabled: e.bool("SPIDERPOOL_GC_IP_ENABLED", true),
       terminatingOnReadyNode: e.bool("SPIDERPOOL_GC_STATELESS_TERMINATING_POD_ON_READY_NODE_ENABLED", true),

@@ -22,7 +22,7 @@ import { LeaderElector } from "./leader.ts";
 import { ControllerMetrics } from "./metrics.ts";
 import { reconcilePool } from "./pool-status.ts";
 import { reconcileSubnet } from "./subnet-status.ts";
-import { registerWebhooks } from "./webhooks/registration.ts";
+import { ALWAYS_REGISTERED, COORDINATOR_REGISTERED, registerWebhooks } from "./webhooks/registration.ts";
 import { webhookRoutes } from "./webhooks/routes.ts";
 import { WebhookServer } from "./webhooks/server.ts";
 import { dueForRotation, loadOrGenerateTls, type TlsOptions, type WebhookTls } from "./webhooks/tls.ts";
@@ -251,6 +251,7 @@ export class SpiderpoolController {
       enableIPv6: c.enableIPv6,
       enableSpiderSubnet: c.enableSpiderSubnet,
       enableValidatingResourcesDeletedWebhook: c.enableValidatingResourcesDeletedWebhook,
+      enableCoordinator: c.enableCoordinator,
     });
     const wlog = this.log.child({ part: "webhook" });
     this.#webhooks = new WebhookServer(this.#tls.serving, routes, (level, msg, fields) => wlog[level](fields, msg));
@@ -271,7 +272,11 @@ export class SpiderpoolController {
             service: { namespace: this.config.podNamespace, name: this.config.webhookServiceName, port: 5722 },
             caPem: tls.caPem,
           };
-    await registerWebhooks(this.#o.client, target);
+    await registerWebhooks(
+      this.#o.client,
+      target,
+      this.config.enableCoordinator ? [...ALWAYS_REGISTERED, COORDINATOR_REGISTERED] : ALWAYS_REGISTERED,
+    );
   }
 
   async #rotate(): Promise<void> {

@@ -5,7 +5,13 @@ import { after, before, describe, it } from "node:test";
 import type { SpiderIPPool } from "../../src/api/ippool.ts";
 import { SpiderReservedIPKind, type SpiderReservedIP } from "../../src/api/reservedip.ts";
 import { SpiderSubnetKind, type SpiderSubnet } from "../../src/api/subnet.ts";
-import { registerWebhooks, WEBHOOK_CONFIG_NAME } from "../../src/controller/webhooks/registration.ts";
+import {
+  ALWAYS_REGISTERED,
+  COORDINATOR_REGISTERED,
+  registerWebhooks,
+  WEBHOOK_CONFIG_NAME,
+} from "../../src/controller/webhooks/registration.ts";
+import { SpiderCoordinatorKind, type SpiderCoordinator } from "../../src/api/coordinator.ts";
 import { webhookRoutes } from "../../src/controller/webhooks/routes.ts";
 import { HEALTH_PATH, WebhookServer } from "../../src/controller/webhooks/server.ts";
 import { dueForRotation, loadOrGenerateTls } from "../../src/controller/webhooks/tls.ts";
@@ -243,9 +249,13 @@ describe("controller webhooks: SpiderSubnet and SpiderReservedIP through the API
       enableIPv6: true,
       enableSpiderSubnet: true,
       enableValidatingResourcesDeletedWebhook: true,
+      enableCoordinator: true,
     };
     hooks = new WebhookServer(tls.serving, webhookRoutes(h.client, cfg));
-    await registerWebhooks(h.client, { url: await hooks.listen(), caPem: tls.caPem });
+    await registerWebhooks(h.client, { url: await hooks.listen(), caPem: tls.caPem }, [
+      ...ALWAYS_REGISTERED,
+      COORDINATOR_REGISTERED,
+    ]);
   });
   after(async () => {
     await h?.close();
@@ -350,5 +360,20 @@ describe("controller webhooks: SpiderSubnet and SpiderReservedIP through the API
       }),
     );
     assert.match(e.statusMessage, /spec\.ips is empty or spec\.ips\[0\] may be invalid/);
+  });
+
+  it("coordinator: defaults and prefix forms are stored; a multicast MAC prefix is refused", async () => {
+    const COORDS = resourceTypeOf(SpiderCoordinatorKind);
+    const c = await h.client.create<SpiderCoordinator>(COORDS, {
+      apiVersion: "spiderpool.spidernet.io/v2beta1",
+      kind: "SpiderCoordinator",
+      metadata: { name: "default" },
+      spec: { podCIDRType: "cluster", hijackCIDR: ["192.0.2.1"] },
+    } as SpiderCoordinator);
+    assert.deepEqual(c.spec.hijackCIDR, ["192.0.2.1/32"]);
+    assert.equal(c.spec.podRPFilter, 0);
+    assert.deepEqual(c.metadata.finalizers, ["spiderpool.spidernet.io"]);
+    const e = await rejected(h.client.update(COORDS, { ...c, spec: { ...c.spec, podMACPrefix: "0b:00" } }));
+    assert.match(e.statusMessage, /spec\.podMACPrefix: Invalid value: "0b:00"/);
   });
 });

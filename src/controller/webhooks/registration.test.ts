@@ -24,6 +24,12 @@ describe("webhook configurations", () => {
     );
     assert.deepEqual(hooks(validating)[2]?.rules[0]?.operations, ["CREATE", "UPDATE"], "reserved IPs: no DELETE");
     assert.ok(hooks(validating).every((w) => w.failurePolicy === "Fail"));
+    const deployed = parseAllDocuments(renderWebhookManifest()).map((d) => d.toJS() as unknown);
+    assert.equal(
+      hooks(deployed[0])[3]?.name,
+      "spidercoordinator.spiderpool.spidernet.io",
+      "as the chart: coordinator on",
+    );
     const docs = parseAllDocuments(renderWebhookManifest()).map((d) => d.toJS() as { kind: string });
     assert.deepEqual(
       docs.map((d) => d.kind),

@@ -8,13 +8,18 @@ import { resourceTypeOf, type KubeClient } from "../../kube/index.ts";
 import { POOLS } from "../../poolstore/pool-writer.ts";
 import type { SpiderReservedIP } from "../../api/reservedip.ts";
 import { mutatePool, validatePool, type PoolWebhookConfig } from "./ippool.ts";
+import type { SpiderCoordinator } from "../../api/coordinator.ts";
+import { mutateCoordinator, validateCoordinatorSpec } from "./coordinator.ts";
 import { mutateReservedIP, validateReservedIP } from "./reservedip.ts";
 import { mutateSubnet, validateSubnet } from "./subnet.ts";
 import type { AdmissionRequestV1, WebhookRoute } from "./server.ts";
 
 const SUBNETS = resourceTypeOf(SpiderSubnetKind);
 
-export function webhookRoutes(client: KubeClient, cfg: PoolWebhookConfig): WebhookRoute[] {
+export function webhookRoutes(
+  client: KubeClient,
+  cfg: PoolWebhookConfig & { enableCoordinator?: boolean },
+): WebhookRoute[] {
   const subnets = async (): Promise<SpiderSubnet[]> =>
     cfg.enableSpiderSubnet ? (await client.listAll<SpiderSubnet>(SUBNETS)).items : [];
   const asPool = (o: AdmissionRequestV1["object"]): SpiderIPPool | undefined =>
@@ -96,5 +101,21 @@ export function webhookRoutes(client: KubeClient, cfg: PoolWebhookConfig): Webho
             )
           : undefined,
     },
+    ...(cfg.enableCoordinator === true
+      ? [
+          {
+            singular: "spidercoordinator",
+            kind: "SpiderCoordinator",
+            mutate: async (r: AdmissionRequestV1) =>
+              r.object
+                ? (mutateCoordinator(r.object as unknown as SpiderCoordinator) as unknown as Record<string, unknown>)
+                : undefined,
+            validate: async (r: AdmissionRequestV1) =>
+              (r.operation === "CREATE" || r.operation === "UPDATE") && r.object
+                ? validateCoordinatorSpec((r.object as unknown as SpiderCoordinator).spec ?? {}, true)
+                : undefined,
+          },
+        ]
+      : []),
   ];
 }
