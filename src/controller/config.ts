@@ -33,6 +33,7 @@ export interface ControllerConfig {
   enableSpiderSubnet: boolean;
   enableValidatingResourcesDeletedWebhook: boolean;
   enableCoordinator: boolean;
+  enableMultusConfig: boolean;
   gc: GcConfig;
   gcTraceGapMs: number;
   gcScanIntervalMs: number;
@@ -106,6 +107,7 @@ export function loadControllerConfig(env: NodeJS.ProcessEnv = process.env, confP
     enableSpiderSubnet: conf.enableSpiderSubnet ?? true,
     enableValidatingResourcesDeletedWebhook: conf.enableValidatingResourcesDeletedWebhook ?? false,
     enableCoordinator: e.bool("SPIDERPOOL_COORDINATOR_ENABLED", false),
+    enableMultusConfig: e.bool("SPIDERPOOL_MULTUS_CONFIG_ENABLED", false),
     gc: {
       enabled: e.bool("SPIDERPOOL_GC_IP_ENABLED", true),
       terminatingOnReadyNode: e.bool("SPIDERPOOL_GC_STATELESS_TERMINATING_POD_ON_READY_NODE_ENABLED", true),

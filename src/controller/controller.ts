@@ -22,7 +22,12 @@ import { LeaderElector } from "./leader.ts";
 import { ControllerMetrics } from "./metrics.ts";
 import { reconcilePool } from "./pool-status.ts";
 import { reconcileSubnet } from "./subnet-status.ts";
-import { ALWAYS_REGISTERED, COORDINATOR_REGISTERED, registerWebhooks } from "./webhooks/registration.ts";
+import {
+  ALWAYS_REGISTERED,
+  COORDINATOR_REGISTERED,
+  MULTUS_CONFIG_REGISTERED,
+  registerWebhooks,
+} from "./webhooks/registration.ts";
 import { webhookRoutes } from "./webhooks/routes.ts";
 import { WebhookServer } from "./webhooks/server.ts";
 import { dueForRotation, loadOrGenerateTls, type TlsOptions, type WebhookTls } from "./webhooks/tls.ts";
@@ -252,6 +257,7 @@ export class SpiderpoolController {
       enableSpiderSubnet: c.enableSpiderSubnet,
       enableValidatingResourcesDeletedWebhook: c.enableValidatingResourcesDeletedWebhook,
       enableCoordinator: c.enableCoordinator,
+      enableMultusConfig: c.enableMultusConfig,
     });
     const wlog = this.log.child({ part: "webhook" });
     this.#webhooks = new WebhookServer(this.#tls.serving, routes, (level, msg, fields) => wlog[level](fields, msg));
@@ -272,11 +278,11 @@ export class SpiderpoolController {
             service: { namespace: this.config.podNamespace, name: this.config.webhookServiceName, port: 5722 },
             caPem: tls.caPem,
           };
-    await registerWebhooks(
-      this.#o.client,
-      target,
-      this.config.enableCoordinator ? [...ALWAYS_REGISTERED, COORDINATOR_REGISTERED] : ALWAYS_REGISTERED,
-    );
+    await registerWebhooks(this.#o.client, target, [
+      ...ALWAYS_REGISTERED,
+      ...(this.config.enableMultusConfig ? [MULTUS_CONFIG_REGISTERED] : []),
+      ...(this.config.enableCoordinator ? [COORDINATOR_REGISTERED] : []),
+    ]);
   }
 
   async #rotate(): Promise<void> {

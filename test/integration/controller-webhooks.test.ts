@@ -8,10 +8,12 @@ import { SpiderSubnetKind, type SpiderSubnet } from "../../src/api/subnet.ts";
 import {
   ALWAYS_REGISTERED,
   COORDINATOR_REGISTERED,
+  MULTUS_CONFIG_REGISTERED,
   registerWebhooks,
   WEBHOOK_CONFIG_NAME,
 } from "../../src/controller/webhooks/registration.ts";
 import { SpiderCoordinatorKind, type SpiderCoordinator } from "../../src/api/coordinator.ts";
+import { SpiderMultusConfigKind, type SpiderMultusConfig } from "../../src/api/multusconfig.ts";
 import { webhookRoutes } from "../../src/controller/webhooks/routes.ts";
 import { HEALTH_PATH, WebhookServer } from "../../src/controller/webhooks/server.ts";
 import { dueForRotation, loadOrGenerateTls } from "../../src/controller/webhooks/tls.ts";
@@ -250,10 +252,12 @@ describe("controller webhooks: SpiderSubnet and SpiderReservedIP through the API
       enableSpiderSubnet: true,
       enableValidatingResourcesDeletedWebhook: true,
       enableCoordinator: true,
+      enableMultusConfig: true,
     };
     hooks = new WebhookServer(tls.serving, webhookRoutes(h.client, cfg));
     await registerWebhooks(h.client, { url: await hooks.listen(), caPem: tls.caPem }, [
       ...ALWAYS_REGISTERED,
+      MULTUS_CONFIG_REGISTERED,
       COORDINATOR_REGISTERED,
     ]);
   });
@@ -375,5 +379,26 @@ describe("controller webhooks: SpiderSubnet and SpiderReservedIP through the API
     assert.deepEqual(c.metadata.finalizers, ["spiderpool.spidernet.io"]);
     const e = await rejected(h.client.update(COORDS, { ...c, spec: { ...c.spec, podMACPrefix: "0b:00" } }));
     assert.match(e.statusMessage, /spec\.podMACPrefix: Invalid value: "0b:00"/);
+  });
+
+  it("multus configs: defaults and the coordinator are stored; two masters without a bond are refused", async () => {
+    const SMCS = resourceTypeOf(SpiderMultusConfigKind);
+    const m = await h.client.create<SpiderMultusConfig>(SMCS, {
+      apiVersion: "spiderpool.spidernet.io/v2beta1",
+      kind: "SpiderMultusConfig",
+      metadata: { name: "macvlan-eth0", namespace: "default" },
+      spec: { cniType: "macvlan", macvlan: { master: ["eth0"] } },
+    } as SpiderMultusConfig);
+    assert.equal(m.spec?.macvlan?.vlanID, 0);
+    assert.equal(m.spec?.coordinator?.mode, "auto");
+    const e = await rejected(
+      h.client.create(SMCS, {
+        apiVersion: "spiderpool.spidernet.io/v2beta1",
+        kind: "SpiderMultusConfig",
+        metadata: { name: "two-masters", namespace: "default" },
+        spec: { cniType: "macvlan", macvlan: { master: ["eth0", "eth1"] } },
+      }),
+    );
+    assert.match(e.statusMessage, /spec\.macvlan\.bond: Required value: two or more masters need a bond/);
   });
 });

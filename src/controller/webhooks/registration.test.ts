@@ -25,10 +25,12 @@ describe("webhook configurations", () => {
     assert.deepEqual(hooks(validating)[2]?.rules[0]?.operations, ["CREATE", "UPDATE"], "reserved IPs: no DELETE");
     assert.ok(hooks(validating).every((w) => w.failurePolicy === "Fail"));
     const deployed = parseAllDocuments(renderWebhookManifest()).map((d) => d.toJS() as unknown);
-    assert.equal(
-      hooks(deployed[0])[3]?.name,
-      "spidercoordinator.spiderpool.spidernet.io",
-      "as the chart: coordinator on",
+    assert.deepEqual(
+      hooks(deployed[0])
+        .slice(3)
+        .map((w) => w.name),
+      ["spidermultusconfig.spiderpool.spidernet.io", "spidercoordinator.spiderpool.spidernet.io"],
+      "as the chart: multus configs and coordinator on",
     );
     const docs = parseAllDocuments(renderWebhookManifest()).map((d) => d.toJS() as { kind: string });
     assert.deepEqual(

@@ -10,15 +10,21 @@ import type { SpiderReservedIP } from "../../api/reservedip.ts";
 import { mutatePool, validatePool, type PoolWebhookConfig } from "./ippool.ts";
 import type { SpiderCoordinator } from "../../api/coordinator.ts";
 import { mutateCoordinator, validateCoordinatorSpec } from "./coordinator.ts";
+import { ANNO_SMC_CR_NAME } from "../../api/annotations/index.ts";
+import type { SpiderMultusConfig } from "../../api/multusconfig.ts";
+import { NetworkAttachmentDefinitionKind } from "../../api/nad.ts";
+import { isNotFound } from "../../kube/errors.ts";
+import { mutateMultusConfig, validateMultusConfig } from "./multusconfig.ts";
 import { mutateReservedIP, validateReservedIP } from "./reservedip.ts";
 import { mutateSubnet, validateSubnet } from "./subnet.ts";
 import type { AdmissionRequestV1, WebhookRoute } from "./server.ts";
 
 const SUBNETS = resourceTypeOf(SpiderSubnetKind);
+const NADS = resourceTypeOf(NetworkAttachmentDefinitionKind);
 
 export function webhookRoutes(
   client: KubeClient,
-  cfg: PoolWebhookConfig & { enableCoordinator?: boolean },
+  cfg: PoolWebhookConfig & { enableCoordinator?: boolean; enableMultusConfig?: boolean },
 ): WebhookRoute[] {
   const subnets = async (): Promise<SpiderSubnet[]> =>
     cfg.enableSpiderSubnet ? (await client.listAll<SpiderSubnet>(SUBNETS)).items : [];
@@ -114,6 +120,35 @@ export function webhookRoutes(
               (r.operation === "CREATE" || r.operation === "UPDATE") && r.object
                 ? validateCoordinatorSpec((r.object as unknown as SpiderCoordinator).spec ?? {}, true)
                 : undefined,
+          },
+        ]
+      : []),
+    ...(cfg.enableMultusConfig === true
+      ? [
+          {
+            singular: "spidermultusconfig",
+            kind: "SpiderMultusConfig",
+            mutate: async (r: AdmissionRequestV1) =>
+              r.object
+                ? (mutateMultusConfig(r.object as unknown as SpiderMultusConfig) as unknown as Record<string, unknown>)
+                : undefined,
+            validate: async (r: AdmissionRequestV1) => {
+              if ((r.operation !== "CREATE" && r.operation !== "UPDATE") || !r.object) return undefined;
+              const smc = r.object as unknown as SpiderMultusConfig;
+              const nadName = smc.metadata.annotations?.[ANNO_SMC_CR_NAME] ?? smc.metadata.name ?? "";
+              const existingNad = await client
+                .get(NADS, nadName, smc.metadata.namespace ?? r.namespace ?? "")
+                .catch((err: unknown) => {
+                  if (isNotFound(err)) return undefined;
+                  throw err;
+                });
+              return validateMultusConfig({
+                operation: r.operation,
+                object: smc,
+                ...(r.oldObject ? { oldObject: r.oldObject as unknown as SpiderMultusConfig } : {}),
+                ...(existingNad !== undefined ? { existingNad: existingNad as never } : {}),
+              });
+            },
           },
         ]
       : []),
