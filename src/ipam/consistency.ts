@@ -7,11 +7,16 @@
  */
 import type { SpiderEndpoint } from "../api/endpoint.ts";
 import type { SpiderIPPool } from "../api/ippool.ts";
+import { LABEL_OWNER_SPIDER_SUBNET } from "../api/annotations/index.ts";
+import type { ControlledPool, SpiderSubnet } from "../api/subnet.ts";
+import { IPRangeSet } from "../ip/index.ts";
 import type { ObjectMeta } from "../api/meta.ts";
 import { parseAllocatedIPs, poolAddresses } from "./pool-state.ts";
 
 export interface ConsistencyInput {
   pools: readonly SpiderIPPool[];
+  /** When given, subnet accounting is checked too. */
+  subnets?: readonly SpiderSubnet[];
   pods: ReadonlyArray<{ metadata: ObjectMeta }>;
   endpoints: readonly SpiderEndpoint[];
 }
@@ -103,5 +108,75 @@ export function checkConsistency(input: ConsistencyInput): ConsistencyReport {
       }
     }
   }
+  checkSubnets(input, problems);
   return { ok: problems.length === 0, problems, records: total };
+}
+
+/**
+ * Subnet accounting: each `controlledIPPools` entry names an existing pool whose addresses
+ * (ips − excludeIPs) it equals, entries of one subnet never overlap, `allocatedIPCount` is
+ * their sum, and every pool the subnet owns has an entry.
+ */
+function checkSubnets(input: ConsistencyInput, problems: string[]): void {
+  const pools = new Map(input.pools.map((p) => [p.metadata.name ?? "", p]));
+  for (const sub of input.subnets ?? []) {
+    const name = sub.metadata.name ?? "";
+    const family = sub.spec.ipVersion;
+    if (family !== 4 && family !== 6) continue;
+    let entries: Record<string, ControlledPool>;
+    try {
+      entries = JSON.parse(sub.status?.controlledIPPools ?? "{}") as Record<string, ControlledPool>;
+    } catch (err) {
+      problems.push(`subnet ${name}: status.controlledIPPools is not valid JSON: ${(err as Error).message}`);
+      continue;
+    }
+    let seen = IPRangeSet.empty(family);
+    let sum = 0n;
+    for (const [poolName, entry] of Object.entries(entries ?? {})) {
+      let set: IPRangeSet;
+      try {
+        set = IPRangeSet.parse(family, entry.ips);
+      } catch (err) {
+        problems.push(`subnet ${name}: entry ${poolName}: ${(err as Error).message}`);
+        continue;
+      }
+      sum += set.size;
+      if (seen.overlaps(set))
+        problems.push(
+          `subnet ${name}: entry ${poolName} overlaps another entry in ${JSON.stringify(seen.intersect(set).toStrings())}`,
+        );
+      seen = seen.union(set);
+      const pool = pools.get(poolName);
+      if (pool === undefined) {
+        problems.push(`subnet ${name}: entry ${poolName} names no existing pool`);
+        continue;
+      }
+      try {
+        const eff = poolAddresses(pool.spec).effective;
+        if (!eff.equals(set))
+          problems.push(
+            `subnet ${name}: entry ${poolName} is ${JSON.stringify(set.toStrings())} but the pool has ${JSON.stringify(eff.toStrings())}`,
+          );
+      } catch {
+        // The pool's own problem is reported with the pool.
+      }
+    }
+    const count = sub.status?.allocatedIPCount;
+    if (count !== undefined && BigInt(count) !== sum)
+      problems.push(`subnet ${name}: allocatedIPCount ${count} but its entries hold ${sum} addresses`);
+    for (const p of input.pools) {
+      if (p.metadata.labels?.[LABEL_OWNER_SPIDER_SUBNET] !== name || p.metadata.deletionTimestamp !== undefined)
+        continue;
+      if (Object.hasOwn(entries ?? {}, p.metadata.name ?? "")) continue;
+      let empty = false;
+      try {
+        empty = poolAddresses(p.spec).effective.isEmpty;
+      } catch {
+        empty = true;
+      }
+      // Pools without addresses hold nothing of the subnet and carry no entry.
+      if (!empty)
+        problems.push(`subnet ${name}: pool ${p.metadata.name ?? ""} is owned but has no controlledIPPools entry`);
+    }
+  }
 }

@@ -8,7 +8,8 @@ import { after, before, beforeEach, describe, it } from "node:test";
 import type { SpiderIPPool } from "../../src/api/ippool.ts";
 import { runCheck } from "../../src/cli/check.ts";
 import { ENDPOINTS } from "../../src/controller/controller.ts";
-import { Resources, type KubeObject } from "../../src/kube/index.ts";
+import { Resources, resourceTypeOf, type KubeObject } from "../../src/kube/index.ts";
+import { SpiderSubnetKind, type SpiderSubnet } from "../../src/api/subnet.ts";
 import { POOLS } from "../../src/poolstore/pool-writer.ts";
 import { startApiServer, type Harness } from "../support/apiserver.ts";
 
@@ -130,5 +131,33 @@ describe("spiderpoolctl check", () => {
     const r = await check();
     assert.equal(r.code, 1);
     assert.match(r.text, /endpoint default\/a: eth0 192\.0\.2\.12 from pool p1: not recorded in the pool/);
+  });
+
+  it("a subnet entry that disagrees with its pool, overlapping entries, and a wrong count", async () => {
+    await pool("p1", {});
+    const SUBNETS = resourceTypeOf(SpiderSubnetKind);
+    const sub = await h.client.create<SpiderSubnet>(SUBNETS, {
+      apiVersion: "spiderpool.spidernet.io/v2beta1",
+      kind: "SpiderSubnet",
+      metadata: { name: "s1" },
+      spec: { subnet: "192.0.2.0/24", ipVersion: 4, ips: ["192.0.2.1-192.0.2.100"] },
+    } as SpiderSubnet);
+    await h.client.updateStatus(SUBNETS, {
+      ...sub,
+      status: {
+        controlledIPPools: JSON.stringify({ p1: { ips: ["192.0.2.10-192.0.2.15"] }, gone: { ips: ["192.0.2.12"] } }),
+        allocatedIPCount: 3,
+      },
+    });
+    const r = await check();
+    assert.equal(r.code, 1);
+    assert.match(
+      r.text,
+      /subnet s1: entry p1 is \["192\.0\.2\.10-192\.0\.2\.15"\] but the pool has \["192\.0\.2\.10-192\.0\.2\.20"\]/,
+    );
+    assert.match(r.text, /subnet s1: entry gone overlaps another entry in \["192\.0\.2\.12"\]/);
+    assert.match(r.text, /subnet s1: entry gone names no existing pool/);
+    assert.match(r.text, /subnet s1: allocatedIPCount 3 but its entries hold 7 addresses/);
+    await h.client.delete(SUBNETS, "s1");
   });
 });

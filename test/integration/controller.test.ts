@@ -14,6 +14,7 @@ import { Resources, type KubeObject } from "../../src/kube/index.ts";
 import { POOLS } from "../../src/poolstore/pool-writer.ts";
 import { eventually, startApiServer, type Harness } from "../support/apiserver.ts";
 import { records } from "../support/cluster.ts";
+import { checkConsistency } from "../../src/ipam/consistency.ts";
 
 const NS = "default";
 
@@ -239,6 +240,18 @@ describe("spiderpool-controller", () => {
       early: { ips: ["203.0.113.40-203.0.113.41"] },
       later: { ips: ["203.0.113.10-203.0.113.14"] },
     });
+    const subs = (await h.client.listAll<SpiderSubnet>(SUBNETS)).items;
+    const accounting = checkConsistency({
+      pools: (await h.client.listAll<SpiderIPPool>(POOLS)).items,
+      pods: [],
+      endpoints: [],
+      subnets: subs,
+    });
+    assert.deepEqual(
+      accounting.problems.filter((p) => p.startsWith("subnet ")),
+      [],
+      "subnet accounting exact",
+    );
     const early = await h.client.get<SpiderIPPool>(POOLS, "early");
     assert.equal(early.metadata.labels?.["ipam.spidernet.io/owner-spider-subnet"], "sub");
     assert.equal(early.spec.gateway, "203.0.113.1", "inherits the subnet's gateway");
