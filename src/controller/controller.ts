@@ -171,9 +171,11 @@ export class SpiderpoolController {
         this.#reconcilePool(p);
         this.#scheduleSubnets();
       },
-      onUpdate: (_o, p) => {
+      onUpdate: (o, p) => {
         this.#reconcilePool(p);
-        this.#scheduleSubnets();
+        // Agents rewrite pool status on every allocation; subnet accounting depends only
+        // on what a pool is (spec, owner, deletion), so status-only updates skip the pass.
+        if (subnetRelevant(o) !== subnetRelevant(p)) this.#scheduleSubnets();
       },
       onDelete: () => this.#scheduleSubnets(),
     });
@@ -342,6 +344,11 @@ export class SpiderpoolController {
     res.writeHead(200, { "content-type": this.metrics.registry.contentType });
     res.end(text);
   }
+}
+
+function subnetRelevant(p: SpiderIPPool): string {
+  const m = p.metadata;
+  return JSON.stringify([p.spec, m.labels, m.ownerReferences, m.deletionTimestamp]);
 }
 
 function reply(res: ServerResponse, code: number, body: string): void {

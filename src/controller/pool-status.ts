@@ -8,40 +8,40 @@
  */
 import { SPIDER_FINALIZER } from "../api/group.ts";
 import type { SpiderIPPool } from "../api/ippool.ts";
-import { IPRangeSet } from "../ip/index.ts";
+import { effective } from "./webhooks/rules.ts";
 import { parseAllocatedIPs } from "../ipam/pool-state.ts";
 
 export const INT64_MAX = 9223372036854775807n;
 
+/** An address count as the int64 the API carries (the CRD field is int64). */
+export function cappedCount(n: bigint): number {
+  // Known gap: above 2^53 a JavaScript number is not exact, so an IPv6 pool of 2^63
+  // addresses is written as 9223372036854775808 (docs/compatibility.md).
+  return Number(n > INT64_MAX ? INT64_MAX : n);
+}
+
 export function totalIPCount(pool: SpiderIPPool): number | undefined {
   const family = pool.spec.ipVersion;
   if (family !== 4 && family !== 6) return undefined;
-  try {
-    const eff = IPRangeSet.parse(family, pool.spec.ips ?? []).subtract(
-      IPRangeSet.parse(family, pool.spec.excludeIPs ?? []),
-    );
-    const n = eff.size > INT64_MAX ? INT64_MAX : eff.size;
-    // Known gap: above 2^53 a JavaScript number is not exact, so an IPv6 pool of 2^63
-    // addresses is written as 9223372036854775808 (docs/compatibility.md).
-    return Number(n);
-  } catch {
-    return undefined;
-  }
+  const eff = effective(family, pool.spec);
+  return eff === undefined ? undefined : cappedCount(eff.size);
 }
 
 export type PoolStatusAction =
   { kind: "none" } | { kind: "status"; next: SpiderIPPool } | { kind: "unfinalize"; next: SpiderIPPool };
 
 export function reconcilePool(pool: SpiderIPPool): PoolStatusAction {
-  let records: ReadonlyMap<string, unknown>;
-  try {
-    records = parseAllocatedIPs(pool.status?.allocatedIPs);
-  } catch {
-    return { kind: "none" };
-  }
   if (pool.metadata.deletionTimestamp !== undefined) {
     const fins = pool.metadata.finalizers ?? [];
-    if (records.size > 0 || !fins.includes(SPIDER_FINALIZER)) return { kind: "none" };
+    if (!fins.includes(SPIDER_FINALIZER)) return { kind: "none" };
+    // Records are parsed only here: a live pool's status changes with every allocation.
+    let held: number;
+    try {
+      held = parseAllocatedIPs(pool.status?.allocatedIPs).size;
+    } catch {
+      return { kind: "none" };
+    }
+    if (held > 0) return { kind: "none" };
     return {
       kind: "unfinalize",
       next: { ...pool, metadata: { ...pool.metadata, finalizers: fins.filter((f) => f !== SPIDER_FINALIZER) } },
