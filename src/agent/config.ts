@@ -3,8 +3,7 @@
  * spiderpool-conf ConfigMap (§6.1), with upstream's defaults. Invalid values are refused at
  * start with the variable's name, not discovered later.
  */
-import { readFileSync } from "node:fs";
-import { parse } from "yaml";
+import { readConfMapping } from "../daemon/conf-file.ts";
 import { EnvReader } from "../daemon/env.ts";
 import { SpiderpoolError } from "../errors/base.ts";
 
@@ -58,33 +57,25 @@ interface ConfFile {
   enableGatewayDetection?: boolean;
 }
 
+const BOOLEAN_KEYS = new Set([
+  "enableIPv4",
+  "enableIPv6",
+  "enableStatefulSet",
+  "enableKubevirtStaticIP",
+  "enableSpiderSubnet",
+  "enableAutoPoolForApplication",
+  "enableIPConflictDetection",
+  "enableGatewayDetection",
+]);
+
 export function readConfFile(path: string | undefined): ConfFile {
-  if (path === undefined) return {};
-  let raw: unknown;
-  try {
-    raw = parse(readFileSync(path, "utf8"));
-  } catch (err) {
-    throw new AgentConfigError(`cannot read config file '${path}': ${(err as Error).message}`, { cause: err });
-  }
-  if (raw === null || raw === undefined) return {};
-  if (typeof raw !== "object" || Array.isArray(raw))
-    throw new AgentConfigError(`config file '${path}' is not a YAML mapping`);
-  const conf = raw as Record<string, unknown>;
-  for (const k of [
-    "enableIPv4",
-    "enableIPv6",
-    "enableStatefulSet",
-    "enableKubevirtStaticIP",
-    "enableSpiderSubnet",
-    "enableAutoPoolForApplication",
-    "enableIPConflictDetection",
-    "enableGatewayDetection",
-  ]) {
-    if (conf[k] !== undefined && typeof conf[k] !== "boolean")
-      throw new AgentConfigError(`config file '${path}': ${k} must be true or false`);
-  }
+  const conf = readConfMapping(
+    path,
+    (m) => new AgentConfigError(m),
+    (k) => BOOLEAN_KEYS.has(k),
+  );
   if (conf["ipamUnixSocketPath"] !== undefined && typeof conf["ipamUnixSocketPath"] !== "string") {
-    throw new AgentConfigError(`config file '${path}': ipamUnixSocketPath must be a string`);
+    throw new AgentConfigError(`config file '${path ?? ""}': ipamUnixSocketPath must be a string`);
   }
   return conf as ConfFile;
 }

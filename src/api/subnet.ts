@@ -76,3 +76,9 @@ export const SpiderSubnetKind: KindDefinition = {
     status: Type.Optional(SubnetStatus),
   }),
 };
+
+/** `status.controlledIPPools` as a map; throws on text that is not JSON. */
+export function parseControlledPools(text: string | undefined): Map<string, ControlledPool> {
+  if (text === undefined || text === "" || text === "null") return new Map();
+  return new Map(Object.entries(JSON.parse(text) as Record<string, ControlledPool>));
+}

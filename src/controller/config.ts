@@ -3,8 +3,7 @@
  * switches of the spiderpool-conf ConfigMap (§6.1), with upstream's defaults. Variables
  * named `SPIDERPOOL_TS_*` are ours (documented in docs/compatibility.md).
  */
-import { readFileSync } from "node:fs";
-import { parse } from "yaml";
+import { readConfMapping } from "../daemon/conf-file.ts";
 import { EnvReader } from "../daemon/env.ts";
 import { SpiderpoolError } from "../errors/base.ts";
 import type { GcConfig } from "./gc/decide.ts";
@@ -55,22 +54,11 @@ interface ConfFile {
 }
 
 function readConf(path: string | undefined): ConfFile {
-  if (path === undefined) return {};
-  let raw: unknown;
-  try {
-    raw = parse(readFileSync(path, "utf8"));
-  } catch (err) {
-    throw new ControllerConfigError(`cannot read config file '${path}': ${(err as Error).message}`, { cause: err });
-  }
-  if (raw === null || raw === undefined) return {};
-  if (typeof raw !== "object" || Array.isArray(raw))
-    throw new ControllerConfigError(`config file '${path}' is not a YAML mapping`);
-  const conf = raw as Record<string, unknown>;
-  for (const [k, v] of Object.entries(conf)) {
-    if (k.startsWith("enable") && typeof v !== "boolean")
-      throw new ControllerConfigError(`config file '${path}': ${k} must be true or false`);
-  }
-  return conf as ConfFile;
+  return readConfMapping(
+    path,
+    (m) => new ControllerConfigError(m),
+    (k) => k.startsWith("enable"),
+  ) as ConfFile;
 }
 
 export function loadControllerConfig(env: NodeJS.ProcessEnv = process.env, confPath?: string): ControllerConfig {

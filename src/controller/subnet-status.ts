@@ -8,10 +8,10 @@
 import { LABEL_OWNER_SPIDER_SUBNET } from "../api/annotations/index.ts";
 import { API_VERSION, SPIDER_FINALIZER } from "../api/group.ts";
 import type { SpiderIPPool } from "../api/ippool.ts";
-import type { ControlledPool, SpiderSubnet } from "../api/subnet.ts";
+import { parseControlledPools, type ControlledPool, type SpiderSubnet } from "../api/subnet.ts";
 import { IPRangeSet } from "../ip/index.ts";
 import { effective } from "./webhooks/rules.ts";
-import { parseControlledPools } from "./webhooks/subnet.ts";
+import { cappedCount } from "./pool-status.ts";
 
 export type SubnetAction =
   | { kind: "none" }
@@ -22,10 +22,6 @@ export type SubnetAction =
 
 const owns = (sub: SpiderSubnet, p: SpiderIPPool): boolean =>
   p.metadata.labels?.[LABEL_OWNER_SPIDER_SUBNET] === sub.metadata.name && p.spec.subnet === sub.spec.subnet;
-
-function capped(n: bigint): number {
-  return Number(n > 9223372036854775807n ? 9223372036854775807n : n);
-}
 
 /** The first thing to do for this subnet, or none; called again after each write lands. */
 export function reconcileSubnet(sub: SpiderSubnet, pools: readonly SpiderIPPool[]): SubnetAction {
@@ -111,8 +107,8 @@ export function reconcileSubnet(sub: SpiderSubnet, pools: readonly SpiderIPPool[
   const text = next.size === 0 ? undefined : JSON.stringify(sorted);
   const status = {
     ...(text !== undefined ? { controlledIPPools: text } : {}),
-    totalIPCount: capped(subEff.size),
-    allocatedIPCount: capped(allocated),
+    totalIPCount: cappedCount(subEff.size),
+    allocatedIPCount: cappedCount(allocated),
   };
   const same =
     (sub.status?.controlledIPPools ?? undefined) === text &&

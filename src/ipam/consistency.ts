@@ -8,7 +8,7 @@
 import type { SpiderEndpoint } from "../api/endpoint.ts";
 import type { SpiderIPPool } from "../api/ippool.ts";
 import { LABEL_OWNER_SPIDER_SUBNET } from "../api/annotations/index.ts";
-import type { ControlledPool, SpiderSubnet } from "../api/subnet.ts";
+import { parseControlledPools, type ControlledPool, type SpiderSubnet } from "../api/subnet.ts";
 import { IPRangeSet } from "../ip/index.ts";
 import type { ObjectMeta } from "../api/meta.ts";
 import { parseAllocatedIPs, poolAddresses } from "./pool-state.ts";
@@ -123,16 +123,16 @@ function checkSubnets(input: ConsistencyInput, problems: string[]): void {
     const name = sub.metadata.name ?? "";
     const family = sub.spec.ipVersion;
     if (family !== 4 && family !== 6) continue;
-    let entries: Record<string, ControlledPool>;
+    let entries: Map<string, ControlledPool>;
     try {
-      entries = JSON.parse(sub.status?.controlledIPPools ?? "{}") as Record<string, ControlledPool>;
+      entries = parseControlledPools(sub.status?.controlledIPPools);
     } catch (err) {
       problems.push(`subnet ${name}: status.controlledIPPools is not valid JSON: ${(err as Error).message}`);
       continue;
     }
     let seen = IPRangeSet.empty(family);
     let sum = 0n;
-    for (const [poolName, entry] of Object.entries(entries ?? {})) {
+    for (const [poolName, entry] of entries) {
       let set: IPRangeSet;
       try {
         set = IPRangeSet.parse(family, entry.ips);
@@ -167,7 +167,7 @@ function checkSubnets(input: ConsistencyInput, problems: string[]): void {
     for (const p of input.pools) {
       if (p.metadata.labels?.[LABEL_OWNER_SPIDER_SUBNET] !== name || p.metadata.deletionTimestamp !== undefined)
         continue;
-      if (Object.hasOwn(entries ?? {}, p.metadata.name ?? "")) continue;
+      if (entries.has(p.metadata.name ?? "")) continue;
       let empty = false;
       try {
         empty = poolAddresses(p.spec).effective.isEmpty;

@@ -7,69 +7,14 @@ import { after, before, describe, it } from "node:test";
 import pino from "pino";
 import type { SpiderEndpoint } from "../../src/api/endpoint.ts";
 import type { SpiderIPPool } from "../../src/api/ippool.ts";
-import { loadControllerConfig } from "../../src/controller/config.ts";
-import { ENDPOINTS, SpiderpoolController } from "../../src/controller/controller.ts";
+import { ENDPOINTS, type SpiderpoolController } from "../../src/controller/controller.ts";
 import { IPRangeSet } from "../../src/ip/index.ts";
 import { Resources, type KubeObject } from "../../src/kube/index.ts";
 import { POOLS, PoolWriter } from "../../src/poolstore/pool-writer.ts";
 import { eventually, startApiServer, type Harness } from "../support/apiserver.ts";
 import { records } from "../support/cluster.ts";
 import { KUBEVIRT_CRDS, VirtualMachineInstances } from "../support/kubevirt.ts";
-
-const NS = "default";
-
-async function mkpod(
-  h: Harness,
-  name: string,
-  ip: string | undefined,
-  extra: { metadata?: object; spec?: object } = {},
-  status: Record<string, unknown> = {},
-): Promise<KubeObject> {
-  const p = await h.client.create(Resources.pods, {
-    apiVersion: "v1",
-    kind: "Pod",
-    metadata: { name, namespace: NS, ...extra.metadata },
-    spec: { nodeName: "node1", containers: [{ name: "c", image: "pause" }], ...extra.spec },
-  });
-  return h.client.updateStatus(Resources.pods, {
-    ...p,
-    status: { phase: "Running", ...(ip !== undefined ? { podIPs: [{ ip }] } : {}), ...status },
-  });
-}
-
-async function record(h: Harness, ip: string, podRef: string, uid: string): Promise<void> {
-  for (let i = 0; ; i++) {
-    const cur = await h.client.get<SpiderIPPool>(POOLS, "p");
-    const recs = { ...records(cur), [ip]: { pod: podRef, podUid: uid } };
-    try {
-      await h.client.updateStatus(POOLS, {
-        ...cur,
-        status: { ...cur.status, allocatedIPs: JSON.stringify(recs), allocatedIPCount: Object.keys(recs).length },
-      });
-      return;
-    } catch (err) {
-      if (i > 20) throw err;
-    }
-  }
-}
-
-async function endpoint(h: Harness, name: string, uid: string, ip: string, type: string, owner: string): Promise<void> {
-  await h.client.create<SpiderEndpoint>(ENDPOINTS, {
-    apiVersion: "spiderpool.spidernet.io/v2beta1",
-    kind: "SpiderEndpoint",
-    metadata: {
-      name,
-      namespace: NS,
-      finalizers: ["spiderpool.spidernet.io"],
-      ...(type === "Pod" ? { ownerReferences: [{ apiVersion: "v1", kind: "Pod", name, uid, controller: true }] } : {}),
-    },
-    status: {
-      current: { uid, node: "node1", ips: [{ interface: "eth0", ipv4: `${ip}/24`, ipv4Pool: "p" }] },
-      ownerControllerType: type,
-      ownerControllerName: owner,
-    },
-  } as SpiderEndpoint);
-}
+import { NS, runningPod, testController, writeEndpoint, writeRecord } from "../support/controller.ts";
 
 describe("GC safety", () => {
   let h: Harness;
@@ -88,7 +33,7 @@ describe("GC safety", () => {
       spec: { subnet: "192.0.2.0/24", ips: ["192.0.2.10-192.0.2.50"] },
     });
     // A Job pod that finished an hour ago, whose CNI DEL never came, before any leader.
-    const done = await mkpod(
+    const done = await runningPod(
       h,
       "job-1",
       "192.0.2.40",
@@ -98,22 +43,16 @@ describe("GC safety", () => {
         containerStatuses: [{ state: { terminated: { finishedAt: new Date(Date.now() - 3_600_000).toISOString() } } }],
       },
     );
-    await record(h, "192.0.2.40", `${NS}/job-1`, String(done.metadata?.uid));
-    await endpoint(h, "job-1", String(done.metadata?.uid), "192.0.2.40", "Pod", "job-1");
-    c = new SpiderpoolController({
-      config: loadControllerConfig({
-        SPIDERPOOL_POD_NAMESPACE: "kube-system",
-        SPIDERPOOL_POD_NAME: "ctrl",
-        SPIDERPOOL_TS_GC_TRACE_POD_GAP_MS: "100",
-        SPIDERPOOL_TS_GC_INTERVAL_MS: "600000",
-        SPIDERPOOL_TS_LEADER_DURATION_MS: "1500",
-        SPIDERPOOL_TS_LEADER_RENEW_DEADLINE_MS: "1000",
-        SPIDERPOOL_TS_LEADER_RETRY_PERIOD_MS: "100",
-      }),
-      client: h.newClient(),
-      logger: pino({ level: "silent" }),
-      ports: { health: 0, metrics: 0, webhook: 0 },
+    await writeRecord(h, "p", "192.0.2.40", `${NS}/job-1`, String(done.metadata?.uid));
+    await writeEndpoint(h, {
+      name: "job-1",
+      uid: String(done.metadata?.uid),
+      ip: "192.0.2.40",
+      pool: "p",
+      type: "Pod",
+      owner: "job-1",
     });
+    c = testController(h, "ctrl");
     await c.start();
     await eventually(() => c.isLeader, 5000, "leader");
   });
@@ -127,9 +66,16 @@ describe("GC safety", () => {
   });
 
   it("a terminating pod keeps its address through a second grace period after its deletionTimestamp", async () => {
-    const p = await mkpod(h, "web", "192.0.2.10", { spec: { terminationGracePeriodSeconds: 1 } });
-    await record(h, "192.0.2.10", `${NS}/web`, String(p.metadata?.uid));
-    await endpoint(h, "web", String(p.metadata?.uid), "192.0.2.10", "Pod", "web");
+    const p = await runningPod(h, "web", "192.0.2.10", { spec: { terminationGracePeriodSeconds: 1 } });
+    await writeRecord(h, "p", "192.0.2.10", `${NS}/web`, String(p.metadata?.uid));
+    await writeEndpoint(h, {
+      name: "web",
+      uid: String(p.metadata?.uid),
+      ip: "192.0.2.10",
+      pool: "p",
+      type: "Pod",
+      owner: "web",
+    });
     await eventually(() => c.pods.getByName("web", NS) !== undefined);
     const t0 = Date.now();
     await h.client.delete(Resources.pods, "web", { namespace: NS });
@@ -161,10 +107,10 @@ describe("GC safety", () => {
       uid: String(sts.metadata?.uid),
       controller: true,
     };
-    const p = await mkpod(h, "db-1", "192.0.2.20", { metadata: { ownerReferences: [own] } });
+    const p = await runningPod(h, "db-1", "192.0.2.20", { metadata: { ownerReferences: [own] } });
     const uid = String(p.metadata?.uid);
-    await record(h, "192.0.2.20", `${NS}/db-1`, uid);
-    await endpoint(h, "db-1", uid, "192.0.2.20", "StatefulSet", "db");
+    await writeRecord(h, "p", "192.0.2.20", `${NS}/db-1`, uid);
+    await writeEndpoint(h, { name: "db-1", uid: uid, ip: "192.0.2.20", pool: "p", type: "StatefulSet", owner: "db" });
     await eventually(() => c.pods.getByName("db-1", NS) !== undefined);
     await h.client.delete(Resources.pods, "db-1", { namespace: NS, gracePeriodSeconds: 0 });
     await eventually(() => c.gc.traced > 0, 2000, "the invalid pod traced");
@@ -182,8 +128,8 @@ describe("GC safety", () => {
       metadata: { name: "vm1", namespace: NS },
       spec: {},
     } as KubeObject);
-    const launcher = await mkpod(h, "virt-launcher-vm1-abcde", undefined, {}, { phase: "Pending" });
-    await record(h, "192.0.2.30", `${NS}/vm1`, String(launcher.metadata?.uid));
+    const launcher = await runningPod(h, "virt-launcher-vm1-abcde", undefined, {}, { phase: "Pending" });
+    await writeRecord(h, "p", "192.0.2.30", `${NS}/vm1`, String(launcher.metadata?.uid));
     await eventually(() => c.pools.getByName("p")?.status?.allocatedIPs?.includes("192.0.2.30") === true);
     await c.gc.scanAll();
     assert.ok((await recs())["192.0.2.30"] !== undefined, "kept for the VM");

@@ -14,12 +14,14 @@ import { SPIDER_FINALIZER, API_VERSION } from "../../api/group.ts";
 import type { SpiderIPPool } from "../../api/ippool.ts";
 import { requirementsOf } from "../../api/selector.ts";
 import type { SpiderSubnet } from "../../api/subnet.ts";
-import { cidrsOverlap, IPRangeSet, parseIPRange, tryParseCIDR, tryParseIP, type CIDR } from "../../ip/index.ts";
+import { cidrsOverlap, IPRangeSet, tryParseCIDR, tryParseIP, type CIDR } from "../../ip/index.ts";
 import { parseAllocatedIPs } from "../../ipam/pool-state.ts";
 import {
   checkGateway,
+  checkRangesWithin,
   checkRoutes,
   checkSubnet,
+  checkUpdate,
   checkVersion,
   effective,
   familyOfSubnet,
@@ -83,23 +85,9 @@ export function mutatePool(
 /** The checks shared by create and update (spec §2.1 step 4). */
 function checkSpec(pool: SpiderIPPool, cidr: CIDR, others: readonly SpiderIPPool[]): Verdict | undefined {
   const family = cidr.family;
-  const within = (field: string, list: string[] | undefined): Verdict | undefined => {
-    for (const [i, s] of (list ?? []).entries()) {
-      const r = (() => {
-        try {
-          return parseIPRange(s);
-        } catch {
-          return undefined;
-        }
-      })();
-      if (r === undefined || r.family !== family)
-        return invalid(`${field}[${i}]`, s, `invalid IP range of IPv${family}`);
-      if (r.start < cidr.network || r.end > cidr.last)
-        return invalid(`${field}[${i}]`, s, `IP range '${s}' not pertains to the 'spec.subnet' ${pool.spec.subnet}`);
-    }
-    return undefined;
-  };
-  const v = within("spec.ips", pool.spec.ips) ?? within("spec.excludeIPs", pool.spec.excludeIPs);
+  const v =
+    checkRangesWithin("spec.ips", pool.spec.ips, cidr, pool.spec.subnet) ??
+    checkRangesWithin("spec.excludeIPs", pool.spec.excludeIPs, cidr, pool.spec.subnet);
   if (v !== undefined) return v;
   const mine = effective(family, pool.spec) as IPRangeSet;
   for (const o of others) {
@@ -193,21 +181,8 @@ export function validatePool(a: PoolAdmission, cfg: PoolWebhookConfig): Verdict 
   const pool = a.object;
   if (pool === undefined) return required("object", "the request carries no object");
   if (a.operation === "UPDATE") {
-    const old = a.oldObject;
-    if (pool.metadata.deletionTimestamp !== undefined) {
-      return (pool.metadata.finalizers ?? []).length === 0
-        ? undefined
-        : forbidden("metadata.deletionTimestamp", "cannot update a terminating IPPool");
-    }
-    if (old !== undefined) {
-      if (
-        old.spec.ipVersion !== undefined &&
-        pool.spec.ipVersion !== undefined &&
-        old.spec.ipVersion !== pool.spec.ipVersion
-      )
-        return forbidden("spec.ipVersion", "is not changeable");
-      if (old.spec.subnet !== pool.spec.subnet) return forbidden("spec.subnet", "is not changeable");
-    }
+    const u = checkUpdate(pool, a.oldObject, "cannot update a terminating IPPool");
+    if (u !== undefined || pool.metadata.deletionTimestamp !== undefined) return u;
   }
   const ver = checkVersion(pool.spec, cfg);
   if (ver !== undefined) return ver;

@@ -22,6 +22,11 @@ import type { AdmissionRequestV1, WebhookRoute } from "./server.ts";
 const SUBNETS = resourceTypeOf(SpiderSubnetKind);
 const NADS = resourceTypeOf(NetworkAttachmentDefinitionKind);
 
+/** A pure defaulter as a route's mutate handler. */
+function defaulter<T>(fn: (obj: T) => T): (r: AdmissionRequestV1) => Promise<Record<string, unknown> | undefined> {
+  return async (r) => (r.object ? (fn(r.object as unknown as T) as unknown as Record<string, unknown>) : undefined);
+}
+
 export function webhookRoutes(
   client: KubeClient,
   cfg: PoolWebhookConfig & { enableCoordinator?: boolean; enableMultusConfig?: boolean },
@@ -63,10 +68,7 @@ export function webhookRoutes(
     {
       singular: "spidersubnet",
       kind: "SpiderSubnet",
-      mutate: async (r) =>
-        r.object
-          ? (mutateSubnet(r.object as unknown as SpiderSubnet) as unknown as Record<string, unknown>)
-          : undefined,
+      mutate: defaulter(mutateSubnet),
       validate: async (r) => {
         if (r.operation === "CONNECT") return undefined;
         const [subs, pools] =
@@ -93,10 +95,7 @@ export function webhookRoutes(
     {
       singular: "spiderreservedip",
       kind: "SpiderReservedIP",
-      mutate: async (r) =>
-        r.object
-          ? (mutateReservedIP(r.object as unknown as SpiderReservedIP) as unknown as Record<string, unknown>)
-          : undefined,
+      mutate: defaulter(mutateReservedIP),
       validate: async (r) =>
         r.operation === "CREATE" || r.operation === "UPDATE"
           ? validateReservedIP(
@@ -112,10 +111,7 @@ export function webhookRoutes(
           {
             singular: "spidercoordinator",
             kind: "SpiderCoordinator",
-            mutate: async (r: AdmissionRequestV1) =>
-              r.object
-                ? (mutateCoordinator(r.object as unknown as SpiderCoordinator) as unknown as Record<string, unknown>)
-                : undefined,
+            mutate: defaulter(mutateCoordinator),
             validate: async (r: AdmissionRequestV1) =>
               (r.operation === "CREATE" || r.operation === "UPDATE") && r.object
                 ? validateCoordinatorSpec((r.object as unknown as SpiderCoordinator).spec ?? {}, true)
@@ -128,10 +124,7 @@ export function webhookRoutes(
           {
             singular: "spidermultusconfig",
             kind: "SpiderMultusConfig",
-            mutate: async (r: AdmissionRequestV1) =>
-              r.object
-                ? (mutateMultusConfig(r.object as unknown as SpiderMultusConfig) as unknown as Record<string, unknown>)
-                : undefined,
+            mutate: defaulter(mutateMultusConfig),
             validate: async (r: AdmissionRequestV1) => {
               if ((r.operation !== "CREATE" && r.operation !== "UPDATE") || !r.object) return undefined;
               const smc = r.object as unknown as SpiderMultusConfig;

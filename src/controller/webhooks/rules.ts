@@ -2,7 +2,7 @@
  * Rules shared by the SpiderIPPool and SpiderSubnet webhooks (spec §2.1, §2.2): family,
  * canonical CIDR, gateway and routes, with upstream's messages.
  */
-import { formatCIDR, IPRangeSet, tryParseCIDR, tryParseIP, type CIDR } from "../../ip/index.ts";
+import { formatCIDR, IPRangeSet, tryParseCIDR, tryParseIP, tryParseIPRange, type CIDR } from "../../ip/index.ts";
 import { forbidden, invalid, notSupported, type Verdict } from "./verdict.ts";
 
 export interface FamilyConfig {
@@ -101,6 +101,45 @@ export function checkRoutes(spec: RangeSpec, cidr: CIDR): Verdict | undefined {
     if (g === undefined || g.family !== family || g.value < cidr.network || g.value > cidr.last) {
       return invalid(`spec.routes[${i}].gw`, r.gw, `not pertains to the 'spec.subnet' ${spec.subnet}`);
     }
+  }
+  return undefined;
+}
+
+/**
+ * UPDATE rules both kinds share, before anything else: a terminating object may only lose
+ * its finalizers (`terminating` is the kind's own text, upstream's typo included), and the
+ * family and subnet never change.
+ */
+export function checkUpdate(
+  obj: { metadata: { deletionTimestamp?: string | undefined; finalizers?: string[] | undefined }; spec: RangeSpec },
+  old: { spec: RangeSpec } | undefined,
+  terminating: string,
+): Verdict | undefined {
+  if (obj.metadata.deletionTimestamp !== undefined)
+    return (obj.metadata.finalizers ?? []).length === 0
+      ? undefined
+      : forbidden("metadata.deletionTimestamp", terminating);
+  if (old === undefined) return undefined;
+  if (old.spec.ipVersion !== undefined && obj.spec.ipVersion !== undefined && old.spec.ipVersion !== obj.spec.ipVersion)
+    return forbidden("spec.ipVersion", "is not changeable");
+  if (old.spec.subnet !== obj.spec.subnet) return forbidden("spec.subnet", "is not changeable");
+  return undefined;
+}
+
+/** Each entry a range of the family inside the CIDR; `owner` ends the message as upstream's kind does. */
+export function checkRangesWithin(
+  field: string,
+  list: string[] | undefined,
+  cidr: CIDR,
+  subnet: string,
+  owner = "",
+): Verdict | undefined {
+  for (const [i, s] of (list ?? []).entries()) {
+    const r = tryParseIPRange(s);
+    if (r === undefined || r.family !== cidr.family)
+      return invalid(`${field}[${i}]`, s, `invalid IP range of IPv${cidr.family}`);
+    if (r.start < cidr.network || r.end > cidr.last)
+      return invalid(`${field}[${i}]`, s, `IP range '${s}' not pertains to the 'spec.subnet' ${subnet}${owner}`);
   }
   return undefined;
 }
