@@ -3,7 +3,7 @@
  * spiderpool-conf ConfigMap (§6.1), with upstream's defaults. Invalid values are refused at
  * start with the variable's name, not discovered later.
  */
-import { readConfMapping } from "../daemon/conf-file.ts";
+import { defaultFlexibleIPNumber, readConfMapping } from "../daemon/conf-file.ts";
 import { EnvReader } from "../daemon/env.ts";
 import { SpiderpoolError } from "../errors/base.ts";
 
@@ -22,8 +22,11 @@ export interface AgentConfig {
   /** Address for the health and metrics servers; loopback unless the manifests say otherwise. */
   bindAddress: string;
   maxAllocatedIPs: number;
-  waitSubnetPoolSeconds: number;
+  /** Pause between looks for an application's auto-created pool. */
+  waitSubnetPoolMs: number;
   waitSubnetPoolMaxRetries: number;
+  /** The "+N" of auto-created pools whose application sets no ippool-ip-number. */
+  defaultFlexibleIPNumber: number;
   enableReleaseConflictIPs: boolean;
   multusClusterNetwork: string;
   socketPath: string;
@@ -68,16 +71,13 @@ const BOOLEAN_KEYS = new Set([
   "enableGatewayDetection",
 ]);
 
-export function readConfFile(path: string | undefined): ConfFile {
-  const conf = readConfMapping(
-    path,
-    (m) => new AgentConfigError(m),
-    (k) => BOOLEAN_KEYS.has(k),
-  );
+export function readConfFile(path: string | undefined): ConfFile & { flexible: number } {
+  const fail = (m: string): AgentConfigError => new AgentConfigError(m);
+  const conf = readConfMapping(path, fail, (k) => BOOLEAN_KEYS.has(k));
   if (conf["ipamUnixSocketPath"] !== undefined && typeof conf["ipamUnixSocketPath"] !== "string") {
     throw new AgentConfigError(`config file '${path ?? ""}': ipamUnixSocketPath must be a string`);
   }
-  return conf as ConfFile;
+  return { ...(conf as ConfFile), flexible: defaultFlexibleIPNumber(conf, path ?? "", fail) };
 }
 
 export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env, confPath?: string): AgentConfig {
@@ -97,8 +97,13 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env, confPath?:
     enableMetric: e.bool("SPIDERPOOL_ENABLED_METRIC", false),
     bindAddress: e.str("SPIDERPOOL_BIND_ADDRESS", "127.0.0.1"),
     maxAllocatedIPs: e.int("SPIDERPOOL_IPPOOL_MAX_ALLOCATED_IPS", 5000, 1),
-    waitSubnetPoolSeconds: e.int("SPIDERPOOL_WAIT_SUBNET_POOL_TIME_IN_SECOND", 2),
+    // SPIDERPOOL_TS_WAIT_SUBNET_POOL_MS: a sub-second pause for tests and the sandbox.
+    waitSubnetPoolMs:
+      env["SPIDERPOOL_TS_WAIT_SUBNET_POOL_MS"] !== undefined && env["SPIDERPOOL_TS_WAIT_SUBNET_POOL_MS"] !== ""
+        ? e.int("SPIDERPOOL_TS_WAIT_SUBNET_POOL_MS", 0, 1)
+        : e.int("SPIDERPOOL_WAIT_SUBNET_POOL_TIME_IN_SECOND", 2) * 1000,
     waitSubnetPoolMaxRetries: e.int("SPIDERPOOL_WAIT_SUBNET_POOL_MAX_RETRIES", 25),
+    defaultFlexibleIPNumber: conf.flexible,
     enableReleaseConflictIPs: e.bool("SPIDERPOOL_ENABLED_RELEASE_CONFLICT_IPS", true),
     multusClusterNetwork: env["MULTUS_CLUSTER_NETWORK"] ?? "",
     socketPath: conf.ipamUnixSocketPath ?? DEFAULTS.socketPath,

@@ -5,20 +5,24 @@
  * from src/ipam; this module adds the reads and writes around them.
  */
 import type { Logger } from "pino";
-import {
-  ANNO_POD_ROUTES,
-  LABEL_INTERFACE,
-  LABEL_IP_VERSION,
-  LABEL_OWNER_APPLICATION_UID,
-  LABEL_OWNER_SPIDER_SUBNET,
-  parseRoutesAnnotation,
-} from "../api/annotations/index.ts";
+import { ANNO_POD_ROUTES, LABEL_OWNER_APPLICATION_UID, parseRoutesAnnotation } from "../api/annotations/index.ts";
 import type { IPAllocationDetail, SpiderEndpoint } from "../api/endpoint.ts";
 import { SPIDER_FINALIZER, API_VERSION } from "../api/group.ts";
 import type { SpiderIPPool } from "../api/ippool.ts";
 import { parseCIDR } from "../ip/index.ts";
 import { nicName, selectCandidates, type NicCandidate } from "../ipam/candidates.ts";
-import { allFiltered, allocationFailed, deadPod, IpamError, poolNotFound } from "../ipam/errors.ts";
+import {
+  autoPoolConfig,
+  autoPoolSelector,
+  desiredIPNumber,
+  isBuiltinApp,
+  matchesSelector,
+  replicasOf,
+  type AutoPoolConfig,
+  type BuiltinAppKind,
+  type Workload,
+} from "../ipam/auto-pool.ts";
+import { allFiltered, allocationFailed, deadPod, goList, IpamError, poolNotFound } from "../ipam/errors.ts";
 import { filterReason, sortPools, type FilterContext } from "../ipam/filter.ts";
 import {
   isPodAlive,
@@ -28,6 +32,7 @@ import {
   resolveTopController,
   type TopController,
 } from "../ipam/pod.ts";
+import { poolAddresses } from "../ipam/pool-state.ts";
 import { assemble, type Allocated, type IpConfig, type NicRoute } from "../ipam/result.ts";
 import { sleep } from "../kube/backoff.ts";
 import type { KubeClient, KubeObject } from "../kube/client.ts";
@@ -37,7 +42,24 @@ import { KUBEVIRT_VM as VM, KUBEVIRT_VMI as VMI, Resources } from "../kube/resou
 import { AgentCache, ENDPOINTS, type Pod } from "./cache.ts";
 import type { AgentConfig } from "./config.ts";
 import type { AgentMetrics } from "./metrics.ts";
+import { APP_RESOURCES, reconcileAutoPool } from "../poolstore/auto-pool.ts";
 import { PoolWriter } from "../poolstore/pool-writer.ts";
+
+interface AutoPoolWant {
+  subnet: string;
+  top: TopController;
+  iface: string;
+  family: 4 | 6;
+  cfg: AutoPoolConfig | undefined;
+}
+
+function poolSize(p: SpiderIPPool): bigint {
+  try {
+    return poolAddresses(p.spec).effective.size;
+  } catch {
+    return -1n;
+  }
+}
 
 export interface AddRequest {
   containerID: string;
@@ -397,37 +419,108 @@ export class IpamService {
     const sel = c.selections.find((s) => s.interface === req.ifName) ?? c.selections[0];
     if (sel === undefined) throw new IpamError("ERR_WRONG_INPUT", "no subnet selection");
     const nic: NicCandidate = { nic: sel.interface, v4: [], v6: [], cleanGateway: req.cleanGateway };
+    const annotations = pod.metadata.annotations ?? {};
+    const cfg = autoPoolConfig(annotations);
     for (const [family, subnet] of [
       [4, sel.ipv4],
       [6, sel.ipv6],
     ] as const) {
       if (subnet === undefined || (family === 4 ? !this.#d.config.enableIPv4 : !this.#d.config.enableIPv6)) continue;
-      const pool = await this.#waitAutoPool(subnet, top, sel.interface, family);
+      const want = { subnet, top, iface: sel.interface, family, cfg };
+      const pool = isBuiltinApp(top.apiVersion, top.kind)
+        ? await this.#waitAutoPool(want)
+        : await this.#thirdPartyAutoPool(want);
       (family === 4 ? nic.v4 : nic.v6).push(pool);
     }
     return { list: [nic], named: true };
   }
 
-  /** Spec §5.5: the controller creates an application's auto pool; the agent waits for it. */
-  async #waitAutoPool(subnet: string, top: TopController, iface: string, family: 4 | 6): Promise<string> {
-    const want = (p: SpiderIPPool): boolean => {
-      const l = p.metadata.labels ?? {};
-      return (
-        l[LABEL_OWNER_SPIDER_SUBNET] === subnet &&
-        l[LABEL_OWNER_APPLICATION_UID] === top.uid &&
-        l[LABEL_INTERFACE] === iface &&
-        l[LABEL_IP_VERSION] === `IPv${family}`
+  /**
+   * Spec §5.5: the controller creates and sizes a built-in application's pool; the agent
+   * waits until it exists with the size the application asks for now (replicas may just
+   * have grown). After the retries a pool of another size is used anyway, as upstream.
+   */
+  async #waitAutoPool(w: AutoPoolWant): Promise<string> {
+    const { top } = w;
+    const selector = { ...autoPoolSelector(w.subnet, top, w.iface, w.family), [LABEL_OWNER_APPLICATION_UID]: top.uid };
+    const desired = await this.#desiredSize(w);
+    const max = this.#d.config.waitSubnetPoolMaxRetries;
+    let found: SpiderIPPool | undefined;
+    for (let i = 0; i <= max; i++) {
+      const pools = this.#d.cache.pools
+        .list()
+        .filter((p) => matchesSelector(p, selector) && p.metadata.deletionTimestamp === undefined);
+      if (pools.length > 1) {
+        throw new IpamError(
+          "ERR_WRONG_INPUT",
+          `it's invalid for '${top.kind}/${top.namespace}/${top.name}/${w.iface}' owns multiple matchLabels ${JSON.stringify(selector)} auto-created IPPools ${goList(pools.map((p) => p.metadata.name ?? ""))}`,
+        );
+      }
+      found = pools[0];
+      if (found !== undefined && (desired === undefined || poolSize(found) === BigInt(desired)))
+        return found.metadata.name ?? "";
+      if (i < max) await sleep(this.#d.config.waitSubnetPoolMs);
+    }
+    if (found !== undefined) {
+      this.#d.log.warn(
+        { pool: found.metadata.name, size: poolSize(found).toString(), desired },
+        "auto-created IPPool is not the size its application asks for; using it anyway",
       );
-    };
-    for (let i = 0; i <= this.#d.config.waitSubnetPoolMaxRetries; i++) {
-      const found = this.#d.cache.pools.list().find((p) => want(p) && p.metadata.deletionTimestamp === undefined);
-      if (found !== undefined) return found.metadata.name ?? "";
-      if (i < this.#d.config.waitSubnetPoolMaxRetries) await sleep(this.#d.config.waitSubnetPoolSeconds * 1000);
+      return found.metadata.name ?? "";
     }
     throw new IpamError(
       "ERR_WRONG_INPUT",
-      `failed to get IPPool candidates from Subnet: no matching auto-created IPPool candidate with matchLabels ${JSON.stringify({ [LABEL_OWNER_SPIDER_SUBNET]: subnet, [LABEL_OWNER_APPLICATION_UID]: top.uid, [LABEL_INTERFACE]: iface, [LABEL_IP_VERSION]: `IPv${family}` })}`,
+      `failed to get IPPool candidates from Subnet: no matching auto-created IPPool candidate with matchLabels ${JSON.stringify(selector)}`,
     );
+  }
+
+  /** Replicas plus N, or N, as the controller computes it; undefined when the application cannot be read. */
+  async #desiredSize(w: AutoPoolWant): Promise<number | undefined> {
+    const n = w.cfg?.ipNumber;
+    if (n !== undefined && !n.flexible) return n.n;
+    const kind = w.top.kind as BuiltinAppKind;
+    let app: Workload;
+    try {
+      app = await this.#d.client.get<Workload & KubeObject>(APP_RESOURCES[kind], w.top.name, w.top.namespace);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+    return desiredIPNumber(n, replicasOf(kind, app), this.#d.config.defaultFlexibleIPNumber);
+  }
+
+  /**
+   * Spec §5.5: no controller sizes a third-party application's pool, so the agent does,
+   * with the fixed number the application must give; concurrent ADDs of its pods meet in
+   * the same preconditioned writes.
+   */
+  async #thirdPartyAutoPool(w: AutoPoolWant): Promise<string> {
+    const { top } = w;
+    const n = w.cfg?.ipNumber;
+    if (n === undefined) {
+      throw new IpamError(
+        "ERR_WRONG_INPUT",
+        `${top.kind}/${top.namespace}/${top.name} only supports fixed auto-created IPPool IP Number`,
+      );
+    }
+    const out = await reconcileAutoPool(
+      { client: this.#d.client, log: this.#d.log, maxAttempts: this.#d.config.waitSubnetPoolMaxRetries },
+      {
+        subnet: w.subnet,
+        app: top,
+        iface: w.iface,
+        family: w.family,
+        desired: n.n,
+        ipNumber: String(n.n),
+        reclaim: w.cfg?.reclaim ?? true,
+      },
+    );
+    // The ADD that follows reads pools from the cache: wait until it has this one.
+    for (let i = 0; i <= this.#d.config.waitSubnetPoolMaxRetries; i++) {
+      if (this.#d.cache.pools.getByName(out.pool) !== undefined) break;
+      await sleep(Math.min(this.#d.config.waitSubnetPoolMs, 100));
+    }
+    return out.pool;
   }
 
   /**

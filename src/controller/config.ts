@@ -3,7 +3,7 @@
  * switches of the spiderpool-conf ConfigMap (§6.1), with upstream's defaults. Variables
  * named `SPIDERPOOL_TS_*` are ours (documented in docs/compatibility.md).
  */
-import { readConfMapping } from "../daemon/conf-file.ts";
+import { defaultFlexibleIPNumber, readConfMapping } from "../daemon/conf-file.ts";
 import { EnvReader } from "../daemon/env.ts";
 import { SpiderpoolError } from "../errors/base.ts";
 import type { GcConfig } from "./gc/decide.ts";
@@ -30,6 +30,14 @@ export interface ControllerConfig {
   enableIPv4: boolean;
   enableIPv6: boolean;
   enableSpiderSubnet: boolean;
+  enableAutoPoolForApplication: boolean;
+  /** The "+N" of auto-created pools whose application sets no ippool-ip-number. */
+  defaultFlexibleIPNumber: number;
+  /** First delay before an auto-pool reconcile that failed is retried (doubles up to 30 s). */
+  autoPoolRetryMs: number;
+  autoPoolMaxRetries: number;
+  /** Every application with a subnet annotation is reconciled again at this period. */
+  autoPoolResyncMs: number;
   enableValidatingResourcesDeletedWebhook: boolean;
   enableCoordinator: boolean;
   enableMultusConfig: boolean;
@@ -50,15 +58,14 @@ interface ConfFile {
   enableStatefulSet?: boolean;
   enableKubevirtStaticIP?: boolean;
   enableSpiderSubnet?: boolean;
+  enableAutoPoolForApplication?: boolean;
   enableValidatingResourcesDeletedWebhook?: boolean;
 }
 
-function readConf(path: string | undefined): ConfFile {
-  return readConfMapping(
-    path,
-    (m) => new ControllerConfigError(m),
-    (k) => k.startsWith("enable"),
-  ) as ConfFile;
+function readConf(path: string | undefined): ConfFile & { flexible: number } {
+  const fail = (m: string): ControllerConfigError => new ControllerConfigError(m);
+  const conf = readConfMapping(path, fail, (k) => k.startsWith("enable"));
+  return { ...(conf as ConfFile), flexible: defaultFlexibleIPNumber(conf, path ?? "", fail) };
 }
 
 export function loadControllerConfig(env: NodeJS.ProcessEnv = process.env, confPath?: string): ControllerConfig {
@@ -93,6 +100,11 @@ export function loadControllerConfig(env: NodeJS.ProcessEnv = process.env, confP
     enableIPv4: conf.enableIPv4 ?? true,
     enableIPv6: conf.enableIPv6 ?? true,
     enableSpiderSubnet: conf.enableSpiderSubnet ?? true,
+    enableAutoPoolForApplication: conf.enableAutoPoolForApplication ?? true,
+    defaultFlexibleIPNumber: conf.flexible,
+    autoPoolRetryMs: ms("SPIDERPOOL_TS_WORKQUEUE_RETRY_DELAY_MS", "SPIDERPOOL_WORKQUEUE_RETRY_DELAY_DURATION", 5),
+    autoPoolMaxRetries: e.int("SPIDERPOOL_WORKQUEUE_MAX_RETRIES", 500, 1),
+    autoPoolResyncMs: ms("SPIDERPOOL_TS_SUBNET_RESYNC_MS", "SPIDERPOOL_SUBNET_INFORMER_RESYNC_PERIOD", 300),
     enableValidatingResourcesDeletedWebhook: conf.enableValidatingResourcesDeletedWebhook ?? false,
     enableCoordinator: e.bool("SPIDERPOOL_COORDINATOR_ENABLED", false),
     enableMultusConfig: e.bool("SPIDERPOOL_MULTUS_CONFIG_ENABLED", false),

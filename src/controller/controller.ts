@@ -8,14 +8,17 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { SpiderEndpointKind, type SpiderEndpoint } from "../api/endpoint.ts";
 import type { SpiderIPPool } from "../api/ippool.ts";
-import { SpiderSubnetKind, type SpiderSubnet } from "../api/subnet.ts";
+import { parseControlledPools, type SpiderSubnet } from "../api/subnet.ts";
 import { IPRangeSet } from "../ip/index.ts";
 import type { KubeClient, KubeObject } from "../kube/client.ts";
 import { isConflict, isNotFound } from "../kube/errors.ts";
 import { Informer } from "../kube/informer.ts";
 import { Resources, resourceTypeOf } from "../kube/resources.ts";
+import { APP_RESOURCES, SUBNETS } from "../poolstore/auto-pool.ts";
 import { POOLS, PoolWriter, type OpResult, type PoolOp } from "../poolstore/pool-writer.ts";
 import type { ControllerConfig } from "./config.ts";
+import type { Workload } from "../ipam/index.ts";
+import { AutoPoolController, type AppInformers } from "./auto-pool.ts";
 import { GarbageCollector } from "./gc/collector.ts";
 import type { GcPod } from "./gc/decide.ts";
 import { LeaderElector } from "./leader.ts";
@@ -33,7 +36,7 @@ import { WebhookServer } from "./webhooks/server.ts";
 import { dueForRotation, loadOrGenerateTls, type TlsOptions, type WebhookTls } from "./webhooks/tls.ts";
 
 export const ENDPOINTS = resourceTypeOf(SpiderEndpointKind);
-export const SUBNETS = resourceTypeOf(SpiderSubnetKind);
+export { SUBNETS };
 export const LEASE_NAME = "spiderpool-controller-leases";
 const ROTATION_CHECK_MS = 3_600_000;
 
@@ -55,6 +58,9 @@ export class SpiderpoolController {
   readonly pods: Informer<GcPod & KubeObject>;
   readonly nodes: Informer<KubeObject>;
   readonly gc: GarbageCollector;
+  /** Present when the SpiderSubnet feature and auto-pools are enabled. */
+  readonly autoPools: AutoPoolController | undefined;
+  readonly #apps: AppInformers | undefined;
   readonly elector: LeaderElector;
   readonly #o: ControllerOptions;
   readonly #writers = new Map<string, PoolWriter>();
@@ -80,6 +86,35 @@ export class SpiderpoolController {
     this.subnets = new Informer<SpiderSubnet>(o.client, SUBNETS, { onError: onError("spidersubnets") });
     this.pods = new Informer<GcPod & KubeObject>(o.client, Resources.pods, { onError: onError("pods") });
     this.nodes = new Informer<KubeObject>(o.client, Resources.nodes, { onError: onError("nodes") });
+    if (o.config.enableSpiderSubnet && o.config.enableAutoPoolForApplication) {
+      const inf = (kind: keyof typeof APP_RESOURCES) =>
+        new Informer<Workload>(o.client, APP_RESOURCES[kind], { onError: onError(APP_RESOURCES[kind].plural) });
+      this.#apps = {
+        Deployment: inf("Deployment"),
+        ReplicaSet: inf("ReplicaSet"),
+        StatefulSet: inf("StatefulSet"),
+        DaemonSet: inf("DaemonSet"),
+        Job: inf("Job"),
+        CronJob: inf("CronJob"),
+      };
+      this.autoPools = new AutoPoolController({
+        client: o.client,
+        apps: this.#apps,
+        pools: this.pools,
+        isLeader: () => this.elector.isLeader && !this.#stopping,
+        enableIPv4: o.config.enableIPv4,
+        enableIPv6: o.config.enableIPv6,
+        defaultFlexible: o.config.defaultFlexibleIPNumber,
+        retryMs: o.config.autoPoolRetryMs,
+        maxRetries: o.config.autoPoolMaxRetries,
+        resyncMs: o.config.autoPoolResyncMs,
+        metrics: {
+          reconciled: (r) => this.metrics.autoPoolReconciles.inc({ result: r }),
+          poolsDeleted: (n) => this.metrics.autoPoolsDeleted.inc(n),
+        },
+        log: this.log.child({ part: "auto-pool" }),
+      });
+    }
     this.elector = new LeaderElector({
       client: o.client,
       namespace: o.config.podNamespace,
@@ -183,9 +218,12 @@ export class SpiderpoolController {
       onAdd: () => this.#scheduleSubnets(),
       onUpdate: () => this.#scheduleSubnets(),
     });
+    // An application's entry outlives its pool only while the application lives.
+    for (const inf of Object.values(this.#apps ?? {})) inf.addHandlers({ onDelete: () => this.#scheduleSubnets() });
     for (const i of this.#informers()) i.start();
     await Promise.all(this.#informers().map((i) => i.waitForSync()));
     this.gc.start();
+    this.autoPools?.start();
     this.elector.start();
     this.#ready = true;
     this.log.info({ webhook: this.#webhookUrl, ...this.ports }, "spiderpool-controller serving");
@@ -196,6 +234,7 @@ export class SpiderpoolController {
     clearInterval(this.#rotation);
     clearTimeout(this.#subnetPass);
     this.gc.stop();
+    this.autoPools?.stop();
     await this.elector.stop();
     await this.#webhooks?.close();
     for (const s of [this.#health, this.#metricsServer]) {
@@ -207,7 +246,14 @@ export class SpiderpoolController {
   }
 
   #informers(): Informer<KubeObject>[] {
-    return [this.pools, this.subnets, this.endpoints, this.pods, this.nodes] as unknown as Informer<KubeObject>[];
+    return [
+      this.pools,
+      this.subnets,
+      this.endpoints,
+      this.pods,
+      this.nodes,
+      ...Object.values(this.#apps ?? {}),
+    ] as unknown as Informer<KubeObject>[];
   }
 
   /** Subnet accounting is rebuilt from all pools; events arriving together share one pass. */
@@ -221,8 +267,24 @@ export class SpiderpoolController {
 
   async #reconcileSubnets(): Promise<void> {
     const pools = this.pools.list();
-    for (const sub of this.subnets.list()) {
-      const a = reconcileSubnet(sub, pools);
+    const poolNames = new Set(pools.map((p) => p.metadata.name ?? ""));
+    const subnets = this.subnets.list();
+    // Applications are looked up only for entries whose pool is not (or not yet) there.
+    const orphaned = new Set<string>();
+    for (const sub of subnets) {
+      try {
+        for (const [pool, e] of parseControlledPools(sub.status?.controlledIPPools))
+          if (e.application !== undefined && e.application !== "" && !poolNames.has(pool)) orphaned.add(e.application);
+      } catch {
+        // reconcileSubnet drops what does not parse.
+      }
+    }
+    const live =
+      orphaned.size === 0 || this.autoPools === undefined
+        ? new Set<string>()
+        : await this.autoPools.liveApplications(orphaned);
+    for (const sub of subnets) {
+      const a = reconcileSubnet(sub, pools, live);
       if (a.kind === "none") continue;
       try {
         if (a.kind === "status") await this.#o.client.updateStatus(SUBNETS, a.next);
@@ -303,6 +365,7 @@ export class SpiderpoolController {
     this.metrics.leader.set(1);
     for (const p of this.pools.list()) this.#reconcilePool(p);
     this.#scheduleSubnets();
+    this.autoPools?.resync();
     this.gc.replay();
     // A new leader's first job: one full scan, as upstream does when its pod informer syncs.
     void this.gc.scanAll().catch((err: unknown) => this.log.error({ err }, "GC scan failed"));

@@ -11,6 +11,8 @@ export class ControllerMetrics {
   readonly totalPools: Gauge;
   readonly leader: Gauge;
   readonly webhookDecisions: Gauge<"webhook" | "result">;
+  readonly autoPoolReconciles: Counter<"result">;
+  readonly autoPoolsDeleted: Counter;
 
   constructor(identity: string) {
     this.registry.setDefaultLabels({ otel_scope_name: "spiderpool-controller", controller: identity });
@@ -42,6 +44,17 @@ export class ControllerMetrics {
       name: "spiderpool_ts_webhook_decisions",
       help: "admission decisions since start, by webhook and result",
       labelNames: ["webhook", "result"],
+      registers,
+    });
+    this.autoPoolReconciles = new Counter({
+      name: "spiderpool_ts_auto_pool_reconciles_total",
+      help: "auto-created IPPool reconciles of an application, by result (ok, retry, dropped)",
+      labelNames: ["result"],
+      registers,
+    });
+    this.autoPoolsDeleted = new Counter({
+      name: "spiderpool_ts_auto_pool_deleted_total",
+      help: "auto-created IPPools deleted because their application is gone",
       registers,
     });
   }

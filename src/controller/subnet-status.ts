@@ -3,7 +3,8 @@
  * subnet owns, `allocatedIPCount` as the sum of the entries, `totalIPCount` as the size of
  * ips − excludeIPs; adoption of pools with the same CIDR created before the subnet; the
  * finalizer of a Terminating subnet goes only once no pool and no entry is left. Pure: the
- * caller passes every pool and writes what comes back, preconditioned on resourceVersion.
+ * caller passes every pool and the applications (by entry key) known to exist, and writes
+ * what comes back, preconditioned on resourceVersion.
  */
 import { LABEL_OWNER_SPIDER_SUBNET } from "../api/annotations/index.ts";
 import { API_VERSION, SPIDER_FINALIZER } from "../api/group.ts";
@@ -24,7 +25,11 @@ const owns = (sub: SpiderSubnet, p: SpiderIPPool): boolean =>
   p.metadata.labels?.[LABEL_OWNER_SPIDER_SUBNET] === sub.metadata.name && p.spec.subnet === sub.spec.subnet;
 
 /** The first thing to do for this subnet, or none; called again after each write lands. */
-export function reconcileSubnet(sub: SpiderSubnet, pools: readonly SpiderIPPool[]): SubnetAction {
+export function reconcileSubnet(
+  sub: SpiderSubnet,
+  pools: readonly SpiderIPPool[],
+  liveApps: ReadonlySet<string> = new Set(),
+): SubnetAction {
   const family = sub.spec.ipVersion;
   if (family !== 4 && family !== 6) return { kind: "none" };
   const name = sub.metadata.name ?? "";
@@ -84,9 +89,12 @@ export function reconcileSubnet(sub: SpiderSubnet, pools: readonly SpiderIPPool[
   const subEff = effective(family, sub.spec) ?? IPRangeSet.empty(family);
   const next = new Map<string, ControlledPool>();
   const byName = new Map(mine.map((p) => [p.metadata.name ?? "", p]));
-  // Entries an auto-pool controller wrote (with an application) stay while their pool exists.
+  // Entries an auto-pool reconcile wrote (with an application) stay while their pool or
+  // their application exists: the entry is written before the pool, and must not be
+  // dropped in between, or its addresses could be carved twice.
   for (const [pool, entry] of current) {
-    if (entry.application !== undefined && entry.application !== "" && byName.has(pool)) next.set(pool, entry);
+    const app = entry.application;
+    if (app !== undefined && app !== "" && (byName.has(pool) || liveApps.has(app))) next.set(pool, entry);
   }
   for (const p of mine) {
     const pn = p.metadata.name ?? "";

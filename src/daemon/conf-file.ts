@@ -28,3 +28,20 @@ export function readConfMapping(
   }
   return conf;
 }
+
+/**
+ * The "+N" an auto-created pool gets when the application sets no `ippool-ip-number`.
+ * Upstream's chart writes `clusterSubnetDefaultFlexibleIPNumber` while its code reads
+ * `clusterSubnetAutoPoolDefaultRedundantIPNumber`, so the chart's value never applies; we
+ * read both (the code's key first) and default to the chart's 1 (docs/compatibility.md).
+ */
+export function defaultFlexibleIPNumber(conf: Record<string, unknown>, path: string, fail: ConfigErrorFactory): number {
+  for (const k of ["clusterSubnetAutoPoolDefaultRedundantIPNumber", "clusterSubnetDefaultFlexibleIPNumber"]) {
+    const v = conf[k];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0)
+      throw fail(`config file '${path}': ${k} must be a non-negative integer`);
+    return v;
+  }
+  return 1;
+}

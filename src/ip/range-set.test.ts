@@ -126,3 +126,17 @@ describe("lowestFree", () => {
     assert.equal(set.lowestFree(used), base + 1000n);
   });
 });
+
+describe("lowest", () => {
+  it("takes the lowest addresses across runs, splitting the last one", () => {
+    const s = IPRangeSet.parse(4, ["192.0.2.1-192.0.2.3", "192.0.2.10-192.0.2.20"]);
+    assert.deepEqual(s.lowest(0n).toStrings(), []);
+    assert.deepEqual(s.lowest(2n).toStrings(), ["192.0.2.1-192.0.2.2"]);
+    assert.deepEqual(s.lowest(5n).toStrings(), ["192.0.2.1-192.0.2.3", "192.0.2.10-192.0.2.11"]);
+    assert.deepEqual(s.lowest(100n).toStrings(), s.toStrings());
+  });
+  it("costs in runs on a /64", () => {
+    const s = IPRangeSet.fromCIDR(parseCIDR("2001:db8::/64"));
+    assert.equal(s.lowest(1n << 40n).size, 1n << 40n);
+  });
+});

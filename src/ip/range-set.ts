@@ -223,6 +223,24 @@ export class IPRangeSet {
     return undefined;
   }
 
+  /** The `count` lowest addresses of the set (all of it when it has fewer); costs in runs. */
+  lowest(count: bigint): IPRangeSet {
+    const out: Run[] = [];
+    let left = count;
+    for (const r of this.#runs) {
+      if (left <= 0n) break;
+      const n = r.end - r.start + 1n;
+      if (n <= left) {
+        out.push(r);
+        left -= n;
+      } else {
+        out.push({ start: r.start, end: r.start + left - 1n });
+        left = 0n;
+      }
+    }
+    return new IPRangeSet(this.family, out);
+  }
+
   /** Addresses in ascending order, at most `limit` of them (sets can be astronomically large). */
   *values(limit?: number): Generator<bigint> {
     let n = 0;

@@ -5,3 +5,4 @@ export * from "./pod.ts";
 export * from "./pool-state.ts";
 export * from "./result.ts";
 export * from "./consistency.ts";
+export * from "./auto-pool.ts";

@@ -147,6 +147,7 @@ export class KubeClient {
   readonly #tokens: TokenSource;
   readonly #options: ClientOptions;
   readonly #basePath: string;
+  readonly #discovered = new Map<string, Promise<ResourceType | undefined>>();
 
   constructor(config: ClusterConfig, options: ClientOptions = {}) {
     this.config = config;
@@ -261,6 +262,37 @@ export class KubeClient {
         resourceVersion: opts.resourceVersion,
       },
     });
+  }
+
+  /**
+   * The resource serving `kind` in `apiVersion`, by discovery (cached per group version for
+   * the client's life; a failed lookup is forgotten so it is asked again). Undefined when
+   * the group version exists but has no such kind; a missing group version is a 404.
+   */
+  resourceFor(apiVersion: string, kind: string): Promise<ResourceType | undefined> {
+    const key = `${apiVersion}\u0000${kind}`;
+    let found = this.#discovered.get(key);
+    if (found === undefined) {
+      const path = apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+      found = this.request<{ resources?: Array<{ name: string; kind: string; namespaced: boolean }> }>(
+        "GET",
+        path,
+      ).then((list) => {
+        const r = (list.resources ?? []).find((x) => x.kind === kind && !x.name.includes("/"));
+        if (r === undefined) return undefined;
+        const i = apiVersion.indexOf("/");
+        return {
+          group: i < 0 ? "" : apiVersion.slice(0, i),
+          version: i < 0 ? apiVersion : apiVersion.slice(i + 1),
+          plural: r.name,
+          kind,
+          namespaced: r.namespaced,
+        };
+      });
+      found.catch(() => this.#discovered.delete(key));
+      this.#discovered.set(key, found);
+    }
+    return found;
   }
 
   /** Lists every page (`limit` per request) and returns all items with the first page's resourceVersion. */

@@ -10,6 +10,8 @@ import pino from "pino";
 import { SpiderpoolAgent } from "../../src/agent/agent.ts";
 import { ENDPOINTS } from "../../src/agent/cache.ts";
 import { loadAgentConfig, type AgentConfig } from "../../src/agent/config.ts";
+import type { SpiderSubnet } from "../../src/api/subnet.ts";
+import { SUBNETS } from "../../src/poolstore/auto-pool.ts";
 import { POOLS } from "../../src/poolstore/pool-writer.ts";
 import type { SpiderEndpoint } from "../../src/api/endpoint.ts";
 import type { IPPoolSpec, SpiderIPPool } from "../../src/api/ippool.ts";
@@ -189,12 +191,18 @@ export function cni(o: CniCallOptions): Promise<CniResult> {
 }
 
 export async function consistency(h: Harness): Promise<ConsistencyReport> {
-  const [pools, pods, endpoints] = await Promise.all([
+  const [pools, pods, endpoints, subnets] = await Promise.all([
     h.client.listAll<SpiderIPPool>(POOLS),
     h.client.listAll<KubeObject & { metadata: { name?: string } }>(Resources.pods),
     h.client.listAll<SpiderEndpoint>(ENDPOINTS),
+    h.client.listAll<SpiderSubnet>(SUBNETS),
   ]);
-  return checkConsistency({ pools: pools.items, pods: pods.items as never, endpoints: endpoints.items });
+  return checkConsistency({
+    pools: pools.items,
+    pods: pods.items as never,
+    endpoints: endpoints.items,
+    subnets: subnets.items,
+  });
 }
 
 export function records(pool: SpiderIPPool): Record<string, { pod: string; podUid: string }> {

@@ -13,7 +13,7 @@ import {
 import { SPIDER_FINALIZER, API_VERSION } from "../../api/group.ts";
 import type { SpiderIPPool } from "../../api/ippool.ts";
 import { requirementsOf } from "../../api/selector.ts";
-import type { SpiderSubnet } from "../../api/subnet.ts";
+import { parseControlledPools, type SpiderSubnet } from "../../api/subnet.ts";
 import { cidrsOverlap, IPRangeSet, tryParseCIDR, tryParseIP, type CIDR } from "../../ip/index.ts";
 import { parseAllocatedIPs } from "../../ipam/pool-state.ts";
 import {
@@ -156,6 +156,23 @@ function checkContainment(
       "spec.ips",
       `add some IP ranges ${JSON.stringify(outside.toStrings())} that are not contained in controller Subnet ${sub.metadata.name ?? ""}, total IP addresses of an Subnet are 'spec.ips' minus 'spec.excludeIPs'`,
     );
+  }
+  if (pool.metadata.labels?.[LABEL_OWNER_APPLICATION_NAME] !== undefined) {
+    // An auto-created pool holds exactly what the subnet carved for it, so that no one
+    // widens it by hand into addresses the subnet may give to another pool.
+    let entry: IPRangeSet | undefined;
+    try {
+      const e = parseControlledPools(sub.status?.controlledIPPools).get(pool.metadata.name ?? "");
+      entry = e === undefined ? undefined : IPRangeSet.parse(family, e.ips);
+    } catch {
+      entry = undefined;
+    }
+    if (entry === undefined || !entry.equals(mine)) {
+      return forbidden(
+        "spec.ips",
+        "it's illegal to update AutoPool.Spec.IPs that are different from corresponding SpiderSubnet.Status.ControlledIPPools",
+      );
+    }
   }
   return undefined;
 }

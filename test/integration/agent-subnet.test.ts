@@ -1,0 +1,239 @@
+// Pods of applications in SpiderSubnet mode, through the shim: the agent waits for the
+// controller's auto pool of a Deployment (at the size its replicas ask for), and creates the
+// pool itself for a third-party controller (ipam-behavior §5.5). The consistency check,
+// subnet accounting included, runs after every test.
+import assert from "node:assert/strict";
+import { after, afterEach, before, describe, it } from "node:test";
+import type { SpiderIPPool } from "../../src/api/ippool.ts";
+import { parseControlledPools, type SpiderSubnet } from "../../src/api/subnet.ts";
+import type { SpiderpoolController } from "../../src/controller/controller.ts";
+import { IPRangeSet, parseCIDR } from "../../src/ip/index.ts";
+import type { OwnerReference } from "../../src/api/meta.ts";
+import { Resources, type KubeObject } from "../../src/kube/index.ts";
+import { SUBNETS } from "../../src/poolstore/auto-pool.ts";
+import { POOLS } from "../../src/poolstore/pool-writer.ts";
+import { eventually } from "../support/apiserver.ts";
+import { cni, consistency, createPod, shimBuilt, startCluster, type Cluster } from "../support/cluster.ts";
+import { testController } from "../support/controller.ts";
+
+const skip = shimBuilt() ? false : "the shim is not built (gcc missing)";
+const NS = "default";
+
+const CLONESETS = {
+  group: "apps.kruise.io",
+  version: "v1alpha1",
+  plural: "clonesets",
+  kind: "CloneSet",
+  namespaced: true,
+} as const;
+
+const free = { type: "object", "x-kubernetes-preserve-unknown-fields": true };
+const CLONESET_CRD = {
+  apiVersion: "apiextensions.k8s.io/v1",
+  kind: "CustomResourceDefinition",
+  metadata: { name: "clonesets.apps.kruise.io" },
+  spec: {
+    group: "apps.kruise.io",
+    scope: "Namespaced",
+    names: { kind: "CloneSet", plural: "clonesets", singular: "cloneset" },
+    versions: [
+      {
+        name: "v1alpha1",
+        served: true,
+        storage: true,
+        schema: { openAPIV3Schema: { type: "object", properties: { spec: free, status: free } } },
+      },
+    ],
+  },
+};
+
+function ipOf(r: { json?: Record<string, unknown> | undefined }): string {
+  const ips = (r.json?.["ips"] ?? []) as Array<{ address: string }>;
+  return ips[0]?.address.split("/")[0] ?? "";
+}
+
+const inPool = (p: SpiderIPPool, ip: string): boolean =>
+  IPRangeSet.parse(4, p.spec.ips ?? []).has(parseCIDR(`${ip}/32`).ip);
+
+const owner = (o: KubeObject, apiVersion: string, kind: string) => ({
+  apiVersion,
+  kind,
+  name: String(o.metadata?.name),
+  uid: String(o.metadata?.uid),
+  controller: true,
+});
+
+describe("agent: SpiderSubnet auto-pools", { skip }, () => {
+  let c: Cluster;
+  let ctrl: SpiderpoolController;
+  const socket = (): string => c.nodes[0]!.socket;
+
+  before(async () => {
+    c = await startCluster({
+      agentEnv: { SPIDERPOOL_TS_WAIT_SUBNET_POOL_MS: "50", SPIDERPOOL_WAIT_SUBNET_POOL_MAX_RETRIES: "100" },
+    });
+    ctrl = testController(c.h, "ctrl", {
+      SPIDERPOOL_TS_WORKQUEUE_RETRY_DELAY_MS: "50",
+      SPIDERPOOL_TS_SUBNET_RESYNC_MS: "300",
+    });
+    await ctrl.start();
+    await eventually(() => ctrl.isLeader, 5000, "leader");
+    await c.h.client.create(Resources.customresourcedefinitions, CLONESET_CRD as never);
+    await c.h.client.create(SUBNETS, {
+      apiVersion: "spiderpool.spidernet.io/v2beta1",
+      kind: "SpiderSubnet",
+      metadata: { name: "s4" },
+      spec: { subnet: "192.0.2.0/24", ips: ["192.0.2.10-192.0.2.100"], gateway: "192.0.2.1" },
+    });
+  });
+  afterEach(async () => {
+    let problems: string[] = [];
+    await eventually(
+      async () => {
+        problems = (await consistency(c.h)).problems;
+        return problems.length === 0;
+      },
+      5000,
+      "consistency",
+    ).catch(() => assert.deepEqual(problems, []));
+  });
+  after(async () => {
+    await ctrl?.stop();
+    await c?.close();
+  });
+
+  it("a Deployment's pod waits for its auto pool, and a new replica waits for the pool to grow", async () => {
+    const ann = { "ipam.spidernet.io/subnet": '{"ipv4":["s4"]}', "ipam.spidernet.io/ippool-ip-number": "+0" };
+    const d = await c.h.client.create(Resources.deployments, {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "api", namespace: NS },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: "api" } },
+        template: {
+          metadata: { labels: { app: "api" }, annotations: ann },
+          spec: { containers: [{ name: "c", image: "i" }] },
+        },
+      },
+    });
+    const rs = await c.h.client.create(Resources.replicasets, {
+      apiVersion: "apps/v1",
+      kind: "ReplicaSet",
+      metadata: { name: "api-1", namespace: NS, ownerReferences: [owner(d, "apps/v1", "Deployment")] },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: "api" } },
+        template: {
+          metadata: { labels: { app: "api" }, annotations: ann },
+          spec: { containers: [{ name: "c", image: "i" }] },
+        },
+      },
+    });
+    const rsOwner = owner(rs, "apps/v1", "ReplicaSet") as OwnerReference;
+    await createPod(c.h, { name: "api-1-a", node: "node1", annotations: ann, owner: rsOwner });
+    const r1 = await cni({ command: "ADD", socket: socket(), pod: { name: "api-1-a" } });
+    assert.equal(r1.code, 0, r1.stdout);
+    const pools = (await c.h.client.listAll<SpiderIPPool>(POOLS)).items.filter(
+      (p) => p.metadata.labels?.["ipam.spidernet.io/owner-application-name"] === "api",
+    );
+    assert.equal(pools.length, 1);
+    assert.ok(inPool(pools[0]!, ipOf(r1)), `${ipOf(r1)} in ${JSON.stringify(pools[0]!.spec.ips)}`);
+
+    // Scaled to 2 ("+0": 2 addresses): the second pod's ADD must wait for the second address.
+    await c.h.client.patchMerge(Resources.deployments, "api", { spec: { replicas: 2 } }, { namespace: NS });
+    await createPod(c.h, { name: "api-1-b", node: "node1", annotations: ann, owner: rsOwner });
+    const r2 = await cni({ command: "ADD", socket: socket(), pod: { name: "api-1-b" } });
+    assert.equal(r2.code, 0, r2.stdout);
+    assert.notEqual(ipOf(r2), ipOf(r1));
+    const grown = await c.h.client.get<SpiderIPPool>(POOLS, pools[0]!.metadata.name!);
+    assert.equal(IPRangeSet.parse(4, grown.spec.ips!).size, 2n);
+    assert.ok(inPool(grown, ipOf(r2)));
+
+    for (const n of ["api-1-a", "api-1-b"]) {
+      assert.equal((await cni({ command: "DEL", socket: socket(), pod: { name: n } })).code, 0);
+      await c.h.client.delete(Resources.pods, n, { namespace: NS, gracePeriodSeconds: 0 });
+    }
+    await c.h.client.delete(Resources.replicasets, "api-1", { namespace: NS });
+    await c.h.client.delete(Resources.deployments, "api", { namespace: NS });
+    await eventually(
+      async () =>
+        (await c.h.client.listAll<SpiderIPPool>(POOLS)).items.every((p) => p.metadata.name !== pools[0]!.metadata.name),
+      5000,
+      "the pool deleted with the Deployment",
+    );
+  });
+
+  it("AC-106: the agent creates a third-party controller's pool; the controller deletes it with the app", async () => {
+    const cs = await c.h.client.create(CLONESETS, {
+      apiVersion: "apps.kruise.io/v1alpha1",
+      kind: "CloneSet",
+      metadata: { name: "cs", namespace: NS },
+      spec: { replicas: 2 },
+    });
+    const ann = { "ipam.spidernet.io/subnet": '{"ipv4":["s4"]}', "ipam.spidernet.io/ippool-ip-number": "2" };
+    const o = owner(cs, "apps.kruise.io/v1alpha1", "CloneSet") as OwnerReference;
+    await createPod(c.h, { name: "cs-a", node: "node1", annotations: ann, owner: o });
+    await createPod(c.h, { name: "cs-b", node: "node1", annotations: ann, owner: o });
+    // Both pods at once: they meet in the same preconditioned writes and share one pool.
+    const [ra, rb] = await Promise.all([
+      cni({ command: "ADD", socket: socket(), pod: { name: "cs-a" } }),
+      cni({ command: "ADD", socket: socket(), pod: { name: "cs-b" } }),
+    ]);
+    assert.equal(ra.code, 0, ra.stdout);
+    assert.equal(rb.code, 0, rb.stdout);
+    const pools = (await c.h.client.listAll<SpiderIPPool>(POOLS)).items.filter(
+      (p) => p.metadata.labels?.["ipam.spidernet.io/owner-application-kind"] === "CloneSet",
+    );
+    assert.equal(pools.length, 1);
+    const p = pools[0]!;
+    assert.match(p.metadata.name!, /^auto4-cs-eth0-[0-9a-f]{5}$/);
+    assert.equal(IPRangeSet.parse(4, p.spec.ips!).size, 2n);
+    assert.ok(inPool(p, ipOf(ra)) && inPool(p, ipOf(rb)) && ipOf(ra) !== ipOf(rb));
+    const sub = await c.h.client.get<SpiderSubnet>(SUBNETS, "s4");
+    assert.equal(
+      parseControlledPools(sub.status?.controlledIPPools).get(p.metadata.name!)?.application,
+      "apps.kruise.io_v1alpha1_CloneSet_default_cs",
+    );
+
+    for (const n of ["cs-a", "cs-b"]) {
+      assert.equal((await cni({ command: "DEL", socket: socket(), pod: { name: n } })).code, 0);
+      await c.h.client.delete(Resources.pods, n, { namespace: NS, gracePeriodSeconds: 0 });
+    }
+    await c.h.client.delete(CLONESETS, "cs", { namespace: NS });
+    await eventually(
+      async () =>
+        (await c.h.client.listAll<SpiderIPPool>(POOLS)).items.every((x) => x.metadata.name !== p.metadata.name),
+      5000,
+      "the third-party pool deleted after its CloneSet",
+    );
+    await eventually(
+      async () =>
+        !parseControlledPools((await c.h.client.get<SpiderSubnet>(SUBNETS, "s4")).status?.controlledIPPools).has(
+          p.metadata.name!,
+        ),
+      5000,
+      "its subnet entry dropped",
+    );
+  });
+
+  it("AC-108: a third-party pod without ippool-ip-number is refused", async () => {
+    const cs = await c.h.client.create(CLONESETS, {
+      apiVersion: "apps.kruise.io/v1alpha1",
+      kind: "CloneSet",
+      metadata: { name: "cs2", namespace: NS },
+      spec: {},
+    });
+    await createPod(c.h, {
+      name: "cs2-a",
+      node: "node1",
+      annotations: { "ipam.spidernet.io/subnet": '{"ipv4":["s4"]}' },
+      owner: owner(cs, "apps.kruise.io/v1alpha1", "CloneSet") as OwnerReference,
+    });
+    const r = await cni({ command: "ADD", socket: socket(), pod: { name: "cs2-a" } });
+    assert.notEqual(r.code, 0);
+    assert.match(String(r.json?.["msg"]), /CloneSet\/default\/cs2 only supports fixed auto-created IPPool IP Number/);
+    await c.h.client.delete(Resources.pods, "cs2-a", { namespace: NS, gracePeriodSeconds: 0 });
+    await c.h.client.delete(CLONESETS, "cs2", { namespace: NS });
+  });
+});
