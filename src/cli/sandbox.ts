@@ -1,8 +1,9 @@
 /**
  * `spiderpoolctl sandbox`: the whole data path on one machine. It starts the embedded API
- * server with the CRDs, one spiderpool-agent per simulated node (each with its own socket),
- * example pools from the documentation ranges, a Deployment (IPv4) and a StatefulSet (dual
- * stack) spread over the nodes, and runs CNI ADD for every pod through the shim: inside
+ * server with the CRDs, the controller, one spiderpool-agent per simulated node (each with
+ * its own socket), a SpiderSubnet and example pools from the documentation ranges, a
+ * Deployment (IPv4, an auto-created pool from the subnet) and a StatefulSet (dual stack)
+ * spread over the nodes, and runs CNI ADD for every pod through the shim: inside
  * network namespaces with Debian's macvlan plugin when run as root with the plugins
  * installed, IPAM only otherwise. Then it prints who got what, writes a kubeconfig, and
  * cleans up on Ctrl-C (or at once with --once).
@@ -17,10 +18,12 @@ import pino from "pino";
 import { SpiderpoolAgent } from "../agent/agent.ts";
 import { ENDPOINTS } from "../agent/cache.ts";
 import { loadAgentConfig } from "../agent/config.ts";
+import { SUBNETS } from "../poolstore/auto-pool.ts";
 import { POOLS } from "../poolstore/pool-writer.ts";
 import { toCrd } from "../api/crd.ts";
 import type { SpiderEndpoint } from "../api/endpoint.ts";
 import type { SpiderIPPool } from "../api/ippool.ts";
+import { parseControlledPools, type SpiderSubnet } from "../api/subnet.ts";
 import { ALL_KINDS } from "../api/kinds.ts";
 import { EmbeddedApiServer } from "../apiserver/index.ts";
 import { checkConsistency } from "../ipam/consistency.ts";
@@ -31,11 +34,28 @@ import { KubeClient, Resources, type KubeObject } from "../kube/index.ts";
 import { findPlugin, labUnavailable, NetLab, runPlugin } from "./netlab.ts";
 import { UsageError } from "./usage.ts";
 
+const SANDBOX_SUBNET = "sandbox-subnet-v4";
+
+/** Polls until the controller has created the application's auto pool at `size` addresses. */
+async function waitForAutoPool(client: KubeClient, app: string, size: number): Promise<string> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const p = (await client.listAll<SpiderIPPool>(POOLS)).items.find(
+      (x) => x.metadata.labels?.["ipam.spidernet.io/owner-application-name"] === app,
+    );
+    if (p !== undefined && poolAddresses(p.spec).effective.size === BigInt(size)) return p.metadata.name ?? "";
+    if (Date.now() > deadline)
+      throw new Error(`the controller created no auto pool of ${size} addresses for ${app} in 30 s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 export const SANDBOX_USAGE = `usage: spiderpoolctl sandbox [options]
 
-Runs Spiderpool on this machine: the embedded API server, one agent per simulated node,
-example pools (documentation ranges), a Deployment and a StatefulSet whose pods get their
-addresses through the CNI shim. With root and Debian's containernetworking-plugins it runs
+Runs Spiderpool on this machine: the embedded API server, the controller, one agent per
+simulated node, a SpiderSubnet and example pools (documentation ranges), a Deployment (its
+pool auto-created from the subnet) and a StatefulSet whose pods get their addresses through
+the CNI shim. With root and Debian's containernetworking-plugins it runs
 the macvlan plugin in network namespaces it creates; otherwise IPAM only.
 
   --nodes N               simulated nodes, one agent each (default 3)
@@ -149,7 +169,14 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
       metadata: { name },
       spec: { subnet, ips: [ips], gateway, default: dflt },
     });
-    await client.create(POOLS, pool("sandbox-v4", "192.0.2.0/24", "192.0.2.10-192.0.2.250", "192.0.2.1", true));
+    // The Deployment's addresses come from a SpiderSubnet: the controller carves it a pool
+    // of replicas+1 addresses (ipam-behavior §5) and the agents wait for it.
+    await client.create(SUBNETS, {
+      apiVersion: "spiderpool.spidernet.io/v2beta1",
+      kind: "SpiderSubnet",
+      metadata: { name: SANDBOX_SUBNET },
+      spec: { subnet: "192.0.2.0/24", ips: ["192.0.2.10-192.0.2.250"], gateway: "192.0.2.1" },
+    });
     await client.create(
       POOLS,
       pool("sandbox-dual-v4", "198.51.100.0/24", "198.51.100.10-198.51.100.250", "198.51.100.1", false),
@@ -166,6 +193,7 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
           SPIDERPOOL_POD_NAME: `spiderpool-agent-${n}`,
           SPIDERPOOL_NODE_NAME: n,
           SPIDERPOOL_LOG_LEVEL: "warn",
+          SPIDERPOOL_TS_WAIT_SUBNET_POOL_MS: "100",
         }),
         socketPath: join(work, `${n}.sock`),
       };
@@ -181,12 +209,28 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
     }
 
     // The objects a Deployment and a StatefulSet controller would have created.
+    const webAnnotations = {
+      "ipam.spidernet.io/subnet": JSON.stringify({ ipv4: [SANDBOX_SUBNET] }),
+      "ipam.spidernet.io/ippool-ip-number": "+1",
+    };
+    const webReplicas = Math.ceil(pods / 2);
     const deploy: KubeObject = await client.create(Resources.deployments, {
       apiVersion: "apps/v1",
       kind: "Deployment",
       metadata: { name: "web", namespace: "sandbox" },
-      spec: { replicas: Math.ceil(pods / 2) },
+      spec: {
+        replicas: webReplicas,
+        selector: { matchLabels: { app: "web" } },
+        template: {
+          metadata: { labels: { app: "web" }, annotations: webAnnotations },
+          spec: { containers: [{ name: "app", image: "pause" }] },
+        },
+      },
     });
+    const autoPool = await waitForAutoPool(client, "web", webReplicas + 1);
+    out.write(
+      `SpiderSubnet ${SANDBOX_SUBNET}: auto-created pool ${autoPool} with ${webReplicas + 1} addresses for Deployment web (replicas ${webReplicas}, +1)\n`,
+    );
     const rs: KubeObject = await client.create(Resources.replicasets, {
       apiVersion: "apps/v1",
       kind: "ReplicaSet",
@@ -215,7 +259,7 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
           ? { apiVersion: "apps/v1", kind: "ReplicaSet", name: "web-5d8f9c", uid: rs.metadata?.uid, controller: true }
           : { apiVersion: "apps/v1", kind: "StatefulSet", name: "db", uid: sts.metadata?.uid, controller: true },
         annotations: isWeb
-          ? { "ipam.spidernet.io/ippool": '{"ipv4":["sandbox-v4"]}' }
+          ? webAnnotations
           : { "ipam.spidernet.io/ippool": '{"ipv4":["sandbox-dual-v4"],"ipv6":["sandbox-dual-v6"]}' },
       };
     });
@@ -312,10 +356,24 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
         ]),
       )}\n\n`,
     );
+    const subnets = (await client.listAll<SpiderSubnet>(SUBNETS)).items;
+    out.write(
+      `${table(
+        ["SUBNET", "CIDR", "CARVED", "TOTAL", "POOLS"],
+        subnets.map((sn) => [
+          sn.metadata.name ?? "",
+          sn.spec.subnet,
+          String(sn.status?.allocatedIPCount ?? 0),
+          String(sn.status?.totalIPCount ?? 0),
+          [...parseControlledPools(sn.status?.controlledIPPools).keys()].join(","),
+        ]),
+      )}\n\n`,
+    );
     const report = checkConsistency({
       pools: poolList,
       pods: (await client.listAll(Resources.pods)).items as never,
       endpoints: (await client.listAll<SpiderEndpoint>(ENDPOINTS)).items,
+      subnets,
     });
     out.write(
       report.ok
@@ -324,7 +382,7 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
     );
     writeFileSync(kubeconfigPath, server.kubeconfig(), { mode: 0o600 });
     out.write(
-      `kubeconfig: ${kubeconfigPath}\n  kubectl --kubeconfig ${kubeconfigPath} get spiderippools,spiderendpoints -A\n`,
+      `kubeconfig: ${kubeconfigPath}\n  kubectl --kubeconfig ${kubeconfigPath} get spidersubnets,spiderippools,spiderendpoints -A\n`,
     );
     if (!report.ok) return 1;
     if (!values.once) {

@@ -39,7 +39,12 @@ describe("spiderpoolctl sandbox --once", () => {
       assert.match(r.out, /mode: IPAM only \(asked for\)/);
       assert.match(r.out, /^POD\s+NODE\s+ADDRESSES\s+SEEN IN$/m);
       assert.match(r.out, /^db-0\s+node2\s+198\.51\.100\.10\/24 2001:db8:1::10\/64/m);
-      assert.match(r.out, /^sandbox-v4\s+192\.0\.2\.0\/24\s+2\s+241$/m);
+      assert.match(
+        r.out,
+        /SpiderSubnet sandbox-subnet-v4: auto-created pool auto4-web-eth0-[0-9a-f]{5} with 3 addresses for Deployment web \(replicas 2, \+1\)/,
+      );
+      assert.match(r.out, /^auto4-web-eth0-[0-9a-f]{5}\s+192\.0\.2\.0\/24\s+2\s+3$/m);
+      assert.match(r.out, /^sandbox-subnet-v4\s+192\.0\.2\.0\/24\s+3\s+241\s+auto4-web-eth0-[0-9a-f]{5}$/m);
       assert.match(r.out, /consistency check: ok \(6 records\)/);
       assert.doesNotMatch(r.out, /KUBECONFIG LEFT BEHIND/);
     },
