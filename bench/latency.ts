@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { spiderpoolctlCheck } from "./check.ts";
 import { parseArgs } from "node:util";
 import { POOLS } from "../src/poolstore/pool-writer.ts";
 import { findPlugin, runPlugin } from "../src/cli/netlab.ts";
@@ -249,6 +250,10 @@ try {
   console.log(
     `median ADD ratio (spiderpool / host-local): IPv4 ${(v4.add.medianMs / hl4.add.medianMs).toFixed(2)}, dual stack ${(dual.add.medianMs / hl6.add.medianMs).toFixed(2)} (target <= 2)`,
   );
+  const check = await spiderpoolctlCheck(kubeconfig);
+  results["check"] = check.pass ? "pass" : "fail";
+  console.log(`spiderpoolctl check: ${check.pass ? "pass" : "FAIL"}\n${check.report}`);
+  if (!check.pass) process.exitCode = 1;
   await agent.stop();
   await client.close();
 } finally {

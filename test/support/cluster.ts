@@ -1,8 +1,8 @@
 // A simulated cluster for agent tests: the embedded API server with our CRDs, Node objects,
 // one spiderpool-agent per node (its own client, informers and socket), helpers to create
 // pods and pools, CNI calls through the real shim, and the consistency check.
-import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { execFile, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -29,6 +29,8 @@ export const SHIM = resolve(
   "build",
   "spiderpool",
 );
+const CTL = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "bin", "spiderpoolctl");
+
 export const shimBuilt = (): boolean => existsSync(SHIM);
 
 export interface Node {
@@ -203,6 +205,26 @@ export async function consistency(h: Harness): Promise<ConsistencyReport> {
     endpoints: endpoints.items,
     subnets: subnets.items,
   });
+}
+
+/**
+ * `spiderpoolctl check` run as users run it, against the harness's API server; resolves
+ * with its exit code and report.
+ */
+export async function ctlCheck(h: Harness): Promise<{ code: number; report: string }> {
+  const dir = mkdtempSync(join(tmpdir(), "ctl-check-"));
+  const kubeconfig = join(dir, "kubeconfig");
+  writeFileSync(kubeconfig, h.server.kubeconfig());
+  try {
+    return await new Promise((done) => {
+      execFile(CTL, ["check", "--kubeconfig", kubeconfig], { timeout: 60_000 }, (err, stdout, stderr) => {
+        const code = err === null ? 0 : typeof err.code === "number" ? err.code : 1;
+        done({ code, report: `${stdout}${stderr}` });
+      });
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export function records(pool: SpiderIPPool): Record<string, { pod: string; podUid: string }> {
