@@ -9,7 +9,7 @@ import { parseControlledPools, type SpiderSubnet } from "../../src/api/subnet.ts
 import type { SpiderpoolController } from "../../src/controller/controller.ts";
 import { IPRangeSet, parseCIDR } from "../../src/ip/index.ts";
 import type { OwnerReference } from "../../src/api/meta.ts";
-import { Resources, type KubeObject } from "../../src/kube/index.ts";
+import { ApiError, Resources, type KubeObject } from "../../src/kube/index.ts";
 import { SUBNETS } from "../../src/poolstore/auto-pool.ts";
 import { POOLS } from "../../src/poolstore/pool-writer.ts";
 import { eventually } from "../support/apiserver.ts";
@@ -215,6 +215,84 @@ describe("agent: SpiderSubnet auto-pools", { skip }, () => {
       5000,
       "its subnet entry dropped",
     );
+  });
+
+  it("AC-107: a retained third-party pool is reused by a new CloneSet of the same name, not by another kind", async () => {
+    const ann = {
+      "ipam.spidernet.io/subnet": '{"ipv4":["s4"]}',
+      "ipam.spidernet.io/ippool-ip-number": "1",
+      "ipam.spidernet.io/ippool-reclaim": "false",
+    };
+    const removePod = async (pod: string) => {
+      assert.equal((await cni({ command: "DEL", socket: socket(), pod: { name: pod } })).code, 0);
+      // The owner's deletion may have taken the pod already (background propagation).
+      await c.h.client.delete(Resources.pods, pod, { namespace: NS, gracePeriodSeconds: 0 }).catch((err: unknown) => {
+        if (!(err instanceof ApiError && err.status === 404)) throw err;
+      });
+    };
+    const addPod = async (ownerObj: KubeObject, apiVersion: string, kind: string, pod: string, keep = false) => {
+      await createPod(c.h, { name: pod, node: "node1", annotations: ann, owner: owner(ownerObj, apiVersion, kind) });
+      const r = await cni({ command: "ADD", socket: socket(), pod: { name: pod } });
+      assert.equal(r.code, 0, r.stdout);
+      if (!keep) await removePod(pod);
+    };
+    const autoPools = async () =>
+      (await c.h.client.listAll<SpiderIPPool>(POOLS)).items.filter(
+        (p) => p.metadata.labels?.["ipam.spidernet.io/owner-application-name"] === "keep",
+      );
+    const first = await c.h.client.create(CLONESETS, {
+      apiVersion: "apps.kruise.io/v1alpha1",
+      kind: "CloneSet",
+      metadata: { name: "keep", namespace: NS },
+      spec: {},
+    });
+    await addPod(first, "apps.kruise.io/v1alpha1", "CloneSet", "keep-a");
+    const [retained] = await autoPools();
+    await c.h.client.delete(CLONESETS, "keep", { namespace: NS });
+    await new Promise((r) => setTimeout(r, 700));
+    assert.equal((await autoPools()).length, 1, "kept after its CloneSet is gone (the sweep ran meanwhile)");
+
+    const second = await c.h.client.create(CLONESETS, {
+      apiVersion: "apps.kruise.io/v1alpha1",
+      kind: "CloneSet",
+      metadata: { name: "keep", namespace: NS },
+      spec: {},
+    });
+    await addPod(second, "apps.kruise.io/v1alpha1", "CloneSet", "keep-b");
+    const after = await autoPools();
+    assert.equal(after.length, 1);
+    assert.equal(after[0]!.metadata.name, retained!.metadata.name, "the retained pool is reused");
+    assert.equal(
+      after[0]!.metadata.labels?.["ipam.spidernet.io/owner-application-uid"],
+      String((second as KubeObject).metadata?.uid),
+    );
+
+    // Another kind of the same name gets a pool of its own.
+    const sts = await c.h.client.create(Resources.statefulsets, {
+      apiVersion: "apps/v1",
+      kind: "StatefulSet",
+      metadata: { name: "keep", namespace: NS },
+      spec: {
+        replicas: 1,
+        serviceName: "keep",
+        selector: { matchLabels: { app: "keep" } },
+        template: {
+          metadata: { labels: { app: "keep" }, annotations: ann },
+          spec: { containers: [{ name: "c", image: "i" }] },
+        },
+      },
+    });
+    await addPod(sts, "apps/v1", "StatefulSet", "keep-0", true);
+    const kinds = (await autoPools())
+      .map((p) => p.metadata.labels?.["ipam.spidernet.io/owner-application-kind"])
+      .sort();
+    assert.deepEqual(kinds, ["CloneSet", "StatefulSet"]);
+    // A StatefulSet pod keeps its address through DEL while its StatefulSet wants it.
+    await c.h.client.delete(Resources.statefulsets, "keep", { namespace: NS });
+    await removePod("keep-0");
+    await c.h.client.delete(CLONESETS, "keep", { namespace: NS });
+    for (const p of await autoPools()) await c.h.client.delete(POOLS, p.metadata.name!);
+    await eventually(async () => (await autoPools()).length === 0, 5000, "pools deleted by hand");
   });
 
   it("AC-108: a third-party pod without ippool-ip-number is refused", async () => {

@@ -9,7 +9,7 @@ import { parseControlledPools, type SpiderSubnet } from "../../src/api/subnet.ts
 import type { SpiderpoolController } from "../../src/controller/controller.ts";
 import { IPRangeSet } from "../../src/ip/index.ts";
 import { ApiError, Resources, type KubeObject, type ResourceType } from "../../src/kube/index.ts";
-import { SUBNETS } from "../../src/poolstore/auto-pool.ts";
+import { RESERVED_IPS as RESERVED, SUBNETS } from "../../src/poolstore/auto-pool.ts";
 import { POOLS } from "../../src/poolstore/pool-writer.ts";
 import { eventually, startApiServer, type Harness } from "../support/apiserver.ts";
 import { consistency } from "../support/cluster.ts";
@@ -408,6 +408,30 @@ describe("SpiderSubnet auto-pools", () => {
     await exact(h);
     await h.client.delete(Resources.deployments, "starved", { namespace: NS });
     await eventually(async () => (await poolsOf(h, "starved")).length === 0, 5000, "pool gone");
+  });
+
+  it("AC-56: reserved addresses are never carved; deleting the reservation lets the pool be created", async () => {
+    await subnet(h, "tiny", "2001:db8:56::/64", ["2001:db8:56::100-2001:db8:56::104"]);
+    await h.client.create(RESERVED, {
+      apiVersion: "spiderpool.spidernet.io/v2beta1",
+      kind: "SpiderReservedIP",
+      metadata: { name: "hold-all" },
+      spec: { ips: ["2001:db8:56::100-2001:db8:56::104"] },
+    });
+    await deployment(h, "reserved-app", 1, {
+      "ipam.spidernet.io/subnet": '{"ipv6":["tiny"]}',
+      "ipam.spidernet.io/ippool-ip-number": "+1",
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal((await poolsOf(h, "reserved-app")).length, 0, "no auto pool while every address is reserved");
+    await h.client.delete(RESERVED, "hold-all");
+    await eventually(async () => (await poolsOf(h, "reserved-app")).length === 1, 10_000, "the auto pool");
+    const [p] = await poolsOf(h, "reserved-app");
+    assert.deepEqual(p!.spec.ips, ["2001:db8:56::100-2001:db8:56::101"]);
+    await exact(h);
+    await h.client.delete(Resources.deployments, "reserved-app", { namespace: NS });
+    await eventually(async () => (await poolsOf(h, "reserved-app")).length === 0, 5000, "pool gone");
+    await exact(h);
   });
 
   it("AC-98: an entry for a pool that does not exist, with no application, is dropped", async () => {

@@ -148,7 +148,7 @@ describe("spiderpool-controller", () => {
     );
   });
 
-  it("subnet accounting: controlledIPPools, counts, adoption of an earlier pool; deletion takes its pools first", async () => {
+  it("AC-54: subnet accounting: controlledIPPools, counts, adoption of an earlier pool (gateway inherited); deletion takes its pools first", async () => {
     // A pool created before its subnet is adopted by the controller.
     await h.client.create(POOLS, {
       apiVersion: "spiderpool.spidernet.io/v2beta1",
@@ -203,7 +203,7 @@ describe("spiderpool-controller", () => {
     );
   });
 
-  it("killing the leader moves the Lease, and work continues on the other replica", async () => {
+  it("AC-86: killing the leader moves the Lease, and work continues on the other replica", async () => {
     const old = leader();
     const other = old === a ? b : a;
     await old.stop();

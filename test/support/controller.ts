@@ -26,7 +26,7 @@ export function testController(h: Harness, name: string, extra: Record<string, s
       ...extra,
     }),
     client: h.newClient(),
-    logger: pino({ level: "silent" }),
+    logger: pino({ level: process.env["CTRL_LOG"] ?? "silent" }),
     ports: { health: 0, metrics: 0, webhook: 0 },
   });
 }
