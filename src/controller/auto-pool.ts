@@ -169,9 +169,11 @@ export class AutoPoolController {
   }
 
   #push(key: string): void {
-    if (this.#queued.has(key)) return;
-    this.#queued.add(key);
-    this.#queue.push(key);
+    if (!this.#queued.has(key)) {
+      this.#queued.add(key);
+      this.#queue.push(key);
+    }
+    // Also for a key already queued: a worker that stopped on losing leadership left it there.
     void this.#work();
   }
 
@@ -213,7 +215,6 @@ export class AutoPoolController {
         return;
       }
       e.attempts++;
-      if (hasCode(err, "ERR_POOL_SHRINK_BLOCKED")) this.#blocked.add(key);
       const delay = Math.min(this.#d.retryMs * 2 ** Math.min(e.attempts - 1, 10), 30_000);
       this.#d.metrics.reconciled("retry");
       this.#d.log.info(
@@ -253,8 +254,10 @@ export class AutoPoolController {
             { subnet, app: ref, iface: item.interface, family, desired, ipNumber, reclaim: cfg.reclaim },
           );
         } catch (err) {
-          // The other NICs and families still get their pools; the first failure decides the retry.
+          // The other NICs and families still get their pools; the first failure decides the
+          // retry, and any blocked shrink asks to be woken when a pod leaves.
           failure ??= err;
+          if (hasCode(err, "ERR_POOL_SHRINK_BLOCKED")) this.#blocked.add(key);
         }
       }
     }
@@ -320,28 +323,30 @@ export class AutoPoolController {
   }
 
   /**
-   * Which of these subnet-entry applications exist. Built-in kinds from the cache (the
-   * reconciles that write entries read the same cache); third-party ones by a fresh read.
-   * When a read fails the application counts as alive: keeping an entry too long only
-   * delays reuse of its addresses, dropping it early could hand them out twice.
+   * The UIDs of these subnet-entry applications that exist. Built-in kinds from the cache
+   * (the reconciles that write entries read the same cache); third-party ones by a fresh
+   * read. When a read fails the answer is "alive with any UID" (`*`): keeping an entry too
+   * long only delays reuse of its addresses, dropping it early could hand them out twice.
    */
-  async liveApplications(keys: Iterable<string>): Promise<Set<string>> {
-    const live = new Set<string>();
+  async liveApplications(keys: Iterable<string>): Promise<Map<string, string>> {
+    const live = new Map<string, string>();
     for (const key of keys) {
       const app = parseApplicationKey(key);
       if (app === undefined) continue;
       if (isBuiltinApp(app.apiVersion, app.kind)) {
-        if (this.#d.apps[app.kind as BuiltinAppKind].getByName(app.name, app.namespace) !== undefined) live.add(key);
+        const uid = this.#d.apps[app.kind as BuiltinAppKind].getByName(app.name, app.namespace)?.metadata.uid;
+        if (uid !== undefined) live.set(key, uid);
         continue;
       }
       try {
-        if ((await this.#liveUid(app)) !== undefined) live.add(key);
+        const uid = await this.#liveUid(app);
+        if (uid !== undefined) live.set(key, uid);
       } catch (err) {
         this.#d.log.warn(
           { err, application: key },
           "cannot tell whether a third-party application exists; keeping its subnet entry",
         );
-        live.add(key);
+        live.set(key, "*");
       }
     }
     return live;

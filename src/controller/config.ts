@@ -59,6 +59,7 @@ interface ConfFile {
   enableKubevirtStaticIP?: boolean;
   enableSpiderSubnet?: boolean;
   enableAutoPoolForApplication?: boolean;
+  enableCleanOutdatedEndpoint?: boolean;
   enableValidatingResourcesDeletedWebhook?: boolean;
 }
 
@@ -116,6 +117,7 @@ export function loadControllerConfig(env: NodeJS.ProcessEnv = process.env, confP
       additionalGraceDelaySeconds: e.int("SPIDERPOOL_GC_ADDITIONAL_GRACE_DELAY", 0),
       enableStatefulSet: conf.enableStatefulSet ?? true,
       enableKubevirtStaticIP: conf.enableKubevirtStaticIP ?? true,
+      cleanOutdatedEndpoint: conf.enableCleanOutdatedEndpoint ?? false,
     },
     gcTraceGapMs: ms("SPIDERPOOL_TS_GC_TRACE_POD_GAP_MS", "SPIDERPOOL_GC_TRACE_POD_GAP_DURATION", 5),
     gcScanIntervalMs: ms("SPIDERPOOL_TS_GC_INTERVAL_MS", "SPIDERPOOL_GC_DEFAULT_INTERVAL_DURATION", 600),

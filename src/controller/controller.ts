@@ -17,7 +17,7 @@ import { Resources, resourceTypeOf } from "../kube/resources.ts";
 import { APP_RESOURCES, SUBNETS } from "../poolstore/auto-pool.ts";
 import { POOLS, PoolWriter, type OpResult, type PoolOp } from "../poolstore/pool-writer.ts";
 import type { ControllerConfig } from "./config.ts";
-import type { Workload } from "../ipam/index.ts";
+import { poolNameFitsUid, type Workload } from "../ipam/index.ts";
 import { AutoPoolController, type AppInformers } from "./auto-pool.ts";
 import { GarbageCollector } from "./gc/collector.ts";
 import type { GcPod } from "./gc/decide.ts";
@@ -269,22 +269,42 @@ export class SpiderpoolController {
     const pools = this.pools.list();
     const poolNames = new Set(pools.map((p) => p.metadata.name ?? ""));
     const subnets = this.subnets.list();
-    // Applications are looked up only for entries whose pool is not (or not yet) there.
-    const orphaned = new Set<string>();
+    // Entries whose pool the cache does not show: the pool may be newer than the cache
+    // (read it fresh), or its application's pool in the making (entry written first).
+    const orphans = new Map<string, string>();
     for (const sub of subnets) {
       try {
         for (const [pool, e] of parseControlledPools(sub.status?.controlledIPPools))
-          if (e.application !== undefined && e.application !== "" && !poolNames.has(pool)) orphaned.add(e.application);
+          if (e.application !== undefined && e.application !== "" && !poolNames.has(pool))
+            orphans.set(pool, e.application);
       } catch {
         // reconcileSubnet drops what does not parse.
       }
     }
-    const live =
-      orphaned.size === 0 || this.autoPools === undefined
-        ? new Set<string>()
-        : await this.autoPools.liveApplications(orphaned);
+    let live = new Map<string, string>();
+    if (orphans.size > 0) {
+      try {
+        for (const pool of orphans.keys()) {
+          try {
+            pools.push(await this.#o.client.get<SpiderIPPool>(POOLS, pool));
+          } catch (err) {
+            if (!isNotFound(err)) throw err;
+          }
+        }
+        if (this.autoPools !== undefined) live = await this.autoPools.liveApplications(new Set(orphans.values()));
+      } catch (err) {
+        this.log.warn({ err }, "cannot confirm subnet entries without pools; the next pass retries");
+        return;
+      }
+    }
+    // A pool-less entry is kept only under the name its live application would use now:
+    // an entry of a deleted application of the same name is not kept by the new one.
+    const keep = (pool: string, app: string): boolean => {
+      const uid = live.get(app);
+      return uid !== undefined && (uid === "*" || poolNameFitsUid(pool, uid));
+    };
     for (const sub of subnets) {
-      const a = reconcileSubnet(sub, pools, live);
+      const a = reconcileSubnet(sub, pools, keep);
       if (a.kind === "none") continue;
       try {
         if (a.kind === "status") await this.#o.client.updateStatus(SUBNETS, a.next);

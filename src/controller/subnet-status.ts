@@ -3,7 +3,7 @@
  * subnet owns, `allocatedIPCount` as the sum of the entries, `totalIPCount` as the size of
  * ips − excludeIPs; adoption of pools with the same CIDR created before the subnet; the
  * finalizer of a Terminating subnet goes only once no pool and no entry is left. Pure: the
- * caller passes every pool and the applications (by entry key) known to exist, and writes
+ * caller passes every pool and which pool-less application entries to keep, and writes
  * what comes back, preconditioned on resourceVersion.
  */
 import { LABEL_OWNER_SPIDER_SUBNET } from "../api/annotations/index.ts";
@@ -28,7 +28,7 @@ const owns = (sub: SpiderSubnet, p: SpiderIPPool): boolean =>
 export function reconcileSubnet(
   sub: SpiderSubnet,
   pools: readonly SpiderIPPool[],
-  liveApps: ReadonlySet<string> = new Set(),
+  keepWithoutPool: (pool: string, application: string) => boolean = () => false,
 ): SubnetAction {
   const family = sub.spec.ipVersion;
   if (family !== 4 && family !== 6) return { kind: "none" };
@@ -89,12 +89,13 @@ export function reconcileSubnet(
   const subEff = effective(family, sub.spec) ?? IPRangeSet.empty(family);
   const next = new Map<string, ControlledPool>();
   const byName = new Map(mine.map((p) => [p.metadata.name ?? "", p]));
-  // Entries an auto-pool reconcile wrote (with an application) stay while their pool or
-  // their application exists: the entry is written before the pool, and must not be
-  // dropped in between, or its addresses could be carved twice.
+  // Entries an auto-pool reconcile wrote (with an application) stay while their pool
+  // exists, or while the caller says the entry is its live application's pool in the
+  // making: the entry is written before the pool, and must not be dropped in between, or
+  // its addresses could be carved twice.
   for (const [pool, entry] of current) {
     const app = entry.application;
-    if (app !== undefined && app !== "" && (byName.has(pool) || liveApps.has(app))) next.set(pool, entry);
+    if (app !== undefined && app !== "" && (byName.has(pool) || keepWithoutPool(pool, app))) next.set(pool, entry);
   }
   for (const p of mine) {
     const pn = p.metadata.name ?? "";

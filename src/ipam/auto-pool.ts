@@ -189,6 +189,14 @@ export function autoPoolName(family: 4 | 6, appName: string, iface: string, uid:
   return `${prefix}${app}${suffix}`;
 }
 
+/** Whether `pool` is a name {@link autoPoolName} gives an application of this UID. */
+export function poolNameFitsUid(pool: string, uid: string): boolean {
+  const segs = uid.split("-");
+  const tail = (segs[segs.length - 1] ?? "").slice(0, 5).toLowerCase();
+  if (tail === "") return false;
+  return pool.endsWith(`-${tail}`) || new RegExp(`-${tail}-[0-9a-f]{5}$`).test(pool);
+}
+
 /** A short stable tag of a subnet name, for {@link autoPoolName}'s variant. */
 export function subnetTag(subnet: string): string {
   let h = 0x811c9dc5;
@@ -354,7 +362,11 @@ export function carve(c: CarveInput): IPRangeSet {
     const free = mine.subtract(c.allocated);
     const drop = have - c.desired;
     if (free.size < drop) throw poolShrinkBlocked(c.pool);
-    return mine.subtract(free.lowest(drop));
+    // Addresses the pool already gave up go first (a shrink interrupted between its pool
+    // and subnet writes), then the pool's lowest free ones.
+    const gone = free.subtract(c.poolIPs);
+    const first = gone.lowest(drop < gone.size ? drop : gone.size);
+    return mine.subtract(first).subtract(free.intersect(c.poolIPs).lowest(drop - first.size));
   }
   const available = c.subnet.subtract(c.others).subtract(c.reserved).subtract(mine);
   const need = c.desired - have;

@@ -222,6 +222,26 @@ async function attempt(d: AutoPoolDeps, req: AutoPoolRequest): Promise<AutoPoolO
   });
   const application = applicationKey(req.app);
   const want: ControlledPool = { ips: ips.toStrings(), application };
+  const shape = (list: readonly string[]) => ({
+    name,
+    subnet: sub,
+    app: req.app,
+    iface: req.iface,
+    family: f,
+    reclaim: req.reclaim,
+    ipNumber: req.ipNumber,
+    ips: list,
+  });
+  const size = req.desired;
+  let pool = existing;
+  // Addresses leave the pool before they leave the subnet entry: written the other way
+  // round, a second carve could take an address the pool still hands out. The pool
+  // write is preconditioned on the resourceVersion its allocations were read at, so an
+  // allocation in between makes it conflict and the whole is decided again.
+  if (pool !== undefined && !ips.containsAll(poolIPs)) {
+    const kept = poolIPs.intersect(ips).toStrings();
+    pool = await client.update(POOLS, desiredAutoPool(shape(kept), pool));
+  }
   if (entry === undefined || !sameStrings(entry.ips, want.ips) || entry.application !== application) {
     entries.set(name, want);
     const status = {
@@ -234,26 +254,14 @@ async function attempt(d: AutoPoolDeps, req: AutoPoolRequest): Promise<AutoPoolO
     else status.controlledIPPools = text;
     await client.updateStatus(SUBNETS, { ...sub, status });
   }
-  const next = desiredAutoPool(
-    {
-      name,
-      subnet: sub,
-      app: req.app,
-      iface: req.iface,
-      family: f,
-      reclaim: req.reclaim,
-      ipNumber: req.ipNumber,
-      ips: want.ips,
-    },
-    existing,
-  );
-  const size = req.desired;
-  if (existing === undefined) {
+  // Addresses join the pool only after the entry holds them.
+  const next = desiredAutoPool(shape(want.ips), pool);
+  if (pool === undefined) {
     await client.create(POOLS, next);
     return { pool: name, action: "created", size };
   }
-  if (unchanged(existing, next)) return { pool: name, action: "none", size };
-  await client.update(POOLS, next);
+  if (pool === existing && unchanged(pool, next)) return { pool: name, action: "none", size };
+  if (!unchanged(pool, next)) await client.update(POOLS, next);
   return { pool: name, action: "updated", size };
 }
 

@@ -234,6 +234,26 @@ describe("SpiderSubnet auto-pools", () => {
     await exact(h);
   });
 
+  it("a Deployment deleted and created again: the old pool's entry goes with the old pool, not kept by the new app", async () => {
+    const ann = { "ipam.spidernet.io/subnet": '{"ipv4":["s1"]}', "ipam.spidernet.io/ippool-ip-number": "2" };
+    await deployment(h, "again", 1, ann);
+    const old = await poolSized(h, "again", 2);
+    const pod = await runningPod(h, "again-a", old.spec.ips![0]!.split("-")[0]!);
+    await allocate(h, old.metadata.name!, old.spec.ips![0]!.split("-")[0]!, "again-a", uidOf(pod));
+    await h.client.delete(Resources.deployments, "again", { namespace: NS });
+    await deployment(h, "again", 1, ann);
+    // The old pool stays Terminating while its pod holds an address; the new one is carved beside it.
+    await eventually(async () => (await poolsOf(h, "again")).length === 2, 10_000, "old and new pools");
+    await h.client.delete(Resources.pods, "again-a", { namespace: NS, gracePeriodSeconds: 0 });
+    await eventually(() => gone(h, POOLS, old.metadata.name!), 5000, "the old pool gone");
+    await exact(h);
+    const e = await entries(h, "s1");
+    assert.ok(!e.map.has(old.metadata.name!), "the old pool's entry is dropped");
+    await h.client.delete(Resources.deployments, "again", { namespace: NS });
+    await eventually(async () => (await poolsOf(h, "again")).length === 0, 5000, "pools gone");
+    await exact(h);
+  });
+
   it("AC-94: a StatefulSet with a retained Deployment pool's name gets a pool of its own", async () => {
     const annotations = {
       "ipam.spidernet.io/subnet": '{"ipv4":["s1"]}',

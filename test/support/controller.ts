@@ -13,18 +13,26 @@ import { records } from "./cluster.ts";
 export const NS = "default";
 
 /** A controller with sub-second GC and leader timings; `extra` overrides the environment. */
-export function testController(h: Harness, name: string, extra: Record<string, string> = {}): SpiderpoolController {
+export function testController(
+  h: Harness,
+  name: string,
+  extra: Record<string, string> = {},
+  confPath?: string,
+): SpiderpoolController {
   return new SpiderpoolController({
-    config: loadControllerConfig({
-      SPIDERPOOL_POD_NAMESPACE: "kube-system",
-      SPIDERPOOL_POD_NAME: name,
-      SPIDERPOOL_TS_GC_TRACE_POD_GAP_MS: "100",
-      SPIDERPOOL_TS_GC_INTERVAL_MS: "600000",
-      SPIDERPOOL_TS_LEADER_DURATION_MS: "1500",
-      SPIDERPOOL_TS_LEADER_RENEW_DEADLINE_MS: "1000",
-      SPIDERPOOL_TS_LEADER_RETRY_PERIOD_MS: "100",
-      ...extra,
-    }),
+    config: loadControllerConfig(
+      {
+        SPIDERPOOL_POD_NAMESPACE: "kube-system",
+        SPIDERPOOL_POD_NAME: name,
+        SPIDERPOOL_TS_GC_TRACE_POD_GAP_MS: "100",
+        SPIDERPOOL_TS_GC_INTERVAL_MS: "600000",
+        SPIDERPOOL_TS_LEADER_DURATION_MS: "1500",
+        SPIDERPOOL_TS_LEADER_RENEW_DEADLINE_MS: "1000",
+        SPIDERPOOL_TS_LEADER_RETRY_PERIOD_MS: "100",
+        ...extra,
+      },
+      confPath,
+    ),
     client: h.newClient(),
     logger: pino({ level: process.env["CTRL_LOG"] ?? "silent" }),
     ports: { health: 0, metrics: 0, webhook: 0 },

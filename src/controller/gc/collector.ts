@@ -17,7 +17,7 @@ import { isNotFound } from "../../kube/errors.ts";
 import type { Informer } from "../../kube/informer.ts";
 import { updateWithRetry } from "../../kube/optimistic.ts";
 import { KUBEVIRT_VM, KUBEVIRT_VMI, Resources, type ResourceType } from "../../kube/resources.ts";
-import type { OpResult, PoolOp } from "../../poolstore/pool-writer.ts";
+import { POOLS, type OpResult, type PoolOp } from "../../poolstore/pool-writer.ts";
 import {
   nodeAllows,
   scanRecord,
@@ -337,8 +337,60 @@ export class GarbageCollector {
         }
       }
     }
+    if (this.#d.cfg.cleanOutdatedEndpoint) {
+      try {
+        sum.endpointsDeleted += await this.#sweepEndpoints();
+      } catch (err) {
+        this.#d.log.warn({ err }, "outdated endpoint sweep failed; the next scan retries");
+      }
+    }
     this.#d.log.info({ ...sum, ms: Math.round(performance.now() - started) }, "GC scan finished");
     return sum;
+  }
+
+  /**
+   * `enableCleanOutdatedEndpoint` (spec §4.4): an endpoint whose pools hold no record of
+   * its pod any more is deleted. Every pool is read fresh, and the endpoint is deleted
+   * preconditioned on the resourceVersion it was judged at, so an ADD that rewrote it
+   * meanwhile keeps it. Endpoints without addresses are never swept, as upstream.
+   */
+  async #sweepEndpoints(): Promise<number> {
+    const fresh = new Map<string, Set<string> | undefined>();
+    const holders = async (pool: string): Promise<Set<string> | undefined> => {
+      if (!fresh.has(pool)) {
+        const p = (await this.#getFresh(POOLS, pool, "")) as SpiderIPPool | undefined;
+        fresh.set(
+          pool,
+          p === undefined
+            ? new Set()
+            : new Set([...parseAllocatedIPs(p.status?.allocatedIPs).values()].map((r) => r.pod)),
+        );
+      }
+      return fresh.get(pool);
+    };
+    let deleted = 0;
+    for (const ep of this.#d.endpoints.list()) {
+      const items = ep.status?.current.ips ?? [];
+      if (items.length === 0 || ep.metadata.deletionTimestamp !== undefined) continue;
+      const ref = `${ep.metadata.namespace ?? ""}/${ep.metadata.name ?? ""}`;
+      const pools = new Set(items.flatMap((it) => [it.ipv4Pool, it.ipv6Pool]).filter((x): x is string => !!x));
+      let referenced = false;
+      for (const pool of pools) if ((await holders(pool))?.has(ref)) referenced = true;
+      if (referenced) continue;
+      const cur = (await this.#getFresh(this.#d.endpointsType, ep.metadata.name ?? "", ep.metadata.namespace ?? "")) as
+        SpiderEndpoint | undefined;
+      if (cur === undefined || cur.metadata.resourceVersion !== ep.metadata.resourceVersion) continue;
+      if (
+        await this.#dropEndpoint(ep.metadata.namespace ?? "", ep.metadata.name ?? "", true, cur.status?.current.uid)
+      ) {
+        deleted++;
+        this.#d.log.info(
+          { endpoint: ref },
+          "endpoint's addresses are in no pool any more; deleted (enableCleanOutdatedEndpoint)",
+        );
+      }
+    }
+    return deleted;
   }
 
   async #scanOne(pool: string, ip: string, podRef: string, podUid: string): Promise<string> {

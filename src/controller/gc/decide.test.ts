@@ -10,6 +10,7 @@ const cfg: GcConfig = {
   additionalGraceDelaySeconds: 0,
   enableStatefulSet: true,
   enableKubevirtStaticIP: true,
+  cleanOutdatedEndpoint: false,
 };
 const NOW = Date.parse("2026-11-22T10:00:00Z");
 const rec = { pool: "p", ip: "192.0.2.10", podRef: "default/web", podUid: "u1" };

@@ -24,6 +24,8 @@ export interface GcConfig {
   additionalGraceDelaySeconds: number;
   enableStatefulSet: boolean;
   enableKubevirtStaticIP: boolean;
+  /** `enableCleanOutdatedEndpoint`: the scan also deletes endpoints no pool record refers to. */
+  cleanOutdatedEndpoint: boolean;
 }
 
 export type GcReason = "Deleted" | "Terminating" | "Succeeded" | "Failed" | "PodMissing" | "UIDMismatch" | "NoPodIPs";

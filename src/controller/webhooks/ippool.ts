@@ -158,7 +158,7 @@ function checkContainment(
     );
   }
   if (pool.metadata.labels?.[LABEL_OWNER_APPLICATION_NAME] !== undefined) {
-    // An auto-created pool holds exactly what the subnet carved for it, so that no one
+    // An auto-created pool holds only what the subnet carved for it, so that no one
     // widens it by hand into addresses the subnet may give to another pool.
     let entry: IPRangeSet | undefined;
     try {
@@ -167,7 +167,9 @@ function checkContainment(
     } catch {
       entry = undefined;
     }
-    if (entry === undefined || !entry.equals(mine)) {
+    // A subset, not equality: a shrink takes addresses out of the pool before the entry,
+    // and a growth puts them in the entry before the pool.
+    if (entry === undefined || !entry.containsAll(mine)) {
       return forbidden(
         "spec.ips",
         "it's illegal to update AutoPool.Spec.IPs that are different from corresponding SpiderSubnet.Status.ControlledIPPools",
