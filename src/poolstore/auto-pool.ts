@@ -208,6 +208,16 @@ async function attempt(d: AutoPoolDeps, req: AutoPoolRequest): Promise<AutoPoolO
       // An unreadable entry claims nothing; the subnet reconciler drops it.
     }
   }
+  // Pools of the subnet's CIDR that its entries do not show yet (a manual pool the subnet
+  // reconciler has not recorded) hold their addresses too.
+  for (const p of (await client.listAll<SpiderIPPool>(POOLS)).items) {
+    if (p.metadata.name === name || p.spec.subnet !== sub.spec.subnet) continue;
+    try {
+      others.push(...poolSet(f, p).ranges);
+    } catch {
+      // A pool whose ranges do not parse was refused by the webhook; it holds nothing.
+    }
+  }
   const reserved = (await client.listAll<SpiderReservedIP>(RESERVED_IPS)).items;
   const poolIPs = existing === undefined ? IPRangeSet.empty(f) : poolSet(f, existing);
   const ips = carve({
