@@ -53,6 +53,12 @@ interface AutoPoolWant {
   cfg: AutoPoolConfig | undefined;
 }
 
+/** Go's `%v` of a map[string]string (keys sorted), as upstream's messages print label sets. */
+function goMap(m: Readonly<Record<string, string>>): string {
+  const keys = Object.keys(m).sort();
+  return `map[${keys.map((k) => `${k}:${m[k]}`).join(" ")}]`;
+}
+
 function poolSize(p: SpiderIPPool): bigint {
   try {
     return poolAddresses(p.spec).effective.size;
@@ -453,7 +459,7 @@ export class IpamService {
       if (pools.length > 1) {
         throw new IpamError(
           "ERR_WRONG_INPUT",
-          `it's invalid for '${top.kind}/${top.namespace}/${top.name}/${w.iface}' owns multiple matchLabels ${JSON.stringify(selector)} auto-created IPPools ${goList(pools.map((p) => p.metadata.name ?? ""))}`,
+          `it's invalid for '${top.kind}/${top.namespace}/${top.name}/${w.iface}' owns multiple matchLables '${goMap(selector)}' auto-created IPPools ${goList(pools.map((p) => p.metadata.name ?? ""))}`,
         );
       }
       found = pools[0];
@@ -470,7 +476,7 @@ export class IpamService {
     }
     throw new IpamError(
       "ERR_WRONG_INPUT",
-      `failed to get IPPool candidates from Subnet: no matching auto-created IPPool candidate with matchLabels ${JSON.stringify(selector)}`,
+      `failed to get IPPool candidates from Subnet: no matching auto-created IPPool candidate with matchLables '${goMap(selector)}'`,
     );
   }
 
