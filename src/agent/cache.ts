@@ -8,7 +8,8 @@ import { SpiderEndpointKind, type SpiderEndpoint } from "../api/endpoint.ts";
 import type { SpiderIPPool } from "../api/ippool.ts";
 import type { ObjectMeta } from "../api/meta.ts";
 import { SpiderReservedIPKind, type SpiderReservedIP } from "../api/reservedip.ts";
-import { IPRangeSet, parseIPRange, type IPRange } from "../ip/index.ts";
+import type { IPRangeSet } from "../ip/index.ts";
+import { reservedAddresses } from "../ipam/pool-state.ts";
 import type { PodLike } from "../ipam/pod.ts";
 import type { AnyObject, KubeClient } from "../kube/client.ts";
 import { isNotFound } from "../kube/errors.ts";
@@ -97,19 +98,8 @@ export class AgentCache {
   /** Every reserved address of a family, from all non-terminating SpiderReservedIPs. */
   reservedSet(family: 4 | 6): IPRangeSet {
     if (this.#reservedSets === undefined) {
-      const ranges: { 4: IPRange[]; 6: IPRange[] } = { 4: [], 6: [] };
-      for (const r of this.reserved.list()) {
-        if (r.metadata.deletionTimestamp !== undefined) continue;
-        for (const s of r.spec?.ips ?? []) {
-          try {
-            const range = parseIPRange(s);
-            ranges[range.family].push(range);
-          } catch {
-            // The webhook refuses malformed ranges; one that slipped through reserves nothing.
-          }
-        }
-      }
-      this.#reservedSets = { 4: IPRangeSet.fromRanges(4, ranges[4]), 6: IPRangeSet.fromRanges(6, ranges[6]) };
+      const items = this.reserved.list();
+      this.#reservedSets = { 4: reservedAddresses(4, items), 6: reservedAddresses(6, items) };
     }
     return this.#reservedSets[family];
   }

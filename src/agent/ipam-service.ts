@@ -16,6 +16,7 @@ import {
   autoPoolSelector,
   desiredIPNumber,
   isBuiltinApp,
+  isReclaimed,
   matchesSelector,
   replicasOf,
   type AutoPoolConfig,
@@ -42,7 +43,7 @@ import { KUBEVIRT_VM as VM, KUBEVIRT_VMI as VMI, Resources } from "../kube/resou
 import { AgentCache, ENDPOINTS, type Pod } from "./cache.ts";
 import type { AgentConfig } from "./config.ts";
 import type { AgentMetrics } from "./metrics.ts";
-import { APP_RESOURCES, reconcileAutoPool } from "../poolstore/auto-pool.ts";
+import { APP_RESOURCES, pickAutoPool, reconcileAutoPool } from "../poolstore/auto-pool.ts";
 import { PoolWriter } from "../poolstore/pool-writer.ts";
 
 interface AutoPoolWant {
@@ -509,6 +510,21 @@ export class IpamService {
         `${top.kind}/${top.namespace}/${top.name} only supports fixed auto-created IPPool IP Number`,
       );
     }
+    // Every ADD of the application's pods comes here; once the pool is in the cache at its
+    // size, no API call is needed.
+    const cached = pickAutoPool(this.#d.cache.pools.list(), {
+      subnet: w.subnet,
+      app: top,
+      iface: w.iface,
+      family: w.family,
+    });
+    if (
+      cached !== undefined &&
+      cached.metadata.labels?.[LABEL_OWNER_APPLICATION_UID] === top.uid &&
+      isReclaimed(cached) === (w.cfg?.reclaim ?? true) &&
+      poolSize(cached) === BigInt(n.n)
+    )
+      return cached.metadata.name ?? "";
     const out = await reconcileAutoPool(
       { client: this.#d.client, log: this.#d.log, maxAttempts: this.#d.config.waitSubnetPoolMaxRetries },
       {

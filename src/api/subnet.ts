@@ -1,4 +1,5 @@
 import { Type, type Static } from "typebox";
+import { IPRangeSet } from "../ip/index.ts";
 import { CATEGORY, GROUP, VERSION } from "./group.ts";
 import type { KindDefinition } from "./kind.ts";
 import { apiVersionField, kindField, metadataField, Route, type ObjectMeta } from "./meta.ts";
@@ -81,4 +82,24 @@ export const SpiderSubnetKind: KindDefinition = {
 export function parseControlledPools(text: string | undefined): Map<string, ControlledPool> {
   if (text === undefined || text === "" || text === "null") return new Map();
   return new Map(Object.entries(JSON.parse(text) as Record<string, ControlledPool>));
+}
+
+/** `controlledIPPools` as stored: sorted keys, null when empty. */
+export function renderControlledPools(entries: ReadonlyMap<string, ControlledPool>): string | undefined {
+  if (entries.size === 0) return undefined;
+  const sorted = [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return JSON.stringify(Object.fromEntries(sorted));
+}
+
+/** Addresses the entries hold; an entry that does not parse holds none. */
+export function controlledSize(family: 4 | 6, entries: ReadonlyMap<string, ControlledPool>): bigint {
+  let n = 0n;
+  for (const e of entries.values()) {
+    try {
+      n += IPRangeSet.parse(family, e.ips).size;
+    } catch {
+      // An entry that does not parse holds nothing; the subnet reconciler drops it.
+    }
+  }
+  return n;
 }

@@ -9,11 +9,11 @@
 import type { Logger } from "pino";
 import { InvalidAnnotationError, LABEL_OWNER_APPLICATION_UID } from "../api/annotations/index.ts";
 import type { SpiderIPPool } from "../api/ippool.ts";
-import type { OwnerReference } from "../api/meta.ts";
 import { hasCode } from "../errors/base.ts";
 import {
   autoPoolConfig,
   BUILTIN_APP_KINDS,
+  controllerOf,
   desiredIPNumber,
   ipNumberText,
   isBuiltinApp,
@@ -60,10 +60,6 @@ interface Entry {
 }
 
 const keyOf = (kind: string, ns: string, name: string): string => `${kind}/${ns}/${name}`;
-
-function controllerOf(meta: { ownerReferences?: OwnerReference[] }): OwnerReference | undefined {
-  return meta.ownerReferences?.find((o) => o.controller === true);
-}
 
 /** ReplicaSets of a Deployment and Jobs of a CronJob follow their parent's pool. */
 function hasBuiltinParent(kind: BuiltinAppKind, app: Workload): boolean {

@@ -9,16 +9,9 @@
 import { SPIDER_FINALIZER } from "../api/group.ts";
 import type { SpiderIPPool } from "../api/ippool.ts";
 import { effective } from "./webhooks/rules.ts";
-import { parseAllocatedIPs } from "../ipam/pool-state.ts";
+import { cappedCount, parseAllocatedIPs } from "../ipam/pool-state.ts";
 
-export const INT64_MAX = 9223372036854775807n;
-
-/** An address count as the int64 the API carries (the CRD field is int64). */
-export function cappedCount(n: bigint): number {
-  // Known gap: above 2^53 a JavaScript number is not exact, so an IPv6 pool of 2^63
-  // addresses is written as 9223372036854775808 (docs/compatibility.md).
-  return Number(n > INT64_MAX ? INT64_MAX : n);
-}
+export { cappedCount, INT64_MAX } from "../ipam/pool-state.ts";
 
 export function totalIPCount(pool: SpiderIPPool): number | undefined {
   const family = pool.spec.ipVersion;

@@ -9,7 +9,13 @@
 import { LABEL_OWNER_SPIDER_SUBNET } from "../api/annotations/index.ts";
 import { API_VERSION, SPIDER_FINALIZER } from "../api/group.ts";
 import type { SpiderIPPool } from "../api/ippool.ts";
-import { parseControlledPools, type ControlledPool, type SpiderSubnet } from "../api/subnet.ts";
+import {
+  controlledSize,
+  parseControlledPools,
+  renderControlledPools,
+  type ControlledPool,
+  type SpiderSubnet,
+} from "../api/subnet.ts";
 import { IPRangeSet } from "../ip/index.ts";
 import { effective } from "./webhooks/rules.ts";
 import { cappedCount } from "./pool-status.ts";
@@ -104,20 +110,11 @@ export function reconcileSubnet(
     if (held.isEmpty) continue;
     next.set(pn, { ips: held.toStrings() });
   }
-  let allocated = 0n;
-  for (const e of next.values()) {
-    try {
-      allocated += IPRangeSet.parse(family, e.ips).size;
-    } catch {
-      // An entry that does not parse counts for nothing; it is dropped on the next rebuild.
-    }
-  }
-  const sorted = Object.fromEntries([...next].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  const text = next.size === 0 ? undefined : JSON.stringify(sorted);
+  const text = renderControlledPools(next);
   const status = {
     ...(text !== undefined ? { controlledIPPools: text } : {}),
     totalIPCount: cappedCount(subEff.size),
-    allocatedIPCount: cappedCount(allocated),
+    allocatedIPCount: cappedCount(controlledSize(family, next)),
   };
   const same =
     (sub.status?.controlledIPPools ?? undefined) === text &&

@@ -38,6 +38,7 @@ import type { ObjectMeta } from "../api/meta.ts";
 import type { SpiderSubnet } from "../api/subnet.ts";
 import type { IPRangeSet } from "../ip/index.ts";
 import { IpamError } from "./errors.ts";
+import { splitApiVersion } from "./filter.ts";
 
 /** The workload kinds the controller watches; anything else is a third-party controller. */
 export const BUILTIN_APP_KINDS = [
@@ -61,11 +62,6 @@ export interface AppRef {
   namespace: string;
   name: string;
   uid: string;
-}
-
-function splitApiVersion(apiVersion: string): [group: string, version: string] {
-  const i = apiVersion.indexOf("/");
-  return i < 0 ? ["", apiVersion] : [apiVersion.slice(0, i), apiVersion.slice(i + 1)];
 }
 
 /** The subnet entry's `application`: `{group}_{version}_{Kind}_{ns}_{name}`, no group for core. */
@@ -223,12 +219,6 @@ export function autoPoolSelector(
     [LABEL_INTERFACE]: iface,
     [LABEL_IP_VERSION]: `IPv${family}`,
   };
-}
-
-export function selectorString(labels: Readonly<Record<string, string>>): string {
-  return Object.entries(labels)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(",");
 }
 
 /** True when the pool's labels carry every pair of `selector`. */

@@ -48,7 +48,7 @@ export interface FilterContext {
 }
 
 /** Splits `apps/v1` into group and version (`v1` → group ""). */
-function splitApiVersion(apiVersion: string): [string, string] {
+export function splitApiVersion(apiVersion: string): [string, string] {
   const i = apiVersion.indexOf("/");
   return i < 0 ? ["", apiVersion] : [apiVersion.slice(0, i), apiVersion.slice(i + 1)];
 }

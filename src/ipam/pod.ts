@@ -36,7 +36,8 @@ export type OwnerLookup = (
 
 const BUILTIN_GROUPS = new Set(["v1", "apps/v1", "batch/v1"]);
 
-function controllerOf(meta: ObjectMeta): OwnerReference | undefined {
+/** The owner reference marked as controller, if any. */
+export function controllerOf(meta: ObjectMeta): OwnerReference | undefined {
   return meta.ownerReferences?.find((o) => o.controller === true);
 }
 

@@ -5,7 +5,7 @@
  */
 import type { IPPoolSpec } from "../api/ippool.ts";
 import type { Route } from "../api/meta.ts";
-import { formatIP, IPRangeSet, parseCIDR, tryParseIP, type CIDR } from "../ip/index.ts";
+import { formatIP, IPRangeSet, parseCIDR, parseIPRange, tryParseIP, type CIDR, type IPRange } from "../ip/index.ts";
 import { allocationFailed, recordCapExceeded, usedOut } from "./errors.ts";
 
 export interface PoolRecord {
@@ -141,4 +141,33 @@ export function pickFromPools(
     pools.map((p) => p.name),
     errors,
   );
+}
+
+export const INT64_MAX = 9223372036854775807n;
+
+/** An address count as the int64 the API carries (the CRD fields are int64). */
+export function cappedCount(n: bigint): number {
+  // Known gap: above 2^53 a JavaScript number is not exact, so an IPv6 pool of 2^63
+  // addresses is written as 9223372036854775808 (docs/compatibility.md).
+  return Number(n > INT64_MAX ? INT64_MAX : n);
+}
+
+/** Every reserved address of a family, from all non-terminating SpiderReservedIPs. */
+export function reservedAddresses(
+  family: 4 | 6,
+  items: Iterable<{ metadata: { deletionTimestamp?: string }; spec?: { ips?: string[] } }>,
+): IPRangeSet {
+  const ranges: IPRange[] = [];
+  for (const r of items) {
+    if (r.metadata.deletionTimestamp !== undefined) continue;
+    for (const s of r.spec?.ips ?? []) {
+      try {
+        const range = parseIPRange(s);
+        if (range.family === family) ranges.push(range);
+      } catch {
+        // The webhook refuses malformed ranges; one that slipped through reserves nothing.
+      }
+    }
+  }
+  return IPRangeSet.fromRanges(family, ranges);
 }

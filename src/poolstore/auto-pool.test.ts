@@ -4,14 +4,14 @@ import pino from "pino";
 import type { SpiderIPPool } from "../api/ippool.ts";
 import { parseControlledPools, type SpiderSubnet } from "../api/subnet.ts";
 import { IPRangeSet } from "../ip/index.ts";
-import { autoPoolName } from "../ipam/index.ts";
+import { autoPoolName, autoPoolSelector } from "../ipam/index.ts";
 import { ApiError } from "../kube/errors.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { reconcileAutoPool } from "./auto-pool.ts";
 
 const APP = { apiVersion: "apps/v1", kind: "Deployment", namespace: "default", name: "web", uid: "u-abcdef012" };
 const NAME = autoPoolName(4, "web", "eth0", APP.uid);
-const OWN = { "ipam.spidernet.io/owner-application-uid": APP.uid, "ipam.spidernet.io/owner-spider-subnet": "s1" };
+const OWN = { ...autoPoolSelector("s1", APP, "eth0", 4), "ipam.spidernet.io/owner-application-uid": APP.uid };
 
 /**
  * The API as far as the reconcile uses it, recording every write with the state of the

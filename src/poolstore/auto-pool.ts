@@ -10,18 +10,28 @@ import type { Logger } from "pino";
 import { LABEL_OWNER_APPLICATION_UID, LABEL_OWNER_SPIDER_SUBNET } from "../api/annotations/index.ts";
 import type { SpiderIPPool } from "../api/ippool.ts";
 import { SpiderReservedIPKind, type SpiderReservedIP } from "../api/reservedip.ts";
-import { parseControlledPools, SpiderSubnetKind, type ControlledPool, type SpiderSubnet } from "../api/subnet.ts";
-import { IPRangeSet, parseIPRange, tryParseIP, type IPRange } from "../ip/index.ts";
+import {
+  controlledSize,
+  parseControlledPools,
+  renderControlledPools,
+  SpiderSubnetKind,
+  type ControlledPool,
+  type SpiderSubnet,
+} from "../api/subnet.ts";
+import { IPRangeSet, tryParseIP, type IPRange } from "../ip/index.ts";
 import {
   applicationKey,
   autoPoolName,
   autoPoolSelector,
+  cappedCount,
   carve,
   desiredAutoPool,
   IpamError,
   isReclaimed,
+  matchesSelector,
   parseAllocatedIPs,
-  selectorString,
+  poolAddresses,
+  reservedAddresses,
   subnetTag,
   type AppRef,
   type BuiltinAppKind,
@@ -73,27 +83,6 @@ export interface AutoPoolDeps {
 
 const wrongInput = (m: string): IpamError => new IpamError("ERR_WRONG_INPUT", `wrong input: ${m}`);
 
-function subnetSet(family: 4 | 6, sub: SpiderSubnet): IPRangeSet {
-  const ips = IPRangeSet.parse(family, sub.spec.ips ?? []);
-  return ips.subtract(IPRangeSet.parse(family, sub.spec.excludeIPs ?? []));
-}
-
-function reservedSet(family: 4 | 6, items: readonly SpiderReservedIP[]): IPRangeSet {
-  const ranges: IPRange[] = [];
-  for (const r of items) {
-    if (r.metadata.deletionTimestamp !== undefined) continue;
-    for (const s of r.spec?.ips ?? []) {
-      try {
-        const range = parseIPRange(s);
-        if (range.family === family) ranges.push(range);
-      } catch {
-        // The webhook refuses malformed ranges; one that slipped through reserves nothing.
-      }
-    }
-  }
-  return IPRangeSet.fromRanges(family, ranges);
-}
-
 function allocatedSet(family: 4 | 6, pool: SpiderIPPool | undefined): IPRangeSet {
   const ranges: IPRange[] = [];
   for (const ip of parseAllocatedIPs(pool?.status?.allocatedIPs).keys()) {
@@ -103,36 +92,15 @@ function allocatedSet(family: 4 | 6, pool: SpiderIPPool | undefined): IPRangeSet
   return IPRangeSet.fromRanges(family, ranges);
 }
 
-/** `controlledIPPools` as stored: sorted keys, null when empty. */
-export function renderControlledPools(entries: ReadonlyMap<string, ControlledPool>): string | undefined {
-  if (entries.size === 0) return undefined;
-  const sorted = [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return JSON.stringify(Object.fromEntries(sorted));
-}
-
-export function entriesSize(family: 4 | 6, entries: ReadonlyMap<string, ControlledPool>): bigint {
-  let n = 0n;
-  for (const e of entries.values()) {
-    try {
-      n += IPRangeSet.parse(family, e.ips).size;
-    } catch {
-      // An entry that does not parse holds nothing; the subnet reconciler drops it.
-    }
-  }
-  return n;
-}
-
-const capped = (n: bigint): number => (n > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(n));
-
-/** The application's pool for this subnet, NIC and family, if it has one (fresh read). */
-export async function findAutoPool(
-  client: KubeClient,
+/** The application's pool for this subnet, NIC and family among `pools`, if it has one. */
+export function pickAutoPool(
+  pools: readonly SpiderIPPool[],
   req: Pick<AutoPoolRequest, "subnet" | "app" | "iface" | "family">,
-): Promise<SpiderIPPool | undefined> {
-  const sel = selectorString(autoPoolSelector(req.subnet, req.app, req.iface, req.family));
-  const { items } = await client.listAll<SpiderIPPool>(POOLS, { labelSelector: sel });
-  const usable = items.filter(
+): SpiderIPPool | undefined {
+  const sel = autoPoolSelector(req.subnet, req.app, req.iface, req.family);
+  const usable = pools.filter(
     (p) =>
+      matchesSelector(p, sel) &&
       p.metadata.deletionTimestamp === undefined &&
       // A reclaimable pool of another UID belongs to a deleted application of the same
       // name; it is on its way out and never adopted.
@@ -183,7 +151,9 @@ async function attempt(d: AutoPoolDeps, req: AutoPoolRequest): Promise<AutoPoolO
     throw wrongInput(`SpiderSubnet '${req.subnet}' is terminating, we can't reconcile an auto-created IPPool from it`);
   if (sub.spec.ipVersion !== req.family)
     throw wrongInput(`SpiderSubnet '${req.subnet}' is not an IPv${req.family} subnet`);
-  const existing = await findAutoPool(client, req);
+  // One fresh list serves both the lookup and the addresses other pools of the CIDR hold.
+  const allPools = (await client.listAll<SpiderIPPool>(POOLS)).items;
+  const existing = pickAutoPool(allPools, req);
   if (existing !== undefined && existing.spec.subnet !== sub.spec.subnet)
     throw wrongInput(
       `IPPool ${existing.metadata.name ?? ""} has subnet ${existing.spec.subnet}, SpiderSubnet '${req.subnet}' has ${sub.spec.subnet}`,
@@ -210,21 +180,22 @@ async function attempt(d: AutoPoolDeps, req: AutoPoolRequest): Promise<AutoPoolO
   }
   // Pools of the subnet's CIDR that its entries do not show yet (a manual pool the subnet
   // reconciler has not recorded) hold their addresses too.
-  for (const p of (await client.listAll<SpiderIPPool>(POOLS)).items) {
+  for (const p of allPools) {
     if (p.metadata.name === name || p.spec.subnet !== sub.spec.subnet) continue;
     try {
-      others.push(...poolSet(f, p).ranges);
+      others.push(...poolAddresses(p.spec).effective.ranges);
     } catch {
       // A pool whose ranges do not parse was refused by the webhook; it holds nothing.
     }
   }
   const reserved = (await client.listAll<SpiderReservedIP>(RESERVED_IPS)).items;
-  const poolIPs = existing === undefined ? IPRangeSet.empty(f) : poolSet(f, existing);
+  const subnetAddresses = poolAddresses(sub.spec as SpiderIPPool["spec"]).effective;
+  const poolIPs = existing === undefined ? IPRangeSet.empty(f) : poolAddresses(existing.spec).effective;
   const ips = carve({
     pool: name,
-    subnet: subnetSet(f, sub),
+    subnet: subnetAddresses,
     others: IPRangeSet.fromRanges(f, others),
-    reserved: reservedSet(f, reserved),
+    reserved: reservedAddresses(f, reserved),
     entry: entry === undefined ? undefined : IPRangeSet.parse(f, entry.ips),
     poolIPs,
     allocated: allocatedSet(f, existing),
@@ -256,8 +227,8 @@ async function attempt(d: AutoPoolDeps, req: AutoPoolRequest): Promise<AutoPoolO
     entries.set(name, want);
     const status = {
       ...sub.status,
-      totalIPCount: sub.status?.totalIPCount ?? capped(subnetSet(f, sub).size),
-      allocatedIPCount: capped(entriesSize(f, entries)),
+      totalIPCount: sub.status?.totalIPCount ?? cappedCount(subnetAddresses.size),
+      allocatedIPCount: cappedCount(controlledSize(f, entries)),
     };
     const text = renderControlledPools(entries);
     if (text === undefined) delete status.controlledIPPools;
@@ -273,10 +244,6 @@ async function attempt(d: AutoPoolDeps, req: AutoPoolRequest): Promise<AutoPoolO
   if (pool === existing && unchanged(pool, next)) return { pool: name, action: "none", size };
   if (!unchanged(pool, next)) await client.update(POOLS, next);
   return { pool: name, action: "updated", size };
-}
-
-function poolSet(family: 4 | 6, p: SpiderIPPool): IPRangeSet {
-  return IPRangeSet.parse(family, p.spec.ips ?? []).subtract(IPRangeSet.parse(family, p.spec.excludeIPs ?? []));
 }
 
 /**

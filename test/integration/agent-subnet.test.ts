@@ -47,6 +47,16 @@ const CLONESET_CRD = {
   },
 };
 
+/** A CloneSet object, as OpenKruise's API would hold it; no controller runs for it. */
+function cloneSet(c: Cluster, name: string): Promise<KubeObject> {
+  return c.h.client.create(CLONESETS, {
+    apiVersion: "apps.kruise.io/v1alpha1",
+    kind: "CloneSet",
+    metadata: { name, namespace: NS },
+    spec: {},
+  });
+}
+
 function ipOf(r: { json?: Record<string, unknown> | undefined }): string {
   const ips = (r.json?.["ips"] ?? []) as Array<{ address: string }>;
   return ips[0]?.address.split("/")[0] ?? "";
@@ -165,12 +175,7 @@ describe("agent: SpiderSubnet auto-pools", { skip }, () => {
   });
 
   it("AC-106: the agent creates a third-party controller's pool; the controller deletes it with the app", async () => {
-    const cs = await c.h.client.create(CLONESETS, {
-      apiVersion: "apps.kruise.io/v1alpha1",
-      kind: "CloneSet",
-      metadata: { name: "cs", namespace: NS },
-      spec: { replicas: 2 },
-    });
+    const cs = await cloneSet(c, "cs");
     const ann = { "ipam.spidernet.io/subnet": '{"ipv4":["s4"]}', "ipam.spidernet.io/ippool-ip-number": "2" };
     const o = owner(cs, "apps.kruise.io/v1alpha1", "CloneSet") as OwnerReference;
     await createPod(c.h, { name: "cs-a", node: "node1", annotations: ann, owner: o });
@@ -240,24 +245,14 @@ describe("agent: SpiderSubnet auto-pools", { skip }, () => {
       (await c.h.client.listAll<SpiderIPPool>(POOLS)).items.filter(
         (p) => p.metadata.labels?.["ipam.spidernet.io/owner-application-name"] === "keep",
       );
-    const first = await c.h.client.create(CLONESETS, {
-      apiVersion: "apps.kruise.io/v1alpha1",
-      kind: "CloneSet",
-      metadata: { name: "keep", namespace: NS },
-      spec: {},
-    });
+    const first = await cloneSet(c, "keep");
     await addPod(first, "apps.kruise.io/v1alpha1", "CloneSet", "keep-a");
     const [retained] = await autoPools();
     await c.h.client.delete(CLONESETS, "keep", { namespace: NS });
     await new Promise((r) => setTimeout(r, 700));
     assert.equal((await autoPools()).length, 1, "kept after its CloneSet is gone (the sweep ran meanwhile)");
 
-    const second = await c.h.client.create(CLONESETS, {
-      apiVersion: "apps.kruise.io/v1alpha1",
-      kind: "CloneSet",
-      metadata: { name: "keep", namespace: NS },
-      spec: {},
-    });
+    const second = await cloneSet(c, "keep");
     await addPod(second, "apps.kruise.io/v1alpha1", "CloneSet", "keep-b");
     const after = await autoPools();
     assert.equal(after.length, 1);
@@ -296,12 +291,7 @@ describe("agent: SpiderSubnet auto-pools", { skip }, () => {
   });
 
   it("AC-108: a third-party pod without ippool-ip-number is refused", async () => {
-    const cs = await c.h.client.create(CLONESETS, {
-      apiVersion: "apps.kruise.io/v1alpha1",
-      kind: "CloneSet",
-      metadata: { name: "cs2", namespace: NS },
-      spec: {},
-    });
+    const cs = await cloneSet(c, "cs2");
     await createPod(c.h, {
       name: "cs2-a",
       node: "node1",
