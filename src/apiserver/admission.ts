@@ -10,6 +10,7 @@
 import { randomUUID } from "node:crypto";
 import { request } from "node:https";
 import { matchesLabelSelector } from "../api/selector.ts";
+import { parseJson, stringifyJson } from "../api/int64.ts";
 import type { LabelSelector } from "../api/meta.ts";
 import { HttpError, statusError } from "./http-errors.ts";
 import { jsonPatch } from "./patch.ts";
@@ -119,7 +120,7 @@ export class WebhookAdmitter implements Admitter {
         }
         let ops: unknown;
         try {
-          ops = JSON.parse(Buffer.from(res.patch, "base64").toString("utf8"));
+          ops = parseJson(Buffer.from(res.patch, "base64").toString("utf8"));
           object = jsonPatch(object, ops) as Obj;
         } catch (err) {
           throw failed(w, `the returned patch cannot be applied: ${(err as Error).message}`);
@@ -198,7 +199,7 @@ export class WebhookAdmitter implements Admitter {
         },
       },
     };
-    const body = JSON.stringify(review);
+    const body = stringifyJson(review);
     const timeoutMs = Math.min(Math.max(w.timeoutSeconds ?? 10, 1), 30) * 1000;
     const ca =
       w.clientConfig?.caBundle !== undefined && w.clientConfig.caBundle !== ""
@@ -227,7 +228,7 @@ export class WebhookAdmitter implements Admitter {
             }
             let parsed: { response?: ReviewResponse };
             try {
-              parsed = JSON.parse(text) as { response?: ReviewResponse };
+              parsed = parseJson(text) as { response?: ReviewResponse };
             } catch {
               return reject(new Error(`Post "${url}": the answer is not an AdmissionReview`));
             }

@@ -4,6 +4,8 @@
  * that honours `$patch: delete|replace` and drops `$setElementOrder`/`$retainKeys`
  * directives; lists of known built-in kinds merge by their keys (containers by name, …).
  */
+import { stringifyJson } from "../api/int64.ts";
+
 export class PatchError extends Error {}
 
 type Json = unknown;
@@ -43,7 +45,7 @@ function getAt(doc: Json, parts: string[]): Json {
 }
 
 function deepEqual(a: Json, b: Json): boolean {
-  return JSON.stringify(sortDeep(a)) === JSON.stringify(sortDeep(b));
+  return stringifyJson(sortDeep(a)) === stringifyJson(sortDeep(b));
 }
 
 function sortDeep(v: Json): Json {
@@ -129,7 +131,7 @@ export function jsonPatch(doc: Json, ops: unknown): Json {
         const actual = getAt(root, pointer(op.path));
         if (!deepEqual(actual, op.value)) {
           throw new PatchError(
-            `test failed at '${op.path}': found ${JSON.stringify(actual)}, wanted ${JSON.stringify(op.value)}`,
+            `test failed at '${op.path}': found ${stringifyJson(actual)}, wanted ${stringifyJson(op.value)}`,
           );
         }
         break;

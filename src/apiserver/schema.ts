@@ -2,8 +2,11 @@
  * What kube-apiserver does with a custom resource against its CRD's openAPIV3Schema:
  * prune unknown fields (unless x-kubernetes-preserve-unknown-fields), drop nulls that are
  * not nullable, apply defaults, then validate (types, enums, bounds, required). Messages
- * follow kube-apiserver's wording so tests read the same against either.
+ * follow kube-apiserver's wording so tests read the same against either. Integers beyond
+ * 2^53−1 arrive as bigints (api/int64.ts) and are integers here like any other.
  */
+import { INT64_MAX, INT64_MIN, stringifyJson } from "../api/int64.ts";
+
 export type FieldErrorType =
   | "FieldValueRequired"
   | "FieldValueInvalid"
@@ -27,13 +30,14 @@ function isObj(v: unknown): v is Record<string, unknown> {
 }
 
 function show(v: unknown): string {
-  return typeof v === "string" ? JSON.stringify(v) : (JSON.stringify(v) ?? String(v));
+  return typeof v === "string" ? JSON.stringify(v) : (stringifyJson(v) ?? String(v));
 }
 
 function typeOfJson(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "array";
   if (typeof v === "number") return Number.isInteger(v) ? "integer" : "number";
+  if (typeof v === "bigint") return "integer";
   return typeof v;
 }
 
@@ -112,7 +116,7 @@ export function validateValue(
     return;
   }
   if (schema["x-kubernetes-int-or-string"] === true) {
-    if (typeof value !== "string" && !(typeof value === "number" && Number.isInteger(value))) {
+    if (typeof value !== "string" && typeOfJson(value) !== "integer") {
       errors.push({
         type: "FieldValueTypeInvalid",
         field: at,
@@ -136,7 +140,7 @@ export function validateValue(
   }
   if (
     Array.isArray(schema["enum"]) &&
-    !(schema["enum"] as unknown[]).some((e) => JSON.stringify(e) === JSON.stringify(value))
+    !(schema["enum"] as unknown[]).some((e) => stringifyJson(e) === stringifyJson(value))
   ) {
     const supported = (schema["enum"] as unknown[]).map((e) => `"${String(e)}"`).join(", ");
     errors.push({
@@ -145,7 +149,7 @@ export function validateValue(
       message: `Unsupported value: ${show(value)}: supported values: ${supported}`,
     });
   }
-  if (typeof value === "number") {
+  if (typeof value === "number" || typeof value === "bigint") {
     const min = schema["minimum"];
     const max = schema["maximum"];
     if (typeof min === "number" && (schema["exclusiveMinimum"] === true ? value <= min : value < min)) {
@@ -167,6 +171,13 @@ export function validateValue(
         type: "FieldValueInvalid",
         field: at,
         message: `Invalid value: ${value}: ${at} in body must be of type int32`,
+      });
+    }
+    if (schema["format"] === "int64" && (value < INT64_MIN || value > INT64_MAX)) {
+      errors.push({
+        type: "FieldValueInvalid",
+        field: at,
+        message: `Invalid value: ${value}: ${at} in body must be of type int64`,
       });
     }
   }

@@ -9,6 +9,7 @@ import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { stringify } from "yaml";
 import type { StatusReason } from "../kube/status.ts";
+import { parseJson as parseExactJson, stringifyJson } from "../api/int64.ts";
 import {
   badRequest,
   HttpError,
@@ -70,7 +71,7 @@ const VERSION_INFO = {
 };
 
 function send(res: ServerResponse, code: number, body: unknown, contentType = "application/json"): void {
-  const text = typeof body === "string" ? body : JSON.stringify(body);
+  const text = typeof body === "string" ? body : stringifyJson(body);
   res.writeHead(code, { "content-type": contentType, "content-length": Buffer.byteLength(text) });
   res.end(text);
 }
@@ -96,7 +97,7 @@ function readBody(req: IncomingMessage): Promise<string> {
 function parseJson(text: string): unknown {
   if (text.trim() === "") return undefined;
   try {
-    return JSON.parse(text) as unknown;
+    return parseExactJson(text);
   } catch (err) {
     throw badRequest(`the request body is not valid JSON: ${(err as Error).message}`);
   }

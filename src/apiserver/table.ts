@@ -4,6 +4,7 @@
  * kube-apiserver's CRD table convertor does.
  */
 import { evalJsonPath, parseJsonPath } from "./jsonpath.ts";
+import { stringifyJson } from "../api/int64.ts";
 import type { ServedResource } from "./resources.ts";
 import type { Obj } from "./store.ts";
 
@@ -31,9 +32,9 @@ function cell(type: string, v: unknown, nowMs: number): unknown {
     const t = Date.parse(String(v));
     return Number.isNaN(t) ? String(v) : humanDuration(nowMs - t);
   }
-  if (type === "integer" || type === "number") return typeof v === "number" ? v : null;
+  if (type === "integer" || type === "number") return typeof v === "number" || typeof v === "bigint" ? v : null;
   if (type === "boolean") return typeof v === "boolean" ? v : null;
-  return typeof v === "object" ? JSON.stringify(v) : String(v);
+  return typeof v === "object" ? stringifyJson(v) : String(v);
 }
 
 export function toTable(

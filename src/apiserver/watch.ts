@@ -7,6 +7,7 @@
 import type { ServerResponse } from "node:http";
 import type { Requirement } from "../api/selector.ts";
 import { matchesRequirements } from "../api/selector.ts";
+import { stringifyJson } from "../api/int64.ts";
 import { matchesFields, type FieldRequirement } from "./fields.ts";
 import { groupVersion, storageKey, type ServedResource } from "./resources.ts";
 import type { Store, StoredEvent, StoreWatcher, Obj, EventType } from "./store.ts";
@@ -32,7 +33,7 @@ const json = new WeakMap<Obj, string>();
 /** The JSON of a stored object, computed once (stored objects are never mutated). */
 export function serialized(o: Obj): string {
   let s = json.get(o);
-  if (s === undefined) json.set(o, (s = JSON.stringify(o)));
+  if (s === undefined) json.set(o, (s = stringifyJson(o)));
   return s;
 }
 
@@ -55,7 +56,7 @@ export function serveWatch(store: Store, res: ServerResponse, p: WatchParams, re
       p.asTable && (type === "ADDED" || type === "MODIFIED" || type === "DELETED")
         ? toTable(p.resource, [object as Obj], "Object", { resourceVersion: (object as Obj).metadata.resourceVersion })
         : object;
-    return `${JSON.stringify({ type, object: body })}\n`;
+    return `${stringifyJson({ type, object: body })}\n`;
   };
   // One serialisation per stored object, shared by every watcher: fan-out costs a write, not a stringify.
   const renderObject = (type: EventType, object: Obj): string =>

@@ -5,6 +5,7 @@
  * and its informer stops on errors (ecosystem.md §1).
  */
 import { Pool } from "undici";
+import { parseJson, stringifyJson } from "../api/int64.ts";
 import { TokenSource, type ClusterConfig } from "./config.ts";
 import { ApiError, KubeConfigError, TransportError } from "./errors.ts";
 import { collectionPath, objectPath, type ResourceType } from "./resources.ts";
@@ -124,7 +125,7 @@ function headerValue(h: string | string[] | undefined): string | undefined {
 function parseBody(text: string): unknown {
   if (text === "") return undefined;
   try {
-    return JSON.parse(text) as unknown;
+    return parseJson(text);
   } catch {
     return text;
   }
@@ -207,7 +208,7 @@ export class KubeClient {
           opts.body === undefined ? undefined : (opts.contentType ?? "application/json"),
           opts.accept,
         ),
-        body: opts.body === undefined ? null : JSON.stringify(opts.body),
+        body: opts.body === undefined ? null : stringifyJson(opts.body),
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
         ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
@@ -415,10 +416,10 @@ export class KubeClient {
       for await (const chunk of res.body) {
         const lines = (buffered + decoder.decode(chunk as Buffer, { stream: true })).split("\n");
         buffered = lines.pop() ?? "";
-        for (const line of lines) if (line.trim() !== "") yield JSON.parse(line) as WatchEvent<T>;
+        for (const line of lines) if (line.trim() !== "") yield parseJson(line) as WatchEvent<T>;
       }
       const rest = buffered.trim();
-      if (rest !== "") yield JSON.parse(rest) as WatchEvent<T>;
+      if (rest !== "") yield parseJson(rest) as WatchEvent<T>;
     } catch (err) {
       if (opts.signal?.aborted) return;
       if (err instanceof SyntaxError) throw new TransportError("WATCH", path, err);

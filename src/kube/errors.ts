@@ -1,3 +1,4 @@
+import { stringifyJson } from "../api/int64.ts";
 import { SpiderpoolError } from "../errors/base.ts";
 import { isStatus, type StatusCause, type StatusDetails, type StatusReason } from "./status.ts";
 
@@ -56,7 +57,7 @@ export class ApiError extends SpiderpoolError {
         path,
       });
     }
-    const text = typeof body === "string" ? body : JSON.stringify(body);
+    const text = typeof body === "string" ? body : (stringifyJson(body) ?? "");
     return new ApiError({
       status,
       reason: reasonForStatus(status),

@@ -7,6 +7,7 @@
 import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { parseJson, stringifyJson } from "../../api/int64.ts";
 import type { KeyPairPem } from "../../pki/certs.ts";
 import { toStatus, type Verdict } from "./verdict.ts";
 
@@ -64,7 +65,7 @@ export class WebhookCounters {
 export function patchFor(before: Record<string, unknown>, after: Record<string, unknown>): unknown[] {
   const ops: unknown[] = [];
   for (const part of ["metadata", "spec"]) {
-    if (JSON.stringify(before[part]) === JSON.stringify(after[part])) continue;
+    if (stringifyJson(before[part]) === stringifyJson(after[part])) continue;
     ops.push({ op: before[part] === undefined ? "add" : "replace", path: `/${part}`, value: after[part] });
   }
   return ops;
@@ -121,7 +122,7 @@ export class WebhookServer {
     const body = await readBody(req);
     let review: { apiVersion?: string; request?: AdmissionRequestV1 };
     try {
-      review = JSON.parse(body) as typeof review;
+      review = parseJson(body) as typeof review;
     } catch {
       return reply(res, 400, { message: "the body is not JSON" });
     }
@@ -153,7 +154,7 @@ export class WebhookServer {
           uid: r.uid,
           allowed: true,
           patchType: "JSONPatch",
-          patch: Buffer.from(JSON.stringify(ops)).toString("base64"),
+          patch: Buffer.from(stringifyJson(ops)).toString("base64"),
         };
       }
       const verdict = await route.validate?.(r);
@@ -185,7 +186,7 @@ export class WebhookServer {
 }
 
 function reply(res: ServerResponse, code: number, body: unknown): void {
-  const text = JSON.stringify(body);
+  const text = stringifyJson(body);
   res.writeHead(code, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
   res.end(text);
 }

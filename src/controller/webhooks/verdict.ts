@@ -4,6 +4,8 @@
  * AlreadyExists) in the AdmissionReview response. Validators return the first failure, in
  * the spec's order.
  */
+import { stringifyJson } from "../../api/int64.ts";
+
 export type VerdictType = "Invalid" | "Forbidden" | "NotSupported" | "Required" | "AlreadyExists" | "InternalError";
 
 export interface Verdict {
@@ -30,7 +32,7 @@ export const required = (field: string, detail: string): Verdict => ({ type: "Re
 export const alreadyExists = (detail: string): Verdict => ({ type: "AlreadyExists", field: "", detail });
 
 function show(v: unknown): string {
-  return typeof v === "string" ? JSON.stringify(v) : (JSON.stringify(v) ?? String(v));
+  return typeof v === "string" ? JSON.stringify(v) : (stringifyJson(v) ?? String(v));
 }
 
 /** The text of one cause, as kube's field.Error renders it. */
