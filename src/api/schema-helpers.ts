@@ -1,8 +1,12 @@
 import { Type, type TSchema, type TUnsafe } from "typebox";
+import type { IntValue } from "./int64.ts";
 
-/** An int64 field; `Static` is number (JSON cannot carry more than 2^53 exactly anyway). */
-export function Int64(options: Record<string, unknown> = {}) {
-  return Type.Integer({ format: "int64", ...options });
+/**
+ * An int64 field. `Static` is number | bigint: a value beyond 2^53−1 (a pool of 2^63−1
+ * addresses) is a bigint, as api/int64.ts parses and writes it.
+ */
+export function Int64(options: Record<string, unknown> = {}): TUnsafe<IntValue> {
+  return Type.Unsafe<IntValue>({ type: "integer", format: "int64", ...options });
 }
 
 export function Int32(options: Record<string, unknown> = {}) {

@@ -9,11 +9,12 @@
 import { SPIDER_FINALIZER } from "../api/group.ts";
 import type { SpiderIPPool } from "../api/ippool.ts";
 import { effective } from "./webhooks/rules.ts";
+import { sameInt, type IntValue } from "../api/int64.ts";
 import { cappedCount, parseAllocatedIPs } from "../ipam/pool-state.ts";
 
 export { cappedCount, INT64_MAX } from "../ipam/pool-state.ts";
 
-export function totalIPCount(pool: SpiderIPPool): number | undefined {
+export function totalIPCount(pool: SpiderIPPool): IntValue | undefined {
   const family = pool.spec.ipVersion;
   if (family !== 4 && family !== 6) return undefined;
   const eff = effective(family, pool.spec);
@@ -43,7 +44,7 @@ export function reconcilePool(pool: SpiderIPPool): PoolStatusAction {
   const total = totalIPCount(pool);
   const status = pool.status ?? {};
   const wantAllocated = status.allocatedIPCount ?? 0;
-  if (total === status.totalIPCount && status.allocatedIPCount !== undefined) return { kind: "none" };
+  if (sameInt(total, status.totalIPCount) && status.allocatedIPCount !== undefined) return { kind: "none" };
   return {
     kind: "status",
     next: {

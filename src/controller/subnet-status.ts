@@ -9,6 +9,7 @@
 import { LABEL_OWNER_SPIDER_SUBNET } from "../api/annotations/index.ts";
 import { API_VERSION, SPIDER_FINALIZER } from "../api/group.ts";
 import type { SpiderIPPool } from "../api/ippool.ts";
+import { sameInt } from "../api/int64.ts";
 import {
   controlledSize,
   parseControlledPools,
@@ -118,8 +119,8 @@ export function reconcileSubnet(
   };
   const same =
     (sub.status?.controlledIPPools ?? undefined) === text &&
-    sub.status?.totalIPCount === status.totalIPCount &&
-    sub.status?.allocatedIPCount === status.allocatedIPCount;
+    sameInt(sub.status?.totalIPCount, status.totalIPCount) &&
+    sameInt(sub.status?.allocatedIPCount, status.allocatedIPCount);
   if (same) return { kind: "none" };
   return { kind: "status", next: { ...sub, status } };
 }

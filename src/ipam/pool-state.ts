@@ -5,6 +5,7 @@
  */
 import type { IPPoolSpec } from "../api/ippool.ts";
 import type { Route } from "../api/meta.ts";
+import { cappedInt64, type IntValue } from "../api/int64.ts";
 import { formatIP, IPRangeSet, parseCIDR, parseIPRange, tryParseIP, type CIDR, type IPRange } from "../ip/index.ts";
 import { allocationFailed, recordCapExceeded, usedOut } from "./errors.ts";
 
@@ -143,13 +144,14 @@ export function pickFromPools(
   );
 }
 
-export const INT64_MAX = 9223372036854775807n;
+export { INT64_MAX } from "../api/int64.ts";
 
-/** An address count as the int64 the API carries (the CRD fields are int64). */
-export function cappedCount(n: bigint): number {
-  // Known gap: above 2^53 a JavaScript number is not exact, so an IPv6 pool of 2^63
-  // addresses is written as 9223372036854775808 (docs/compatibility.md).
-  return Number(n > INT64_MAX ? INT64_MAX : n);
+/**
+ * An address count as the int64 the API carries (the CRD fields are int64): capped at
+ * 2^63−1, a number while exact and a bigint beyond (api/int64.ts writes it exactly).
+ */
+export function cappedCount(n: bigint): IntValue {
+  return cappedInt64(n);
 }
 
 /** Every reserved address of a family, from all non-terminating SpiderReservedIPs. */
