@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { cappedInt64, int64, INT64_MAX, parseJson, sameInt, stringifyJson } from "./int64.ts";
+import { cappedInt64, hasLongDigitRun, int64, INT64_MAX, parseJson, sameInt, stringifyJson } from "./int64.ts";
 
 describe("AC-49: exact int64 in JSON", () => {
   it("round-trips 9223372036854775807, -1 and 2^53+1 exactly", () => {
@@ -73,6 +73,22 @@ describe("AC-49: exact int64 in JSON", () => {
     const circular: Record<string, unknown> = { n: 1n };
     circular["self"] = circular;
     assert.throws(() => stringifyJson(circular), TypeError);
+  });
+
+  it("hasLongDigitRun finds every run of 16 digits, wherever it lies", () => {
+    assert.ok(!hasLongDigitRun(""));
+    assert.ok(!hasLongDigitRun("123456789012345"));
+    assert.ok(hasLongDigitRun("1234567890123456"));
+    assert.ok(hasLongDigitRun(`${"x".repeat(17)}9007199254740993`));
+    assert.ok(!hasLongDigitRun(`${"1".repeat(15)}x${"2".repeat(15)}`));
+    let seed = 7;
+    const rand = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    for (let k = 0; k < 3000; k++) {
+      let t = "";
+      const len = rand(80);
+      for (let i = 0; i < len; i++) t += rand(10) < 9 ? String(rand(10)) : ",";
+      assert.equal(hasLongDigitRun(t), /[0-9]{16}/.test(t), t);
+    }
   });
 
   it("rejects what JSON.parse rejects", () => {
