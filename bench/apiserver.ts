@@ -10,7 +10,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { KubeClient, loadKubeconfig, Resources, type KubeObject } from "../src/kube/index.ts";
-import { describeMachine, machineInfo } from "./machine.ts";
+import { describeMachine, machineInfo } from "./lib/machine.ts";
 
 const { values } = parseArgs({
   options: {

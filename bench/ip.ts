@@ -4,7 +4,7 @@
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { formatIP, IPRangeSet, parseCIDR, parseIP } from "../src/ip/index.ts";
-import { describeMachine, machineInfo } from "./machine.ts";
+import { describeMachine, machineInfo } from "./lib/machine.ts";
 
 const { values } = parseArgs({
   options: { runs: { type: "string", default: "7" }, json: { type: "string" } },

@@ -25,6 +25,7 @@ import { generateCA, issueServingCert } from "../pki/certs.ts";
 import { WebhookAdmitter } from "./admission.ts";
 import { buildOpenApiV3, type OpenApiIndex } from "./openapi.ts";
 import { toTable, type IncludeObject } from "./table.ts";
+import { RequestMetrics, requestLabels } from "./request-metrics.ts";
 import { serialized, serveWatch, type ActiveWatch } from "./watch.ts";
 
 export type Verb = "get" | "list" | "watch" | "create" | "update" | "patch" | "delete" | "deletecollection";
@@ -112,6 +113,7 @@ interface Route {
 
 export class EmbeddedApiServer {
   readonly registry: Registry;
+  readonly requestMetrics = new RequestMetrics();
   readonly #opts: ServerOptions;
   readonly #server: Server;
   readonly #watches = new Set<ActiveWatch>();
@@ -233,6 +235,8 @@ export class EmbeddedApiServer {
       if (!res.headersSent) send(res, e.status.code, e.status);
       else res.end();
     }
+    const labels = requestLabels(req.method ?? "", url.pathname, url.searchParams, res.statusCode);
+    if (labels !== undefined) this.requestMetrics.observe(labels);
     this.#opts.onRequest?.({
       method: req.method ?? "",
       path: url.pathname,
@@ -246,6 +250,7 @@ export class EmbeddedApiServer {
     const method = req.method ?? "GET";
     if (path === "/healthz" || path === "/readyz" || path === "/livez") return send(res, 200, "ok", "text/plain");
     if (path === "/version") return send(res, 200, VERSION_INFO);
+    if (path === "/metrics") return send(res, 200, this.requestMetrics.render(), "text/plain; version=0.0.4");
     if (path.startsWith("/_embedded/")) return this.#control(req, res, path);
     if (path === "/openapi/v2") {
       // Only the protobuf form of v2 is useful to kubectl, and v3 answers what it needs.

@@ -4,7 +4,7 @@ import { execFile } from "node:child_process";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const CTL = join(resolve(dirname(fileURLToPath(import.meta.url)), ".."), "bin", "spiderpoolctl");
+const CTL = join(resolve(dirname(fileURLToPath(import.meta.url)), "..", ".."), "bin", "spiderpoolctl");
 
 export interface CheckOutcome {
   pass: boolean;

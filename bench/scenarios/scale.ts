@@ -1,0 +1,162 @@
+// scale: the agent's CPU per allocation when the pool is big. Three pools, each measured
+// with sequential ADDs then DELs through the shim, the agent's CPU time read from /proc
+// before and after: an IPv6 pool already holding 5 000 records (filled through the agent
+// first, so every record has its pod and endpoint), an empty 2001:db8::/64, and an empty
+// /24 as the reference the /64 must not be slower than.
+import { parseArgs } from "node:util";
+import { Resources } from "../../src/kube/index.ts";
+import { POOLS } from "../../src/poolstore/pool-writer.ts";
+import { spiderpoolctlCheck } from "../lib/check.ts";
+import { BenchCluster, forEachLimit, SHIM, type PodSpec } from "../lib/cluster.ts";
+import { cni, spiderpoolNetconf } from "../lib/cni.ts";
+import { procUsage } from "../lib/daemons.ts";
+import { round, stats, statsHeader, statsRow, type Stats } from "../lib/stats.ts";
+
+export const USAGE = `npm run bench -- scale [options]
+  --records N            records already in the big pool (default 5000)
+  --n N                  measured ADD+DEL per pool (default 200)
+  --json FILE            write the figures as JSON`;
+
+interface PoolFigures {
+  pool: string;
+  recordsBefore: number;
+  add: Stats;
+  del: Stats;
+  agentCpuMsPerAdd: number;
+  agentCpuMsPerDel: number;
+  failures: number;
+}
+
+export async function scale(argv: string[]): Promise<Record<string, unknown>> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      records: { type: "string", default: "5000" },
+      n: { type: "string", default: "200" },
+      json: { type: "string" },
+    },
+    strict: true,
+  });
+  const records = Number(values.records);
+  const n = Number(values.n);
+  if (!Number.isInteger(records) || records < 0 || records > 60_000) throw new Error("--records must be in 0..60000");
+  if (!Number.isInteger(n) || n < 1) throw new Error("--n must be a positive integer");
+  const cluster = await BenchCluster.start({ nodes: 1, controller: false });
+  try {
+    const c = cluster.client;
+    const agent = cluster.agents[0];
+    if (agent === undefined) throw new Error("no agent");
+    const mk = (name: string, subnet: string, ips: string, gateway: string): Promise<unknown> =>
+      c.create(POOLS, {
+        apiVersion: "spiderpool.spidernet.io/v2beta1",
+        kind: "SpiderIPPool",
+        metadata: { name },
+        spec: { subnet, ips: [ips], gateway },
+      });
+    await mk("scale-big", "2001:db8:50::/112", "2001:db8:50::2-2001:db8:50::ffff", "2001:db8:50::1");
+    await mk("scale-64", "2001:db8:64::/64", "2001:db8:64::2-2001:db8:64::ffff:ffff:ffff:ffff", "2001:db8:64::1");
+    await mk("scale-24", "192.0.2.0/24", "192.0.2.2-192.0.2.254", "192.0.2.1");
+    const podsFor = (pool: string, family: "ipv4" | "ipv6", count: number, tag: string): PodSpec[] =>
+      Array.from({ length: count }, (_, i) => ({
+        name: `${tag}-${i}`,
+        namespace: "default",
+        node: "node1",
+        annotations: { "ipam.spidernet.io/ippool": JSON.stringify({ [family]: [pool] }) },
+      }));
+    const call = (cmd: "ADD" | "DEL", p: PodSpec, uid: string): ReturnType<typeof cni> =>
+      cni({
+        plugin: SHIM,
+        command: cmd,
+        netconf: spiderpoolNetconf(agent.socket),
+        containerID: `c-${p.name}`,
+        namespace: p.namespace,
+        pod: p.name,
+        podUid: uid,
+      });
+
+    if (records > 0) {
+      const fill = podsFor("scale-big", "ipv6", records, "fill");
+      process.stderr.write(`  creating ${records} pods and allocating their addresses in scale-big\n`);
+      const uids = await cluster.createPods(fill, 32);
+      let done = 0;
+      let failed = 0;
+      await forEachLimit(fill, 16, async (p) => {
+        const r = await call("ADD", p, uids.get(`default/${p.name}`) ?? "");
+        if (!r.ok) failed++;
+        if (++done % 1000 === 0) process.stderr.write(`  fill: ${done}/${records}\n`);
+      });
+      if (failed > 0) throw new Error(`${failed} of ${records} fill allocations failed`);
+    }
+
+    const measure = async (pool: string, family: "ipv4" | "ipv6", recordsBefore: number): Promise<PoolFigures> => {
+      const pods = podsFor(pool, family, n, `m-${pool}`);
+      const uids = await cluster.createPods(pods);
+      const addMs: number[] = [];
+      const delMs: number[] = [];
+      let failures = 0;
+      const cpu = (): number => procUsage(agent.daemon.pid)?.cpuSeconds ?? Number.NaN;
+      // ADDs first, all of them, then DELs: the pool grows by n records on top of what it held.
+      const a0 = cpu();
+      for (const p of pods) {
+        const r = await call("ADD", p, uids.get(`default/${p.name}`) ?? "");
+        addMs.push(r.ms);
+        if (!r.ok) failures++;
+      }
+      const a1 = cpu();
+      for (const p of pods) await c.delete(Resources.pods, p.name, { namespace: "default" });
+      const d0 = cpu();
+      for (const p of pods) {
+        const r = await call("DEL", p, uids.get(`default/${p.name}`) ?? "");
+        delMs.push(r.ms);
+        if (!r.ok) failures++;
+      }
+      const d1 = cpu();
+      process.stderr.write(`  ${pool}: ${n} ADDs and DELs measured\n`);
+      return {
+        pool,
+        recordsBefore,
+        add: stats(addMs),
+        del: stats(delMs),
+        agentCpuMsPerAdd: round(((a1 - a0) * 1000) / n),
+        agentCpuMsPerDel: round(((d1 - d0) * 1000) / n),
+        failures,
+      };
+    };
+    // Warm-up: the agent's first calls compile its code; that is not a cost per allocation.
+    await measure("scale-24", "ipv4", 0);
+    const big = await measure("scale-big", "ipv6", records);
+    const v64 = await measure("scale-64", "ipv6", 0);
+    const v24 = await measure("scale-24", "ipv4", 0);
+
+    console.log("");
+    console.log(statsHeader(`(ms per call, N=${n})`, 40));
+    for (const f of [big, v64, v24]) {
+      console.log(statsRow(`ADD ${f.pool} (${f.recordsBefore} records)`, f.add, 40));
+      console.log(statsRow(`DEL ${f.pool}`, f.del, 40));
+    }
+    console.log("");
+    for (const f of [big, v64, v24])
+      console.log(
+        `agent CPU per allocation, ${f.pool} (${f.recordsBefore} records before): ADD ${f.agentCpuMsPerAdd.toFixed(2)} ms, DEL ${f.agentCpuMsPerDel.toFixed(2)} ms`,
+      );
+    console.log(
+      `/64 vs /24: median ADD ${(v64.add.medianMs / v24.add.medianMs).toFixed(2)}x, agent CPU per ADD ${(v64.agentCpuMsPerAdd / v24.agentCpuMsPerAdd).toFixed(2)}x (target: no slower)`,
+    );
+    const check = await spiderpoolctlCheck(cluster.kubeconfig);
+    console.log(`spiderpoolctl check: ${check.pass ? "pass" : "FAIL"}\n${check.report}`);
+    return {
+      scenario: "scale",
+      n,
+      check: check.pass ? "pass" : "fail",
+      failures: big.failures + v64.failures + v24.failures,
+      duplicates: 0,
+      wallSeconds: 0,
+      add: big.add,
+      del: big.del,
+      agentCpuMsPerAllocation: big.agentCpuMsPerAdd,
+      pools: { big, v64, v24 },
+    };
+  } finally {
+    await cluster.stop();
+  }
+}
