@@ -272,3 +272,86 @@ describe("AC-69: KubeVirt VM deleted without a CNI DEL", { skip }, () => {
     await eventually(async () => !(await endpointNames(c)).includes("default/vm1"), 5000, "the VMI's endpoint gone");
   });
 });
+
+describe("AC-76: a pod left Terminating on a NotReady node", { skip }, () => {
+  let c: Cluster;
+  const GRACE = 1;
+  const NOT_READY_SWITCH = "SPIDERPOOL_GC_STATELESS_TERMINATING_POD_ON_NOT_READY_NODE_ENABLED";
+
+  before(async () => {
+    c = await startCluster({ nodes: 1 });
+    await createPool(c.h, "nr", { subnet: "203.0.113.0/24", ips: ["203.0.113.10-203.0.113.19"] });
+    // With its kubelet stopped nothing finishes a pod's deletion: it stays Terminating (the
+    // embedded server keeps a scheduled pod deleted with a grace period until a delete with
+    // grace 0, which stands in for the kubelet).
+    c.h.server.registry.podDeletion = "graceful";
+  });
+  afterEach(() => assertConsistent(c));
+  after(() => c?.close());
+
+  async function nodeReady(ctrl: SpiderpoolController, status: "True" | "False"): Promise<void> {
+    const n = await c.h.client.get(Resources.nodes, "node1");
+    await c.h.client.updateStatus(Resources.nodes, {
+      ...n,
+      status: {
+        conditions: [{ type: "Ready", status, reason: status === "True" ? "KubeletReady" : "NodeStatusUnknown" }],
+      },
+    });
+    const seen = (): string | undefined =>
+      (ctrl.nodes.getByName("node1")?.["status"] as { conditions?: { status: string }[] } | undefined)?.conditions?.[0]
+        ?.status;
+    await eventually(() => seen() === status, 5000, `the controller to see node1 Ready=${status}`);
+  }
+
+  /** A running pod on node1; node1 goes NotReady; the pod is deleted and stays Terminating. */
+  async function strand(ctrl: SpiderpoolController, name: string): Promise<{ pod: Placed; windowEnd: number }> {
+    await nodeReady(ctrl, "True");
+    const pod = await place(c, { name, node: "node1", pool: "nr" });
+    await eventually(() => (ctrl.pods.getByName(name, "default")?.status?.podIPs ?? []).length > 0, 5000, "pod seen");
+    await nodeReady(ctrl, "False");
+    await c.h.client.delete(Resources.pods, name, { namespace: "default", gracePeriodSeconds: GRACE });
+    const cur = await c.h.client.get(Resources.pods, name, "default");
+    assert.equal(cur.metadata?.deletionGracePeriodSeconds, GRACE, "Terminating");
+    // Upstream's window: deletionTimestamp (which already includes the grace) plus the grace again.
+    return { pod, windowEnd: Date.parse(String(cur.metadata?.deletionTimestamp)) + GRACE * 1000 };
+  }
+
+  /** Stands in for the kubelet coming back (or the pod being force-deleted). */
+  const finish = (name: string) =>
+    c.h.client.delete(Resources.pods, name, { namespace: "default", gracePeriodSeconds: 0 });
+
+  it(`AC-76: with ${NOT_READY_SWITCH}=true the record is released after the grace window, without any CNI DEL`, async () => {
+    const ctrl = testController(c.h, "ctrl-on", { [NOT_READY_SWITCH]: "true" });
+    await ctrl.start();
+    try {
+      await eventually(() => ctrl.isLeader, 5000, "leader");
+      const { pod, windowEnd } = await strand(ctrl, "stranded");
+      await eventually(async () => (await poolRecords(c, "nr"))[pod.ip] === undefined, 10_000, "the record released");
+      assert.ok(Date.now() >= windowEnd, "never inside the grace window");
+      const still = await c.h.client.get(Resources.pods, "stranded", "default");
+      assert.ok(still.metadata?.deletionTimestamp, "released while the pod is still Terminating: no DEL was involved");
+      await finish("stranded");
+      await eventually(async () => (await endpointNames(c)).length === 0, 5000, "the endpoint gone with its pod");
+    } finally {
+      await ctrl.stop();
+    }
+  });
+
+  it(`AC-76 (negative): with ${NOT_READY_SWITCH}=false the record is kept past the window, by the trace and the scan`, async () => {
+    const ctrl = testController(c.h, "ctrl-off", { [NOT_READY_SWITCH]: "false" });
+    await ctrl.start();
+    try {
+      await eventually(() => ctrl.isLeader, 5000, "leader");
+      const { pod, windowEnd } = await strand(ctrl, "kept");
+      // Well past the window: the trace entry came due several ticks ago.
+      await new Promise((r) => setTimeout(r, Math.max(0, windowEnd - Date.now()) + 1000));
+      await ctrl.gc.scanAll();
+      assert.deepEqual((await poolRecords(c, "nr"))[pod.ip], { pod: "default/kept", podUid: pod.uid }, "kept");
+      // Deleted for good, the pod's addresses go whatever the node: the switch gates only Terminating pods.
+      await finish("kept");
+      await eventually(async () => (await poolRecords(c, "nr"))[pod.ip] === undefined, 5000, "released once deleted");
+    } finally {
+      await ctrl.stop();
+    }
+  });
+});
