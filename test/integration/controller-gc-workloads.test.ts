@@ -9,73 +9,39 @@ import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
 import type { SpiderEndpoint } from "../../src/api/endpoint.ts";
 import type { SpiderIPPool } from "../../src/api/ippool.ts";
-import type { OwnerReference } from "../../src/api/meta.ts";
 import { ENDPOINTS, type SpiderpoolController } from "../../src/controller/controller.ts";
 import { Resources, type KubeObject, type ResourceType } from "../../src/kube/index.ts";
 import { POOLS } from "../../src/poolstore/pool-writer.ts";
 import { eventually } from "../support/apiserver.ts";
 import {
+  assertConsistent,
   cni,
-  consistency,
-  createPod,
+  controllerRef,
   createPool,
   records,
+  runPod,
   shimBuilt,
   startCluster,
   type Cluster,
-  type PodSpec,
+  type RunningPod,
 } from "../support/cluster.ts";
 import { testController } from "../support/controller.ts";
 import { KUBEVIRT_CRDS, VirtualMachineInstances, VirtualMachines } from "../support/kubevirt.ts";
 
 const skip = shimBuilt() ? false : "the shim is not built (gcc missing)";
 
-interface Placed {
-  name: string;
-  namespace: string;
-  uid: string;
-  ip: string;
-}
-
-const ownerRef = (o: KubeObject): OwnerReference => ({
-  apiVersion: String(o.apiVersion),
-  kind: String(o.kind),
-  name: String(o.metadata?.name),
-  uid: String(o.metadata?.uid),
-  controller: true,
-  blockOwnerDeletion: true,
-});
-
 /** A workload object as its API holds it; no controller runs for it. */
 function workload(c: Cluster, rt: ResourceType, name: string, owner?: KubeObject): Promise<KubeObject> {
   return c.h.client.create(rt, {
     apiVersion: rt.group === "" ? rt.version : `${rt.group}/${rt.version}`,
     kind: rt.kind,
-    metadata: { name, namespace: "default", ...(owner !== undefined ? { ownerReferences: [ownerRef(owner)] } : {}) },
+    metadata: {
+      name,
+      namespace: "default",
+      ...(owner !== undefined ? { ownerReferences: [controllerRef(owner)] } : {}),
+    },
     spec: { replicas: 1 },
   });
-}
-
-/** The pod, the runtime's CNI ADD through the shim on its node, and the podIPs the kubelet reports. */
-async function place(c: Cluster, p: PodSpec & { pool: string }): Promise<Placed> {
-  const namespace = p.namespace ?? "default";
-  const pod = await createPod(c.h, {
-    ...p,
-    annotations: { "ipam.spidernet.io/ippool": JSON.stringify({ ipv4: [p.pool] }), ...p.annotations },
-  });
-  const uid = String(pod.metadata?.uid);
-  const socket = c.nodes.find((n) => n.name === p.node)?.socket ?? "";
-  const r = await cni({ command: "ADD", socket, pod: { name: p.name, namespace, uid } });
-  assert.equal(r.code, 0, r.stdout);
-  const ip = ((r.json?.["ips"] ?? []) as Array<{ address: string }>)[0]?.address.split("/")[0] ?? "";
-  assert.notEqual(ip, "");
-  await c.h.client.patchMerge(
-    Resources.pods,
-    p.name,
-    { status: { phase: "Running", podIP: ip, podIPs: [{ ip }] } },
-    { namespace, subresource: "status" },
-  );
-  return { name: p.name, namespace, uid, ip };
 }
 
 const poolRecords = async (c: Cluster, pool: string) => records(await c.h.client.get<SpiderIPPool>(POOLS, pool));
@@ -83,18 +49,6 @@ const endpointNames = async (c: Cluster): Promise<string[]> =>
   (await c.h.client.listAll<SpiderEndpoint>(ENDPOINTS)).items.map(
     (e) => `${e.metadata.namespace ?? ""}/${e.metadata.name ?? ""}`,
   );
-
-async function assertConsistent(c: Cluster): Promise<void> {
-  let problems: string[] = [];
-  await eventually(
-    async () => {
-      problems = (await consistency(c.h)).problems;
-      return problems.length === 0;
-    },
-    5000,
-    "consistency",
-  ).catch(() => assert.deepEqual(problems, []));
-}
 
 describe("GC of workloads deleted without a CNI DEL", { skip }, () => {
   let c: Cluster;
@@ -109,7 +63,7 @@ describe("GC of workloads deleted without a CNI DEL", { skip }, () => {
     await eventually(() => ctrl.isLeader, 5000, "leader");
     await createPool(c.h, "wl", { subnet: "192.0.2.0/24", ips: ["192.0.2.10-192.0.2.59"], gateway: "192.0.2.1" });
   });
-  afterEach(() => assertConsistent(c));
+  afterEach(() => assertConsistent(c.h));
   after(async () => {
     await ctrl?.stop();
     await c?.close();
@@ -118,10 +72,10 @@ describe("GC of workloads deleted without a CNI DEL", { skip }, () => {
   it("AC-72: deleting a namespace releases the addresses of its pods; a same-name pod elsewhere keeps its own", async () => {
     await c.h.client.create(Resources.namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name: "team" } });
     const doomed = [
-      await place(c, { name: "api", namespace: "team", node: "node1", pool: "wl" }),
-      await place(c, { name: "web", namespace: "team", node: "node2", pool: "wl" }),
+      await runPod(c, { name: "api", namespace: "team", node: "node1", pool: "wl" }),
+      await runPod(c, { name: "web", namespace: "team", node: "node2", pool: "wl" }),
     ];
-    const twin = await place(c, { name: "api", node: "node1", pool: "wl" });
+    const twin = await runPod(c, { name: "api", node: "node1", pool: "wl" });
     await eventually(
       () => doomed.every((p) => ctrl.pods.getByName(p.name, p.namespace) !== undefined),
       5000,
@@ -160,13 +114,13 @@ describe("GC of workloads deleted without a CNI DEL", { skip }, () => {
     const rs = await workload(c, Resources.replicasets, "rs");
     const job = await workload(c, Resources.jobs, "job");
     const placed = [
-      await place(c, { name: "pod", node: "node1", pool: "wl" }),
-      await place(c, { name: "deploy-5d8f9-x7k2p", node: "node1", pool: "wl", owner: ownerRef(deployRs) }),
-      await place(c, { name: "sts-0", node: "node2", pool: "wl", owner: ownerRef(sts) }),
-      await place(c, { name: "ds-q9w8e", node: "node1", pool: "wl", owner: ownerRef(ds) }),
-      await place(c, { name: "ds-r5t6y", node: "node2", pool: "wl", owner: ownerRef(ds) }),
-      await place(c, { name: "rs-b4n3m", node: "node2", pool: "wl", owner: ownerRef(rs) }),
-      await place(c, { name: "job-z1x2c", node: "node1", pool: "wl", owner: ownerRef(job) }),
+      await runPod(c, { name: "pod", node: "node1", pool: "wl" }),
+      await runPod(c, { name: "deploy-5d8f9-x7k2p", node: "node1", pool: "wl", owner: controllerRef(deployRs) }),
+      await runPod(c, { name: "sts-0", node: "node2", pool: "wl", owner: controllerRef(sts) }),
+      await runPod(c, { name: "ds-q9w8e", node: "node1", pool: "wl", owner: controllerRef(ds) }),
+      await runPod(c, { name: "ds-r5t6y", node: "node2", pool: "wl", owner: controllerRef(ds) }),
+      await runPod(c, { name: "rs-b4n3m", node: "node2", pool: "wl", owner: controllerRef(rs) }),
+      await runPod(c, { name: "job-z1x2c", node: "node1", pool: "wl", owner: controllerRef(job) }),
     ];
     const recs = await poolRecords(c, "wl");
     for (const p of placed) assert.equal(recs[p.ip]?.podUid, p.uid, `${p.name} recorded`);
@@ -224,7 +178,7 @@ describe("AC-69: KubeVirt VM deleted without a CNI DEL", { skip }, () => {
     await eventually(() => ctrl.isLeader, 5000, "leader");
     await createPool(c.h, "vm", { subnet: "198.51.100.0/24", ips: ["198.51.100.10-198.51.100.19"] });
   });
-  afterEach(() => assertConsistent(c));
+  afterEach(() => assertConsistent(c.h));
   after(async () => {
     await ctrl?.stop();
     await c?.close();
@@ -240,14 +194,14 @@ describe("AC-69: KubeVirt VM deleted without a CNI DEL", { skip }, () => {
     const vmi = await c.h.client.create<KubeObject>(VirtualMachineInstances, {
       apiVersion: "kubevirt.io/v1",
       kind: "VirtualMachineInstance",
-      metadata: { name: "vm1", namespace: "default", ownerReferences: [ownerRef(vm)] },
+      metadata: { name: "vm1", namespace: "default", ownerReferences: [controllerRef(vm)] },
       spec: {},
     });
-    const launcher = await place(c, {
+    const launcher = await runPod(c, {
       name: "virt-launcher-vm1-abcde",
       node: "node1",
       pool: "vm",
-      owner: ownerRef(vmi),
+      owner: controllerRef(vmi),
     });
     assert.deepEqual((await poolRecords(c, "vm"))[launcher.ip], { pod: "default/vm1", podUid: launcher.uid });
     const ep = await c.h.client.get<SpiderEndpoint>(ENDPOINTS, "vm1", "default");
@@ -286,7 +240,7 @@ describe("AC-76: a pod left Terminating on a NotReady node", { skip }, () => {
     // grace 0, which stands in for the kubelet).
     c.h.server.registry.podDeletion = "graceful";
   });
-  afterEach(() => assertConsistent(c));
+  afterEach(() => assertConsistent(c.h));
   after(() => c?.close());
 
   async function nodeReady(ctrl: SpiderpoolController, status: "True" | "False"): Promise<void> {
@@ -304,9 +258,9 @@ describe("AC-76: a pod left Terminating on a NotReady node", { skip }, () => {
   }
 
   /** A running pod on node1; node1 goes NotReady; the pod is deleted and stays Terminating. */
-  async function strand(ctrl: SpiderpoolController, name: string): Promise<{ pod: Placed; windowEnd: number }> {
+  async function strand(ctrl: SpiderpoolController, name: string): Promise<{ pod: RunningPod; windowEnd: number }> {
     await nodeReady(ctrl, "True");
-    const pod = await place(c, { name, node: "node1", pool: "nr" });
+    const pod = await runPod(c, { name, node: "node1", pool: "nr" });
     await eventually(() => (ctrl.pods.getByName(name, "default")?.status?.podIPs ?? []).length > 0, 5000, "pod seen");
     await nodeReady(ctrl, "False");
     await c.h.client.delete(Resources.pods, name, { namespace: "default", gracePeriodSeconds: GRACE });
