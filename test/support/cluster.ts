@@ -125,6 +125,8 @@ export interface PodSpec {
   annotations?: Record<string, string>;
   labels?: Record<string, string>;
   owner?: OwnerReference;
+  /** The phase the pod is created in; Running unless told. */
+  phase?: string;
 }
 
 export async function createPod(h: Harness, p: PodSpec): Promise<KubeObject> {
@@ -138,7 +140,7 @@ export async function createPod(h: Harness, p: PodSpec): Promise<KubeObject> {
     metadata: meta,
     spec: { nodeName: p.node, containers: [{ name: "c", image: "pause" }] },
   });
-  return h.client.updateStatus(Resources.pods, { ...pod, status: { phase: "Running" } });
+  return h.client.updateStatus(Resources.pods, { ...pod, status: { phase: p.phase ?? "Running" } });
 }
 
 export interface CniResult {
@@ -213,28 +215,36 @@ export interface RunningPod {
 }
 
 /**
- * A pod taken through what its node does for it: created with `pool` in its ippool
- * annotation, the runtime's CNI ADD through the shim on its node, then the podIPs the
- * kubelet reports. Rejects when the ADD fails.
+ * A pod taken through what its node does for it: created Pending with `pool` in its ippool
+ * annotation, the runtime's CNI ADD through the shim on its node (retried, as the kubelet
+ * retries a failed sandbox, until `retryForMs` has passed), then Running with the podIPs
+ * the kubelet reports. Rejects when the ADD keeps failing.
  */
-export async function runPod(c: Cluster, p: PodSpec & { pool: string }): Promise<RunningPod> {
+export async function runPod(c: Cluster, p: PodSpec & { pool: string; retryForMs?: number }): Promise<RunningPod> {
   const namespace = p.namespace ?? "default";
   const pod = await createPod(c.h, {
     ...p,
+    phase: "Pending",
     annotations: { "ipam.spidernet.io/ippool": JSON.stringify({ ipv4: [p.pool] }), ...p.annotations },
   });
   const uid = String(pod.metadata?.uid);
   const socket = c.nodes.find((n) => n.name === p.node)?.socket ?? "";
-  const r = await cni({ command: "ADD", socket, pod: { name: p.name, namespace, uid } });
-  const ip = ((r.json?.["ips"] ?? []) as Array<{ address: string }>)[0]?.address.split("/")[0] ?? "";
-  if (r.code !== 0 || ip === "") throw new Error(`ADD of ${namespace}/${p.name} failed: ${r.stdout}`);
-  await c.h.client.patchMerge(
-    Resources.pods,
-    p.name,
-    { status: { phase: "Running", podIP: ip, podIPs: [{ ip }] } },
-    { namespace, subresource: "status" },
-  );
-  return { name: p.name, namespace, uid, ip };
+  const deadline = Date.now() + (p.retryForMs ?? 0);
+  for (;;) {
+    const r = await cni({ command: "ADD", socket, pod: { name: p.name, namespace, uid } });
+    const ip = ((r.json?.["ips"] ?? []) as Array<{ address: string }>)[0]?.address.split("/")[0] ?? "";
+    if (r.code === 0 && ip !== "") {
+      await c.h.client.patchMerge(
+        Resources.pods,
+        p.name,
+        { status: { phase: "Running", podIP: ip, podIPs: [{ ip }] } },
+        { namespace, subresource: "status" },
+      );
+      return { name: p.name, namespace, uid, ip };
+    }
+    if (Date.now() >= deadline) throw new Error(`ADD of ${namespace}/${p.name} failed: ${r.stdout}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 export async function consistency(h: Harness): Promise<ConsistencyReport> {
