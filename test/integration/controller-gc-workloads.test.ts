@@ -12,7 +12,7 @@ import type { SpiderIPPool } from "../../src/api/ippool.ts";
 import { ENDPOINTS, type SpiderpoolController } from "../../src/controller/controller.ts";
 import { Resources, type KubeObject, type ResourceType } from "../../src/kube/index.ts";
 import { POOLS } from "../../src/poolstore/pool-writer.ts";
-import { eventually } from "../support/apiserver.ts";
+import { eventually, startApiServer } from "../support/apiserver.ts";
 import {
   assertConsistent,
   cni,
@@ -25,7 +25,7 @@ import {
   type Cluster,
   type RunningPod,
 } from "../support/cluster.ts";
-import { testController } from "../support/controller.ts";
+import { testController, writeRecord } from "../support/controller.ts";
 import { KUBEVIRT_CRDS, VirtualMachineInstances, VirtualMachines } from "../support/kubevirt.ts";
 
 const skip = shimBuilt() ? false : "the shim is not built (gcc missing)";
@@ -306,6 +306,33 @@ describe("AC-76: a pod left Terminating on a NotReady node", { skip }, () => {
       await eventually(async () => (await poolRecords(c, "nr"))[pod.ip] === undefined, 5000, "released once deleted");
     } finally {
       await ctrl.stop();
+    }
+  });
+});
+
+describe("SPIDERPOOL_GC_IP_ENABLED=false", () => {
+  it("nothing is reclaimed, not even by the scan a newly elected leader runs", async () => {
+    const h = await startApiServer();
+    const ctrl = testController(h, "ctrl-off", { SPIDERPOOL_GC_IP_ENABLED: "false" });
+    try {
+      await h.client.create(POOLS, {
+        apiVersion: "spiderpool.spidernet.io/v2beta1",
+        kind: "SpiderIPPool",
+        metadata: { name: "off" },
+        spec: { subnet: "192.0.2.0/24", ips: ["192.0.2.10-192.0.2.11"] },
+      });
+      // A record whose pod is long gone, as a failed DEL leaves it.
+      await writeRecord(h, "off", "192.0.2.10", "default/gone", "uid-gone");
+      await ctrl.start();
+      await eventually(() => ctrl.isLeader, 5000, "leader");
+      await eventually(() => ctrl.pools.getByName("off") !== undefined, 5000, "pool seen");
+      await new Promise((r) => setTimeout(r, 500));
+      assert.deepEqual(records(await h.client.get<SpiderIPPool>(POOLS, "off")), {
+        "192.0.2.10": { pod: "default/gone", podUid: "uid-gone" },
+      });
+    } finally {
+      await ctrl.stop();
+      await h.close();
     }
   });
 });
