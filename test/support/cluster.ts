@@ -210,6 +210,7 @@ export function controllerRef(o: KubeObject): OwnerReference {
 export interface RunningPod {
   name: string;
   namespace: string;
+  node: string;
   uid: string;
   ip: string;
 }
@@ -240,7 +241,7 @@ export async function runPod(c: Cluster, p: PodSpec & { pool: string; retryForMs
         { status: { phase: "Running", podIP: ip, podIPs: [{ ip }] } },
         { namespace, subresource: "status" },
       );
-      return { name: p.name, namespace, uid, ip };
+      return { name: p.name, namespace, node: p.node, uid, ip };
     }
     if (Date.now() >= deadline) throw new Error(`ADD of ${namespace}/${p.name} failed: ${r.stdout}`);
     await new Promise((r) => setTimeout(r, 100));
