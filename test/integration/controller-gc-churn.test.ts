@@ -149,8 +149,8 @@ describe("a pool taken, restarted and freed by one Deployment", { skip }, () => 
   });
 });
 
-// OpenKruise's Advanced StatefulSet: kind StatefulSet in its own group, so to spiderpool a
-// third-party controller (no fixed addresses), whatever its kind says.
+// OpenKruise's Advanced StatefulSet: kind StatefulSet in its own group, so the agent gives
+// its pods no fixed addresses (only apps/v1 StatefulSets get them).
 const KRUISE_STS = {
   group: "apps.kruise.io",
   version: "v1beta1",
