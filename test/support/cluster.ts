@@ -1,6 +1,7 @@
 // A simulated cluster for agent tests: the embedded API server with our CRDs, Node objects,
 // one spiderpool-agent per node (its own client, informers and socket), helpers to create
 // pods and pools, CNI calls through the real shim, and the consistency check.
+import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -18,7 +19,7 @@ import type { IPPoolSpec, SpiderIPPool } from "../../src/api/ippool.ts";
 import type { OwnerReference } from "../../src/api/meta.ts";
 import { checkConsistency, type ConsistencyReport } from "../../src/ipam/consistency.ts";
 import { KubeClient, Resources, type KubeObject } from "../../src/kube/index.ts";
-import { startApiServer, type Harness } from "./apiserver.ts";
+import { eventually, startApiServer, type Harness } from "./apiserver.ts";
 
 export const SHIM = resolve(
   dirname(fileURLToPath(import.meta.url)),
@@ -124,6 +125,8 @@ export interface PodSpec {
   annotations?: Record<string, string>;
   labels?: Record<string, string>;
   owner?: OwnerReference;
+  /** The phase the pod is created in; Running unless told. */
+  phase?: string;
 }
 
 export async function createPod(h: Harness, p: PodSpec): Promise<KubeObject> {
@@ -137,7 +140,7 @@ export async function createPod(h: Harness, p: PodSpec): Promise<KubeObject> {
     metadata: meta,
     spec: { nodeName: p.node, containers: [{ name: "c", image: "pause" }] },
   });
-  return h.client.updateStatus(Resources.pods, { ...pod, status: { phase: "Running" } });
+  return h.client.updateStatus(Resources.pods, { ...pod, status: { phase: p.phase ?? "Running" } });
 }
 
 export interface CniResult {
@@ -192,6 +195,59 @@ export function cni(o: CniCallOptions): Promise<CniResult> {
   });
 }
 
+/** The owner reference a workload controller puts on what it creates. */
+export function controllerRef(o: KubeObject): OwnerReference {
+  return {
+    apiVersion: String(o.apiVersion),
+    kind: String(o.kind),
+    name: String(o.metadata?.name),
+    uid: String(o.metadata?.uid),
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+export interface RunningPod {
+  name: string;
+  namespace: string;
+  node: string;
+  uid: string;
+  ip: string;
+}
+
+/**
+ * A pod taken through what its node does for it: created Pending with `pool` in its ippool
+ * annotation, the runtime's CNI ADD through the shim on its node (retried, as the kubelet
+ * retries a failed sandbox, until `retryForMs` has passed), then Running with the podIPs
+ * the kubelet reports. Rejects when the ADD keeps failing.
+ */
+export async function runPod(c: Cluster, p: PodSpec & { pool: string; retryForMs?: number }): Promise<RunningPod> {
+  const namespace = p.namespace ?? "default";
+  const pod = await createPod(c.h, {
+    ...p,
+    phase: "Pending",
+    annotations: { "ipam.spidernet.io/ippool": JSON.stringify({ ipv4: [p.pool] }), ...p.annotations },
+  });
+  const uid = String(pod.metadata?.uid);
+  const socket = c.nodes.find((n) => n.name === p.node)?.socket ?? "";
+  const deadline = Date.now() + (p.retryForMs ?? 0);
+  for (;;) {
+    const r = await cni({ command: "ADD", socket, pod: { name: p.name, namespace, uid } });
+    const ip = ((r.json?.["ips"] ?? []) as Array<{ address: string }>)[0]?.address.split("/")[0] ?? "";
+    if (r.code === 0 && ip !== "") {
+      await c.h.client.patchMerge(
+        Resources.pods,
+        p.name,
+        { status: { phase: "Running", podIP: ip, podIPs: [{ ip }] } },
+        { namespace, subresource: "status" },
+      );
+      return { name: p.name, namespace, node: p.node, uid, ip };
+    }
+    if (Date.now() >= deadline) throw new Error(`ADD of ${namespace}/${p.name} failed: ${r.stdout}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 export async function consistency(h: Harness): Promise<ConsistencyReport> {
   const [pools, pods, endpoints, subnets] = await Promise.all([
     h.client.listAll<SpiderIPPool>(POOLS),
@@ -205,6 +261,19 @@ export async function consistency(h: Harness): Promise<ConsistencyReport> {
     endpoints: endpoints.items,
     subnets: subnets.items,
   });
+}
+
+/** The consistency check, given a few seconds for what is settling (a GC release, a cascade). */
+export async function assertConsistent(h: Harness, timeoutMs = 5000): Promise<void> {
+  let problems: string[] = [];
+  await eventually(
+    async () => {
+      problems = (await consistency(h)).problems;
+      return problems.length === 0;
+    },
+    timeoutMs,
+    "consistency",
+  ).catch(() => assert.deepEqual(problems, []));
 }
 
 /**

@@ -105,6 +105,7 @@ export class GarbageCollector {
 
   /** On becoming leader: pods that exist already (finished ones whose DEL failed) are traced too. */
   replay(): void {
+    if (!this.#d.cfg.enabled) return;
     for (const p of this.#d.pods.list()) this.#onPod("add", p, undefined);
   }
 
@@ -306,6 +307,10 @@ export class GarbageCollector {
 
   /** One pass over every record of every pool; concurrent calls share the pass in flight. */
   scanAll(): Promise<ScanSummary> {
+    // SPIDERPOOL_GC_IP_ENABLED=false means no GC at all (spec §4.6), also not the scan a
+    // newly elected leader asks for.
+    if (!this.#d.cfg.enabled)
+      return Promise.resolve({ records: 0, released: 0, kept: 0, skipped: 0, endpointsDeleted: 0 });
     this.#scanning ??= this.#scan().finally(() => (this.#scanning = undefined));
     return this.#scanning;
   }
