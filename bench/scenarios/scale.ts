@@ -15,6 +15,7 @@ import { round, stats, statsHeader, statsRow, type Stats } from "../lib/stats.ts
 export const USAGE = `npm run bench -- scale [options]
   --records N            records already in the big pool (default 5000)
   --n N                  measured ADD+DEL per pool (default 200)
+  --cpu-prof DIR         write the agent's CPU profile into DIR
   --json FILE            write the figures as JSON`;
 
 interface PoolFigures {
@@ -33,6 +34,7 @@ export async function scale(argv: string[]): Promise<Record<string, unknown>> {
     options: {
       records: { type: "string", default: "5000" },
       n: { type: "string", default: "200" },
+      "cpu-prof": { type: "string" },
       json: { type: "string" },
     },
     strict: true,
@@ -41,7 +43,12 @@ export async function scale(argv: string[]): Promise<Record<string, unknown>> {
   const n = Number(values.n);
   if (!Number.isInteger(records) || records < 0 || records > 60_000) throw new Error("--records must be in 0..60000");
   if (!Number.isInteger(n) || n < 1) throw new Error("--n must be a positive integer");
-  const cluster = await BenchCluster.start({ nodes: 1, controller: false });
+  const cpuProfDir = values["cpu-prof"];
+  const cluster = await BenchCluster.start({
+    nodes: 1,
+    controller: false,
+    ...(cpuProfDir !== undefined ? { cpuProfDir } : {}),
+  });
   try {
     const c = cluster.client;
     const agent = cluster.agents[0];
@@ -100,7 +107,10 @@ export async function scale(argv: string[]): Promise<Record<string, unknown>> {
       for (const p of pods) {
         const r = await call("ADD", p, uids.get(`default/${p.name}`) ?? "");
         addMs.push(r.ms);
-        if (!r.ok) failures++;
+        if (!r.ok) {
+          failures++;
+          if (failures <= 3) process.stderr.write(`  ADD ${p.name} failed: ${r.error ?? ""}\n`);
+        }
       }
       const a1 = cpu();
       for (const p of pods) await c.delete(Resources.pods, p.name, { namespace: "default" });
@@ -108,7 +118,10 @@ export async function scale(argv: string[]): Promise<Record<string, unknown>> {
       for (const p of pods) {
         const r = await call("DEL", p, uids.get(`default/${p.name}`) ?? "");
         delMs.push(r.ms);
-        if (!r.ok) failures++;
+        if (!r.ok) {
+          failures++;
+          if (failures <= 3) process.stderr.write(`  DEL ${p.name} failed: ${r.error ?? ""}\n`);
+        }
       }
       const d1 = cpu();
       process.stderr.write(`  ${pool}: ${n} ADDs and DELs measured\n`);

@@ -214,9 +214,10 @@ export class IPRangeSet {
    * candidate is used, so it makes at most |used ∩ set| + runs look-ups, whatever the size
    * of the runs (a /64 with 50 000 used addresses costs 50 000 look-ups, not 2^64).
    */
-  lowestFree(used: ReadonlySet<bigint>): bigint | undefined {
+  lowestFree(used: { has(v: bigint): boolean }, from?: bigint): bigint | undefined {
     for (const r of this.#runs) {
-      let v = r.start;
+      if (from !== undefined && r.end < from) continue;
+      let v = from !== undefined && from > r.start ? from : r.start;
       while (v <= r.end && used.has(v)) v++;
       if (v <= r.end) return v;
     }

@@ -8,6 +8,7 @@ import type { Route } from "../api/meta.ts";
 import { cappedInt64, type IntValue } from "../api/int64.ts";
 import { formatIP, IPRangeSet, parseCIDR, parseIPRange, tryParseIP, type CIDR, type IPRange } from "../ip/index.ts";
 import { allocationFailed, recordCapExceeded, usedOut } from "./errors.ts";
+import type { Draft } from "./record-set.ts";
 
 export interface PoolRecord {
   pod: string;
@@ -87,6 +88,36 @@ export function pickAddress(
   if (free === undefined) throw usedOut();
   if (records.size + 1 > maxRecords) throw recordCapExceeded(maxRecords, pool);
   return { ip: formatIP(addrs.family, free), reused: false };
+}
+
+/**
+ * pickAddress over a planned batch: `available` is the pool's effective set minus reserved
+ * addresses, computed once per batch; the draft answers "in use" and "held by this pod"
+ * from indexes, so a pick costs in the batch and the run of used addresses it skips.
+ */
+export function pickInDraft(
+  pool: string,
+  available: IPRangeSet,
+  draft: Draft,
+  podUid: string,
+  maxRecords: number,
+): Pick {
+  const held = draft.addressOf(podUid);
+  if (held !== undefined) return { ip: held, reused: true };
+  let from: bigint | undefined;
+  if (!draft.hasRemovals) {
+    // Without removals in the draft, every address below the first one the base leaves
+    // free is taken: start there, and remember it for the next search of this base.
+    const base = draft.base;
+    const baseFree = available.lowestFree({ has: (v) => base.isUsed(v) }, base.hintFor(available));
+    if (baseFree === undefined) throw usedOut();
+    base.setHint(available, baseFree);
+    from = baseFree;
+  }
+  const free = available.lowestFree({ has: (v) => draft.isUsed(v) }, from);
+  if (free === undefined) throw usedOut();
+  if (draft.size + 1 > maxRecords) throw recordCapExceeded(maxRecords, pool);
+  return { ip: formatIP(available.family, free), reused: false };
 }
 
 /** Removes the records of `ips` that belong to `podUid`; others are never touched (spec §9.5). */

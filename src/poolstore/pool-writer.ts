@@ -10,15 +10,8 @@ import type { Logger } from "pino";
 import { SpiderIPPoolKind, type SpiderIPPool } from "../api/ippool.ts";
 import { IPRangeSet, tryParseIP } from "../ip/index.ts";
 import { poolNotFound, poolUnreadable, retriesExhausted } from "../ipam/errors.ts";
-import {
-  parseAllocatedIPs,
-  pickAddress,
-  poolAddresses,
-  releaseRecords,
-  renderAllocatedIPs,
-  type PoolAddresses,
-  type PoolRecord,
-} from "../ipam/pool-state.ts";
+import { pickInDraft, poolAddresses, type PoolAddresses } from "../ipam/pool-state.ts";
+import { Draft, parseKey, RecordSet } from "../ipam/record-set.ts";
 import { Backoff, sleep } from "../kube/backoff.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { isConflict, isNotFound } from "../kube/errors.ts";
@@ -91,6 +84,13 @@ export class PoolWriter {
   /** The pool as our last write left it; the informer may lag behind it. */
   #latest: SpiderIPPool | undefined;
   #addrs: { key: string; value: PoolAddresses } | undefined;
+  /**
+   * The records of one version of the pool (uid and resourceVersion), parsed once and then
+   * moved forward by our own successful writes, so planning on the version we just wrote
+   * needs no parse at all.
+   */
+  #records: { uid: string; rv: string; set: RecordSet } | undefined;
+  #avail: { addrs: PoolAddresses; reserved: IPRangeSet; set: IPRangeSet } | undefined;
 
   constructor(name: string, deps: WriterDeps) {
     this.name = name;
@@ -172,7 +172,7 @@ export class PoolWriter {
         for (const p of batch) p.reject(err as Error);
         return;
       }
-      let plan: { records: Map<string, PoolRecord>; results: Array<OpResult | Error>; changed: boolean };
+      let plan: { draft: Draft; results: Array<OpResult | Error>; changed: boolean };
       try {
         plan = this.#plan(pool, batch);
       } catch (err) {
@@ -192,8 +192,8 @@ export class PoolWriter {
         this.#settle(batch, plan.results);
         return;
       }
-      const status: Record<string, unknown> = { ...(pool.status ?? {}), allocatedIPCount: plan.records.size };
-      const allocated = renderAllocatedIPs(plan.records);
+      const status: Record<string, unknown> = { ...(pool.status ?? {}), allocatedIPCount: plan.draft.size };
+      const allocated = plan.draft.base.render(plan.draft);
       if (allocated === undefined) delete status["allocatedIPs"];
       else status["allocatedIPs"] = allocated;
       try {
@@ -201,6 +201,9 @@ export class PoolWriter {
           [k: string]: unknown;
         });
         this.#latest = written;
+        const base = plan.draft.base;
+        base.apply(plan.draft);
+        this.#records = { uid: written.metadata.uid ?? "", rv: written.metadata.resourceVersion ?? "", set: base };
         this.#settle(batch, plan.results);
         return;
       } catch (err) {
@@ -231,45 +234,66 @@ export class PoolWriter {
     });
   }
 
-  /** Applies the batch to the pool's records, in arrival order. Pure apart from the address cache. */
-  #plan(
-    pool: SpiderIPPool,
-    batch: Pending[],
-  ): { records: Map<string, PoolRecord>; results: Array<OpResult | Error>; changed: boolean } {
-    let records = parseAllocatedIPs(pool.status?.allocatedIPs);
-    const results: Array<OpResult | Error> = [];
-    let changed = false;
+  /** The pool's addresses less reserved ones: one object while neither changes, so searches can keep a hint. */
+  #available(addrs: PoolAddresses, reserved: IPRangeSet): IPRangeSet {
+    const a = this.#avail;
+    if (a !== undefined && a.addrs === addrs && a.reserved === reserved) return a.set;
+    const set = reserved.family === addrs.family ? addrs.effective.subtract(reserved) : addrs.effective;
+    this.#avail = { addrs, reserved, set };
+    return set;
+  }
+
+  /** The records of `pool`'s version: the kept set when it is that version, else parsed. */
+  #recordsOf(pool: SpiderIPPool, family: 4 | 6): RecordSet {
+    const uid = pool.metadata.uid ?? "";
+    const rv = pool.metadata.resourceVersion ?? "";
+    const kept = this.#records;
+    if (kept !== undefined && kept.uid === uid && kept.rv === rv && rv !== "" && kept.set.family === family)
+      return kept.set;
+    const set = RecordSet.parse(family, pool.status?.allocatedIPs);
+    this.#records = { uid, rv, set };
+    return set;
+  }
+
+  /** Applies the batch to the pool's records, in arrival order, as a draft over them. */
+  #plan(pool: SpiderIPPool, batch: Pending[]): { draft: Draft; results: Array<OpResult | Error>; changed: boolean } {
     const addrs = this.#addresses(pool);
+    const draft = new Draft(this.#recordsOf(pool, addrs.family));
+    const results: Array<OpResult | Error> = [];
     const reserved = this.#deps.reserved(addrs.family);
+    const available = this.#available(addrs, reserved);
     for (const { op } of batch) {
       if (op.kind === "allocate") {
         try {
-          const pick = pickAddress(this.name, addrs, records, reserved, op.podUid, this.#deps.maxRecords);
-          if (!pick.reused) {
-            records.set(pick.ip, { pod: op.podRef, podUid: op.podUid });
-            changed = true;
-          }
+          const pick = pickInDraft(this.name, available, draft, op.podUid, this.#deps.maxRecords);
+          if (!pick.reused) draft.set(pick.ip, { pod: op.podRef, podUid: op.podUid });
           results.push({ ip: pick.ip, reused: pick.reused });
         } catch (err) {
           results.push(err as Error);
         }
       } else if (op.kind === "release") {
-        const r = releaseRecords(records, op.ips, op.podUid);
-        if (r.released.length > 0) changed = true;
-        records = r.next;
-        results.push({ released: r.released });
+        const released: string[] = [];
+        for (const ip of op.ips) {
+          const text = ip.includes("/") ? ip.slice(0, ip.indexOf("/")) : ip;
+          const key = parseKey(text)?.key ?? text;
+          // Only this pod's record goes; another pod's record of the address is never touched (spec §9.5).
+          if (draft.get(key)?.podUid === op.podUid) {
+            draft.delete(key);
+            released.push(key);
+          }
+        }
+        results.push({ released });
       } else {
         const broken: string[] = [];
         for (const ip of op.ips) {
-          const rec = records.get(ip);
+          const rec = draft.get(ip);
           if (rec === undefined) {
             // The pod is about to use this address: a missing record (released by a GC
             // that raced the pod's return) is written again while the address is free, so
             // the pod never runs on an address the pool could hand to another.
             const v = tryParseIP(ip);
             if (v !== undefined && v.family === addrs.family && addrs.effective.has(v.value)) {
-              records.set(ip, { pod: op.podRef, podUid: op.podUid });
-              changed = true;
+              draft.set(ip, { pod: op.podRef, podUid: op.podUid });
             } else broken.push(`${ip} is not in the pool`);
             continue;
           }
@@ -278,8 +302,7 @@ export class PoolWriter {
             continue;
           }
           if (rec.podUid !== op.podUid) {
-            records.set(ip, { pod: op.podRef, podUid: op.podUid });
-            changed = true;
+            draft.set(ip, { pod: op.podRef, podUid: op.podUid });
           }
         }
         results.push(
@@ -289,6 +312,6 @@ export class PoolWriter {
         );
       }
     }
-    return { records, results, changed };
+    return { draft, results, changed: draft.changed };
   }
 }

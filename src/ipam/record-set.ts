@@ -1,0 +1,218 @@
+/**
+ * A pool's records with the indexes allocation needs (addresses in use as numbers, each
+ * pod's address), built once per pool version and then changed in place, and a Draft: the
+ * changes one batch plans on top of it, applied only once the write that carries them has
+ * succeeded. Planning a batch therefore costs in the batch, not in the pool: a pool with
+ * 5 000 records is neither parsed, copied nor re-indexed for every allocation.
+ *
+ * Rendering keeps each record's JSON text, so writing the status is a join of cached
+ * fragments rather than a fresh serialisation of every record.
+ */
+import { formatIP, tryParseIP } from "../ip/index.ts";
+import type { PoolRecord } from "./pool-state.ts";
+
+interface Key {
+  key: string;
+  family: 4 | 6;
+  value: bigint;
+}
+
+// The same address texts come back in every version of a pool; parsing them once saves
+// most of the cost of reading a big pool. Bounded: cleared when it would outgrow memory.
+const MEMO_CAP = 1 << 18;
+const memo = new Map<string, Key | null>();
+
+/** An address text's canonical form and value; `undefined` when it is not an address. */
+export function parseKey(text: string): Key | undefined {
+  const hit = memo.get(text);
+  if (hit !== undefined) return hit ?? undefined;
+  const p = tryParseIP(text);
+  const k = p === undefined ? null : { key: formatIP(p.family, p.value), family: p.family, value: p.value };
+  if (memo.size >= MEMO_CAP) memo.clear();
+  memo.set(text, k);
+  return k ?? undefined;
+}
+
+function fragment(ip: string, r: PoolRecord): string {
+  return `${JSON.stringify(ip)}:${JSON.stringify({ pod: r.pod, podUid: r.podUid })}`;
+}
+
+export class RecordSet {
+  readonly family: 4 | 6;
+  readonly #records = new Map<string, PoolRecord>();
+  readonly #used = new Set<bigint>();
+  /** podUid → its addresses in this pool (a pod may hold several after a retarget). */
+  readonly #byUid = new Map<string, Set<string>>();
+  readonly #text = new Map<string, string>();
+  /** For one available set: every address of it below `below` is recorded here. */
+  #hint: { set: object; below: bigint } | undefined;
+
+  constructor(family: 4 | 6) {
+    this.family = family;
+  }
+
+  /** Reads `status.allocatedIPs`; absent, empty or "null" is no records. Keys become canonical. */
+  static parse(family: 4 | 6, text: string | undefined): RecordSet {
+    const s = new RecordSet(family);
+    if (text === undefined || text === "" || text === "null") return s;
+    const raw = JSON.parse(text) as Record<string, { pod?: string; podUid?: string } | null> | null;
+    for (const ip in raw ?? {}) {
+      const rec = raw?.[ip];
+      s.#put(ip, { pod: rec?.pod ?? "", podUid: rec?.podUid ?? "" });
+    }
+    return s;
+  }
+
+  get size(): number {
+    return this.#records.size;
+  }
+
+  get(ip: string): PoolRecord | undefined {
+    return this.#records.get(ip);
+  }
+
+  entries(): IterableIterator<[string, PoolRecord]> {
+    return this.#records.entries();
+  }
+
+  isUsed(value: bigint): boolean {
+    return this.#used.has(value);
+  }
+
+  /** Where a search for a free address of `set` may start; see #hint. */
+  hintFor(set: object): bigint | undefined {
+    return this.#hint?.set === set ? this.#hint.below : undefined;
+  }
+
+  setHint(set: object, below: bigint): void {
+    this.#hint = { set, below };
+  }
+
+  addressesOf(podUid: string): ReadonlySet<string> | undefined {
+    return this.#byUid.get(podUid);
+  }
+
+  #put(ipText: string, rec: PoolRecord): void {
+    const k = parseKey(ipText);
+    const ip = k?.key ?? ipText;
+    const old = this.#records.get(ip);
+    if (old !== undefined) this.#unindex(ip, old);
+    this.#records.set(ip, rec);
+    this.#text.delete(ip);
+    if (k !== undefined && k.family === this.family) this.#used.add(k.value);
+    let s = this.#byUid.get(rec.podUid);
+    if (s === undefined) this.#byUid.set(rec.podUid, (s = new Set()));
+    s.add(ip);
+  }
+
+  #unindex(ip: string, rec: PoolRecord): void {
+    const s = this.#byUid.get(rec.podUid);
+    s?.delete(ip);
+    if (s?.size === 0) this.#byUid.delete(rec.podUid);
+  }
+
+  #remove(ip: string): void {
+    const old = this.#records.get(ip);
+    if (old === undefined) return;
+    this.#unindex(ip, old);
+    this.#records.delete(ip);
+    this.#text.delete(ip);
+    const k = parseKey(ip);
+    if (k !== undefined && k.family === this.family) {
+      this.#used.delete(k.value);
+      // A freed address below the hint is where the next search must start.
+      if (this.#hint !== undefined && k.value < this.#hint.below) this.#hint.below = k.value;
+    }
+  }
+
+  /** Applies a draft planned on this set (after its write succeeded). */
+  apply(d: Draft): void {
+    for (const ip of d.removed) this.#remove(ip);
+    for (const [ip, r] of d.added) this.#put(ip, r);
+  }
+
+  /** The JSON of `status.allocatedIPs` for these records changed by `d`; no records is `undefined`. */
+  render(d?: Draft): string | undefined {
+    const parts: string[] = [];
+    for (const [ip, r] of this.#records) {
+      if (d !== undefined && (d.removed.has(ip) || d.added.has(ip))) continue;
+      let t = this.#text.get(ip);
+      if (t === undefined) this.#text.set(ip, (t = fragment(ip, r)));
+      parts.push(t);
+    }
+    if (d !== undefined) for (const [ip, r] of d.added) parts.push(fragment(ip, r));
+    return parts.length === 0 ? undefined : `{${parts.join(",")}}`;
+  }
+
+  /** A plain copy of the records, for callers that want a Map. */
+  toMap(): Map<string, PoolRecord> {
+    return new Map(this.#records);
+  }
+}
+
+/** The changes of one batch over a RecordSet, readable as the set they would make. */
+export class Draft {
+  readonly base: RecordSet;
+  readonly added = new Map<string, PoolRecord>();
+  readonly removed = new Set<string>();
+  readonly #usedAdded = new Set<bigint>();
+  readonly #usedRemoved = new Set<bigint>();
+
+  constructor(base: RecordSet) {
+    this.base = base;
+  }
+
+  get hasRemovals(): boolean {
+    return this.removed.size > 0;
+  }
+
+  get changed(): boolean {
+    return this.added.size > 0 || this.removed.size > 0;
+  }
+
+  get size(): number {
+    let n = this.base.size;
+    for (const ip of this.removed) if (this.base.get(ip) !== undefined) n--;
+    for (const ip of this.added.keys()) if (this.base.get(ip) === undefined || this.removed.has(ip)) n++;
+    return n;
+  }
+
+  get(ip: string): PoolRecord | undefined {
+    const a = this.added.get(ip);
+    if (a !== undefined) return a;
+    return this.removed.has(ip) ? undefined : this.base.get(ip);
+  }
+
+  /** Records `ip` (canonical text) for a pod. */
+  set(ip: string, r: PoolRecord): void {
+    this.added.set(ip, r);
+    const k = parseKey(ip);
+    if (k !== undefined && k.family === this.base.family) {
+      this.#usedAdded.add(k.value);
+      this.#usedRemoved.delete(k.value);
+    }
+  }
+
+  delete(ip: string): void {
+    this.added.delete(ip);
+    const k = parseKey(ip);
+    if (k !== undefined && k.family === this.base.family) this.#usedAdded.delete(k.value);
+    if (this.base.get(ip) !== undefined) {
+      this.removed.add(ip);
+      if (k !== undefined && k.family === this.base.family) this.#usedRemoved.add(k.value);
+    }
+  }
+
+  /** Whether an address (a number of the set's family) is recorded in the draft. */
+  isUsed(value: bigint): boolean {
+    if (this.#usedAdded.has(value)) return true;
+    return this.base.isUsed(value) && !this.#usedRemoved.has(value);
+  }
+
+  /** An address the pod holds in the draft, if any. */
+  addressOf(podUid: string): string | undefined {
+    for (const [ip, r] of this.added) if (r.podUid === podUid) return ip;
+    for (const ip of this.base.addressesOf(podUid) ?? []) if (!this.removed.has(ip) && !this.added.has(ip)) return ip;
+    return undefined;
+  }
+}
