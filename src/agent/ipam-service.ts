@@ -30,6 +30,7 @@ import {
   isValidStatefulSetPod,
   isValidVMPod,
   poolsOf,
+  controllerOf,
   resolveTopController,
   type TopController,
 } from "../ipam/pod.ts";
@@ -132,9 +133,17 @@ function fromEndpoint(items: readonly IPAllocationDetail[]): AddResponse {
   return { ips, routes };
 }
 
+/** How long an owner (ReplicaSet, Job) read for one pod answers for its siblings. */
+const OWNER_TTL_MS = 5000;
+const OWNER_MEMO_CAP = 10_000;
+
 export class IpamService {
   readonly #d: ServiceDeps;
   readonly #writers = new Map<string, PoolWriter>();
+  readonly #owners = new Map<
+    string,
+    { expires: number; obj: { metadata: KubeObject["metadata"] & object } & KubeObject }
+  >();
 
   constructor(deps: ServiceDeps) {
     this.#d = deps;
@@ -172,12 +181,27 @@ export class IpamService {
   }
 
   async #top(pod: Pod): Promise<TopController> {
+    const refUid = controllerOf(pod.metadata)?.uid;
     return resolveTopController(pod, async (kind, ns, name) => {
+      // The pods of one ReplicaSet or Job arrive together (a rollout, a recovery): their
+      // owner is read once per few seconds, not once per pod. Only the same object (UID)
+      // is served from memory, and an owner re-parented meanwhile is seen within the TTL.
+      const key = `${kind}/${ns}/${name}`;
+      const now = Date.now();
+      const hit = this.#owners.get(key);
+      if (hit !== undefined && hit.expires > now && refUid !== undefined && hit.obj.metadata.uid === refUid)
+        return hit.obj;
       const rt = kind === "ReplicaSet" ? Resources.replicasets : Resources.jobs;
       try {
-        return await this.#d.client.get<{ metadata: KubeObject["metadata"] & object } & KubeObject>(rt, name, ns);
+        const obj = await this.#d.client.get<{ metadata: KubeObject["metadata"] & object } & KubeObject>(rt, name, ns);
+        if (this.#owners.size >= OWNER_MEMO_CAP) this.#owners.clear();
+        this.#owners.set(key, { expires: now + OWNER_TTL_MS, obj });
+        return obj;
       } catch (err) {
-        if (isNotFound(err)) return undefined;
+        if (isNotFound(err)) {
+          this.#owners.delete(key);
+          return undefined;
+        }
         throw err;
       }
     }) as Promise<TopController>;

@@ -43,6 +43,7 @@ export interface ControllerConfig {
   enableMultusConfig: boolean;
   gc: GcConfig;
   gcTraceGapMs: number;
+  gcWorkers: number;
   gcScanIntervalMs: number;
   gcMaxRetries: number;
   gcDbCap: number;
@@ -120,6 +121,7 @@ export function loadControllerConfig(env: NodeJS.ProcessEnv = process.env, confP
       cleanOutdatedEndpoint: conf.enableCleanOutdatedEndpoint ?? false,
     },
     gcTraceGapMs: ms("SPIDERPOOL_TS_GC_TRACE_POD_GAP_MS", "SPIDERPOOL_GC_TRACE_POD_GAP_DURATION", 5),
+    gcWorkers: e.int("SPIDERPOOL_GC_IP_WORKER_NUM", 3, 1),
     gcScanIntervalMs: ms("SPIDERPOOL_TS_GC_INTERVAL_MS", "SPIDERPOOL_GC_DEFAULT_INTERVAL_DURATION", 600),
     gcMaxRetries: e.int("SPIDERPOOL_GC_PODENTRY_MAX_RETRIES", 5, 1),
     gcDbCap: e.int("SPIDERPOOL_GC_MAX_PODENTRY_DB_CAP", 100000, 1),

@@ -141,6 +141,7 @@ export class SpiderpoolController {
       isLeader: () => this.elector.isLeader && !this.#stopping,
       cfg: o.config.gc,
       traceGapMs: o.config.gcTraceGapMs,
+      workers: o.config.gcWorkers,
       scanIntervalMs: o.config.gcScanIntervalMs,
       maxRetries: o.config.gcMaxRetries,
       dbCap: o.config.gcDbCap,

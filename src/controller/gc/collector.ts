@@ -45,6 +45,8 @@ export interface CollectorDeps {
   isLeader: () => boolean;
   cfg: GcConfig;
   traceGapMs: number;
+  /** Pods released at once (SPIDERPOOL_GC_IP_WORKER_NUM). */
+  workers: number;
   scanIntervalMs: number;
   maxRetries: number;
   dbCap: number;
@@ -62,6 +64,7 @@ export interface ScanSummary {
 
 interface Tracked extends TraceEntry {
   retries: number;
+  stateless: boolean;
 }
 
 const splitRef = (ref: string): [string, string] => {
@@ -74,6 +77,11 @@ export class GarbageCollector {
   readonly #db = new Map<string, Tracked>();
   #timers: NodeJS.Timeout[] = [];
   #tracing = false;
+  /** A tick asked for while one runs: entries that fell due meanwhile are not left for the next gap. */
+  #again = false;
+  #againPolled = false;
+  /** One timer for the earliest stop time, so an entry is handled when due, not at the next tick. */
+  #wake: { at: number; timer: NodeJS.Timeout } | undefined;
   #scanning: Promise<ScanSummary> | undefined;
 
   constructor(deps: CollectorDeps) {
@@ -95,7 +103,7 @@ export class GarbageCollector {
       onUpdate: (o, p) => this.#onPod("update", p, o),
       onDelete: (p) => this.#onPod("delete", p, undefined),
     });
-    this.#timers.push(setInterval(() => void this.#traceTick(), this.#d.traceGapMs));
+    this.#timers.push(setInterval(() => void this.#traceTick(true), this.#d.traceGapMs));
     this.#timers.push(
       setInterval(() => {
         if (this.#d.isLeader()) this.scanAll().catch((err: unknown) => this.#d.log.error({ err }, "GC scan failed"));
@@ -117,6 +125,8 @@ export class GarbageCollector {
   stop(): void {
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
+    if (this.#wake !== undefined) clearTimeout(this.#wake.timer);
+    this.#wake = undefined;
   }
 
   #onPod(event: "add" | "update" | "delete", pod: GcPod, old: GcPod | undefined): void {
@@ -137,7 +147,10 @@ export class GarbageCollector {
         );
         return;
       }
-      this.#db.set(e.key, { ...e, retries: 0 });
+      this.#db.set(e.key, { ...e, retries: 0, stateless: kind === "stateless" });
+      // Stateless pods are handled when due. A StatefulSet or VM pod keeps upstream's poll:
+      // a scale-down undone within it keeps the fixed address.
+      if (kind === "stateless") this.#wakeAt(e.stopAt);
       this.#d.log.debug({ pod: e.key, reason: e.reason, stopAt: new Date(e.stopAt).toISOString() }, "tracing pod");
     })().catch((err: unknown) => this.#d.log.error({ err }, "GC pod event failed"));
   }
@@ -187,15 +200,54 @@ export class GarbageCollector {
     return c === undefined ? undefined : c.status === "True";
   }
 
-  async #traceTick(): Promise<void> {
-    if (this.#tracing || !this.#d.isLeader()) return;
+  /**
+   * Upstream polls the trace database every SPIDERPOOL_GC_TRACE_POD_GAP_DURATION (5 s), so a
+   * deleted pod's address waits up to that long. The poll stays (it retries failures), and
+   * a timer also fires at the earliest stop time: the same decisions, taken when due.
+   */
+  #wakeAt(at: number): void {
+    if (this.#wake !== undefined && this.#wake.at <= at) return;
+    if (this.#wake !== undefined) clearTimeout(this.#wake.timer);
+    const timer = setTimeout(
+      () => {
+        this.#wake = undefined;
+        void this.#traceTick();
+      },
+      Math.max(0, at - Date.now()),
+    );
+    timer.unref();
+    this.#wake = { at, timer };
+  }
+
+  async #traceTick(polled = false): Promise<void> {
+    if (!this.#d.isLeader()) return;
+    if (this.#tracing) {
+      // A poll arriving during a woken run is not lost: static entries wait for polls only.
+      this.#again = true;
+      this.#againPolled ||= polled;
+      return;
+    }
     this.#tracing = true;
     try {
+      do {
+        if (this.#again) polled ||= this.#againPolled;
+        this.#again = false;
+        this.#againPolled = false;
+        const now = Date.now();
+        const due = [...this.#db.values()].filter((e) => e.stopAt <= now && (polled || e.stateless));
+        // As upstream's SPIDERPOOL_GC_IP_WORKER_NUM executors: a few pods at a time, so a burst
+        // of deletions shares pool writes (the writer batches them) without flooding the API.
+        let next = 0;
+        const worker = async (): Promise<void> => {
+          while (next < due.length) await this.#releaseTraced(due[next++] as Tracked);
+        };
+        await Promise.all(Array.from({ length: Math.min(this.#d.workers, due.length) }, worker));
+      } while (this.#again);
+      // Entries still here and due failed this time: they wait for the regular tick.
       const now = Date.now();
-      for (const e of [...this.#db.values()]) {
-        if (e.stopAt > now) continue;
-        await this.#releaseTraced(e);
-      }
+      let earliest = Number.POSITIVE_INFINITY;
+      for (const e of this.#db.values()) if (e.stateless && e.stopAt > now && e.stopAt < earliest) earliest = e.stopAt;
+      if (earliest !== Number.POSITIVE_INFINITY) this.#wakeAt(earliest);
     } finally {
       this.#tracing = false;
     }
