@@ -80,7 +80,7 @@ export async function gc(argv: string[]): Promise<Record<string, unknown>> {
     const poller = (async () => {
       while (polling) {
         const pool = await c.get<SpiderIPPool>(POOLS, "gc-v4");
-        const held = new Set(Object.keys(parseAllocatedIPs(pool.status?.allocatedIPs)));
+        const held = new Set(parseAllocatedIPs(pool.status?.allocatedIPs).keys());
         const now = performance.now();
         for (const [pod, ip] of ipOf)
           if (deletedAt.has(pod) && !freedAt.has(pod) && !held.has(ip)) freedAt.set(pod, now);
