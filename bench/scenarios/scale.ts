@@ -13,7 +13,7 @@ import { procUsage } from "../lib/daemons.ts";
 import { round, stats, statsHeader, statsRow, type Stats } from "../lib/stats.ts";
 
 export const USAGE = `npm run bench -- scale [options]
-  --records N            records already in the big pool (default 5000)
+  --records N            records in the big pool once measured (default 5000: filled to N-n, then n measured ADDs)
   --n N                  measured ADD+DEL per pool (default 200)
   --cpu-prof DIR         write the agent's CPU profile into DIR
   --json FILE            write the figures as JSON`;
@@ -81,18 +81,21 @@ export async function scale(argv: string[]): Promise<Record<string, unknown>> {
         podUid: uid,
       });
 
-    if (records > 0) {
-      const fill = podsFor("scale-big", "ipv6", records, "fill");
-      process.stderr.write(`  creating ${records} pods and allocating their addresses in scale-big\n`);
+    // The measured ADDs take the pool from records-n to records: with the agent's default
+    // cap (ipamPoolMaxAllocatedIPs, 5000) that is the biggest pool it will write.
+    const fillCount = Math.max(0, records - n);
+    if (fillCount > 0) {
+      const fill = podsFor("scale-big", "ipv6", fillCount, "fill");
+      process.stderr.write(`  creating ${fillCount} pods and allocating their addresses in scale-big\n`);
       const uids = await cluster.createPods(fill, 32);
       let done = 0;
       let failed = 0;
       await forEachLimit(fill, 16, async (p) => {
         const r = await call("ADD", p, uids.get(`default/${p.name}`) ?? "");
         if (!r.ok) failed++;
-        if (++done % 1000 === 0) process.stderr.write(`  fill: ${done}/${records}\n`);
+        if (++done % 1000 === 0) process.stderr.write(`  fill: ${done}/${fillCount}\n`);
       });
-      if (failed > 0) throw new Error(`${failed} of ${records} fill allocations failed`);
+      if (failed > 0) throw new Error(`${failed} of ${fillCount} fill allocations failed`);
     }
 
     const measure = async (pool: string, family: "ipv4" | "ipv6", recordsBefore: number): Promise<PoolFigures> => {
@@ -137,7 +140,7 @@ export async function scale(argv: string[]): Promise<Record<string, unknown>> {
     };
     // Warm-up: the agent's first calls compile its code; that is not a cost per allocation.
     await measure("scale-24", "ipv4", 0);
-    const big = await measure("scale-big", "ipv6", records);
+    const big = await measure("scale-big", "ipv6", fillCount);
     const v64 = await measure("scale-64", "ipv6", 0);
     const v24 = await measure("scale-24", "ipv4", 0);
 
