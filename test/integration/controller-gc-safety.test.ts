@@ -52,7 +52,9 @@ describe("GC safety", () => {
       type: "Pod",
       owner: "job-1",
     });
-    c = testController(h, "ctrl");
+    // A poll of 1.5 s: the StatefulSet case scales back up between the trace and the poll
+    // that would act on it (stateless pods are woken when due and do not wait for it).
+    c = testController(h, "ctrl", { SPIDERPOOL_TS_GC_TRACE_POD_GAP_MS: "1500" });
     await c.start();
     await eventually(() => c.isLeader, 5000, "leader");
   });
