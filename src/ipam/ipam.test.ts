@@ -9,15 +9,16 @@ import { selectCandidates, type CandidateInput } from "./candidates.ts";
 import { IpamError } from "./errors.ts";
 import { filterReason, sortPools, type FilterContext, type PoolForFilter } from "./filter.ts";
 import { isPodAlive, isValidStatefulSetPod, isValidVMPod, resolveTopController, type TopController } from "./pod.ts";
+import { allocationFailed, usedOut } from "./errors.ts";
 import {
   parseAllocatedIPs,
-  pickAddress,
-  pickFromPools,
+  pickInDraft,
   poolAddresses,
-  releaseRecords,
-  renderAllocatedIPs,
+  releaseInDraft,
+  type PoolAddresses,
   type PoolRecord,
 } from "./pool-state.ts";
+import { Draft, RecordSet } from "./record-set.ts";
 import { assemble } from "./result.ts";
 
 const base: CandidateInput = {
@@ -337,6 +338,24 @@ describe("sort", () => {
   });
 });
 
+/** Records as a pool's status holds them, read the way the pool writer reads them. */
+function recordSet(family: 4 | 6, records: Map<string, PoolRecord>): RecordSet {
+  return RecordSet.parse(family, records.size === 0 ? undefined : JSON.stringify(Object.fromEntries(records)));
+}
+
+/** One pick as the pool writer makes it: a draft over the records, the pool less reserved addresses. */
+function pickAddress(
+  pool: string,
+  addrs: PoolAddresses,
+  records: Map<string, PoolRecord>,
+  reserved: IPRangeSet,
+  podUid: string,
+  maxRecords: number,
+): { ip: string; reused: boolean } {
+  const available = reserved.family === addrs.family ? addrs.effective.subtract(reserved) : addrs.effective;
+  return pickInDraft(pool, available, new Draft(recordSet(addrs.family, records)), podUid, maxRecords);
+}
+
 describe("picking an address", () => {
   const addrs = poolAddresses({
     subnet: "192.0.2.0/24",
@@ -359,45 +378,10 @@ describe("picking an address", () => {
       message: "all IP addresses used out, threshold of IP records(<=1) for IPPool a exceeded",
     });
   });
-  it("AC-22/AC-23: fallback to the next pool; all used out aggregates the reasons", () => {
-    const full = poolAddresses({ subnet: "192.0.2.0/24", ips: ["192.0.2.10"] });
-    const taken = new Map<string, PoolRecord>([["192.0.2.10", { pod: "x/y", podUid: "u-y" }]]);
-    const other = poolAddresses({ subnet: "198.51.100.0/24", ips: ["198.51.100.10"] });
-    const none = IPRangeSet.empty(4);
-    assert.deepEqual(
-      pickFromPools(
-        4,
-        "eth0",
-        [
-          { name: "a", addrs: full, records: taken },
-          { name: "b", addrs: other, records: new Map() },
-        ],
-        none,
-        "u",
-        5000,
-      ),
-      {
-        pool: "b",
-        pick: { ip: "198.51.100.10", reused: false },
-      },
-    );
-    assert.throws(
-      () =>
-        pickFromPools(
-          4,
-          "eth0",
-          [
-            { name: "a", addrs: full, records: taken },
-            { name: "b", addrs: full, records: taken },
-          ],
-          none,
-          "u",
-          5000,
-        ),
-      {
-        message:
-          "failed to allocate any IPv4 IP address to NIC eth0 from IPPools [a b]: [all IP addresses used out, all IP addresses used out]",
-      },
+  it("AC-23: all pools used out aggregates each pool's reason (the agent's fallback is tested in agent.test.ts, AC-22)", () => {
+    assert.equal(
+      allocationFailed(4, "eth0", ["a", "b"], [usedOut(), usedOut()]).message,
+      "failed to allocate any IPv4 IP address to NIC eth0 from IPPools [a b]: [all IP addresses used out, all IP addresses used out]",
     );
   });
   it("IPv6 /64: lowest free without walking the range", () => {
@@ -455,14 +439,17 @@ describe("release", () => {
       ["192.0.2.10", { pod: "a/x", podUid: "u1" }],
       ["192.0.2.11", { pod: "a/x", podUid: "u2" }],
     ]);
-    const { next, released } = releaseRecords(records, ["192.0.2.10/24", "192.0.2.11"], "u1");
+    const base = recordSet(4, records);
+    const draft = new Draft(base);
+    const released = releaseInDraft(draft, ["192.0.2.10/24", "192.0.2.11"], "u1");
     assert.deepEqual(released, ["192.0.2.10"]);
-    assert.deepEqual([...next.keys()], ["192.0.2.11"]);
+    base.apply(draft);
+    assert.deepEqual([...base.toMap().keys()], ["192.0.2.11"]);
   });
   it("status.allocatedIPs round-trips in upstream's format; empty is absent", () => {
     const text = '{"192.0.2.10":{"pod":"default/web","podUid":"3c1d"}}';
-    assert.equal(renderAllocatedIPs(parseAllocatedIPs(text)), text);
-    assert.equal(renderAllocatedIPs(new Map()), undefined);
+    assert.equal(RecordSet.parse(4, text).render(), text);
+    assert.equal(RecordSet.parse(4, undefined).render(), undefined);
     assert.equal(parseAllocatedIPs(undefined).size, 0);
     assert.deepEqual([...parseAllocatedIPs('{"2001:DB8::0:1":{"pod":"a/b","podUid":"u"}}').keys()], ["2001:db8::1"]);
   });

@@ -7,7 +7,7 @@ import type { IPPoolSpec } from "../api/ippool.ts";
 import type { Route } from "../api/meta.ts";
 import { cappedInt64, type IntValue } from "../api/int64.ts";
 import { formatIP, IPRangeSet, parseCIDR, parseIPRange, tryParseIP, type CIDR, type IPRange } from "../ip/index.ts";
-import { allocationFailed, recordCapExceeded, usedOut } from "./errors.ts";
+import { recordCapExceeded, usedOut } from "./errors.ts";
 import type { Draft } from "./record-set.ts";
 
 export interface PoolRecord {
@@ -15,27 +15,38 @@ export interface PoolRecord {
   podUid: string;
 }
 
+interface AddressKey {
+  key: string;
+  family: 4 | 6;
+  value: bigint;
+}
+
+// The same address texts come back in every version of a pool; parsing them once saves
+// most of the cost of reading a big pool. Bounded: cleared when it would outgrow memory.
+const KEY_MEMO_CAP = 1 << 18;
+const keyMemo = new Map<string, AddressKey | null>();
+
+/** An address text's canonical form and value; `undefined` when it is not an address. */
+export function parseKey(text: string): AddressKey | undefined {
+  const hit = keyMemo.get(text);
+  if (hit !== undefined) return hit ?? undefined;
+  const p = tryParseIP(text);
+  const k = p === undefined ? null : { key: formatIP(p.family, p.value), family: p.family, value: p.value };
+  if (keyMemo.size >= KEY_MEMO_CAP) keyMemo.clear();
+  keyMemo.set(text, k);
+  return k ?? undefined;
+}
+
 /** Parses `status.allocatedIPs`; absent or empty means no records. Keys become canonical IP text. */
 export function parseAllocatedIPs(text: string | undefined): Map<string, PoolRecord> {
   const out = new Map<string, PoolRecord>();
   if (text === undefined || text === "" || text === "null") return out;
-  const raw = JSON.parse(text) as Record<string, { pod?: string; podUid?: string }> | null;
-  for (const [ip, rec] of Object.entries(raw ?? {})) {
-    const parsed = tryParseIP(ip);
-    out.set(parsed === undefined ? ip : formatIP(parsed.family, parsed.value), {
-      pod: rec?.pod ?? "",
-      podUid: rec?.podUid ?? "",
-    });
+  const raw = JSON.parse(text) as Record<string, { pod?: string; podUid?: string } | null> | null;
+  for (const ip in raw ?? {}) {
+    const rec = raw?.[ip];
+    out.set(parseKey(ip)?.key ?? ip, { pod: rec?.pod ?? "", podUid: rec?.podUid ?? "" });
   }
   return out;
-}
-
-/** Renders records as upstream does; no records is `undefined` (the field is omitted). */
-export function renderAllocatedIPs(records: ReadonlyMap<string, PoolRecord>): string | undefined {
-  if (records.size === 0) return undefined;
-  const obj: Record<string, PoolRecord> = {};
-  for (const [ip, r] of records) obj[ip] = { pod: r.pod, podUid: r.podUid };
-  return JSON.stringify(obj);
 }
 
 export interface PoolAddresses {
@@ -65,35 +76,10 @@ export interface Pick {
 }
 
 /**
- * Spec §1.10: the address this pod already holds in the pool, else the lowest address of
- * the effective set that is neither reserved nor recorded. The record cap counts records.
- */
-export function pickAddress(
-  pool: string,
-  addrs: PoolAddresses,
-  records: ReadonlyMap<string, PoolRecord>,
-  reserved: IPRangeSet,
-  podUid: string,
-  maxRecords: number,
-): Pick {
-  for (const [ip, r] of records) if (r.podUid === podUid) return { ip, reused: true };
-  const used = new Set<bigint>();
-  for (const ip of records.keys()) {
-    const p = tryParseIP(ip);
-    if (p !== undefined && p.family === addrs.family) used.add(p.value);
-  }
-  const free = addrs.effective
-    .subtract(reserved.family === addrs.family ? reserved : IPRangeSet.empty(addrs.family))
-    .lowestFree(used);
-  if (free === undefined) throw usedOut();
-  if (records.size + 1 > maxRecords) throw recordCapExceeded(maxRecords, pool);
-  return { ip: formatIP(addrs.family, free), reused: false };
-}
-
-/**
- * pickAddress over a planned batch: `available` is the pool's effective set minus reserved
- * addresses, computed once per batch; the draft answers "in use" and "held by this pod"
- * from indexes, so a pick costs in the batch and the run of used addresses it skips.
+ * Spec §1.10 over a planned batch: the address this pod already holds in the pool, else the
+ * lowest address of `available` (the effective set minus reserved addresses) that is not
+ * recorded. The record cap counts records. The draft answers "in use" and "held by this
+ * pod" from indexes, so a pick costs in the batch and the run of used addresses it skips.
  */
 export function pickInDraft(
   pool: string,
@@ -120,59 +106,21 @@ export function pickInDraft(
   return { ip: formatIP(available.family, free), reused: false };
 }
 
-/** Removes the records of `ips` that belong to `podUid`; others are never touched (spec §9.5). */
-export function releaseRecords(
-  records: ReadonlyMap<string, PoolRecord>,
-  ips: readonly string[],
-  podUid: string,
-): { next: Map<string, PoolRecord>; released: string[] } {
-  const next = new Map(records);
+/**
+ * Drops from the draft the records of `ips` that belong to `podUid`; another pod's record of
+ * an address is never touched (spec §9.5). Returns the canonical addresses released.
+ */
+export function releaseInDraft(draft: Draft, ips: readonly string[], podUid: string): string[] {
   const released: string[] = [];
   for (const ip of ips) {
-    const p = tryParseIP(ip.includes("/") ? ip.slice(0, ip.indexOf("/")) : ip);
-    const key = p === undefined ? ip : formatIP(p.family, p.value);
-    const r = next.get(key);
-    if (r !== undefined && r.podUid === podUid) {
-      next.delete(key);
+    const text = ip.includes("/") ? ip.slice(0, ip.indexOf("/")) : ip;
+    const key = parseKey(text)?.key ?? text;
+    if (draft.get(key)?.podUid === podUid) {
+      draft.delete(key);
       released.push(key);
     }
   }
-  return { next, released };
-}
-
-export interface PoolCandidate {
-  name: string;
-  addrs: PoolAddresses;
-  records: ReadonlyMap<string, PoolRecord>;
-}
-
-/**
- * Tries the pools in order and returns the first that yields an address (spec §1.9:
- * multiple pools are fallbacks). When all fail, the error aggregates each pool's reason.
- */
-export function pickFromPools(
-  family: 4 | 6,
-  nic: string,
-  pools: readonly PoolCandidate[],
-  reserved: IPRangeSet,
-  podUid: string,
-  maxRecords: number,
-): { pool: string; pick: Pick } {
-  const errors: Error[] = [];
-  for (const p of pools) {
-    try {
-      return { pool: p.name, pick: pickAddress(p.name, p.addrs, p.records, reserved, podUid, maxRecords) };
-    } catch (err) {
-      if (!(err instanceof Error)) throw err;
-      errors.push(err);
-    }
-  }
-  throw allocationFailed(
-    family,
-    nic,
-    pools.map((p) => p.name),
-    errors,
-  );
+  return released;
 }
 
 export { INT64_MAX } from "../api/int64.ts";

@@ -8,30 +8,7 @@
  * Rendering keeps each record's JSON text, so writing the status is a join of cached
  * fragments rather than a fresh serialisation of every record.
  */
-import { formatIP, tryParseIP } from "../ip/index.ts";
-import type { PoolRecord } from "./pool-state.ts";
-
-interface Key {
-  key: string;
-  family: 4 | 6;
-  value: bigint;
-}
-
-// The same address texts come back in every version of a pool; parsing them once saves
-// most of the cost of reading a big pool. Bounded: cleared when it would outgrow memory.
-const MEMO_CAP = 1 << 18;
-const memo = new Map<string, Key | null>();
-
-/** An address text's canonical form and value; `undefined` when it is not an address. */
-export function parseKey(text: string): Key | undefined {
-  const hit = memo.get(text);
-  if (hit !== undefined) return hit ?? undefined;
-  const p = tryParseIP(text);
-  const k = p === undefined ? null : { key: formatIP(p.family, p.value), family: p.family, value: p.value };
-  if (memo.size >= MEMO_CAP) memo.clear();
-  memo.set(text, k);
-  return k ?? undefined;
-}
+import { parseAllocatedIPs, parseKey, type PoolRecord } from "./pool-state.ts";
 
 function fragment(ip: string, r: PoolRecord): string {
   return `${JSON.stringify(ip)}:${JSON.stringify({ pod: r.pod, podUid: r.podUid })}`;
@@ -51,15 +28,10 @@ export class RecordSet {
     this.family = family;
   }
 
-  /** Reads `status.allocatedIPs`; absent, empty or "null" is no records. Keys become canonical. */
+  /** Reads `status.allocatedIPs` (as parseAllocatedIPs does). */
   static parse(family: 4 | 6, text: string | undefined): RecordSet {
     const s = new RecordSet(family);
-    if (text === undefined || text === "" || text === "null") return s;
-    const raw = JSON.parse(text) as Record<string, { pod?: string; podUid?: string } | null> | null;
-    for (const ip in raw ?? {}) {
-      const rec = raw?.[ip];
-      s.#put(ip, { pod: rec?.pod ?? "", podUid: rec?.podUid ?? "" });
-    }
+    for (const [ip, rec] of parseAllocatedIPs(text)) s.#put(ip, rec);
     return s;
   }
 

@@ -10,8 +10,8 @@ import type { Logger } from "pino";
 import { SpiderIPPoolKind, type SpiderIPPool } from "../api/ippool.ts";
 import { IPRangeSet, tryParseIP } from "../ip/index.ts";
 import { poolNotFound, poolUnreadable, retriesExhausted } from "../ipam/errors.ts";
-import { pickInDraft, poolAddresses, type PoolAddresses } from "../ipam/pool-state.ts";
-import { Draft, parseKey, RecordSet } from "../ipam/record-set.ts";
+import { pickInDraft, poolAddresses, releaseInDraft, type PoolAddresses } from "../ipam/pool-state.ts";
+import { Draft, RecordSet } from "../ipam/record-set.ts";
 import { Backoff, sleep } from "../kube/backoff.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { isConflict, isNotFound } from "../kube/errors.ts";
@@ -272,16 +272,7 @@ export class PoolWriter {
           results.push(err as Error);
         }
       } else if (op.kind === "release") {
-        const released: string[] = [];
-        for (const ip of op.ips) {
-          const text = ip.includes("/") ? ip.slice(0, ip.indexOf("/")) : ip;
-          const key = parseKey(text)?.key ?? text;
-          // Only this pod's record goes; another pod's record of the address is never touched (spec §9.5).
-          if (draft.get(key)?.podUid === op.podUid) {
-            draft.delete(key);
-            released.push(key);
-          }
-        }
+        const released = releaseInDraft(draft, op.ips, op.podUid);
         results.push({ released });
       } else {
         const broken: string[] = [];
