@@ -203,6 +203,20 @@ describe("spiderpool-agent through the shim", { skip }, () => {
     }
   });
 
+  it("AC-22: a used-out pool falls back to the next one named", async () => {
+    // "tiny" is full since the test above.
+    await createPod(c.h, {
+      name: "fallback",
+      node: "node1",
+      annotations: { "ipam.spidernet.io/ippool": '{"ipv4":["tiny","v4"]}' },
+    });
+    const r = await cni({ command: "ADD", socket, pod: { name: "fallback" } });
+    assert.equal(r.code, 0, r.stdout);
+    const ip = (r.json?.["ips"] as Array<{ address: string }>)[0]?.address.replace(/\/\d+$/, "") ?? "";
+    assert.equal(JSON.parse((await pool("v4")).status?.allocatedIPs ?? "{}")[ip]?.pod, "default/fallback");
+    assert.equal((await pool("tiny")).status?.allocatedIPCount, 1);
+  });
+
   it("AC-11: a pool named in the annotation that does not exist fails the ADD", async () => {
     await createPod(c.h, {
       name: "ghost",
