@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { KubeClient, loadKubeconfig, Resources, type KubeObject } from "../../src/kube/index.ts";
-import { logLine, scrape, startDaemon, type Daemon } from "./daemons.ts";
+import { counterSum, logLine, scrape, startDaemon, type Daemon } from "./daemons.ts";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const SHIM = join(ROOT, "native", "shim", "build", "spiderpool");
@@ -187,18 +187,14 @@ export class BenchCluster {
     return uids;
   }
 
+  /** Writes answered by the API server, and the 409s among them, from its request counter. */
   async apiWrites(): Promise<{ total: number; conflicts: number }> {
     const text = await scrape(`${this.apiUrl}/metrics`);
     let total = 0;
     let conflicts = 0;
-    for (const line of text.split("\n")) {
-      const m =
-        /^apiserver_request_total\{code="(\d+)",[^}]*verb="(POST|PUT|PATCH|DELETE|DELETECOLLECTION)"\} (\d+)$/.exec(
-          line,
-        );
-      if (m === null) continue;
-      total += Number(m[3]);
-      if (m[1] === "409") conflicts += Number(m[3]);
+    for (const verb of ["POST", "PUT", "PATCH", "DELETE", "DELETECOLLECTION"]) {
+      total += counterSum(text, "apiserver_request_total", { verb });
+      conflicts += counterSum(text, "apiserver_request_total", { verb, code: "409" });
     }
     return { total, conflicts };
   }

@@ -54,8 +54,6 @@ export function requestLabels(
   return { verb, resource, subresource, code };
 }
 
-const WRITE_VERBS = new Set(["POST", "PUT", "PATCH", "DELETE", "DELETECOLLECTION"]);
-
 export class RequestMetrics {
   readonly #counts = new Map<string, { labels: RequestLabels; n: number }>();
 
@@ -64,18 +62,6 @@ export class RequestMetrics {
     const c = this.#counts.get(key);
     if (c !== undefined) c.n++;
     else this.#counts.set(key, { labels, n: 1 });
-  }
-
-  /** Writes (create, update, patch, delete) answered, and how many of them were 409 Conflict. */
-  writes(): { total: number; conflicts: number } {
-    let total = 0;
-    let conflicts = 0;
-    for (const { labels, n } of this.#counts.values()) {
-      if (!WRITE_VERBS.has(labels.verb)) continue;
-      total += n;
-      if (labels.code === 409) conflicts += n;
-    }
-    return { total, conflicts };
   }
 
   render(): string {
