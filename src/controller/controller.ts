@@ -15,7 +15,7 @@ import { isConflict, isNotFound } from "../kube/errors.ts";
 import { Informer } from "../kube/informer.ts";
 import { Resources, resourceTypeOf } from "../kube/resources.ts";
 import { APP_RESOURCES, SUBNETS } from "../poolstore/auto-pool.ts";
-import { POOLS, PoolWriter, type OpResult, type PoolOp } from "../poolstore/pool-writer.ts";
+import { CONFLICT_WAIT_MS, POOLS, PoolWriter, type OpResult, type PoolOp } from "../poolstore/pool-writer.ts";
 import type { ControllerConfig } from "./config.ts";
 import { poolNameFitsUid, type Workload } from "../ipam/index.ts";
 import { AutoPoolController, type AppInformers } from "./auto-pool.ts";
@@ -181,6 +181,7 @@ export class SpiderpoolController {
         maxRecords: this.config.maxAllocatedIPs,
         maxRetries: 100,
         deadlineMs: 30_000,
+        conflictWaitMs: CONFLICT_WAIT_MS,
         metrics: {
           queueDepth: () => {},
           batch: () => {},
@@ -208,6 +209,7 @@ export class SpiderpoolController {
         this.#scheduleSubnets();
       },
       onUpdate: (o, p) => {
+        this.#writers.get(p.metadata.name ?? "")?.observe(p);
         this.#reconcilePool(p);
         // Agents rewrite pool status on every allocation; subnet accounting depends only
         // on what a pool is (spec, owner, deletion), so status-only updates skip the pass.

@@ -37,13 +37,23 @@ export function parseKey(text: string): AddressKey | undefined {
   return k ?? undefined;
 }
 
+export type RawAllocatedIPs = Record<string, { pod?: string; podUid?: string } | null>;
+
+/** `status.allocatedIPs` as written, keys not yet canonical; absent, empty or null is no records. */
+export function parseRawAllocatedIPs(text: string | undefined): RawAllocatedIPs {
+  if (text === undefined || text === "" || text === "null") return {};
+  const raw = JSON.parse(text) as unknown;
+  if (raw === null) return {};
+  if (typeof raw !== "object" || Array.isArray(raw)) throw new TypeError("allocatedIPs is not a JSON object");
+  return raw as RawAllocatedIPs;
+}
+
 /** Parses `status.allocatedIPs`; absent or empty means no records. Keys become canonical IP text. */
 export function parseAllocatedIPs(text: string | undefined): Map<string, PoolRecord> {
   const out = new Map<string, PoolRecord>();
-  if (text === undefined || text === "" || text === "null") return out;
-  const raw = JSON.parse(text) as Record<string, { pod?: string; podUid?: string } | null> | null;
-  for (const ip in raw ?? {}) {
-    const rec = raw?.[ip];
+  const raw = parseRawAllocatedIPs(text);
+  for (const ip in raw) {
+    const rec = raw[ip];
     out.set(parseKey(ip)?.key ?? ip, { pod: rec?.pod ?? "", podUid: rec?.podUid ?? "" });
   }
   return out;

@@ -39,7 +39,8 @@ type Op =
   | { k: "release"; uid: number; ip: number; own: boolean }
   | { k: "retarget"; ip: number; uid: number }
   | { k: "commit" }
-  | { k: "discard" };
+  | { k: "discard" }
+  | { k: "foreign"; add: number[]; drop: number[]; uid: number };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 5, arbitrary: fc.record({ k: fc.constant("alloc" as const), uid: fc.integer({ min: 0, max: 40 }) }) },
@@ -62,6 +63,16 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   },
   { weight: 1, arbitrary: fc.record({ k: fc.constant("commit" as const) }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant("discard" as const) }) },
+  {
+    // Another agent's write: the pending draft is lost and the set synced to its version.
+    weight: 1,
+    arbitrary: fc.record({
+      k: fc.constant("foreign" as const),
+      add: fc.array(fc.integer({ min: 8, max: 42 }), { maxLength: 4 }),
+      drop: fc.array(fc.integer({ min: 8, max: 42 }), { maxLength: 4 }),
+      uid: fc.integer({ min: 61, max: 80 }),
+    }),
+  },
 );
 
 describe("RecordSet and Draft", () => {
@@ -114,6 +125,15 @@ describe("RecordSet and Draft", () => {
             assert.deepEqual(parseAllocatedIPs(text), committed);
             assert.deepEqual(parseAllocatedIPs(base.render()), committed);
             draft = new Draft(base);
+          } else if (op.k === "foreign") {
+            const next = new Map(committed);
+            for (const i of op.drop) next.delete(`192.0.2.${i}`);
+            for (const i of op.add) next.set(`192.0.2.${i}`, { pod: `ns/f${op.uid}`, podUid: `f${op.uid}-${i}` });
+            committed = next;
+            base.sync(render(committed));
+            assert.deepEqual(base.toMap(), committed);
+            planned = new Map(committed);
+            draft = new Draft(base);
           } else {
             planned = new Map(committed);
             draft = new Draft(base);
@@ -140,6 +160,16 @@ describe("RecordSet and Draft", () => {
               { k: "alloc", uid: 0 },
             ],
           ],
+          // Always tried: an address another agent freed is the next one picked here.
+          [
+            [
+              { k: "alloc", uid: 1 },
+              { k: "alloc", uid: 2 },
+              { k: "commit" },
+              { k: "foreign", add: [], drop: [8], uid: 61 },
+              { k: "alloc", uid: 3 },
+            ],
+          ],
         ],
       },
     );
@@ -151,5 +181,24 @@ describe("RecordSet and Draft", () => {
     assert.equal(s.addressesOf("u")?.has("2001:db8::1"), true);
     for (const t of [undefined, "", "null"]) assert.equal(RecordSet.parse(4, t).size, 0);
     assert.equal(RecordSet.parse(4, undefined).render(), undefined);
+  });
+
+  it("syncs in place to another version, canonicalising keys and dropping what is gone", () => {
+    const s = RecordSet.parse(6, '{"2001:db8::1":{"pod":"a/b","podUid":"u"},"2001:db8::2":{"pod":"a/c","podUid":"v"}}');
+    s.sync('{"2001:DB8::0001":{"pod":"a/b","podUid":"u2"},"2001:db8::3":{"pod":"a/d","podUid":"w"}}');
+    assert.deepEqual(
+      s.toMap(),
+      new Map([
+        ["2001:db8::1", { pod: "a/b", podUid: "u2" }],
+        ["2001:db8::3", { pod: "a/d", podUid: "w" }],
+      ]),
+    );
+    assert.equal(s.addressesOf("u"), undefined);
+    assert.equal(s.addressesOf("v"), undefined);
+    assert.equal(s.isUsed(2n + (0x20010db8n << 96n)), false);
+    s.sync("null");
+    assert.equal(s.size, 0);
+    assert.equal(s.render(), undefined);
+    assert.throws(() => s.sync("[1]"), /not a JSON object/);
   });
 });

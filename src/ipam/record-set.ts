@@ -8,7 +8,7 @@
  * Rendering keeps each record's JSON text, so writing the status is a join of cached
  * fragments rather than a fresh serialisation of every record.
  */
-import { parseAllocatedIPs, parseKey, type PoolRecord } from "./pool-state.ts";
+import { parseKey, parseRawAllocatedIPs, type PoolRecord } from "./pool-state.ts";
 
 function fragment(ip: string, r: PoolRecord): string {
   return `${JSON.stringify(ip)}:${JSON.stringify({ pod: r.pod, podUid: r.podUid })}`;
@@ -31,8 +31,36 @@ export class RecordSet {
   /** Reads `status.allocatedIPs` (as parseAllocatedIPs does). */
   static parse(family: 4 | 6, text: string | undefined): RecordSet {
     const s = new RecordSet(family);
-    for (const [ip, rec] of parseAllocatedIPs(text)) s.#put(ip, rec);
+    s.sync(text);
     return s;
+  }
+
+  /**
+   * Makes this set another version's `status.allocatedIPs`, in place. A pool many agents
+   * write is read at nearly every version; records that did not change keep their indexes
+   * and rendered text, so following it costs in what changed, and the search hint survives
+   * (a freed address lowers it, as #remove does).
+   */
+  sync(text: string | undefined): void {
+    const raw = parseRawAllocatedIPs(text);
+    let canonical = true;
+    for (const ipText in raw) {
+      const k = parseKey(ipText);
+      const ip = k?.key ?? ipText;
+      if (ip !== ipText) canonical = false;
+      const r = raw[ipText];
+      const pod = r?.pod ?? "";
+      const podUid = r?.podUid ?? "";
+      const old = this.#records.get(ip);
+      if (old !== undefined && old.pod === pod && old.podUid === podUid) continue;
+      this.#put(ip, { pod, podUid });
+    }
+    if (this.#records.size === 0) return;
+    // Keys written in another form (upper-case IPv6, leading zeros) are looked up canonically.
+    const keep = canonical ? undefined : new Set(Object.keys(raw).map((t) => parseKey(t)?.key ?? t));
+    for (const ip of [...this.#records.keys()]) {
+      if (keep !== undefined ? !keep.has(ip) : !Object.hasOwn(raw, ip)) this.#remove(ip);
+    }
   }
 
   get size(): number {

@@ -1,0 +1,173 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import pino from "pino";
+import type { SpiderIPPool } from "../api/ippool.ts";
+import { IPRangeSet } from "../ip/index.ts";
+import { parseAllocatedIPs } from "../ipam/pool-state.ts";
+import type { KubeClient } from "../kube/client.ts";
+import { ApiError } from "../kube/errors.ts";
+import { PoolWriter, type WriterDeps } from "./pool-writer.ts";
+
+function pool(rv: number, records: Record<string, { pod: string; podUid: string }>): SpiderIPPool {
+  return {
+    apiVersion: "spiderpool.spidernet.io/v2beta1",
+    kind: "SpiderIPPool",
+    metadata: { name: "p", uid: "pool-uid", resourceVersion: String(rv), generation: 1 },
+    spec: { subnet: "192.0.2.0/24", ips: ["192.0.2.10-192.0.2.20"] },
+    status: { allocatedIPs: JSON.stringify(records), allocatedIPCount: Object.keys(records).length },
+  } as SpiderIPPool;
+}
+
+/**
+ * The API as the writer uses it: GETs counted, and each status write held until the test
+ * answers it, so a test decides which write wins and what the watch shows meanwhile.
+ */
+function harness(first: SpiderIPPool) {
+  let cached: SpiderIPPool | undefined = first;
+  let api: SpiderIPPool = first;
+  const gets: string[] = [];
+  const writes: Array<{ body: SpiderIPPool; answer: (r: SpiderIPPool | Error) => void }> = [];
+  let wrote: (() => void) | undefined;
+  const client = {
+    get: async () => {
+      gets.push("GET");
+      return structuredClone(api);
+    },
+    updateStatus: (_rt: unknown, body: SpiderIPPool) =>
+      new Promise<SpiderIPPool>((resolve, reject) => {
+        writes.push({ body, answer: (r) => (r instanceof Error ? reject(r) : resolve(r)) });
+        wrote?.();
+      }),
+  } as unknown as KubeClient;
+  const deps: WriterDeps = {
+    client,
+    cached: () => cached,
+    reserved: (f) => IPRangeSet.empty(f),
+    maxRecords: 100,
+    maxRetries: 10,
+    deadlineMs: 5_000,
+    conflictWaitMs: 2_000,
+    // No versions skipped: the tests below are about what the writer waits for, not how long.
+    random: () => 0,
+    metrics: { queueDepth: () => {}, batch: () => {}, conflict: () => {} },
+    log: pino({ level: "silent" }),
+  };
+  return {
+    deps,
+    gets,
+    writes,
+    /** Resolves once the writer has sent its n-th write. */
+    write: (n: number): Promise<void> =>
+      new Promise((r) => {
+        const check = (): void => {
+          if (writes.length >= n) r();
+          else wrote = check;
+        };
+        check();
+      }),
+    /** Another agent's version reaches the API server. */
+    store: (p: SpiderIPPool) => {
+      api = p;
+    },
+    /** ... and the informer's store. */
+    cache: (p: SpiderIPPool) => {
+      api = p;
+      cached = p;
+    },
+  };
+}
+
+const conflict = (): ApiError =>
+  new ApiError({ status: 409, reason: "Conflict", message: "the object has been modified", method: "PUT", path: "p" });
+
+const recordsOf = (p: SpiderIPPool): Map<string, { pod: string; podUid: string }> =>
+  parseAllocatedIPs(p.status?.allocatedIPs);
+
+describe("PoolWriter after a lost write", () => {
+  it("replans on the winner's version from the watch, with no read, and carries the ops queued meanwhile", async () => {
+    const h = harness(pool(5, {}));
+    const w = new PoolWriter("p", h.deps);
+    const a = w.submit({ kind: "allocate", podUid: "ua", podRef: "ns/a" });
+    await h.write(1);
+    // B arrives while A's write is in flight.
+    const b = w.submit({ kind: "allocate", podUid: "ub", podRef: "ns/b" });
+    // Another agent wins with 192.0.2.10; our write on version 5 loses.
+    const winner = pool(6, { "192.0.2.10": { pod: "ns/x", podUid: "ux" } });
+    h.writes[0]?.answer(conflict());
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(h.writes.length, 1, "no second write before a newer version is seen");
+    h.cache(winner);
+    w.observe(winner);
+    await h.write(2);
+    const second = h.writes[1]?.body as SpiderIPPool;
+    assert.equal(second.metadata.resourceVersion, "6", "planned on the observed version");
+    assert.deepEqual(
+      recordsOf(second),
+      new Map([
+        ["192.0.2.10", { pod: "ns/x", podUid: "ux" }],
+        ["192.0.2.11", { pod: "ns/a", podUid: "ua" }],
+        ["192.0.2.12", { pod: "ns/b", podUid: "ub" }],
+      ]),
+      "the winner's record kept, A and B in one write",
+    );
+    h.writes[1]?.answer({ ...second, metadata: { ...second.metadata, resourceVersion: "7" } });
+    assert.deepEqual(await a, { ip: "192.0.2.11", reused: false });
+    assert.deepEqual(await b, { ip: "192.0.2.12", reused: false });
+    assert.equal(h.gets.length, 0, "the watch replaced the read after the conflict");
+    assert.equal(h.writes.length, 2);
+  });
+
+  it("reads the pool when no newer version is observed in time", async () => {
+    const h = harness(pool(5, {}));
+    const w = new PoolWriter("p", { ...h.deps, conflictWaitMs: 30 });
+    const a = w.submit({ kind: "allocate", podUid: "ua", podRef: "ns/a" });
+    await h.write(1);
+    // The winner's version is in the API only: the watch has stalled.
+    h.store(pool(6, { "192.0.2.10": { pod: "ns/x", podUid: "ux" } }));
+    h.writes[0]?.answer(conflict());
+    await h.write(2);
+    assert.equal(h.gets.length, 1);
+    const second = h.writes[1]?.body as SpiderIPPool;
+    assert.equal(second.metadata.resourceVersion, "6");
+    assert.equal(recordsOf(second).get("192.0.2.10")?.podUid, "ux");
+    assert.equal(recordsOf(second).get("192.0.2.11")?.podUid, "ua");
+    h.writes[1]?.answer({ ...second, metadata: { ...second.metadata, resourceVersion: "7" } });
+    assert.equal((await a).ip, "192.0.2.11");
+  });
+
+  it("lets versions go by after repeated losses, and plans on the newest", async () => {
+    const h = harness(pool(5, {}));
+    // Always the most versions allowed: one after the first loss, two after the second.
+    const w = new PoolWriter("p", { ...h.deps, random: () => 0.999 });
+    const a = w.submit({ kind: "allocate", podUid: "ua", podRef: "ns/a" });
+    await h.write(1);
+    h.writes[0]?.answer(conflict());
+    const v6 = pool(6, { "192.0.2.10": { pod: "ns/x", podUid: "ux" } });
+    h.cache(v6);
+    w.observe(v6);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(h.writes.length, 1, "one more version to let go by");
+    const v7 = pool(7, { "192.0.2.10": { pod: "ns/x", podUid: "ux" }, "192.0.2.11": { pod: "ns/y", podUid: "uy" } });
+    h.cache(v7);
+    w.observe(v7);
+    await h.write(2);
+    assert.equal(h.writes[1]?.body.metadata.resourceVersion, "7");
+    h.writes[1]?.answer(conflict());
+    for (const rv of [8, 9]) {
+      const v = pool(rv, Object.fromEntries(recordsOf(v7)));
+      h.cache(v);
+      w.observe(v);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(h.writes.length, 2, "after the second loss two versions go by (8, 9); the plan is on the third");
+    const v10 = pool(10, Object.fromEntries(recordsOf(v7)));
+    h.cache(v10);
+    w.observe(v10);
+    await h.write(3);
+    const third = h.writes[2]?.body as SpiderIPPool;
+    assert.equal(third.metadata.resourceVersion, "10");
+    h.writes[2]?.answer({ ...third, metadata: { ...third.metadata, resourceVersion: "11" } });
+    assert.equal((await a).ip, "192.0.2.12");
+    assert.equal(h.gets.length, 0);
+  });
+});
