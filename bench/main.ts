@@ -4,6 +4,7 @@
 // wallSeconds, add, del, ...). The exit code is non-zero when the check fails or any
 // call failed or an address was given twice: figures from a broken run are not figures.
 import { writeFileSync } from "node:fs";
+import { cniHarness, stopCniHarness } from "./lib/cni.ts";
 import { describeMachine, machineInfo } from "./lib/machine.ts";
 import { latency, USAGE as LATENCY } from "./scenarios/latency.ts";
 import { storm, USAGE as STORM } from "./scenarios/storm.ts";
@@ -33,9 +34,21 @@ const jsonAt = argv.indexOf("--json");
 const jsonFile = jsonAt >= 0 ? argv[jsonAt + 1] : undefined;
 const machine = machineInfo();
 console.log(describeMachine(machine));
+const harness = cniHarness();
+console.log(
+  harness === "cni-runner"
+    ? "harness: plugins started by bench/native/cni-runner (posix_spawn, as a container runtime)"
+    : "harness: plugins started by node:child_process (gcc missing: cni-runner not built); per-call figures include Node's fork cost",
+);
 try {
   const result = await scenario.run(argv);
-  const out: Record<string, unknown> = { scenario: name, machine, machineAfter: machineInfo().loadAverage, ...result };
+  const out: Record<string, unknown> = {
+    scenario: name,
+    machine,
+    machineAfter: machineInfo().loadAverage,
+    harness,
+    ...result,
+  };
   if (jsonFile !== undefined) writeFileSync(jsonFile, `${JSON.stringify(out, null, 2)}\n`);
   const bad = out["check"] !== "pass" || Number(out["failures"] ?? 0) > 0 || Number(out["duplicates"] ?? 0) > 0;
   console.log(
@@ -45,4 +58,6 @@ try {
 } catch (err) {
   process.stderr.write(`bench ${name}: ${(err as Error).stack ?? String(err)}\n`);
   process.exitCode = 1;
+} finally {
+  await stopCniHarness();
 }

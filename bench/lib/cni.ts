@@ -1,7 +1,24 @@
 // One CNI call as a container runtime makes it: the plugin binary started with the CNI_*
-// environment and the netconf on stdin, timed around the process only.
+// environment and the netconf on stdin, timed around the process only (by the C runner, see
+// runner.ts, or around child_process where the runner cannot be built).
 import { dirname } from "node:path";
-import { runPlugin } from "../../src/cli/netlab.ts";
+import { runPlugin, type PluginResult } from "../../src/cli/netlab.ts";
+import { CniRunner } from "./runner.ts";
+
+let runner: CniRunner | undefined | null;
+
+/** What starts the plugin processes: the C runner, or child_process where it cannot be built. */
+export function cniHarness(): "cni-runner" | "node:child_process" {
+  if (runner === undefined) runner = CniRunner.start() ?? null;
+  return runner === null ? "node:child_process" : "cni-runner";
+}
+
+/** Stops the runner (its pipe would keep the process alive). */
+export async function stopCniHarness(): Promise<void> {
+  const r = runner;
+  runner = undefined;
+  await r?.stop();
+}
 
 export interface CniOutcome {
   ms: number;
@@ -23,18 +40,35 @@ export interface CniCall {
 export async function cni(c: CniCall): Promise<CniOutcome> {
   const args = [`IgnoreUnknown=1`, `K8S_POD_NAMESPACE=${c.namespace}`, `K8S_POD_NAME=${c.pod}`];
   if (c.podUid !== undefined) args.push(`K8S_POD_UID=${c.podUid}`);
-  const t = performance.now();
-  const r = await runPlugin({
-    plugin: c.plugin,
-    command: c.command,
-    netconf: c.netconf,
-    containerID: c.containerID,
-    netns: `/var/run/netns/${c.containerID}`,
-    ifName: "eth0",
-    args: args.join(";"),
-    cniPath: dirname(c.plugin),
-  });
-  const ms = performance.now() - t;
+  const env = {
+    PATH: process.env["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin",
+    CNI_COMMAND: c.command,
+    CNI_CONTAINERID: c.containerID,
+    CNI_NETNS: `/var/run/netns/${c.containerID}`,
+    CNI_IFNAME: "eth0",
+    CNI_ARGS: args.join(";"),
+    CNI_PATH: dirname(c.plugin),
+  };
+  let r: PluginResult;
+  let ms: number;
+  if (cniHarness() === "cni-runner" && runner) {
+    const rr = await runner.run(c.plugin, env, JSON.stringify(c.netconf));
+    r = rr;
+    ms = rr.ms;
+  } else {
+    const t = performance.now();
+    r = await runPlugin({
+      plugin: c.plugin,
+      command: c.command,
+      netconf: c.netconf,
+      containerID: env.CNI_CONTAINERID,
+      netns: env.CNI_NETNS,
+      ifName: env.CNI_IFNAME,
+      args: env.CNI_ARGS,
+      cniPath: env.CNI_PATH,
+    });
+    ms = performance.now() - t;
+  }
   if (r.code !== 0) return { ms, ok: false, ips: [], error: (r.stdout || r.stderr).trim().slice(0, 500) };
   let ips: string[] = [];
   if (c.command === "ADD") {
