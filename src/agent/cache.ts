@@ -1,7 +1,12 @@
 /**
  * The agent's view of the cluster: informers for pools, reserved IPs, namespaces, its own
- * node, the pods on its node and endpoints, with a direct read when the cache has not seen
- * an object yet (a pod created a moment ago may reach the CNI call before the watch event).
+ * node and the pods on its node, with a direct read when the cache has not seen an object
+ * yet (a pod created a moment ago may reach the CNI call before the watch event).
+ *
+ * SpiderEndpoints are not cached: they cannot be selected by node on the server, so a cache
+ * would hold every endpoint of the cluster in every agent (and parse every change to one),
+ * while the agent reads endpoints only one at a time on the CNI path, always fresh, and
+ * all of its node's at once for CNI GC, which lists them.
  */
 import type { Logger } from "pino";
 import { SpiderEndpointKind, type SpiderEndpoint } from "../api/endpoint.ts";
@@ -42,7 +47,6 @@ export class AgentCache {
   readonly namespaces: Informer<Namespace>;
   readonly node: Informer<NodeObj>;
   readonly pods: Informer<Pod>;
-  readonly endpoints: Informer<SpiderEndpoint>;
   readonly #client: KubeClient;
   #reservedSets: { 4: IPRangeSet; 6: IPRangeSet } | undefined;
 
@@ -64,7 +68,6 @@ export class AgentCache {
       indexers: { namespace: byNamespace },
       onError: onError("pods"),
     });
-    this.endpoints = new Informer<SpiderEndpoint>(client, ENDPOINTS, { onError: onError("spiderendpoints") });
     const invalidate = (): void => {
       this.#reservedSets = undefined;
     };
@@ -72,14 +75,7 @@ export class AgentCache {
   }
 
   #all(): Informer<AnyObject>[] {
-    return [
-      this.pools,
-      this.reserved,
-      this.namespaces,
-      this.node,
-      this.pods,
-      this.endpoints,
-    ] as unknown as Informer<AnyObject>[];
+    return [this.pools, this.reserved, this.namespaces, this.node, this.pods] as unknown as Informer<AnyObject>[];
   }
 
   async start(timeoutMs = 60_000): Promise<void> {
@@ -142,10 +138,6 @@ export class AgentCache {
     return this.#read(this.namespaces, Resources.namespaces, name);
   }
 
-  getEndpoint(namespace: string, name: string): Promise<SpiderEndpoint | undefined> {
-    return this.#read(this.endpoints, ENDPOINTS, name, namespace);
-  }
-
   async getEndpointFresh(namespace: string, name: string): Promise<SpiderEndpoint | undefined> {
     try {
       return await this.#client.get<SpiderEndpoint>(ENDPOINTS, name, namespace);
@@ -153,6 +145,12 @@ export class AgentCache {
       if (isNotFound(err)) return undefined;
       throw err;
     }
+  }
+
+  /** Every SpiderEndpoint recorded on a node, from a paged list of all of them. */
+  async endpointsOnNode(nodeName: string): Promise<SpiderEndpoint[]> {
+    const all = await this.#client.listAll<SpiderEndpoint>(ENDPOINTS);
+    return all.items.filter((e) => e.status?.current.node === nodeName);
   }
 
   nodeLabels(nodeName: string): Record<string, string> {

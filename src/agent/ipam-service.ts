@@ -792,7 +792,7 @@ export class IpamService {
    * live pods and of valid StatefulSet/KubeVirt workloads. Returns how many were looked at.
    */
   async gcNode(log: Logger): Promise<number> {
-    const mine = this.#d.cache.endpoints.list().filter((e) => e.status?.current.node === this.#d.config.nodeName);
+    const mine = await this.#d.cache.endpointsOnNode(this.#d.config.nodeName);
     for (const ep of mine) {
       const ns = ep.metadata.namespace ?? "";
       const name = ep.metadata.name ?? "";

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
 import { POOLS } from "../../src/poolstore/pool-writer.ts";
-import { RESERVED } from "../../src/agent/cache.ts";
+import { ENDPOINTS, RESERVED } from "../../src/agent/cache.ts";
 import type { SpiderIPPool } from "../../src/api/ippool.ts";
 import { Resources } from "../../src/kube/index.ts";
 import { eventually } from "../support/apiserver.ts";
@@ -136,5 +136,44 @@ describe("agent acceptance cases", { skip }, () => {
     const r = await cni({ command: "ADD", socket: socket(), pod: { name: "bare" } });
     assert.equal(r.code, 1);
     assert.match(String(r.json?.["msg"]), /SpiderSubnet feature doesn't support no-controller pod/);
+  });
+  it("CNI GC releases the addresses of this node's pods that are gone, and only those", async () => {
+    await createPool(c.h, "gc", { subnet: "192.0.2.0/24", ips: ["192.0.2.60-192.0.2.69"] });
+    const ann = { "ipam.spidernet.io/ippool": '{"ipv4":["gc"]}' };
+    for (const [name, node] of [
+      ["gc-live", "node1"],
+      ["gc-gone", "node1"],
+      ["gc-other", "node2"],
+    ] as const) {
+      await createPod(c.h, { name, node, annotations: ann });
+      const r = await cni({ command: "ADD", socket: socket(node === "node1" ? 1 : 2), pod: { name } });
+      assert.equal(r.code, 0, r.stdout);
+    }
+    // Both node1's gone pod and node2's pod are deleted without a CNI DEL; GC runs on node1.
+    await c.h.client.delete(Resources.pods, "gc-gone", { namespace: "default", gracePeriodSeconds: 0 });
+    await c.h.client.delete(Resources.pods, "gc-other", { namespace: "default", gracePeriodSeconds: 0 });
+    const gc = await cni({
+      command: "GC",
+      socket: socket(1),
+      pod: { name: "" },
+      netconf: {},
+      cniVersion: "1.1.0",
+    });
+    assert.equal(gc.code, 0, gc.stdout);
+    const held = new Set(Object.values(records(await pool("gc"))).map((r) => r.pod));
+    assert.deepEqual([...held].sort(), ["default/gc-live", "default/gc-other"]);
+    // node2's endpoint is left to node2's GC (or the controller's).
+    const ep = (name: string) =>
+      c.h.client.get(ENDPOINTS, name, "default").then(
+        () => true,
+        () => false,
+      );
+    assert.equal(await ep("gc-gone"), false);
+    assert.equal(await ep("gc-other"), true);
+    assert.equal(await ep("gc-live"), true);
+    await c.h.client.delete(Resources.pods, "gc-live", { namespace: "default", gracePeriodSeconds: 0 });
+    assert.equal((await cni({ command: "GC", socket: socket(1), pod: { name: "" }, cniVersion: "1.1.0" })).code, 0);
+    assert.equal((await cni({ command: "GC", socket: socket(2), pod: { name: "" }, cniVersion: "1.1.0" })).code, 0);
+    assert.deepEqual(records(await pool("gc")), {});
   });
 });
