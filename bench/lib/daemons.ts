@@ -96,6 +96,11 @@ export function logLine(d: Daemon, msg: string): Record<string, unknown> | undef
 
 export interface ProcUsage {
   rssMB: number;
+  /**
+   * RssAnon: the process's own memory. RSS also counts the pages of the node binary it has
+   * touched (some 50 MB), which every Node process on a host shares.
+   */
+  privateMB: number;
   cpuSeconds: number;
 }
 
@@ -108,8 +113,10 @@ export function procUsage(pid: number): ProcUsage | undefined {
     // The command name may hold spaces; fields are counted from after its closing ')'.
     const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     const cpuSeconds = (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
-    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return { rssMB: Math.round(Number(m?.[1] ?? 0) / 102.4) / 10, cpuSeconds };
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const mb = (field: string): number =>
+      Math.round(Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0) / 102.4) / 10;
+    return { rssMB: mb("VmRSS"), privateMB: mb("RssAnon"), cpuSeconds };
   } catch {
     return undefined;
   }
@@ -118,6 +125,7 @@ export function procUsage(pid: number): ProcUsage | undefined {
 /** Samples the RSS of some processes while a phase runs, keeping the peak of each. */
 export class RssSampler {
   readonly #peak = new Map<string, number>();
+  readonly #peakPrivate = new Map<string, number>();
   readonly #timer: NodeJS.Timeout;
 
   readonly daemons: readonly Daemon[];
@@ -131,7 +139,9 @@ export class RssSampler {
   #sample(): void {
     for (const d of this.daemons) {
       const u = procUsage(d.pid);
-      if (u !== undefined) this.#peak.set(d.name, Math.max(this.#peak.get(d.name) ?? 0, u.rssMB));
+      if (u === undefined) continue;
+      this.#peak.set(d.name, Math.max(this.#peak.get(d.name) ?? 0, u.rssMB));
+      this.#peakPrivate.set(d.name, Math.max(this.#peakPrivate.get(d.name) ?? 0, u.privateMB));
     }
   }
 
@@ -139,6 +149,11 @@ export class RssSampler {
     clearInterval(this.#timer);
     this.#sample();
     return this.#peak;
+  }
+
+  /** Peak RssAnon of each process (read after stop). */
+  get privatePeaks(): Map<string, number> {
+    return this.#peakPrivate;
   }
 }
 

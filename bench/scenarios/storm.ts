@@ -179,6 +179,8 @@ export interface StormRun {
   agentConflicts: number;
   retries: number;
   rssMB: { apiserver: number; controller: number; agentMax: number };
+  /** Peak RssAnon: RSS less the shared pages of the node binary. */
+  privateMB: { apiserver: number; controller: number; agentMax: number };
   cpuSecondsPer1000: { agents: number; controller: number; apiserver: number };
   timeline: { addDoneMs: number[] };
 }
@@ -335,6 +337,11 @@ export async function stormOurs(o: Options, stack: Stack): Promise<StormRun> {
         controller: peaks.get("controller") ?? 0,
         agentMax: Math.max(0, ...cluster.agents.map((a) => peaks.get(a.daemon.name) ?? 0)),
       },
+      privateMB: {
+        apiserver: rss.privatePeaks.get("apiserver") ?? 0,
+        controller: rss.privatePeaks.get("controller") ?? 0,
+        agentMax: Math.max(0, ...cluster.agents.map((a) => rss.privatePeaks.get(a.daemon.name) ?? 0)),
+      },
       cpuSecondsPer1000: {
         agents: per1000(after.agents - before.agents),
         controller: per1000(after.controller - before.controller),
@@ -429,7 +436,8 @@ export async function storm(argv: string[]): Promise<Record<string, unknown>> {
         `API writes ${r.apiWrites} (${(r.apiWrites / r.pods).toFixed(2)} per pod), conflicts ${r.conflicts}, retries ${r.retries}`,
     );
     console.log(
-      `  RSS peak MB: apiserver ${r.rssMB.apiserver}, controller ${r.rssMB.controller}, agent (max of ${r.nodes}) ${r.rssMB.agentMax}; ` +
+      `  RSS peak MB: apiserver ${r.rssMB.apiserver}, controller ${r.rssMB.controller}, agent (max of ${r.nodes}) ${r.rssMB.agentMax} ` +
+        `(private: ${r.privateMB.apiserver}, ${r.privateMB.controller}, ${r.privateMB.agentMax}); ` +
         `CPU s per 1000 allocations: agents ${r.cpuSecondsPer1000.agents}, controller ${r.cpuSecondsPer1000.controller}, apiserver ${r.cpuSecondsPer1000.apiserver}`,
     );
     for (const x of r.firstFailures) console.log(`  failure: ${x}`);
@@ -449,6 +457,7 @@ export async function storm(argv: string[]): Promise<Record<string, unknown>> {
     apiWrites: first.apiWrites,
     conflicts: first.conflicts,
     rssMB: first.rssMB,
+    privateMB: first.privateMB,
     runs,
     hostLocal,
   };
