@@ -6,14 +6,16 @@ run_daemon() {
   local root="$1" name="$2"
   shift 2
   local bundle="$root/dist/$name.mjs"
-  if [ ! -f "$bundle" ] || [ -n "$(find "$root/src" "$root/package-lock.json" "$root/scripts/build-dist.ts" -newer "$bundle" -print -quit)" ]; then
+  stale() {
+    [ ! -f "$bundle" ] || [ -n "$(find "$root/src" "$root/package-lock.json" "$root/scripts/build-dist.ts" -newer "$bundle" -print -quit)" ]
+  }
+  if stale; then
     mkdir -p "$root/dist"
-    # Daemons started together (the benchmarks start ten agents) build once.
+    # Daemons started together (the benchmarks start ten agents) build once: the check is
+    # made again under the lock.
     (
       flock 9
-      if [ ! -f "$bundle" ] || [ -n "$(find "$root/src" "$root/package-lock.json" "$root/scripts/build-dist.ts" -newer "$bundle" -print -quit)" ]; then
-        node "$root/scripts/build-dist.ts" "$name" >&2
-      fi
+      if stale; then node "$root/scripts/build-dist.ts" "$name" >&2; fi
     ) 9>"$root/dist/.build.lock"
   fi
   # A young generation of 2 MB instead of V8's 16: the daemons' objects are small and

@@ -5,12 +5,17 @@ import { dirname } from "node:path";
 import { runPlugin, type PluginResult } from "../../src/cli/netlab.ts";
 import { CniRunner } from "./runner.ts";
 
+/** The C runner once started; null where it cannot be built. */
 let runner: CniRunner | undefined | null;
+
+function theRunner(): CniRunner | null {
+  if (runner === undefined) runner = CniRunner.start() ?? null;
+  return runner;
+}
 
 /** What starts the plugin processes: the C runner, or child_process where it cannot be built. */
 export function cniHarness(): "cni-runner" | "node:child_process" {
-  if (runner === undefined) runner = CniRunner.start() ?? null;
-  return runner === null ? "node:child_process" : "cni-runner";
+  return theRunner() === null ? "node:child_process" : "cni-runner";
 }
 
 /** Stops the runner (its pipe would keep the process alive). */
@@ -51,8 +56,9 @@ export async function cni(c: CniCall): Promise<CniOutcome> {
   };
   let r: PluginResult;
   let ms: number;
-  if (cniHarness() === "cni-runner" && runner) {
-    const rr = await runner.run(c.plugin, env, JSON.stringify(c.netconf));
+  const cr = theRunner();
+  if (cr !== null) {
+    const rr = await cr.run(c.plugin, env, JSON.stringify(c.netconf));
     r = rr;
     ms = rr.ms;
   } else {

@@ -3,7 +3,7 @@
 // forking this Node.js process for every call. Built on first use; where gcc is missing the
 // benchmarks fall back to child_process and say so in their output and JSON.
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { existsSync, mkdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { ROOT } from "./cluster.ts";
 
@@ -26,7 +26,7 @@ export function runnerBinary(): string | undefined {
     execFileSync("gcc", ["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-o", `${BINARY}.tmp`, SOURCE], {
       stdio: ["ignore", "ignore", "pipe"],
     });
-    execFileSync("mv", [`${BINARY}.tmp`, BINARY]);
+    renameSync(`${BINARY}.tmp`, BINARY);
     return BINARY;
   } catch {
     return undefined;

@@ -197,6 +197,18 @@ export interface HostLocalRun {
   timeline: { addDoneMs: number[] };
 }
 
+/** Per-process peaks as the storm reports them: API server, controller, the highest agent. */
+function byComponent(
+  peaks: Map<string, number>,
+  cluster: BenchCluster,
+): { apiserver: number; controller: number; agentMax: number } {
+  return {
+    apiserver: peaks.get("apiserver") ?? 0,
+    controller: peaks.get("controller") ?? 0,
+    agentMax: Math.max(0, ...cluster.agents.map((a) => peaks.get(a.daemon.name) ?? 0)),
+  };
+}
+
 function cpuOf(pids: number[]): number {
   return pids.reduce((a, p) => a + (procUsage(p)?.cpuSeconds ?? 0), 0);
 }
@@ -332,16 +344,8 @@ export async function stormOurs(o: Options, stack: Stack): Promise<StormRun> {
       conflicts: after.writes.conflicts - before.writes.conflicts,
       agentConflicts,
       retries,
-      rssMB: {
-        apiserver: peaks.get("apiserver") ?? 0,
-        controller: peaks.get("controller") ?? 0,
-        agentMax: Math.max(0, ...cluster.agents.map((a) => peaks.get(a.daemon.name) ?? 0)),
-      },
-      privateMB: {
-        apiserver: rss.privatePeaks.get("apiserver") ?? 0,
-        controller: rss.privatePeaks.get("controller") ?? 0,
-        agentMax: Math.max(0, ...cluster.agents.map((a) => rss.privatePeaks.get(a.daemon.name) ?? 0)),
-      },
+      rssMB: byComponent(peaks, cluster),
+      privateMB: byComponent(rss.privatePeaks, cluster),
       cpuSecondsPer1000: {
         agents: per1000(after.agents - before.agents),
         controller: per1000(after.controller - before.controller),

@@ -45,7 +45,7 @@ import { AgentCache, ENDPOINTS, type Pod } from "./cache.ts";
 import type { AgentConfig } from "./config.ts";
 import type { AgentMetrics } from "./metrics.ts";
 import { APP_RESOURCES, pickAutoPool, reconcileAutoPool } from "../poolstore/auto-pool.ts";
-import { CONFLICT_WAIT_MS, PoolWriter } from "../poolstore/pool-writer.ts";
+import { PoolWriter } from "../poolstore/pool-writer.ts";
 
 interface AutoPoolWant {
   subnet: string;
@@ -161,7 +161,6 @@ export class IpamService {
         maxRecords: this.#d.config.maxAllocatedIPs,
         maxRetries: this.#d.config.maxWriteRetries,
         deadlineMs: this.#d.config.writeDeadlineSeconds * 1000,
-        conflictWaitMs: CONFLICT_WAIT_MS,
         metrics: {
           queueDepth: (pool, depth) => this.#d.metrics.queueDepth.set({ pool }, depth),
           batch: (size) => this.#d.metrics.batchSize.observe(size),

@@ -15,7 +15,7 @@ import { isConflict, isNotFound } from "../kube/errors.ts";
 import { Informer } from "../kube/informer.ts";
 import { Resources, resourceTypeOf } from "../kube/resources.ts";
 import { APP_RESOURCES, SUBNETS } from "../poolstore/auto-pool.ts";
-import { CONFLICT_WAIT_MS, POOLS, PoolWriter, type OpResult, type PoolOp } from "../poolstore/pool-writer.ts";
+import { POOLS, PoolWriter, type OpResult, type PoolOp } from "../poolstore/pool-writer.ts";
 import type { ControllerConfig } from "./config.ts";
 import { poolNameFitsUid, type Workload } from "../ipam/index.ts";
 import { AutoPoolController, type AppInformers } from "./auto-pool.ts";
@@ -181,7 +181,6 @@ export class SpiderpoolController {
         maxRecords: this.config.maxAllocatedIPs,
         maxRetries: 100,
         deadlineMs: 30_000,
-        conflictWaitMs: CONFLICT_WAIT_MS,
         metrics: {
           queueDepth: () => {},
           batch: () => {},

@@ -58,7 +58,8 @@ export class RecordSet {
     if (this.#records.size === 0) return;
     // Keys written in another form (upper-case IPv6, leading zeros) are looked up canonically.
     const keep = canonical ? undefined : new Set(Object.keys(raw).map((t) => parseKey(t)?.key ?? t));
-    for (const ip of [...this.#records.keys()]) {
+    // Deleting the entry being visited is safe in a Map iteration.
+    for (const ip of this.#records.keys()) {
       if (keep !== undefined ? !keep.has(ip) : !Object.hasOwn(raw, ip)) this.#remove(ip);
     }
   }
