@@ -1,15 +1,16 @@
 /**
- * A thin Kubernetes API client on undici: one keep-alive pool for requests and one for
+ * A thin Kubernetes API client on Node's http: one keep-alive pool for requests and one for
  * long-lived watches, JSON in and out, every failure an {@link ApiError} or a
  * {@link TransportError}. Why not @kubernetes/client-node: it opens a connection per request
  * and its informer stops on errors (ecosystem.md §1).
  */
-import { Pool } from "undici";
+import type { IncomingMessage } from "node:http";
 import { parseJson, stringifyJson } from "../api/int64.ts";
 import { TokenSource, type ClusterConfig } from "./config.ts";
 import { ApiError, KubeConfigError, TransportError } from "./errors.ts";
 import { collectionPath, objectPath, type ResourceType } from "./resources.ts";
 import type { Status } from "./status.ts";
+import { lines, Transport, type Answer } from "./transport.ts";
 
 export interface KubeObject {
   apiVersion?: string;
@@ -118,10 +119,6 @@ function queryString(q: Query | undefined): string {
   return parts.length === 0 ? "" : `?${parts.join("&")}`;
 }
 
-function headerValue(h: string | string[] | undefined): string | undefined {
-  return Array.isArray(h) ? h[0] : h;
-}
-
 function parseBody(text: string): unknown {
   if (text === "") return undefined;
   try {
@@ -143,8 +140,7 @@ function nameOf(obj: AnyObject): string {
 
 export class KubeClient {
   readonly config: ClusterConfig;
-  readonly #pool: Pool;
-  readonly #watchPool: Pool;
+  readonly #transport: Transport;
   readonly #tokens: TokenSource;
   readonly #options: ClientOptions;
   readonly #basePath: string;
@@ -159,24 +155,19 @@ export class KubeClient {
     if (config.insecureSkipTLSVerify === true && !isLoopbackHost(url.hostname)) {
       throw new KubeConfigError(`insecure-skip-tls-verify is honoured only for loopback servers, not ${url.hostname}`);
     }
-    const connect =
-      url.protocol === "https:"
-        ? {
-            ...(config.ca !== undefined ? { ca: config.ca } : {}),
-            ...(config.cert !== undefined ? { cert: config.cert } : {}),
-            ...(config.key !== undefined ? { key: config.key } : {}),
-            ...(config.tlsServerName !== undefined ? { servername: config.tlsServerName } : {}),
-            rejectUnauthorized: config.insecureSkipTLSVerify !== true,
-          }
-        : {};
-    this.#pool = new Pool(url.origin, { connections: options.connections ?? 16, connect });
-    // Watches hold their connection for minutes; keep them off the request pool.
-    this.#watchPool = new Pool(url.origin, { connections: 1024, connect });
+    this.#transport = new Transport(url, options.connections ?? 16, {
+      ...(config.ca !== undefined ? { ca: config.ca } : {}),
+      ...(config.cert !== undefined ? { cert: config.cert } : {}),
+      ...(config.key !== undefined ? { key: config.key } : {}),
+      ...(config.tlsServerName !== undefined ? { servername: config.tlsServerName } : {}),
+      rejectUnauthorized: config.insecureSkipTLSVerify !== true,
+    });
   }
 
-  /** Closes both pools; in-flight watches end. */
-  async close(): Promise<void> {
-    await Promise.all([this.#pool.close(), this.#watchPool.close()]);
+  /** Closes every connection; in-flight requests and watches end. */
+  close(): Promise<void> {
+    this.#transport.close();
+    return Promise.resolve();
   }
 
   #headers(contentType?: string, accept = "application/json"): Record<string, string> {
@@ -196,44 +187,35 @@ export class KubeClient {
     path: string,
     opts: { query?: Query; body?: unknown; contentType?: string; accept?: string; signal?: AbortSignal } = {},
   ): Promise<T> {
-    const fullPath = `${this.#basePath}${path}${queryString(opts.query)}`;
     const started = performance.now();
-    const timeoutMs = this.#options.timeoutMs ?? 30_000;
-    let res;
+    let res: Answer;
     try {
-      res = await this.#pool.request({
-        method: method as "GET",
-        path: fullPath,
+      res = await this.#transport.send({
+        method,
+        path: `${this.#basePath}${path}${queryString(opts.query)}`,
         headers: this.#headers(
           opts.body === undefined ? undefined : (opts.contentType ?? "application/json"),
           opts.accept,
         ),
-        body: opts.body === undefined ? null : stringifyJson(opts.body),
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
+        ...(opts.body !== undefined ? { body: Buffer.from(stringifyJson(opts.body)) } : {}),
+        timeoutMs: this.#options.timeoutMs ?? 30_000,
         ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
       });
     } catch (err) {
       throw new TransportError(method, path, err);
     }
-    let text: string;
-    try {
-      text = await res.body.text();
-    } catch (err) {
-      throw new TransportError(method, path, err);
-    }
-    this.#options.onRequest?.({ method, path, status: res.statusCode, durationMs: performance.now() - started });
-    this.#reportWarnings(res.headers["warning"], method, path);
-    const body = parseBody(text);
-    if (res.statusCode < 200 || res.statusCode > 299) {
-      throw ApiError.from(method, path, res.statusCode, body, headerValue(res.headers["retry-after"]));
+    this.#options.onRequest?.({ method, path, status: res.status, durationMs: performance.now() - started });
+    this.#reportWarnings(res.headersDistinct["warning"], method, path);
+    const body = parseBody(res.data.toString("utf8"));
+    if (res.status < 200 || res.status > 299) {
+      throw ApiError.from(method, path, res.status, body, res.headersDistinct["retry-after"]?.[0]);
     }
     return body as T;
   }
 
-  #reportWarnings(h: string | string[] | undefined, method: string, path: string): void {
+  #reportWarnings(h: string[] | undefined, method: string, path: string): void {
     if (h === undefined || this.#options.onWarning === undefined) return;
-    for (const w of Array.isArray(h) ? h : [h]) {
+    for (const w of h) {
       // RFC 7234 warn-text: `299 - "text"`, with Go-style escapes inside the quotes.
       const m = /^\d{3} \S+ ("(?:[^"\\]|\\.)*")/.exec(w);
       let text = w;
@@ -389,43 +371,44 @@ export class KubeClient {
       allowWatchBookmarks: opts.allowWatchBookmarks === true ? "true" : undefined,
       timeoutSeconds: opts.timeoutSeconds,
     });
-    let res;
+    let res: IncomingMessage;
     try {
-      res = await this.#watchPool.request({
-        method: "GET",
+      res = await this.#transport.stream({
         path: `${this.#basePath}${path}${query}`,
         headers: this.#headers(),
-        headersTimeout: this.#options.timeoutMs ?? 30_000,
+        headersTimeoutMs: this.#options.timeoutMs ?? 30_000,
         // The server ends the watch at timeoutSeconds; past that plus a margin the connection
         // is presumed half-open and dropped, so a caller never waits forever.
-        bodyTimeout: opts.timeoutSeconds !== undefined ? opts.timeoutSeconds * 1000 + 30_000 : 0,
+        idleMs: opts.timeoutSeconds !== undefined ? opts.timeoutSeconds * 1000 + 30_000 : 0,
         ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
       });
     } catch (err) {
       if (opts.signal?.aborted) return;
       throw new TransportError("WATCH", path, err);
     }
-    if (res.statusCode !== 200) {
-      const text = await res.body.text().catch(() => "");
-      throw ApiError.from("WATCH", path, res.statusCode, parseBody(text), headerValue(res.headers["retry-after"]));
-    }
-    let buffered = "";
     try {
-      // A multi-byte character may be split across chunks: decode as a stream.
-      const decoder = new TextDecoder("utf-8");
-      for await (const chunk of res.body) {
-        const lines = (buffered + decoder.decode(chunk as Buffer, { stream: true })).split("\n");
-        buffered = lines.pop() ?? "";
-        for (const line of lines) if (line.trim() !== "") yield parseJson(line) as WatchEvent<T>;
+      if (res.statusCode !== 200) {
+        const chunks: Buffer[] = [];
+        for await (const c of res) chunks.push(c as Buffer);
+        throw ApiError.from(
+          "WATCH",
+          path,
+          res.statusCode ?? 0,
+          parseBody(Buffer.concat(chunks).toString("utf8")),
+          res.headersDistinct["retry-after"]?.[0],
+        );
       }
-      const rest = buffered.trim();
-      if (rest !== "") yield parseJson(rest) as WatchEvent<T>;
+      // Records are split on bytes and decoded whole, so a character split across chunks is never cut.
+      for await (const line of lines(res)) {
+        const text = line.toString("utf8");
+        if (text.trim() !== "") yield parseJson(text) as WatchEvent<T>;
+      }
     } catch (err) {
       if (opts.signal?.aborted) return;
-      if (err instanceof SyntaxError) throw new TransportError("WATCH", path, err);
+      if (err instanceof ApiError) throw err;
       throw new TransportError("WATCH", path, err);
     } finally {
-      res.body.destroy();
+      res.destroy();
     }
   }
 }

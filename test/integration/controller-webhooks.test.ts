@@ -19,7 +19,7 @@ import { HEALTH_PATH, WebhookServer } from "../../src/controller/webhooks/server
 import { dueForRotation, loadOrGenerateTls } from "../../src/controller/webhooks/tls.ts";
 import { ApiError, Resources, resourceTypeOf, type KubeObject } from "../../src/kube/index.ts";
 import { POOLS } from "../../src/poolstore/pool-writer.ts";
-import { Agent, request } from "undici";
+import { request as httpsRequest } from "node:https";
 import { startApiServer, type Harness } from "../support/apiserver.ts";
 
 const pool = (name: string, spec: Partial<SpiderIPPool["spec"]> & { subnet: string }): SpiderIPPool =>
@@ -217,17 +217,23 @@ describe("controller webhooks: SpiderIPPool through the API server", () => {
     const res = await fetch(`${base}${HEALTH_PATH}`).catch((err: unknown) => err as Error);
     // The certificate is not in Node's trust store, so a plain fetch must refuse it.
     assert.ok(res instanceof Error, "the webhook serves TLS only with its own CA");
-    const agent = new Agent({ connect: { ca: caPem } });
-    try {
-      const ok = await request(`${base}${HEALTH_PATH}`, { dispatcher: agent });
-      assert.equal(ok.statusCode, 200);
-      assert.deepEqual(await ok.body.json(), { status: "ok" });
-      const missing = await request(`${base}/mutate-nothing`, { dispatcher: agent, method: "POST", body: "{}" });
-      assert.equal(missing.statusCode, 404);
-      await missing.body.text();
-    } finally {
-      await agent.close();
-    }
+    const call = (path: string, method = "GET", body?: string): Promise<{ status: number; text: string }> =>
+      new Promise((resolve, reject) => {
+        const req = httpsRequest(`${base}${path}`, { method, ca: caPem }, (res) => {
+          let text = "";
+          res.setEncoding("utf8");
+          res.on("data", (c: string) => (text += c));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
+          res.on("error", reject);
+        });
+        req.on("error", reject);
+        req.end(body);
+      });
+    const ok = await call(HEALTH_PATH);
+    assert.equal(ok.status, 200);
+    assert.deepEqual(JSON.parse(ok.text), { status: "ok" });
+    const missing = await call("/mutate-nothing", "POST", "{}");
+    assert.equal(missing.status, 404);
   });
 });
 
