@@ -102,6 +102,8 @@ export interface ProcUsage {
    */
   privateMB: number;
   cpuSeconds: number;
+  /** Of cpuSeconds, the part spent in the kernel (system calls, page faults). */
+  sysSeconds: number;
 }
 
 // Linux reports utime/stime in clock ticks; USER_HZ is 100 on every architecture Node runs on.
@@ -113,10 +115,11 @@ export function procUsage(pid: number): ProcUsage | undefined {
     // The command name may hold spaces; fields are counted from after its closing ')'.
     const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     const cpuSeconds = (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
+    const sysSeconds = Number(f[12]) / CLOCK_TICKS;
     const status = readFileSync(`/proc/${pid}/status`, "utf8");
     const mb = (field: string): number =>
       Math.round(Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0) / 102.4) / 10;
-    return { rssMB: mb("VmRSS"), privateMB: mb("RssAnon"), cpuSeconds };
+    return { rssMB: mb("VmRSS"), privateMB: mb("RssAnon"), cpuSeconds, sysSeconds };
   } catch {
     return undefined;
   }

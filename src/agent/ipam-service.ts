@@ -149,6 +149,8 @@ export class IpamService {
     this.#d = deps;
     const observe = (p: SpiderIPPool): void => this.#writers.get(p.metadata.name ?? "")?.observe(p);
     deps.cache.pools.addHandlers({ onAdd: observe, onUpdate: (_old, p) => observe(p) });
+    // Our own status writes come back on the watch; the writer holds them already.
+    deps.cache.pools.recognize((meta) => this.#writers.get(meta.name ?? "")?.held(meta));
   }
 
   writer(pool: string): PoolWriter {

@@ -82,7 +82,8 @@ describe("RecordSet and Draft", () => {
         // The reference: records as a Map, copied on every planned batch.
         let committed = new Map<string, PoolRecord>();
         let planned = new Map(committed);
-        let base = RecordSet.parse(4, render(committed));
+        // Blocks of three records, so a few dozen records span many blocks.
+        let base = RecordSet.parse(4, render(committed), 3);
         let draft = new Draft(base);
         for (const op of ops) {
           if (op.k === "alloc") {

@@ -10,7 +10,8 @@ import { TokenSource, type ClusterConfig } from "./config.ts";
 import { ApiError, KubeConfigError, TransportError } from "./errors.ts";
 import { collectionPath, objectPath, type ResourceType } from "./resources.ts";
 import type { Status } from "./status.ts";
-import { lines, Transport, type Answer } from "./transport.ts";
+import { memberJsonIn } from "./json-scan.ts";
+import { joined, lines, Transport, type Answer } from "./transport.ts";
 
 export interface KubeObject {
   apiVersion?: string;
@@ -74,7 +75,16 @@ export interface WatchOptions {
   allowWatchBookmarks?: boolean;
   timeoutSeconds?: number;
   signal?: AbortSignal;
+  /**
+   * An object this process already holds at the version a MODIFIED event names (its own
+   * write coming back): that event is not decoded past its metadata, and the held object
+   * stands for it.
+   */
+  known?: (meta: ObjectMetaLike) => AnyObject | undefined;
 }
+
+/** The metadata of an object as the client reads it. */
+export type ObjectMetaLike = NonNullable<KubeObject["metadata"]>;
 
 export type WatchEventType = "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
 export interface WatchEvent<T> {
@@ -185,7 +195,17 @@ export class KubeClient {
   async request<T = unknown>(
     method: string,
     path: string,
-    opts: { query?: Query; body?: unknown; contentType?: string; accept?: string; signal?: AbortSignal } = {},
+    opts: {
+      query?: Query;
+      body?: unknown;
+      /** The body already encoded (JSON), in pieces sent one after another, instead of `body`. */
+      rawBody?: Buffer | readonly Buffer[];
+      /** Reads a 2xx answer; the whole of it is decoded by default. Errors are always decoded whole. */
+      decode?: (chunks: readonly Buffer[]) => unknown;
+      contentType?: string;
+      accept?: string;
+      signal?: AbortSignal;
+    } = {},
   ): Promise<T> {
     const started = performance.now();
     let res: Answer;
@@ -194,10 +214,14 @@ export class KubeClient {
         method,
         path: `${this.#basePath}${path}${queryString(opts.query)}`,
         headers: this.#headers(
-          opts.body === undefined ? undefined : (opts.contentType ?? "application/json"),
+          opts.body === undefined && opts.rawBody === undefined ? undefined : (opts.contentType ?? "application/json"),
           opts.accept,
         ),
-        ...(opts.body !== undefined ? { body: Buffer.from(stringifyJson(opts.body)) } : {}),
+        ...(opts.rawBody !== undefined
+          ? { body: opts.rawBody }
+          : opts.body !== undefined
+            ? { body: Buffer.from(stringifyJson(opts.body)) }
+            : {}),
         timeoutMs: this.#options.timeoutMs ?? 30_000,
         ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
       });
@@ -206,11 +230,18 @@ export class KubeClient {
     }
     this.#options.onRequest?.({ method, path, status: res.status, durationMs: performance.now() - started });
     this.#reportWarnings(res.headersDistinct["warning"], method, path);
-    const body = parseBody(res.data.toString("utf8"));
     if (res.status < 200 || res.status > 299) {
+      const body = parseBody(joined(res.chunks).toString("utf8"));
       throw ApiError.from(method, path, res.status, body, res.headersDistinct["retry-after"]?.[0]);
     }
-    return body as T;
+    if (opts.decode !== undefined) {
+      try {
+        return opts.decode(res.chunks) as T;
+      } catch (err) {
+        throw new TransportError(method, path, err);
+      }
+    }
+    return parseBody(joined(res.chunks).toString("utf8")) as T;
   }
 
   #reportWarnings(h: string[] | undefined, method: string, path: string): void {
@@ -315,6 +346,27 @@ export class KubeClient {
     });
   }
 
+  /**
+   * PUT to the status subresource of a body the caller encoded, reading only the metadata
+   * of the answer. For a writer that already holds what it sent: the answer repeats the
+   * whole object, and a pool's status can be half a megabyte.
+   */
+  updateStatusEncoded(
+    rt: ResourceType,
+    name: string,
+    namespace: string | undefined,
+    body: readonly Buffer[],
+  ): Promise<ObjectMetaLike> {
+    return this.request<ObjectMetaLike>("PUT", objectPath(rt, name, namespace, "status"), {
+      rawBody: body,
+      decode: (chunks) => {
+        const meta = memberJsonIn(chunks, ["metadata"]);
+        if (typeof meta !== "object" || meta === null) throw new SyntaxError("the answer has no metadata");
+        return meta;
+      },
+    });
+  }
+
   /** RFC 7386 merge patch. Include metadata.resourceVersion in the patch to make it conditional. */
   patchMerge<T extends AnyObject = KubeObject>(
     rt: ResourceType,
@@ -400,7 +452,14 @@ export class KubeClient {
       }
       // Records are split on bytes and decoded whole, so a character split across chunks is never cut.
       for await (const line of lines(res)) {
-        const text = line.toString("utf8");
+        if (opts.known !== undefined) {
+          const held = heldFor(line, opts.known);
+          if (held !== undefined) {
+            yield { type: "MODIFIED", object: held as T };
+            continue;
+          }
+        }
+        const text = joined(line).toString("utf8");
         if (text.trim() !== "") yield parseJson(text) as WatchEvent<T>;
       }
     } catch (err) {
@@ -411,6 +470,23 @@ export class KubeClient {
       res.destroy();
     }
   }
+}
+
+/** The held object a MODIFIED event stands for, if the caller holds its version. */
+function heldFor(
+  line: readonly Buffer[],
+  known: (meta: ObjectMetaLike) => AnyObject | undefined,
+): AnyObject | undefined {
+  let meta: unknown;
+  try {
+    if (memberJsonIn(line, ["type"]) !== "MODIFIED") return undefined;
+    meta = memberJsonIn(line, ["object", "metadata"]);
+  } catch {
+    // Not JSON as far as the scan read: the full parse reports it.
+    return undefined;
+  }
+  if (typeof meta !== "object" || meta === null) return undefined;
+  return known(meta as ObjectMetaLike);
 }
 
 function isLoopbackHost(host: string): boolean {

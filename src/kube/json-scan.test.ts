@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { parseJson } from "../api/int64.ts";
-import { memberBytes, memberJson } from "./json-scan.ts";
-import { lines } from "./transport.ts";
+import { memberBytes, memberJson, memberJsonIn } from "./json-scan.ts";
+import { joined, lines } from "./transport.ts";
 
 const buf = (v: unknown, space?: number): Buffer => Buffer.from(JSON.stringify(v, undefined, space));
 
@@ -54,6 +54,24 @@ describe("memberBytes", () => {
   });
 });
 
+describe("memberJsonIn", () => {
+  it("reads a member from the pieces a document arrived in, wherever they are cut", () => {
+    const doc = {
+      type: "MODIFIED",
+      object: { metadata: { name: "p", resourceVersion: "9" }, status: { s: "x".repeat(50) } },
+    };
+    const all = buf(doc);
+    for (let cut = 1; cut < all.length; cut++) {
+      const parts = [all.subarray(0, cut), all.subarray(cut)];
+      assert.equal(memberJsonIn(parts, ["type"]), "MODIFIED");
+      assert.deepEqual(memberJsonIn(parts, ["object", "metadata"]), doc.object.metadata);
+      assert.equal(memberJsonIn(parts, ["object", "missing"]), undefined);
+    }
+    assert.throws(() => memberJsonIn([], ["a"]), SyntaxError);
+    assert.throws(() => memberJsonIn([Buffer.from('{"a":'), Buffer.from("[1,")], ["a"]), SyntaxError);
+  });
+});
+
 describe("lines", () => {
   it("gives every newline-terminated record whole, however the bytes are cut", async () => {
     await fc.assert(
@@ -72,7 +90,7 @@ describe("lines", () => {
             }
           }
           const got: string[] = [];
-          for await (const l of lines(chunks())) got.push(JSON.parse(l.toString("utf8")) as string);
+          for await (const l of lines(chunks())) got.push(JSON.parse(joined(l).toString("utf8")) as string);
           assert.deepEqual(got, records);
         },
       ),
@@ -86,7 +104,7 @@ describe("lines", () => {
       yield Buffer.from(":2}");
     }
     const got: string[] = [];
-    for await (const l of lines(chunks())) got.push(l.toString());
+    for await (const l of lines(chunks())) got.push(joined(l).toString());
     assert.deepEqual(got, ['{"a":1}', '{"b":2}']);
   });
 });

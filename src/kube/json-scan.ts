@@ -134,3 +134,22 @@ export function memberJson(b: Buffer, path: readonly string[]): unknown {
   const m = memberBytes(b, path);
   return m === undefined ? undefined : parseJson(m.toString("utf8"));
 }
+
+/**
+ * `memberJson` of a document that arrived in pieces, reading the first piece alone when
+ * the member lies in it (metadata comes first, so it nearly always does) and joining the
+ * pieces only when it does not.
+ */
+export function memberJsonIn(parts: readonly Buffer[], path: readonly string[]): unknown {
+  const first = parts[0];
+  if (first === undefined) throw new SyntaxError("JSON: empty document");
+  if (parts.length > 1) {
+    try {
+      return memberJson(first, path);
+    } catch (err) {
+      // Cut short by the end of the piece; the whole document decides.
+      if (!(err instanceof SyntaxError)) throw err;
+    }
+  }
+  return memberJson(parts.length === 1 ? first : Buffer.concat(parts), path);
+}

@@ -24,14 +24,21 @@ export interface Answer {
   headers: http.IncomingHttpHeaders;
   /** Every value of each header, in order (Warning may repeat). */
   headersDistinct: NodeJS.Dict<string[]>;
-  data: Buffer;
+  /** The body as it arrived, in pieces: a reader that needs only its head need not join them. */
+  chunks: Buffer[];
+}
+
+/** The whole of a body that arrived in pieces. */
+export function joined(chunks: readonly Buffer[]): Buffer {
+  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
 }
 
 export interface SendOptions {
   method: string;
   path: string;
   headers: Record<string, string>;
-  body?: Buffer;
+  /** Sent one piece after another, never joined. */
+  body?: Buffer | readonly Buffer[];
   /** Idle time allowed for the connection while this request waits: no byte for that long fails it. */
   timeoutMs: number;
   signal?: AbortSignal;
@@ -79,7 +86,8 @@ export class Transport {
   #sendOnce(o: SendOptions): Promise<Answer> {
     return new Promise((resolve, reject) => {
       const headers: Record<string, string | number> = { ...o.headers };
-      if (o.body !== undefined) headers["content-length"] = o.body.length;
+      const body = o.body === undefined ? [] : Buffer.isBuffer(o.body) ? [o.body] : o.body;
+      if (o.body !== undefined) headers["content-length"] = body.reduce((n, b) => n + b.length, 0);
       let answered = false;
       const req = this.#mod.request(
         {
@@ -106,7 +114,7 @@ export class Transport {
               status: res.statusCode ?? 0,
               headers: res.headers,
               headersDistinct: res.headersDistinct,
-              data: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks),
+              chunks,
             });
           });
         },
@@ -118,7 +126,10 @@ export class Transport {
         if (req.reusedSocket && (err as NodeJS.ErrnoException).code === "ECONNRESET" && !answered) err.retryable = true;
         reject(err);
       });
-      req.end(o.body);
+      // Corked, the pieces leave in one writev.
+      req.cork();
+      for (const b of body) req.write(b);
+      req.end(); // and uncorks
     });
   }
 
@@ -161,23 +172,23 @@ interface RetryHint {
 }
 
 /**
- * Splits a byte stream into newline-terminated records (NDJSON), each handed out as one
- * Buffer. Only new bytes are searched for a newline and a record is joined once, so an
- * event of half a megabyte that arrives in many chunks costs its length, not its length
- * times the number of chunks.
+ * Splits a byte stream into newline-terminated records (NDJSON), each handed out as the
+ * pieces it arrived in. Only new bytes are searched for a newline and nothing is joined
+ * here, so an event of half a megabyte costs its length once, and a reader that needs only
+ * its head (see json-scan.ts) never copies it.
  */
-export async function* lines(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+export async function* lines(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer[]> {
   let parts: Buffer[] = [];
   for await (const chunk of chunks) {
     let start = 0;
     for (let nl = chunk.indexOf(10); nl >= 0; nl = chunk.indexOf(10, start)) {
-      const piece = chunk.subarray(start, nl);
-      const line = parts.length === 0 ? piece : Buffer.concat([...parts, piece]);
+      if (nl > start) parts.push(chunk.subarray(start, nl));
+      const line = parts;
       parts = [];
       start = nl + 1;
       yield line;
     }
     if (start < chunk.length) parts.push(start === 0 ? chunk : chunk.subarray(start));
   }
-  if (parts.length > 0) yield Buffer.concat(parts);
+  if (parts.length > 0) yield parts;
 }

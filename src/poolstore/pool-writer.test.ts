@@ -33,9 +33,10 @@ function harness(first: SpiderIPPool) {
       gets.push("GET");
       return structuredClone(api);
     },
-    updateStatus: (_rt: unknown, body: SpiderIPPool) =>
-      new Promise<SpiderIPPool>((resolve, reject) => {
-        writes.push({ body, answer: (r) => (r instanceof Error ? reject(r) : resolve(r)) });
+    updateStatusEncoded: (_rt: unknown, _name: string, _ns: unknown, pieces: Buffer[]) =>
+      new Promise<SpiderIPPool["metadata"]>((resolve, reject) => {
+        const body = JSON.parse(Buffer.concat(pieces).toString("utf8")) as SpiderIPPool;
+        writes.push({ body, answer: (r) => (r instanceof Error ? reject(r) : resolve(r.metadata)) });
         wrote?.();
       }),
   } as unknown as KubeClient;
@@ -82,6 +83,53 @@ const conflict = (): ApiError =>
 
 const recordsOf = (p: SpiderIPPool): Map<string, { pod: string; podUid: string }> =>
   parseAllocatedIPs(p.status?.allocatedIPs);
+
+describe("PoolWriter writes", () => {
+  it("send the records as JSON any server reads, and hold the version they made without decoding it", async () => {
+    const h = harness(pool(5, { "192.0.2.10": { pod: "ns/x", podUid: "ux" } }));
+    const w = new PoolWriter("p", h.deps);
+    // Text that must be escaped twice, and text outside ASCII, survive the byte-level splice.
+    const a = w.submit({ kind: "allocate", podUid: 'u"\\', podRef: "ns/é漢🌐" });
+    await h.write(1);
+    const body = h.writes[0]?.body as SpiderIPPool;
+    assert.deepEqual(
+      recordsOf(body),
+      new Map([
+        ["192.0.2.10", { pod: "ns/x", podUid: "ux" }],
+        ["192.0.2.11", { pod: "ns/é漢🌐", podUid: 'u"\\' }],
+      ]),
+    );
+    assert.equal(body.status?.allocatedIPCount, 2);
+    assert.equal(body.spec.subnet, "192.0.2.0/24");
+    h.writes[0]?.answer({ ...body, metadata: { ...body.metadata, resourceVersion: "6" } });
+    assert.equal((await a).ip, "192.0.2.11");
+    assert.equal(w.held({ uid: "pool-uid", resourceVersion: "5" }), undefined);
+    assert.equal(w.held({ uid: "other", resourceVersion: "6" }), undefined);
+    const held = w.held({ uid: "pool-uid", resourceVersion: "6" });
+    assert.ok(held !== undefined);
+    assert.equal(held.metadata.resourceVersion, "6");
+    assert.deepEqual(recordsOf(held), recordsOf(body), "the held pool reads as what was written");
+    assert.deepEqual(JSON.parse(JSON.stringify(held)), {
+      ...body,
+      metadata: { ...body.metadata, resourceVersion: "6" },
+    });
+    // Releasing every record writes a status without allocatedIPs.
+    const r1 = w.submit({ kind: "release", podUid: "ux", ips: ["192.0.2.10"] });
+    await h.write(2);
+    h.writes[1]?.answer({
+      ...(h.writes[1]?.body as SpiderIPPool),
+      metadata: { ...body.metadata, resourceVersion: "7" },
+    });
+    await r1;
+    const r2 = w.submit({ kind: "release", podUid: 'u"\\', ips: ["192.0.2.11"] });
+    await h.write(3);
+    const last = h.writes[2]?.body as SpiderIPPool;
+    h.writes[2]?.answer({ ...last, metadata: { ...body.metadata, resourceVersion: "8" } });
+    assert.deepEqual(await r2, { released: ["192.0.2.11"] });
+    assert.equal(last.status?.allocatedIPs, undefined);
+    assert.equal(last.status?.allocatedIPCount, 0);
+  });
+});
 
 describe("PoolWriter after a lost write", () => {
   it("replans on the winner's version from the watch, with no read, and carries the ops queued meanwhile", async () => {

@@ -7,11 +7,12 @@
  * precondition arbitrates, and a lost race replans on the winner's records.
  */
 import type { Logger } from "pino";
+import { stringifyJson } from "../api/int64.ts";
 import { SpiderIPPoolKind, type SpiderIPPool } from "../api/ippool.ts";
 import { IPRangeSet, tryParseIP } from "../ip/index.ts";
 import { poolNotFound, poolUnreadable, retriesExhausted } from "../ipam/errors.ts";
 import { pickInDraft, poolAddresses, releaseInDraft, type PoolAddresses } from "../ipam/pool-state.ts";
-import { Draft, RecordSet } from "../ipam/record-set.ts";
+import { decodeWire, Draft, RecordSet } from "../ipam/record-set.ts";
 import { Backoff, sleep } from "../kube/backoff.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { isConflict, isNotFound } from "../kube/errors.ts";
@@ -261,14 +262,10 @@ export class PoolWriter {
         this.#settle(batch, plan.results);
         return;
       }
-      const status: Record<string, unknown> = { ...(pool.status ?? {}), allocatedIPCount: plan.draft.size };
-      const allocated = plan.draft.base.render(plan.draft);
-      if (allocated === undefined) delete status["allocatedIPs"];
-      else status["allocatedIPs"] = allocated;
+      const { body, written } = encodeWrite(pool, plan.draft);
       try {
-        const written = await this.#deps.client.updateStatus(POOLS, { ...pool, status } as SpiderIPPool & {
-          [k: string]: unknown;
-        });
+        const meta = await this.#deps.client.updateStatusEncoded(POOLS, this.name, undefined, body);
+        written.metadata = meta as SpiderIPPool["metadata"];
         this.#latest = written;
         const base = plan.draft.base;
         base.apply(plan.draft);
@@ -310,6 +307,16 @@ export class PoolWriter {
     }
     const err = retriesExhausted(`failed to write the status of IPPool ${this.name}`, attempt);
     for (const p of batch) p.reject(err);
+  }
+
+  /**
+   * The pool at `meta`'s version when it is the one our last write made, for the informer
+   * (see Informer.recognize): the event echoing our own write need not be decoded.
+   */
+  held(meta: { uid?: string; resourceVersion?: string }): SpiderIPPool | undefined {
+    const l = this.#latest;
+    if (l === undefined || meta.resourceVersion === undefined) return undefined;
+    return l.metadata.resourceVersion === meta.resourceVersion && l.metadata.uid === meta.uid ? l : undefined;
   }
 
   #settle(batch: Pending[], results: Array<OpResult | Error>): void {
@@ -406,4 +413,45 @@ export class PoolWriter {
 function rvNumber(pool: SpiderIPPool): number {
   const rv = pool.metadata.resourceVersion;
   return rv === undefined || rv === "" ? Number.NaN : Number(rv);
+}
+
+/** Stands in the encoded status for the records, which are spliced in as bytes. */
+const RECORDS_MARK = "\u0000spiderpool-ts:allocatedIPs\u0000";
+const RECORDS_MARK_JSON = JSON.stringify(RECORDS_MARK);
+
+/**
+ * The body of the status write that records `draft` on `pool`'s version, and the pool as
+ * that write leaves it (its metadata comes from the answer). The records go out as the
+ * blocks of bytes the record set keeps for the wire, written to the socket one after
+ * another: a write costs what changed, not a serialisation (nor even a copy) of every
+ * record. The object keeps the same blocks and decodes them only if something reads
+ * `status.allocatedIPs`.
+ */
+function encodeWrite(pool: SpiderIPPool, draft: Draft): { body: Buffer[]; written: SpiderIPPool } {
+  const status: Record<string, unknown> = {};
+  const old = (pool.status ?? {}) as Record<string, unknown>;
+  // Copied member by member: reading allocatedIPs of a pool we wrote would decode it.
+  for (const k of Object.keys(old)) if (k !== "allocatedIPs") status[k] = old[k];
+  status["allocatedIPCount"] = draft.size;
+  const wire = draft.base.wire(draft);
+  if (wire === undefined) {
+    const written = { ...pool, status } as SpiderIPPool;
+    return { body: [Buffer.from(stringifyJson(written))], written };
+  }
+  const text = stringifyJson({ ...pool, status: { ...status, allocatedIPs: RECORDS_MARK } });
+  const at = text.indexOf(RECORDS_MARK_JSON);
+  if (at < 0 || text.lastIndexOf(RECORDS_MARK_JSON) !== at)
+    throw new Error("pool status encoding: records mark not found once");
+  const body = [
+    Buffer.from(text.slice(0, at + 1)),
+    ...wire,
+    Buffer.from(text.slice(at + RECORDS_MARK_JSON.length - 1)),
+  ];
+  let decoded: string | undefined;
+  Object.defineProperty(status, "allocatedIPs", {
+    enumerable: true,
+    configurable: true,
+    get: () => (decoded ??= decodeWire(wire)),
+  });
+  return { body, written: { ...pool, status } as SpiderIPPool };
 }

@@ -573,6 +573,57 @@ describe("review fixes: client and informer", () => {
     assert.equal(got[0], text);
   });
 
+  it("an encoded status write answers its metadata; the informer takes a recognized version without decoding it", async () => {
+    const created = await h.client.create(POOLS, pool("encoded"));
+    const status = {
+      allocatedIPCount: 1,
+      allocatedIPs: JSON.stringify({ "198.51.100.9": { pod: "ns/a", podUid: "u" } }),
+    };
+    // Sent in pieces cut anywhere, as the pool writer sends its blocks of records.
+    const bytes = Buffer.from(JSON.stringify({ ...created, status }));
+    const meta = await h.client.updateStatusEncoded(POOLS, "encoded", undefined, [
+      bytes.subarray(0, 7),
+      bytes.subarray(7, 100),
+      bytes.subarray(100),
+    ]);
+    assert.equal(meta.name, "encoded");
+    assert.equal(meta.uid, created.metadata?.uid);
+    assert.ok(Number(meta.resourceVersion) > Number(created.metadata?.resourceVersion));
+    assert.equal((meta as Record<string, unknown>)["status"], undefined, "metadata only");
+    // A stale write is refused as any write is.
+    await assert.rejects(
+      h.client.updateStatusEncoded(POOLS, "encoded", undefined, [bytes]),
+      (e: unknown) => (e as { status?: number }).status === 409,
+    );
+
+    const inf = new Informer<KubeObject>(h.client, POOLS);
+    const held = { held: true };
+    const asked: string[] = [];
+    // Versions are recognized only once the foreign write's answer is in: its event is
+    // decoded whenever it arrives, and every later one (our write's) is held.
+    let foreignRv: string | undefined;
+    inf.recognize((m) => {
+      asked.push(m.resourceVersion ?? "");
+      if (foreignRv === undefined || m.resourceVersion === foreignRv) return undefined;
+      return { ...pool("encoded"), metadata: m, status: held };
+    });
+    inf.start();
+    await inf.waitForSync();
+    const seen: KubeObject[] = [];
+    inf.addHandlers({ onUpdate: (_o, n) => seen.push(n) });
+    const cur = inf.getByName("encoded") as KubeObject;
+    const foreign = await h.client.updateStatus(POOLS, { ...cur, status: { allocatedIPCount: 2 } });
+    foreignRv = foreign.metadata?.resourceVersion ?? "";
+    const own = await h.client.updateStatus(POOLS, { ...foreign, status: { allocatedIPCount: 3 } });
+    await eventually(() => seen.length >= 2);
+    await inf.stop();
+    const byRv = new Map(seen.map((o) => [o.metadata?.resourceVersion, o]));
+    assert.deepEqual(byRv.get(foreignRv)?.["status"], { allocatedIPCount: 2 }, "a version nobody holds is decoded");
+    assert.equal(byRv.get(own.metadata?.resourceVersion)?.["status"], held, "a held version is not decoded");
+    assert.equal(inf.getByName("encoded")?.["status"], held, "and is what the store keeps");
+    assert.ok(asked.includes(foreignRv), "every MODIFIED is offered");
+  });
+
   it("bad and future resourceVersions: 400 and a 504 Too large in the stream", async () => {
     await assert.rejects(
       h.client.list(POOLS, { resourceVersion: "abc" }),
