@@ -78,9 +78,10 @@ export interface WatchOptions {
   /**
    * An object this process already holds at the version a MODIFIED event names (its own
    * write coming back): that event is not decoded past its metadata, and the held object
-   * stands for it.
+   * stands for it. A promise holds the stream until it settles: the event of a write may
+   * arrive before the write's own answer.
    */
-  known?: (meta: ObjectMetaLike) => AnyObject | undefined;
+  known?: (meta: ObjectMetaLike) => AnyObject | Promise<AnyObject | undefined> | undefined;
 }
 
 /** The metadata of an object as the client reads it. */
@@ -453,7 +454,7 @@ export class KubeClient {
       // Records are split on bytes and decoded whole, so a character split across chunks is never cut.
       for await (const line of lines(res)) {
         if (opts.known !== undefined) {
-          const held = heldFor(line, opts.known);
+          const held = await heldFor(line, opts.known);
           if (held !== undefined) {
             yield { type: "MODIFIED", object: held as T };
             continue;
@@ -475,8 +476,8 @@ export class KubeClient {
 /** The held object a MODIFIED event stands for, if the caller holds its version. */
 function heldFor(
   line: readonly Buffer[],
-  known: (meta: ObjectMetaLike) => AnyObject | undefined,
-): AnyObject | undefined {
+  known: NonNullable<WatchOptions["known"]>,
+): AnyObject | Promise<AnyObject | undefined> | undefined {
   let meta: unknown;
   try {
     if (memberJsonIn(line, ["type"]) !== "MODIFIED") return undefined;

@@ -31,7 +31,7 @@ export interface InformerOptions<T> {
 }
 
 /** See `recognize`. */
-export type KnownVersion<T> = (meta: NonNullable<KubeObject["metadata"]>) => T | undefined;
+export type KnownVersion<T> = (meta: NonNullable<KubeObject["metadata"]>) => T | Promise<T | undefined> | undefined;
 
 export function keyOf(obj: AnyObject): string {
   const ns = obj.metadata?.namespace;
@@ -80,7 +80,9 @@ export class Informer<T extends AnyObject = KubeObject> {
    * Lets the owner of objects' own writes stand in for the events that echo them: a
    * MODIFIED event at a version `known` returns an object for is not decoded, and that
    * object goes into the store. What it returns must be the object at exactly that
-   * resourceVersion.
+   * resourceVersion. It may answer later (a promise, which holds the watch until it
+   * settles) when the version may be one of its writes whose answer has not come yet.
+   * Call it before start().
    */
   recognize(known: KnownVersion<T>): void {
     this.#known = known;

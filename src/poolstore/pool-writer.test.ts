@@ -101,12 +101,17 @@ describe("PoolWriter writes", () => {
     );
     assert.equal(body.status?.allocatedIPCount, 2);
     assert.equal(body.spec.subnet, "192.0.2.0/24");
+    // The watch may bring the write's event before its answer: a newer version waits for it.
+    assert.equal(w.held({ uid: "pool-uid", resourceVersion: "5" }), undefined, "the planned-on version is not ours");
+    assert.equal(w.held({ uid: "other", resourceVersion: "6" }), undefined);
+    const early = w.held({ uid: "pool-uid", resourceVersion: "6" });
+    assert.ok(early instanceof Promise);
     h.writes[0]?.answer({ ...body, metadata: { ...body.metadata, resourceVersion: "6" } });
     assert.equal((await a).ip, "192.0.2.11");
+    assert.equal((await early)?.metadata.resourceVersion, "6");
     assert.equal(w.held({ uid: "pool-uid", resourceVersion: "5" }), undefined);
-    assert.equal(w.held({ uid: "other", resourceVersion: "6" }), undefined);
     const held = w.held({ uid: "pool-uid", resourceVersion: "6" });
-    assert.ok(held !== undefined);
+    assert.ok(held !== undefined && !(held instanceof Promise));
     assert.equal(held.metadata.resourceVersion, "6");
     assert.deepEqual(recordsOf(held), recordsOf(body), "the held pool reads as what was written");
     assert.deepEqual(JSON.parse(JSON.stringify(held)), {
@@ -163,6 +168,25 @@ describe("PoolWriter after a lost write", () => {
     assert.deepEqual(await b, { ip: "192.0.2.12", reused: false });
     assert.equal(h.gets.length, 0, "the watch replaced the read after the conflict");
     assert.equal(h.writes.length, 2);
+  });
+
+  it("an event that arrives while a write is in flight is held only if the write made it", async () => {
+    const h = harness(pool(5, {}));
+    const w = new PoolWriter("p", h.deps);
+    const a = w.submit({ kind: "allocate", podUid: "ua", podRef: "ns/a" });
+    await h.write(1);
+    // Another agent's version 6 arrives on the watch; ours is still unanswered.
+    const foreign = w.held({ uid: "pool-uid", resourceVersion: "6" });
+    assert.ok(foreign instanceof Promise);
+    h.writes[0]?.answer(conflict());
+    assert.equal(await foreign, undefined, "a version our write lost to is decoded, not held");
+    const winner = pool(6, { "192.0.2.10": { pod: "ns/x", podUid: "ux" } });
+    h.cache(winner);
+    w.observe(winner);
+    await h.write(2);
+    const second = h.writes[1]?.body as SpiderIPPool;
+    h.writes[1]?.answer({ ...second, metadata: { ...second.metadata, resourceVersion: "7" } });
+    assert.equal((await a).ip, "192.0.2.11");
   });
 
   it("reads the pool when no newer version is observed in time", async () => {

@@ -34,6 +34,9 @@ export const POOLS = resourceTypeOf(SpiderIPPoolKind);
  */
 const CONFLICT_WAIT_MS = 100;
 
+/** How long the event of a write may wait for the write's answer before it is decoded instead. */
+const HELD_WAIT_MS = 1000;
+
 export interface AllocateOp {
   kind: "allocate";
   podUid: string;
@@ -106,6 +109,8 @@ export class PoolWriter {
    * needs no parse at all.
    */
   #records: { uid: string; rv: string; set: RecordSet } | undefined;
+  /** The status write in flight: the version it was planned on, and the pool it made once answered. */
+  #inflight: { uid: string; rv: number; done: Promise<SpiderIPPool | undefined> } | undefined;
   #avail: { addrs: PoolAddresses; reserved: IPRangeSet; set: IPRangeSet } | undefined;
   /**
    * A batch that lost a write, waiting until `versions` more versions newer than `rv` have
@@ -263,9 +268,18 @@ export class PoolWriter {
         return;
       }
       const { body, written } = encodeWrite(pool, plan.draft);
+      let answered: (p: SpiderIPPool | undefined) => void = () => {};
+      this.#inflight = {
+        uid: pool.metadata.uid ?? "",
+        rv: rvNumber(pool),
+        done: new Promise((r) => (answered = r)),
+      };
       try {
-        const meta = await this.#deps.client.updateStatusEncoded(POOLS, this.name, undefined, body);
+        const meta = await this.#deps.client.updateStatusEncoded(POOLS, this.name, undefined, body).finally(() => {
+          this.#inflight = undefined;
+        });
         written.metadata = meta as SpiderIPPool["metadata"];
+        answered(written);
         this.#latest = written;
         const base = plan.draft.base;
         base.apply(plan.draft);
@@ -273,6 +287,7 @@ export class PoolWriter {
         this.#settle(batch, plan.results);
         return;
       } catch (err) {
+        answered(undefined);
         if (!isConflict(err)) {
           if (isNotFound(err)) err = poolNotFound(this.name);
           for (const p of batch) p.reject(err as Error);
@@ -313,10 +328,23 @@ export class PoolWriter {
    * The pool at `meta`'s version when it is the one our last write made, for the informer
    * (see Informer.recognize): the event echoing our own write need not be decoded.
    */
-  held(meta: { uid?: string; resourceVersion?: string }): SpiderIPPool | undefined {
+  held(meta: { uid?: string; resourceVersion?: string }): SpiderIPPool | Promise<SpiderIPPool | undefined> | undefined {
+    const rv = meta.resourceVersion;
+    if (rv === undefined) return undefined;
     const l = this.#latest;
-    if (l === undefined || meta.resourceVersion === undefined) return undefined;
-    return l.metadata.resourceVersion === meta.resourceVersion && l.metadata.uid === meta.uid ? l : undefined;
+    if (l !== undefined && l.metadata.resourceVersion === rv && l.metadata.uid === meta.uid) return l;
+    // A version newer than the one our write in flight was planned on is that write's, or
+    // the one it lost to: which, its answer tells, and it is a moment away. The bound keeps
+    // a hung write from holding the watch.
+    const f = this.#inflight;
+    if (f === undefined || f.uid !== meta.uid || !(Number(rv) > f.rv)) return undefined;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), HELD_WAIT_MS);
+      void f.done.then((p) => {
+        clearTimeout(timer);
+        resolve(p?.metadata.resourceVersion === rv ? p : undefined);
+      });
+    });
   }
 
   #settle(batch: Pending[], results: Array<OpResult | Error>): void {
