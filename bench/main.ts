@@ -30,6 +30,10 @@ if (scenario === undefined) {
   process.stderr.write(name === undefined || name === "--help" ? usage() : `unknown scenario '${name}'\n\n${usage()}`);
   process.exit(name === "--help" ? 0 : 2);
 }
+if (argv.includes("--help") || argv.includes("-h")) {
+  process.stdout.write(`${scenario.usage}\n`);
+  process.exit(0);
+}
 const jsonAt = argv.indexOf("--json");
 const jsonFile = jsonAt >= 0 ? argv[jsonAt + 1] : undefined;
 const machine = machineInfo();

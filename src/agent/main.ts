@@ -12,8 +12,21 @@ import { KubeConfigError } from "../kube/errors.ts";
 import { SpiderpoolAgent } from "./agent.ts";
 import { AgentConfigError, loadAgentConfig } from "./config.ts";
 
+const USAGE = `usage: spiderpool-agent [--config-path FILE]
+  Configuration comes from the environment (SPIDERPOOL_*) and conf.yml (default
+  /tmp/spiderpool/config-map/conf.yml when it exists); the API server from $KUBECONFIG or
+  the in-cluster service account.
+`;
+
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { "config-path": { type: "string" } }, strict: true });
+  const { values } = parseArgs({
+    options: { "config-path": { type: "string" }, help: { type: "boolean", short: "h" } },
+    strict: true,
+  });
+  if (values.help === true) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
   const confPath =
     values["config-path"] ??
     (existsSync("/tmp/spiderpool/config-map/conf.yml") ? "/tmp/spiderpool/config-map/conf.yml" : undefined);
@@ -36,8 +49,11 @@ try {
   process.exitCode = await main();
 } catch (err) {
   // Configuration mistakes are the user's to fix: their message says what; anything else needs the stack.
-  const known = err instanceof AgentConfigError || err instanceof KubeConfigError;
+  // A mistyped option is the user's too: its message and the usage say what to fix.
+  const badArgs = String((err as { code?: unknown }).code ?? "").startsWith("ERR_PARSE_ARGS");
+  const known = err instanceof AgentConfigError || err instanceof KubeConfigError || badArgs;
   const msg = known ? (err as Error).message : ((err as Error).stack ?? String(err));
   process.stderr.write(`spiderpool-agent: ${msg}\n`);
-  process.exitCode = 1;
+  if (badArgs) process.stderr.write(USAGE);
+  process.exitCode = badArgs ? 2 : 1;
 }

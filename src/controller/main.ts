@@ -13,15 +13,26 @@ import { KubeConfigError } from "../kube/errors.ts";
 import { ControllerConfigError, loadControllerConfig } from "./config.ts";
 import { SpiderpoolController } from "./controller.ts";
 
+const USAGE = `usage: spiderpool-controller [--config-path FILE] [--tls-server-cert FILE --tls-server-key FILE]
+  Configuration comes from the environment (SPIDERPOOL_*) and conf.yml (default
+  /tmp/spiderpool/config-map/conf.yml when it exists); the API server from $KUBECONFIG or
+  the in-cluster service account.
+`;
+
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
       "config-path": { type: "string" },
       "tls-server-cert": { type: "string" },
       "tls-server-key": { type: "string" },
+      help: { type: "boolean", short: "h" },
     },
     strict: true,
   });
+  if (values.help === true) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
   const confPath =
     values["config-path"] ??
     (existsSync("/tmp/spiderpool/config-map/conf.yml") ? "/tmp/spiderpool/config-map/conf.yml" : undefined);
@@ -46,8 +57,11 @@ async function main(): Promise<number> {
 try {
   process.exitCode = await main();
 } catch (err) {
-  const known = err instanceof ControllerConfigError || err instanceof KubeConfigError;
+  // A mistyped option is the user's too: its message and the usage say what to fix.
+  const badArgs = String((err as { code?: unknown }).code ?? "").startsWith("ERR_PARSE_ARGS");
+  const known = err instanceof ControllerConfigError || err instanceof KubeConfigError || badArgs;
   const msg = known ? (err as Error).message : ((err as Error).stack ?? String(err));
   process.stderr.write(`spiderpool-controller: ${msg}\n`);
-  process.exitCode = 1;
+  if (badArgs) process.stderr.write(USAGE);
+  process.exitCode = badArgs ? 2 : 1;
 }
