@@ -120,11 +120,12 @@ export async function scale(argv: string[]): Promise<Record<string, unknown>> {
       const addMs: number[] = [];
       const delMs: number[] = [];
       let failures = 0;
-      const cpu = (): number => procUsage(agent.daemon.pid)?.cpuSeconds ?? Number.NaN;
-      const sys = (): number => procUsage(agent.daemon.pid)?.sysSeconds ?? Number.NaN;
+      const cpu = (): { all: number; sys: number } => {
+        const u = procUsage(agent.daemon.pid);
+        return { all: u?.cpuSeconds ?? Number.NaN, sys: u?.sysSeconds ?? Number.NaN };
+      };
       // ADDs first, all of them, then DELs: the pool grows by n records on top of what it held.
       const a0 = cpu();
-      const s0 = sys();
       await forEachLimit(pods, concurrency, async (p) => {
         const r = await call("ADD", p, uids.get(`default/${p.name}`) ?? "");
         addMs.push(r.ms);
@@ -134,7 +135,6 @@ export async function scale(argv: string[]): Promise<Record<string, unknown>> {
         }
       });
       const a1 = cpu();
-      const s1 = sys();
       for (const p of pods) await c.delete(Resources.pods, p.name, { namespace: "default" });
       const d0 = cpu();
       await forEachLimit(pods, concurrency, async (p) => {
@@ -153,9 +153,9 @@ export async function scale(argv: string[]): Promise<Record<string, unknown>> {
         recordsBefore,
         add: stats(addMs),
         del: stats(delMs),
-        agentCpuMsPerAdd: round(((a1 - a0) * 1000) / n),
-        agentSysMsPerAdd: round(((s1 - s0) * 1000) / n),
-        agentCpuMsPerDel: round(((d1 - d0) * 1000) / n),
+        agentCpuMsPerAdd: round(((a1.all - a0.all) * 1000) / n),
+        agentSysMsPerAdd: round(((a1.sys - a0.sys) * 1000) / n),
+        agentCpuMsPerDel: round(((d1.all - d0.all) * 1000) / n),
         failures,
       };
     };

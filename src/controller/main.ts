@@ -4,9 +4,9 @@
  * account; `--tls-server-cert`/`--tls-server-key` as upstream's flags. Serves until
  * SIGTERM/SIGINT, then releases the Lease so a successor takes over at once.
  */
-import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import pino from "pino";
+import { confPath, runEntry, untilStopSignal } from "../daemon/entry.ts";
 import { KubeClient } from "../kube/client.ts";
 import { inClusterConfig, loadKubeconfig } from "../kube/config.ts";
 import { KubeConfigError } from "../kube/errors.ts";
@@ -33,35 +33,24 @@ async function main(): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const confPath =
-    values["config-path"] ??
-    (existsSync("/tmp/spiderpool/config-map/conf.yml") ? "/tmp/spiderpool/config-map/conf.yml" : undefined);
   const env = { ...process.env };
   if (values["tls-server-cert"] !== undefined) env["SPIDERPOOL_TS_TLS_SERVER_CERT"] = values["tls-server-cert"];
   if (values["tls-server-key"] !== undefined) env["SPIDERPOOL_TS_TLS_SERVER_KEY"] = values["tls-server-key"];
-  const config = loadControllerConfig(env, confPath);
+  const config = loadControllerConfig(env, confPath(values["config-path"]));
   const log = pino({ level: config.logLevel, base: { component: "spiderpool-controller", pod: config.podName } });
   const kubeconfig = process.env["KUBECONFIG"];
   const cluster = kubeconfig !== undefined && kubeconfig !== "" ? loadKubeconfig(kubeconfig) : inClusterConfig();
   const controller = new SpiderpoolController({ config, client: new KubeClient(cluster), logger: log });
   await controller.start();
-  await new Promise<void>((resolve) => {
-    process.once("SIGTERM", resolve);
-    process.once("SIGINT", resolve);
-  });
+  await untilStopSignal();
   log.info("stopping");
   await controller.stop();
   return 0;
 }
 
-try {
-  process.exitCode = await main();
-} catch (err) {
-  // A mistyped option is the user's too: its message and the usage say what to fix.
-  const badArgs = String((err as { code?: unknown }).code ?? "").startsWith("ERR_PARSE_ARGS");
-  const known = err instanceof ControllerConfigError || err instanceof KubeConfigError || badArgs;
-  const msg = known ? (err as Error).message : ((err as Error).stack ?? String(err));
-  process.stderr.write(`spiderpool-controller: ${msg}\n`);
-  if (badArgs) process.stderr.write(USAGE);
-  process.exitCode = badArgs ? 2 : 1;
-}
+await runEntry(
+  "spiderpool-controller",
+  USAGE,
+  (err) => err instanceof ControllerConfigError || err instanceof KubeConfigError,
+  main,
+);

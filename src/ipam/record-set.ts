@@ -18,13 +18,20 @@ const BLOCK_RECORDS = 64;
 /**
  * A record as it appears inside the JSON string that is `status.allocatedIPs` in the body
  * of a write: the record's JSON, escaped once more, and ASCII only (anything else as
- * \uXXXX), so the bytes are its Latin-1 encoding and need no UTF-8 pass.
+ * a \u escape of four hex digits), so the bytes are its Latin-1 encoding and need no UTF-8 pass.
  */
 function wireFragment(ip: string, r: PoolRecord): string {
   const json = `${JSON.stringify(ip)}:${JSON.stringify({ pod: r.pod, podUid: r.podUid })}`;
   return JSON.stringify(json)
     .slice(1, -1)
     .replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/** Records' wire fragments joined by commas, as bytes. */
+function encodeRecords(records: Iterable<[string, PoolRecord]>): Buffer {
+  let text = "";
+  for (const [ip, r] of records) text += text === "" ? wireFragment(ip, r) : `,${wireFragment(ip, r)}`;
+  return Buffer.from(text, "latin1");
 }
 
 interface Block {
@@ -173,15 +180,13 @@ export class RecordSet {
     for (const [ip, r] of d.added) this.#put(ip, r);
   }
 
-  #encode(ips: Iterable<string>, skip?: Draft): Buffer {
-    let text = "";
+  /** A block's records, without those `skip` removes or replaces. */
+  *#recordsOf(ips: Iterable<string>, skip?: Draft): Generator<[string, PoolRecord]> {
     for (const ip of ips) {
       if (skip !== undefined && (skip.removed.has(ip) || skip.added.has(ip))) continue;
       const r = this.#records.get(ip);
-      if (r === undefined) continue;
-      text += text === "" ? wireFragment(ip, r) : `,${wireFragment(ip, r)}`;
+      if (r !== undefined) yield [ip, r];
     }
-    return Buffer.from(text, "latin1");
   }
 
   /**
@@ -206,14 +211,10 @@ export class RecordSet {
       parts.push(bytes);
     };
     for (const b of this.#blocks) {
-      if (touched?.has(b) === true) push(this.#encode(b.ips, d));
-      else push((b.bytes ??= this.#encode(b.ips)));
+      if (touched?.has(b) === true) push(encodeRecords(this.#recordsOf(b.ips, d)));
+      else push((b.bytes ??= encodeRecords(this.#recordsOf(b.ips))));
     }
-    if (d !== undefined && d.added.size > 0) {
-      let text = "";
-      for (const [ip, r] of d.added) text += text === "" ? wireFragment(ip, r) : `,${wireFragment(ip, r)}`;
-      push(Buffer.from(text, "latin1"));
-    }
+    if (d !== undefined && d.added.size > 0) push(encodeRecords(d.added));
     if (parts.length === 1) return undefined;
     parts.push(CLOSE);
     return parts;

@@ -111,17 +111,12 @@ export function memberBytes(b: Buffer, path: readonly string[]): Buffer | undefi
   const s = new Scan(b);
   for (let depth = 0; depth < path.length; depth++) {
     s.expect(0x7b);
-    let found = false;
     for (let first = true; ; first = false) {
       const k = s.key(first);
       if (k === undefined) return undefined;
-      if (k === path[depth]) {
-        found = true;
-        break;
-      }
+      if (k === path[depth]) break;
       s.value();
     }
-    if (!found) return undefined;
   }
   s.ws();
   const start = s.i;

@@ -77,9 +77,19 @@ describe("npm run bench", { skip }, () => {
   });
 
   it("scale and gc", async () => {
-    const s = await bench(["scale", "--records", "30", "--n", "10"]);
+    const s = await bench(["scale", "--records", "30", "--n", "10", "--burst", "3"]);
     assert.equal(s.code, 0, s.out);
-    assertShape(s.json, ["agentCpuMsPerAllocation", "pools"]);
+    assertShape(s.json, ["agentCpuMsPerAllocation", "agentCpuMsPerAllocationBurst", "pools"]);
+    const pools = s.json["pools"] as Record<
+      string,
+      { concurrency: number; agentCpuMsPerAdd: number; agentSysMsPerAdd: number }
+    >;
+    assert.deepEqual(Object.keys(pools), ["big", "bigBurst", "v64", "v24"]);
+    assert.equal(pools["bigBurst"]?.concurrency, 3);
+    for (const f of Object.values(pools)) {
+      // The kernel's part is a part: never more than the whole, never negative.
+      assert.ok(f.agentSysMsPerAdd >= 0 && f.agentSysMsPerAdd <= f.agentCpuMsPerAdd, JSON.stringify(f));
+    }
     const g = await bench(["gc", "--pods", "3", "--interval-ms", "20"]);
     assert.equal(g.code, 0, g.out);
     assertShape(g.json, ["freeAfterDelete", "freeAfterBurstDelete"]);
