@@ -9,7 +9,7 @@ import { ANNO_POD_ROUTES, LABEL_OWNER_APPLICATION_UID, parseRoutesAnnotation } f
 import type { IPAllocationDetail, SpiderEndpoint } from "../api/endpoint.ts";
 import { SPIDER_FINALIZER, API_VERSION } from "../api/group.ts";
 import type { SpiderIPPool } from "../api/ippool.ts";
-import { parseCIDR } from "../ip/index.ts";
+import { canonicalIP, parseCIDR } from "../ip/index.ts";
 import { nicName, selectCandidates, type NicCandidate } from "../ipam/candidates.ts";
 import {
   autoPoolConfig,
@@ -136,6 +136,8 @@ function fromEndpoint(items: readonly IPAllocationDetail[]): AddResponse {
 /** How long an owner (ReplicaSet, Job) read for one pod answers for its siblings. */
 const OWNER_TTL_MS = 5000;
 const OWNER_MEMO_CAP = 10_000;
+/** Pod UIDs remembered as having had an ADD here; forgetting one costs a read, never an error. */
+const ADDED_MEMO_CAP = 10_000;
 
 export class IpamService {
   readonly #d: ServiceDeps;
@@ -144,6 +146,9 @@ export class IpamService {
     string,
     { expires: number; obj: { metadata: KubeObject["metadata"] & object } & KubeObject }
   >();
+  readonly #added = new Set<string>();
+  /** ADDs running per pod (`ns/name`). */
+  readonly #adding = new Map<string, number>();
 
   constructor(deps: ServiceDeps) {
     this.#d = deps;
@@ -224,6 +229,8 @@ export class IpamService {
   async allocate(req: AddRequest, log: Logger): Promise<AddResponse> {
     const started = performance.now();
     this.#d.metrics.allocations.inc();
+    const key = `${req.podNamespace}/${req.podName}`;
+    this.#adding.set(key, (this.#adding.get(key) ?? 0) + 1);
     try {
       const out = await this.#allocate(req, log);
       this.#d.metrics.allocationDuration.observe((performance.now() - started) / 1000);
@@ -231,10 +238,25 @@ export class IpamService {
     } catch (err) {
       this.#d.metrics.allocationFailures.inc({ reason: (err as { code?: string }).code ?? "ERR_INTERNAL" });
       throw err;
+    } finally {
+      const n = (this.#adding.get(key) ?? 1) - 1;
+      if (n <= 0) this.#adding.delete(key);
+      else this.#adding.set(key, n);
     }
   }
 
-  async #allocate(req: AddRequest, log: Logger): Promise<AddResponse> {
+  /**
+   * True the first time this process sees an ADD for the pod UID. A second ADD of a UID is a
+   * kubelet retry, a re-created sandbox or the pod's next NIC, and must start from its endpoint.
+   */
+  #firstAdd(uid: string): boolean {
+    if (uid === "" || this.#added.has(uid)) return false;
+    if (this.#added.size >= ADDED_MEMO_CAP) this.#added.clear();
+    this.#added.add(uid);
+    return true;
+  }
+
+  async #allocate(req: AddRequest, log: Logger, mayAssumeNew = true): Promise<AddResponse> {
     const { podNamespace: ns, podName } = req;
     let pod = await this.#d.cache.getPod(ns, podName);
     // The runtime's K8S_POD_UID names the pod this sandbox is for; a cache that lags a
@@ -254,7 +276,13 @@ export class IpamService {
     const kinds = this.#kinds(top);
     const epName = kinds.vmi ? top.name : podName;
     const podRef = `${ns}/${epName}`;
-    let ep = await this.#d.cache.getEndpointFresh(ns, epName);
+    // The first ADD of a stateless pod, the case of every pod of a rollout or a recovery,
+    // finds no endpoint: the read is skipped and the endpoint created outright. One that does
+    // exist (a kubelet retry after an agent restart, the leftover of a same-name pod) refuses
+    // the create; the records just made go back and the ADD starts again from the endpoint.
+    // StatefulSet and KubeVirt endpoints outlive their pods, so theirs is always read.
+    const assumeNew = mayAssumeNew && !kinds.sts && !kinds.vmi && this.#firstAdd(podUid);
+    let ep = assumeNew ? undefined : await this.#d.cache.getEndpointFresh(ns, epName);
 
     let onlyNic: string | undefined;
     if (ep?.status !== undefined && kinds.sts) {
@@ -273,7 +301,7 @@ export class IpamService {
         log.info({ endpoint: epName }, "reusing the addresses of a StatefulSet/KubeVirt workload");
         for (const [pool, ips] of poolsOf(items))
           await this.writer(pool).submit({ kind: "retarget", ips, podRef, podUid });
-        const updated = await this.#updateEndpoint(ns, epName, (cur) => {
+        const updated = await this.#updateEndpoint(ns, epName, ep, (cur) => {
           const list = cur.status?.current.ips ?? [];
           const empty = list.findIndex((i) => i.interface === "");
           if (!list.some((i) => i.interface === req.ifName) && empty >= 0)
@@ -301,7 +329,7 @@ export class IpamService {
         const hasNic = ep.status.current.ips.some((i) => i.interface === req.ifName);
         const updated = hasNic
           ? ep
-          : await this.#updateEndpoint(ns, epName, (cur) => {
+          : await this.#updateEndpoint(ns, epName, ep, (cur) => {
               const list = cur.status?.current.ips ?? [];
               const empty = list.findIndex((i) => i.interface === "");
               if (empty >= 0) list[empty] = { ...list[empty], interface: req.ifName } as IPAllocationDetail;
@@ -337,11 +365,20 @@ export class IpamService {
     // exhausted) fails the ADD; the records the other families got stay for this pod UID,
     // reused by the kubelet's retry and reclaimed by the GC once the pod is gone. They are
     // not rolled back: a concurrent ADD of the same pod may already be using them.
-    const allocs = await Promise.all(plans.map((p) => this.#commitFamily(p, podUid, podRef)));
+    const fresh: Array<{ pool: string; ip: string }> = [];
+    const allocs = await Promise.all(plans.map((p) => this.#commitFamily(p, podUid, podRef, fresh)));
     const assembled = assemble(allocs, podRoutes);
     if (assembled.dropped.length > 0)
       log.warn({ dropped: assembled.dropped }, "pod routes whose gateway is in no allocated subnet were dropped");
-    await this.#writeEndpoint(ns, epName, pod, podUid, top, kinds, assembled.details, named);
+    const wrote = await this.#writeEndpoint(ns, epName, pod, podUid, top, kinds, assembled.details, named, assumeNew);
+    if (wrote === "exists") {
+      log.info({ endpoint: epName }, "the pod already has a SpiderEndpoint; the ADD starts again from it");
+      // The pod's records are one per pool, so the careful path finds the ones drawn here
+      // again wherever it allocates from the same pools.
+      const out = await this.#allocate(req, log, false);
+      await this.#returnUnused(req, podUid, fresh, out, log);
+      return out;
+    }
     return {
       ips: assembled.ips.map((i) => ({ ...i, nic: named ? i.nic : nicName(i.nic) })),
       routes: assembled.routes.map((r) => ({ ...r, nic: named ? r.nic : nicName(r.nic) })),
@@ -388,10 +425,7 @@ export class IpamService {
     const name = ep.metadata.name ?? "";
     if (!cands.named || marked.length === items.length) {
       log.info({ endpoint: name }, "the StatefulSet's pools changed; releasing its old addresses");
-      await this.#releaseItems(
-        { ...ep, status: { ...ep.status!, current: { ...ep.status!.current, ips: items } } },
-        oldUid,
-      );
+      await this.#releaseItems(items, oldUid);
       await this.#dropEndpoint(ns, name, true);
       return "all";
     }
@@ -403,16 +437,15 @@ export class IpamService {
     // The kept records move to this pod first, so that no moment exists in which they are
     // recorded for a UID nobody will release.
     for (const [pool, ips] of poolsOf(kept)) await this.writer(pool).submit({ kind: "retarget", ips, podRef, podUid });
-    const updated = await this.#updateEndpoint(ns, name, (cur) => {
+    const updated = await this.#updateEndpoint(ns, name, ep, (cur) => {
       if (cur.status === undefined) return undefined;
       return {
         ...cur,
         status: { ...cur.status, current: { uid: podUid, node: pod.spec?.nodeName ?? "", ips: kept } },
       };
     });
-    const gone = { ...ep, status: { ...ep.status!, current: { ...ep.status!.current, ips: marked } } };
     // A record may already carry this pod's UID (a retarget that outran its endpoint write).
-    for (const uid of new Set([oldUid, podUid])) await this.#releaseItems(gone, uid);
+    for (const uid of new Set([oldUid, podUid])) await this.#releaseItems(marked, uid);
     return updated;
   }
 
@@ -622,7 +655,48 @@ export class IpamService {
     return { family, nic: n, pools: sortPools(survivors) };
   }
 
-  async #commitFamily(plan: FamilyPlan, podUid: string, podRef: string): Promise<Allocated> {
+  /**
+   * Gives back the records an ADD drew afresh that the endpoint it then found does not list
+   * (its pools' order changed since the endpoint was written), so that a live pod does not
+   * sit on an address it never uses. Not while another ADD of the pod runs: it may have
+   * drawn the same records (one per pod and pool) and be about to record them.
+   */
+  async #returnUnused(
+    req: AddRequest,
+    podUid: string,
+    fresh: readonly { pool: string; ip: string }[],
+    out: AddResponse,
+    log: Logger,
+  ): Promise<void> {
+    const key = (pool: string, ip: string): string => {
+      try {
+        return `${pool} ${canonicalIP(ip.split("/")[0] ?? "")}`;
+      } catch {
+        return `${pool} ${ip}`;
+      }
+    };
+    const used = new Set(out.ips.map((i) => key(i.pool, i.address)));
+    const unused = fresh.filter((f) => !used.has(key(f.pool, f.ip)));
+    if (unused.length === 0) return;
+    if ((this.#adding.get(`${req.podNamespace}/${req.podName}`) ?? 0) > 1) {
+      log.warn(
+        { unused },
+        "records drawn for an existing endpoint are left to the GC: another ADD of the pod is running",
+      );
+      return;
+    }
+    const byPool = new Map<string, string[]>();
+    for (const u of unused) byPool.set(u.pool, [...(byPool.get(u.pool) ?? []), u.ip]);
+    await Promise.all([...byPool].map(([pool, ips]) => this.writer(pool).submit({ kind: "release", podUid, ips })));
+    log.info({ released: unused }, "records drawn before the endpoint was found went back");
+  }
+
+  async #commitFamily(
+    plan: FamilyPlan,
+    podUid: string,
+    podRef: string,
+    fresh: Array<{ pool: string; ip: string }>,
+  ): Promise<Allocated> {
     const { family, nic: n } = plan;
     const survivors = plan.pools;
     const errors: Error[] = [];
@@ -630,6 +704,7 @@ export class IpamService {
       const name = p.metadata.name ?? "";
       try {
         const r = await this.writer(name).submit({ kind: "allocate", podUid, podRef });
+        if (r.reused !== true) fresh.push({ pool: name, ip: r.ip as string });
         const out: Allocated = {
           nic: n.nic,
           family,
@@ -656,11 +731,13 @@ export class IpamService {
   async #updateEndpoint(
     ns: string,
     name: string,
+    known: SpiderEndpoint | undefined,
     mutate: (cur: SpiderEndpoint) => SpiderEndpoint | undefined,
   ): Promise<SpiderEndpoint> {
     return updateWithRetry<SpiderEndpoint>({
       what: `SpiderEndpoint ${ns}/${name}`,
       get: () => this.#d.client.get<SpiderEndpoint>(ENDPOINTS, name, ns),
+      ...(known === undefined ? {} : { first: known }),
       mutate: (cur) => mutate(structuredClone(cur)),
       write: (next) => this.#d.client.update(ENDPOINTS, next),
       maxAttempts: 20,
@@ -676,7 +753,8 @@ export class IpamService {
     kinds: { sts: boolean; vmi: boolean },
     details: IPAllocationDetail[],
     named: boolean,
-  ): Promise<void> {
+    createOnly: boolean,
+  ): Promise<"created" | "exists" | "merged"> {
     // No-name multi-NIC: the first item is eth0; the others wait for their ADD to be named.
     const items = named ? details : details.map((d) => ({ ...d, interface: d.interface === "0" ? "eth0" : "" }));
     const status = {
@@ -705,11 +783,12 @@ export class IpamService {
     }
     try {
       await this.#d.client.create(ENDPOINTS, ep);
-      return;
+      return "created";
     } catch (err) {
       if (!(err as { status?: number }).status || (err as { status?: number }).status !== 409) throw err;
+      if (createOnly) return "exists";
     }
-    await this.#updateEndpoint(ns, name, (cur) => {
+    await this.#updateEndpoint(ns, name, undefined, (cur) => {
       if (cur.status === undefined) return { ...cur, status };
       if (cur.status.current.uid !== podUid) return undefined;
       const have = new Set(cur.status.current.ips.map((i) => i.interface));
@@ -720,12 +799,16 @@ export class IpamService {
         status: { ...cur.status, current: { ...cur.status.current, ips: [...cur.status.current.ips, ...add] } },
       };
     });
+    return "merged";
   }
 
-  /** Removes our finalizer and, when asked, the endpoint itself. */
-  async #dropEndpoint(ns: string, name: string, remove: boolean): Promise<void> {
+  /**
+   * Removes our finalizer and, when asked, the endpoint itself. `known` is a copy read
+   * moments ago, written against instead of reading again (a stale one costs a 409).
+   */
+  async #dropEndpoint(ns: string, name: string, remove: boolean, known?: SpiderEndpoint): Promise<void> {
     try {
-      await this.#updateEndpoint(ns, name, (cur) => {
+      await this.#updateEndpoint(ns, name, known, (cur) => {
         const fins = (cur.metadata.finalizers ?? []).filter((f) => f !== SPIDER_FINALIZER);
         if (fins.length === (cur.metadata.finalizers ?? []).length) return undefined;
         const next = { ...cur, metadata: { ...cur.metadata } };
@@ -759,6 +842,7 @@ export class IpamService {
       return;
     }
     const uid = pod?.metadata.uid ?? req.podUid;
+    if (pod === undefined) this.#added.delete(uid);
     if (uid === "") {
       log.warn("no way to get the pod UID; skipping release (garbage collection reclaims it)");
       return;
@@ -777,14 +861,14 @@ export class IpamService {
         log.info({ endpoint: epName }, "StatefulSet/KubeVirt pod is still valid; its addresses are kept");
         return;
       }
-      await this.#releaseItems(ep, ep.status.current.uid);
-      await this.#dropEndpoint(ns, epName, true);
+      await this.#releaseItems(ep.status.current.ips, ep.status.current.uid);
+      await this.#dropEndpoint(ns, epName, true, ep);
       return;
     }
     if (ep.status.current.uid !== uid) return;
     if (!ep.status.current.ips.some((i) => i.interface === req.ifName || i.interface === "")) return;
-    await this.#releaseItems(ep, uid);
-    await this.#dropEndpoint(ns, epName, pod === undefined);
+    await this.#releaseItems(ep.status.current.ips, uid);
+    await this.#dropEndpoint(ns, epName, pod === undefined, ep);
   }
 
   /**
@@ -841,8 +925,8 @@ export class IpamService {
     return isValidVMPod(vmi as Parameters<typeof isValidVMPod>[0], vm as Parameters<typeof isValidVMPod>[1]);
   }
 
-  async #releaseItems(ep: SpiderEndpoint, uid: string): Promise<void> {
-    const byPool = poolsOf(ep.status?.current.ips ?? []);
+  async #releaseItems(items: readonly IPAllocationDetail[], uid: string): Promise<void> {
+    const byPool = poolsOf(items);
     await Promise.all(
       [...byPool].map(async ([pool, ips]) => {
         try {

@@ -9,6 +9,11 @@ export interface OptimisticUpdate<T> {
   /** Names the object in the error when retries run out. */
   what: string;
   get: () => Promise<T>;
+  /**
+   * A copy read moments ago, used for the first attempt instead of a read. A stale one costs
+   * a 409 and a fresh read, never a lost change.
+   */
+  first?: T;
   /** Returns the object to write, or undefined when nothing needs to change. */
   mutate: (current: T) => T | undefined;
   write: (next: T) => Promise<T>;
@@ -23,7 +28,7 @@ export async function updateWithRetry<T>(u: OptimisticUpdate<T>): Promise<T> {
   const backoff = new Backoff({ initialMs: 10, factor: 1.5, maxMs: 1000, ...u.backoff });
   let last: unknown;
   for (let attempt = 1; attempt <= attempts; attempt++) {
-    const current = await u.get();
+    const current = attempt === 1 && u.first !== undefined ? u.first : await u.get();
     const next = u.mutate(current);
     if (next === undefined) return current;
     try {

@@ -5,7 +5,9 @@ import { POOLS } from "../../src/poolstore/pool-writer.ts";
 import { ENDPOINTS, RESERVED } from "../../src/agent/cache.ts";
 import type { SpiderIPPool } from "../../src/api/ippool.ts";
 import { Resources } from "../../src/kube/index.ts";
+import type { SpiderEndpoint } from "../../src/api/endpoint.ts";
 import { eventually } from "../support/apiserver.ts";
+import { writeEndpoint, writeRecord } from "../support/controller.ts";
 import {
   cni,
   consistency,
@@ -125,6 +127,73 @@ describe("agent acceptance cases", { skip }, () => {
     // The real UID releases it, as the runtime's DEL (or garbage collection) would.
     await cni({ command: "DEL", socket: socket(), pod: { name: "u-pod", uid: String(p.metadata?.uid) } });
     assert.deepEqual(records(await pool("uid")), {});
+  });
+
+  // The first ADD of a stateless pod creates its endpoint without reading it first; these
+  // are the cases where one exists all the same.
+  it("an ADD for a pod whose endpoint this agent never saw (agent restarted) returns the recorded address", async () => {
+    await createPool(c.h, "known", { subnet: "192.0.2.0/24", ips: ["192.0.2.80-192.0.2.81"] });
+    const p = await createPod(c.h, {
+      name: "k-pod",
+      node: "node1",
+      annotations: { "ipam.spidernet.io/ippool": '{"ipv4":["known"]}' },
+    });
+    const uid = String(p.metadata?.uid);
+    // What an earlier agent process recorded for this pod before a restart.
+    await writeRecord(c.h, "known", "192.0.2.81", "default/k-pod", uid);
+    await writeEndpoint(c.h, { name: "k-pod", uid, ip: "192.0.2.81", pool: "known" });
+    const r = await cni({ command: "ADD", socket: socket(), pod: { name: "k-pod" } });
+    assert.equal(r.code, 0, r.stdout);
+    assert.equal(ipOf(r), "192.0.2.81/24");
+    // The record the pod already had in this pool was found, not a second one drawn.
+    assert.deepEqual(records(await pool("known")), { "192.0.2.81": { pod: "default/k-pod", podUid: uid } });
+    const again = await cni({ command: "ADD", socket: socket(), pod: { name: "k-pod" } });
+    assert.equal(ipOf(again), "192.0.2.81/24");
+    assert.equal(Object.keys(records(await pool("known"))).length, 1);
+    await c.h.client.delete(Resources.pods, "k-pod", { namespace: "default" });
+    await cni({ command: "DEL", socket: socket(), pod: { name: "k-pod", uid } });
+    assert.deepEqual(records(await pool("known")), {});
+  });
+
+  it("an endpoint found after drawing from another pool wins; the record drawn goes back", async () => {
+    await createPool(c.h, "was", { subnet: "192.0.2.0/24", ips: ["192.0.2.100"] });
+    await createPool(c.h, "now", { subnet: "198.51.100.0/24", ips: ["198.51.100.100"] });
+    const p = await createPod(c.h, {
+      name: "m-pod",
+      node: "node1",
+      annotations: { "ipam.spidernet.io/ippool": '{"ipv4":["now"]}' },
+    });
+    const uid = String(p.metadata?.uid);
+    // Recorded by an earlier agent process when the pod's annotation named another pool.
+    await writeRecord(c.h, "was", "192.0.2.100", "default/m-pod", uid);
+    await writeEndpoint(c.h, { name: "m-pod", uid, ip: "192.0.2.100", pool: "was" });
+    const r = await cni({ command: "ADD", socket: socket(), pod: { name: "m-pod" } });
+    assert.equal(r.code, 0, r.stdout);
+    assert.equal(ipOf(r), "192.0.2.100/24");
+    assert.deepEqual(records(await pool("now")), {});
+    assert.equal(Object.keys(records(await pool("was"))).length, 1);
+    await c.h.client.delete(Resources.pods, "m-pod", { namespace: "default" });
+    await cni({ command: "DEL", socket: socket(), pod: { name: "m-pod", uid } });
+    assert.deepEqual(records(await pool("was")), {});
+  });
+
+  it("an ADD for a pod whose name still has a previous pod's endpoint replaces that endpoint", async () => {
+    await createPool(c.h, "leftover", { subnet: "192.0.2.0/24", ips: ["192.0.2.90"] });
+    const ann = { "ipam.spidernet.io/ippool": '{"ipv4":["leftover"]}' };
+    // The previous pod's addresses were reclaimed; its endpoint is not gone yet.
+    await writeEndpoint(c.h, { name: "l-pod", uid: "previous-pod-uid", ip: "192.0.2.90", pool: "leftover" });
+    const p = await createPod(c.h, { name: "l-pod", node: "node1", annotations: ann });
+    const uid = String(p.metadata?.uid);
+    const r = await cni({ command: "ADD", socket: socket(), pod: { name: "l-pod" } });
+    assert.equal(r.code, 0, r.stdout);
+    assert.equal(ipOf(r), "192.0.2.90/24");
+    assert.deepEqual(records(await pool("leftover")), { "192.0.2.90": { pod: "default/l-pod", podUid: uid } });
+    const ep = await c.h.client.get<SpiderEndpoint>(ENDPOINTS, "l-pod", "default");
+    assert.equal(ep.status?.current.uid, uid);
+    assert.equal(ep.metadata.ownerReferences?.[0]?.uid, uid);
+    await c.h.client.delete(Resources.pods, "l-pod", { namespace: "default" });
+    await cni({ command: "DEL", socket: socket(), pod: { name: "l-pod", uid } });
+    assert.deepEqual(records(await pool("leftover")), {});
   });
 
   it("AC-99: a subnet annotation on a pod without a controller is refused", async () => {

@@ -374,6 +374,41 @@ describe("embedded API server: objects", () => {
     );
   });
 
+  it("optimistic update: a stale first copy costs one conflict and a fresh read, never a lost change", async () => {
+    type Cm = KubeObject & { data: { n: string } };
+    const stale = await h.client.get<Cm>(Resources.configmaps, "counter", "default");
+    await h.client.update(Resources.configmaps, { ...stale, data: { n: "100" } });
+    let reads = 0;
+    let conflicts = 0;
+    const out = await updateWithRetry<Cm>({
+      what: "configmap default/counter",
+      first: stale,
+      get: () => {
+        reads++;
+        return h.client.get<Cm>(Resources.configmaps, "counter", "default");
+      },
+      mutate: (cm) => ({ ...cm, data: { n: String(Number(cm.data.n) + 1) } }),
+      write: (cm) => h.client.update(Resources.configmaps, cm),
+      onConflict: () => conflicts++,
+    });
+    assert.equal(out.data.n, "101");
+    assert.deepEqual({ reads, conflicts }, { reads: 1, conflicts: 1 });
+    // A current first copy is written without any read.
+    reads = 0;
+    const again = await updateWithRetry<Cm>({
+      what: "configmap default/counter",
+      first: out,
+      get: () => {
+        reads++;
+        return h.client.get<Cm>(Resources.configmaps, "counter", "default");
+      },
+      mutate: (cm) => ({ ...cm, data: { n: String(Number(cm.data.n) + 1) } }),
+      write: (cm) => h.client.update(Resources.configmaps, cm),
+    });
+    assert.equal(again.data.n, "102");
+    assert.equal(reads, 0);
+  });
+
   it("fault injection fails the next N matching requests with the given status", async () => {
     h.server.injectFault({
       verb: "get",
