@@ -140,8 +140,11 @@ export class RecordSet {
         this.#blocks.push((b = { ips: new Set(), bytes: undefined }));
       b.ips.add(ip);
       this.#blockOf.set(ip, b);
-    }
-    b.bytes = undefined;
+      // An appended record (every allocation) extends the block's text by its fragment
+      // rather than having the whole block encoded again at the next write.
+      if (b.bytes !== undefined)
+        b.bytes = Buffer.concat([b.bytes, COMMA, Buffer.from(wireFragment(ip, rec), "latin1")]);
+    } else b.bytes = undefined;
     if (k !== undefined && k.family === this.family) this.#used.add(k.value);
     let s = this.#byUid.get(rec.podUid);
     if (s === undefined) this.#byUid.set(rec.podUid, (s = new Set()));
