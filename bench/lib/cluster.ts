@@ -137,7 +137,8 @@ export class BenchCluster {
             ...o.agentEnv,
           };
           if (o.cpuProfDir !== undefined)
-            env["NODE_OPTIONS"] = `--cpu-prof --cpu-prof-interval=100 --cpu-prof-dir=${o.cpuProfDir} --cpu-prof-name=agent-${node}.cpuprofile`;
+            env["NODE_OPTIONS"] =
+              `--cpu-prof --cpu-prof-interval=100 --cpu-prof-dir=${o.cpuProfDir} --cpu-prof-name=agent-${node}.cpuprofile`;
           const daemon = await startDaemon(
             `agent-${node}`,
             join(ROOT, "bin", "spiderpool-agent"),
