@@ -38,7 +38,7 @@ import { poolAddresses } from "../ipam/pool-state.ts";
 import { assemble, type Allocated, type IpConfig, type NicRoute } from "../ipam/result.ts";
 import { sleep } from "../kube/backoff.ts";
 import type { KubeClient, KubeObject } from "../kube/client.ts";
-import { isNotFound } from "../kube/errors.ts";
+import { isConflict, isNotFound } from "../kube/errors.ts";
 import { updateWithRetry } from "../kube/optimistic.ts";
 import { KUBEVIRT_VM as VM, KUBEVIRT_VMI as VMI, Resources } from "../kube/resources.ts";
 import { AgentCache, ENDPOINTS, type Pod } from "./cache.ts";
@@ -92,6 +92,24 @@ export interface DelRequest {
   podName: string;
   podNamespace: string;
   podUid: string;
+}
+
+/** What an ADD's first pass learned, for the pass that may follow it. */
+interface FirstPass {
+  /** The pass skipped reading the endpoint. */
+  assumedNew: boolean;
+  epName: string;
+  podUid: string;
+  /** Records the pass drew that the pod did not hold before. */
+  fresh: Array<{ pool: string; ip: string }>;
+}
+
+/** True when `items` record every address of `drawn`, each from the same pool. */
+function listsAll(items: readonly IPAllocationDetail[], drawn: readonly IPAllocationDetail[]): boolean {
+  const have = new Set<string>();
+  for (const [pool, ips] of poolsOf(items)) for (const ip of ips) have.add(`${pool} ${ip}`);
+  for (const [pool, ips] of poolsOf(drawn)) for (const ip of ips) if (!have.has(`${pool} ${ip}`)) return false;
+  return true;
 }
 
 interface FamilyPlan {
@@ -232,7 +250,7 @@ export class IpamService {
     const key = `${req.podNamespace}/${req.podName}`;
     this.#adding.set(key, (this.#adding.get(key) ?? 0) + 1);
     try {
-      const out = await this.#allocate(req, log);
+      const out = await this.#add(req, log);
       this.#d.metrics.allocationDuration.observe((performance.now() - started) / 1000);
       return out;
     } catch (err) {
@@ -256,7 +274,46 @@ export class IpamService {
     return true;
   }
 
-  async #allocate(req: AddRequest, log: Logger, mayAssumeNew = true): Promise<AddResponse> {
+  /**
+   * An ADD. Its first pass may take the pod for new and skip reading its endpoint (see
+   * #allocate). When that pass meets the endpoint after all, or fails where an existing
+   * endpoint would have answered instead, the ADD starts again from the endpoint, and the
+   * records the first pass drew that the answer does not list go back.
+   */
+  async #add(req: AddRequest, log: Logger): Promise<AddResponse> {
+    const first: FirstPass = { assumedNew: false, epName: req.podName, podUid: "", fresh: [] };
+    let out: AddResponse | "exists";
+    try {
+      out = await this.#allocate(req, log, first);
+    } catch (err) {
+      if (!first.assumedNew) throw err;
+      // With no endpoint the careful path would have failed just the same.
+      if ((await this.#d.cache.getEndpointFresh(req.podNamespace, first.epName)) === undefined) throw err;
+      log.info(
+        { endpoint: first.epName, err: (err as Error).message },
+        "the pod's first ADD failed without reading its SpiderEndpoint, which exists; starting again from it",
+      );
+      out = "exists";
+    }
+    if (out !== "exists") return out;
+    log.info({ endpoint: first.epName }, "the pod already has a SpiderEndpoint; the ADD starts again from it");
+    // The pod's records are one per pool, so the careful path finds the ones drawn in the
+    // first pass again wherever it allocates from the same pools.
+    const again = await this.#allocate(req, log, undefined);
+    if (again === "exists") throw new Error("unreachable: only a first pass creates without merging");
+    await this.#returnUnused(req, first.podUid, first.fresh, again, log);
+    return again;
+  }
+
+  /**
+   * One pass of an ADD. With `first`, the pass may take the pod for new: the first ADD of a
+   * stateless pod, the case of every pod of a rollout or a recovery, finds no endpoint, so
+   * the read is skipped and the endpoint created outright; one that exists all the same (a
+   * kubelet retry after an agent restart, the leftover of a same-name pod) refuses the create
+   * and the pass answers "exists". StatefulSet and KubeVirt endpoints outlive their pods, so
+   * theirs is always read.
+   */
+  async #allocate(req: AddRequest, log: Logger, first: FirstPass | undefined): Promise<AddResponse | "exists"> {
     const { podNamespace: ns, podName } = req;
     let pod = await this.#d.cache.getPod(ns, podName);
     // The runtime's K8S_POD_UID names the pod this sandbox is for; a cache that lags a
@@ -276,12 +333,12 @@ export class IpamService {
     const kinds = this.#kinds(top);
     const epName = kinds.vmi ? top.name : podName;
     const podRef = `${ns}/${epName}`;
-    // The first ADD of a stateless pod, the case of every pod of a rollout or a recovery,
-    // finds no endpoint: the read is skipped and the endpoint created outright. One that does
-    // exist (a kubelet retry after an agent restart, the leftover of a same-name pod) refuses
-    // the create; the records just made go back and the ADD starts again from the endpoint.
-    // StatefulSet and KubeVirt endpoints outlive their pods, so theirs is always read.
-    const assumeNew = mayAssumeNew && !kinds.sts && !kinds.vmi && this.#firstAdd(podUid);
+    const assumeNew = first !== undefined && !kinds.sts && !kinds.vmi && this.#firstAdd(podUid);
+    if (first !== undefined) {
+      first.assumedNew = assumeNew;
+      first.epName = epName;
+      first.podUid = podUid;
+    }
     let ep = assumeNew ? undefined : await this.#d.cache.getEndpointFresh(ns, epName);
 
     let onlyNic: string | undefined;
@@ -322,7 +379,7 @@ export class IpamService {
           { endpoint: epName, staleUid: ep.status.current.uid },
           "deleting the endpoint of a previous pod with this name",
         );
-        await this.#dropEndpoint(ns, epName, true);
+        await this.#dropEndpoint(ns, epName, true, ep);
         ep = undefined;
       } else if (ep.status.current.ips.some((i) => i.interface === req.ifName || i.interface === "")) {
         // Idempotent ADD (or the next NIC of a no-name multi-NIC pod): the recorded allocation.
@@ -365,19 +422,22 @@ export class IpamService {
     // exhausted) fails the ADD; the records the other families got stay for this pod UID,
     // reused by the kubelet's retry and reclaimed by the GC once the pod is gone. They are
     // not rolled back: a concurrent ADD of the same pod may already be using them.
-    const fresh: Array<{ pool: string; ip: string }> = [];
+    const fresh = first?.fresh ?? [];
     const allocs = await Promise.all(plans.map((p) => this.#commitFamily(p, podUid, podRef, fresh)));
     const assembled = assemble(allocs, podRoutes);
     if (assembled.dropped.length > 0)
       log.warn({ dropped: assembled.dropped }, "pod routes whose gateway is in no allocated subnet were dropped");
     const wrote = await this.#writeEndpoint(ns, epName, pod, podUid, top, kinds, assembled.details, named, assumeNew);
-    if (wrote === "exists") {
-      log.info({ endpoint: epName }, "the pod already has a SpiderEndpoint; the ADD starts again from it");
-      // The pod's records are one per pool, so the careful path finds the ones drawn here
-      // again wherever it allocates from the same pools.
-      const out = await this.#allocate(req, log, false);
-      await this.#returnUnused(req, podUid, fresh, out, log);
-      return out;
+    if (wrote === "exists") return "exists";
+    if (wrote !== "created" && !listsAll(wrote.status?.current.ips ?? [], assembled.details)) {
+      // A concurrent ADD of this pod recorded its own allocation first (drawn from other
+      // pools: a pool's spec changed in between). The endpoint is what DEL and GC go by, so
+      // it is the answer; the records drawn here stay with the pod until it is gone.
+      log.warn(
+        { endpoint: epName, drawn: assembled.ips.map((i) => i.address) },
+        "another ADD of this pod recorded other addresses in its SpiderEndpoint; answering with those",
+      );
+      return fromEndpoint(wrote.status?.current.ips ?? []);
     }
     return {
       ips: assembled.ips.map((i) => ({ ...i, nic: named ? i.nic : nicName(i.nic) })),
@@ -426,7 +486,7 @@ export class IpamService {
     if (!cands.named || marked.length === items.length) {
       log.info({ endpoint: name }, "the StatefulSet's pools changed; releasing its old addresses");
       await this.#releaseItems(items, oldUid);
-      await this.#dropEndpoint(ns, name, true);
+      await this.#dropEndpoint(ns, name, true, ep);
       return "all";
     }
     log.info(
@@ -681,14 +741,22 @@ export class IpamService {
     if ((this.#adding.get(`${req.podNamespace}/${req.podName}`) ?? 0) > 1) {
       log.warn(
         { unused },
-        "records drawn for an existing endpoint are left to the GC: another ADD of the pod is running",
+        "records drawn before the endpoint was found stay with the pod until it is gone: another ADD of it is running",
       );
       return;
     }
     const byPool = new Map<string, string[]>();
     for (const u of unused) byPool.set(u.pool, [...(byPool.get(u.pool) ?? []), u.ip]);
-    await Promise.all([...byPool].map(([pool, ips]) => this.writer(pool).submit({ kind: "release", podUid, ips })));
-    log.info({ released: unused }, "records drawn before the endpoint was found went back");
+    try {
+      await Promise.all([...byPool].map(([pool, ips]) => this.writer(pool).submit({ kind: "release", podUid, ips })));
+      log.info({ released: unused }, "records drawn before the endpoint was found went back");
+    } catch (err) {
+      // The answer and the endpoint are right; the records stay with the pod until it is gone.
+      log.warn(
+        { unused, err: (err as Error).message },
+        "records drawn before the endpoint was found could not go back; they are released with the pod",
+      );
+    }
   }
 
   async #commitFamily(
@@ -754,7 +822,7 @@ export class IpamService {
     details: IPAllocationDetail[],
     named: boolean,
     createOnly: boolean,
-  ): Promise<"created" | "exists" | "merged"> {
+  ): Promise<"created" | "exists" | SpiderEndpoint> {
     // No-name multi-NIC: the first item is eth0; the others wait for their ADD to be named.
     const items = named ? details : details.map((d) => ({ ...d, interface: d.interface === "0" ? "eth0" : "" }));
     const status = {
@@ -788,7 +856,7 @@ export class IpamService {
       if (!(err as { status?: number }).status || (err as { status?: number }).status !== 409) throw err;
       if (createOnly) return "exists";
     }
-    await this.#updateEndpoint(ns, name, undefined, (cur) => {
+    return this.#updateEndpoint(ns, name, undefined, (cur) => {
       if (cur.status === undefined) return { ...cur, status };
       if (cur.status.current.uid !== podUid) return undefined;
       const have = new Set(cur.status.current.ips.map((i) => i.interface));
@@ -799,16 +867,23 @@ export class IpamService {
         status: { ...cur.status, current: { ...cur.status.current, ips: [...cur.status.current.ips, ...add] } },
       };
     });
-    return "merged";
   }
 
   /**
-   * Removes our finalizer and, when asked, the endpoint itself. `known` is a copy read
-   * moments ago, written against instead of reading again (a stale one costs a 409).
+   * Removes our finalizer from the endpoint `known` (a copy read moments ago, written against
+   * instead of reading again; a stale one costs a 409) and, when asked, the endpoint itself.
+   * Only while it is still that pod's: an endpoint re-created meanwhile for another pod of the
+   * same name (another UID) is left alone, and the delete is preconditioned on the object.
    */
-  async #dropEndpoint(ns: string, name: string, remove: boolean, known?: SpiderEndpoint): Promise<void> {
+  async #dropEndpoint(ns: string, name: string, remove: boolean, known: SpiderEndpoint): Promise<void> {
+    const podUid = known.status?.current.uid;
+    let objectUid: string | undefined;
+    let mine = true;
     try {
       await this.#updateEndpoint(ns, name, known, (cur) => {
+        mine = cur.status?.current.uid === podUid;
+        objectUid = cur.metadata.uid;
+        if (!mine) return undefined;
         const fins = (cur.metadata.finalizers ?? []).filter((f) => f !== SPIDER_FINALIZER);
         if (fins.length === (cur.metadata.finalizers ?? []).length) return undefined;
         const next = { ...cur, metadata: { ...cur.metadata } };
@@ -816,9 +891,14 @@ export class IpamService {
         else next.metadata.finalizers = fins;
         return next;
       });
-      if (remove) await this.#d.client.delete(ENDPOINTS, name, { namespace: ns });
+      if (remove && mine)
+        await this.#d.client.delete(ENDPOINTS, name, {
+          namespace: ns,
+          ...(objectUid !== undefined ? { preconditions: { uid: objectUid } } : {}),
+        });
     } catch (err) {
-      if (!isNotFound(err)) throw err;
+      // Gone already, or replaced by another object of the same name since it was read.
+      if (!isNotFound(err) && !isConflict(err)) throw err;
     }
   }
 

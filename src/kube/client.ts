@@ -230,10 +230,10 @@ export class KubeClient {
       throw new TransportError(method, path, err);
     }
     this.#options.onRequest?.({ method, path, status: res.status, durationMs: performance.now() - started });
-    this.#reportWarnings(res.headersDistinct["warning"], method, path);
+    if (this.#options.onWarning !== undefined) this.#reportWarnings(res.values("warning"), method, path);
     if (res.status < 200 || res.status > 299) {
       const body = parseBody(joined(res.chunks).toString("utf8"));
-      throw ApiError.from(method, path, res.status, body, res.headersDistinct["retry-after"]?.[0]);
+      throw ApiError.from(method, path, res.status, body, res.values("retry-after")[0]);
     }
     if (opts.decode !== undefined) {
       try {

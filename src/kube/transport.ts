@@ -22,10 +22,23 @@ export interface TlsOptions {
 export interface Answer {
   status: number;
   headers: http.IncomingHttpHeaders;
-  /** Every value of each header, in order (Warning may repeat). */
-  headersDistinct: NodeJS.Dict<string[]>;
+  /**
+   * Every value of one header (lower-case name), in order: Warning may repeat, and its
+   * texts hold commas. Read from the raw headers on demand; Node's `headersDistinct`
+   * builds an object of every header on each access, a cost on every request.
+   */
+  values(name: string): string[];
   /** The body as it arrived, in pieces: a reader that needs only its head need not join them. */
   chunks: Buffer[];
+}
+
+/** Every value of header `name` (lower case) in Node's `rawHeaders` (name, value, name, value…). */
+export function headerValues(raw: readonly string[], name: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2)
+    if ((raw[i] as string).length === name.length && (raw[i] as string).toLowerCase() === name)
+      out.push(raw[i + 1] as string);
+  return out;
 }
 
 /** The whole of a body that arrived in pieces. */
@@ -110,10 +123,11 @@ export class Transport {
               reject(new Error("connection closed before the answer was complete"));
               return;
             }
+            const raw = res.rawHeaders;
             resolve({
               status: res.statusCode ?? 0,
               headers: res.headers,
-              headersDistinct: res.headersDistinct,
+              values: (name) => headerValues(raw, name),
               chunks,
             });
           });

@@ -177,6 +177,27 @@ describe("agent acceptance cases", { skip }, () => {
     assert.deepEqual(records(await pool("was")), {});
   });
 
+  it("a first ADD that fails before it would have read the endpoint answers from the endpoint", async () => {
+    await createPool(c.h, "had", { subnet: "192.0.2.0/24", ips: ["192.0.2.110"] });
+    // Every address of the pool the annotation now names is excluded: drawing from it fails.
+    await createPool(c.h, "none-left", { subnet: "192.0.2.0/24", ips: ["192.0.2.111"], excludeIPs: ["192.0.2.111"] });
+    const p = await createPod(c.h, {
+      name: "f-pod",
+      node: "node1",
+      annotations: { "ipam.spidernet.io/ippool": '{"ipv4":["none-left"]}' },
+    });
+    const uid = String(p.metadata?.uid);
+    await writeRecord(c.h, "had", "192.0.2.110", "default/f-pod", uid);
+    await writeEndpoint(c.h, { name: "f-pod", uid, ip: "192.0.2.110", pool: "had" });
+    const r = await cni({ command: "ADD", socket: socket(), pod: { name: "f-pod" } });
+    assert.equal(r.code, 0, r.stdout);
+    assert.equal(ipOf(r), "192.0.2.110/24");
+    assert.deepEqual(records(await pool("none-left")), {});
+    await c.h.client.delete(Resources.pods, "f-pod", { namespace: "default" });
+    await cni({ command: "DEL", socket: socket(), pod: { name: "f-pod", uid } });
+    assert.deepEqual(records(await pool("had")), {});
+  });
+
   it("an ADD for a pod whose name still has a previous pod's endpoint replaces that endpoint", async () => {
     await createPool(c.h, "leftover", { subnet: "192.0.2.0/24", ips: ["192.0.2.90"] });
     const ann = { "ipam.spidernet.io/ippool": '{"ipv4":["leftover"]}' };
