@@ -113,7 +113,11 @@ export class SpiderpoolAgent {
     }
     const t0 = performance.now();
     await this.cache.start();
-    this.log.info({ ms: Math.round(performance.now() - t0) }, "caches synced");
+    // Pods already on this node (after a reboot, an agent upgrade) may have endpoints: their
+    // ADDs read them first. Only pods that arrive from now on are taken for new.
+    const present = this.cache.pods.list();
+    this.service.knownPods(present.map((p) => p.metadata.uid ?? ""));
+    this.log.info({ ms: Math.round(performance.now() - t0), pods: present.length }, "caches synced");
     mkdirSync(dirname(this.config.socketPath), { recursive: true });
     rmSync(this.config.socketPath, { force: true });
     this.#socket = createServer((req, res) => void this.#onSocket(req, res));

@@ -267,6 +267,11 @@ export class IpamService {
    * True the first time this process sees an ADD for the pod UID. A second ADD of a UID is a
    * kubelet retry, a re-created sandbox or the pod's next NIC, and must start from its endpoint.
    */
+  /** Pods that may already have an ADD behind them (they were on the node when the agent started). */
+  knownPods(uids: readonly string[]): void {
+    for (const uid of uids) if (uid !== "" && this.#added.size < ADDED_MEMO_CAP) this.#added.add(uid);
+  }
+
   #firstAdd(uid: string): boolean {
     if (uid === "" || this.#added.has(uid)) return false;
     if (this.#added.size >= ADDED_MEMO_CAP) this.#added.clear();

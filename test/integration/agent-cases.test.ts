@@ -8,6 +8,11 @@ import { Resources } from "../../src/kube/index.ts";
 import type { SpiderEndpoint } from "../../src/api/endpoint.ts";
 import { eventually } from "../support/apiserver.ts";
 import { writeEndpoint, writeRecord } from "../support/controller.ts";
+import { join } from "node:path";
+import pino from "pino";
+import { SpiderpoolAgent } from "../../src/agent/agent.ts";
+import { loadAgentConfig } from "../../src/agent/config.ts";
+import { KubeClient } from "../../src/kube/index.ts";
 import {
   cni,
   consistency,
@@ -196,6 +201,57 @@ describe("agent acceptance cases", { skip }, () => {
     await c.h.client.delete(Resources.pods, "f-pod", { namespace: "default" });
     await cni({ command: "DEL", socket: socket(), pod: { name: "f-pod", uid } });
     assert.deepEqual(records(await pool("had")), {});
+  });
+
+  it("after an agent (re)start, the pods already on its node read their endpoint before allocating", async () => {
+    await c.h.client.create(Resources.nodes, {
+      apiVersion: "v1",
+      kind: "Node",
+      metadata: { name: "node3", labels: { "kubernetes.io/hostname": "node3" } },
+    });
+    await createPool(c.h, "before", { subnet: "192.0.2.0/24", ips: ["192.0.2.120-192.0.2.121"] });
+    const p = await createPod(c.h, {
+      name: "r-pod",
+      node: "node3",
+      annotations: { "ipam.spidernet.io/ippool": '{"ipv4":["before"]}' },
+    });
+    const uid = String(p.metadata?.uid);
+    // What the node's previous agent process recorded.
+    await writeRecord(c.h, "before", "192.0.2.121", "default/r-pod", uid);
+    await writeEndpoint(c.h, { name: "r-pod", uid, ip: "192.0.2.121", pool: "before" });
+    const lines: string[] = [];
+    const socket3 = join(c.dir, "node3.sock");
+    const agent = new SpiderpoolAgent({
+      config: {
+        ...loadAgentConfig({
+          SPIDERPOOL_POD_NAMESPACE: "kube-system",
+          SPIDERPOOL_POD_NAME: "spiderpool-agent-node3",
+          SPIDERPOOL_NODE_NAME: "node3",
+        }),
+        socketPath: socket3,
+      },
+      client: new KubeClient({ server: c.h.url }),
+      logger: pino({ level: "info" }, { write: (l: string) => void lines.push(l) }),
+      healthPort: 0,
+      metricPort: 0,
+    });
+    await agent.start();
+    try {
+      const r = await cni({ command: "ADD", socket: socket3, pod: { name: "r-pod" } });
+      assert.equal(r.code, 0, r.stdout);
+      assert.equal(ipOf(r), "192.0.2.121/24");
+      // Read first: no address drawn and given back, no refused create.
+      assert.deepEqual(
+        lines.filter((l) => l.includes("already has a SpiderEndpoint")),
+        [],
+      );
+      assert.deepEqual(Object.keys(records(await pool("before"))), ["192.0.2.121"]);
+      await c.h.client.delete(Resources.pods, "r-pod", { namespace: "default" });
+      await cni({ command: "DEL", socket: socket3, pod: { name: "r-pod", uid } });
+      assert.deepEqual(records(await pool("before")), {});
+    } finally {
+      await agent.stop();
+    }
   });
 
   it("an ADD for a pod whose name still has a previous pod's endpoint replaces that endpoint", async () => {
