@@ -128,27 +128,22 @@ export async function scale(argv: string[]): Promise<Record<string, unknown>> {
         const u = procUsage(agent.daemon.pid);
         return { all: u?.cpuSeconds ?? Number.NaN, sys: u?.sysSeconds ?? Number.NaN };
       };
+      const every = (cmd: "ADD" | "DEL", times: number[]): Promise<void> =>
+        forEachLimit(pods, concurrency, async (p) => {
+          const r = await call(cmd, p, uids.get(`default/${p.name}`) ?? "");
+          times.push(r.ms);
+          if (!r.ok) {
+            failures++;
+            if (failures <= 3) process.stderr.write(`  ${cmd} ${p.name} failed: ${r.error ?? ""}\n`);
+          }
+        });
       // ADDs first, all of them, then DELs: the pool grows by n records on top of what it held.
       const a0 = cpu();
-      await forEachLimit(pods, concurrency, async (p) => {
-        const r = await call("ADD", p, uids.get(`default/${p.name}`) ?? "");
-        addMs.push(r.ms);
-        if (!r.ok) {
-          failures++;
-          if (failures <= 3) process.stderr.write(`  ADD ${p.name} failed: ${r.error ?? ""}\n`);
-        }
-      });
+      await every("ADD", addMs);
       const a1 = cpu();
       for (const p of pods) await c.delete(Resources.pods, p.name, { namespace: "default" });
       const d0 = cpu();
-      await forEachLimit(pods, concurrency, async (p) => {
-        const r = await call("DEL", p, uids.get(`default/${p.name}`) ?? "");
-        delMs.push(r.ms);
-        if (!r.ok) {
-          failures++;
-          if (failures <= 3) process.stderr.write(`  DEL ${p.name} failed: ${r.error ?? ""}\n`);
-        }
-      });
+      await every("DEL", delMs);
       const d1 = cpu();
       process.stderr.write(`  ${pool}: ${n} ADDs and DELs measured, ${concurrency} in flight\n`);
       return {

@@ -107,9 +107,19 @@ interface FirstPass {
 /** True when `items` record every address of `drawn`, each from the same pool. */
 function listsAll(items: readonly IPAllocationDetail[], drawn: readonly IPAllocationDetail[]): boolean {
   const have = new Set<string>();
-  for (const [pool, ips] of poolsOf(items)) for (const ip of ips) have.add(`${pool} ${ip}`);
-  for (const [pool, ips] of poolsOf(drawn)) for (const ip of ips) if (!have.has(`${pool} ${ip}`)) return false;
+  for (const [pool, ips] of poolsOf(items)) for (const ip of ips) have.add(recordKey(pool, ip));
+  for (const [pool, ips] of poolsOf(drawn)) for (const ip of ips) if (!have.has(recordKey(pool, ip))) return false;
   return true;
+}
+
+/** A pool and an address (with or without its prefix length), compared in canonical form. */
+function recordKey(pool: string, ip: string): string {
+  const bare = ip.split("/")[0] ?? "";
+  try {
+    return `${pool} ${canonicalIP(bare)}`;
+  } catch {
+    return `${pool} ${bare}`;
+  }
 }
 
 interface FamilyPlan {
@@ -733,15 +743,8 @@ export class IpamService {
     out: AddResponse,
     log: Logger,
   ): Promise<void> {
-    const key = (pool: string, ip: string): string => {
-      try {
-        return `${pool} ${canonicalIP(ip.split("/")[0] ?? "")}`;
-      } catch {
-        return `${pool} ${ip}`;
-      }
-    };
-    const used = new Set(out.ips.map((i) => key(i.pool, i.address)));
-    const unused = fresh.filter((f) => !used.has(key(f.pool, f.ip)));
+    const used = new Set(out.ips.map((i) => recordKey(i.pool, i.address)));
+    const unused = fresh.filter((f) => !used.has(recordKey(f.pool, f.ip)));
     if (unused.length === 0) return;
     if ((this.#adding.get(`${req.podNamespace}/${req.podName}`) ?? 0) > 1) {
       log.warn(
@@ -753,7 +756,7 @@ export class IpamService {
     const byPool = new Map<string, string[]>();
     for (const u of unused) byPool.set(u.pool, [...(byPool.get(u.pool) ?? []), u.ip]);
     try {
-      await Promise.all([...byPool].map(([pool, ips]) => this.writer(pool).submit({ kind: "release", podUid, ips })));
+      await this.#releaseRecords(byPool, podUid);
       log.info({ released: unused }, "records drawn before the endpoint was found went back");
     } catch (err) {
       // The answer and the endpoint are right; the records stay with the pod until it is gone.
@@ -1011,11 +1014,15 @@ export class IpamService {
   }
 
   async #releaseItems(items: readonly IPAllocationDetail[], uid: string): Promise<void> {
-    const byPool = poolsOf(items);
+    await this.#releaseRecords(poolsOf(items), uid);
+  }
+
+  /** Releases `uid`'s records of these addresses, pool by pool. */
+  async #releaseRecords(byPool: ReadonlyMap<string, readonly string[]>, uid: string): Promise<void> {
     await Promise.all(
       [...byPool].map(async ([pool, ips]) => {
         try {
-          await this.writer(pool).submit({ kind: "release", podUid: uid, ips });
+          await this.writer(pool).submit({ kind: "release", podUid: uid, ips: [...ips] });
         } catch (err) {
           // A pool deleted meanwhile holds nothing to release.
           if ((err as { code?: string }).code !== "ERR_POOL_NOT_FOUND") throw err;

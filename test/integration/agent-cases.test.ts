@@ -8,11 +8,7 @@ import { Resources } from "../../src/kube/index.ts";
 import type { SpiderEndpoint } from "../../src/api/endpoint.ts";
 import { eventually } from "../support/apiserver.ts";
 import { writeEndpoint, writeRecord } from "../support/controller.ts";
-import { join } from "node:path";
 import pino from "pino";
-import { SpiderpoolAgent } from "../../src/agent/agent.ts";
-import { loadAgentConfig } from "../../src/agent/config.ts";
-import { KubeClient } from "../../src/kube/index.ts";
 import {
   cni,
   consistency,
@@ -20,6 +16,7 @@ import {
   createPool,
   records,
   shimBuilt,
+  startAgent,
   startCluster,
   type Cluster,
 } from "../support/cluster.ts";
@@ -220,22 +217,9 @@ describe("agent acceptance cases", { skip }, () => {
     await writeRecord(c.h, "before", "192.0.2.121", "default/r-pod", uid);
     await writeEndpoint(c.h, { name: "r-pod", uid, ip: "192.0.2.121", pool: "before" });
     const lines: string[] = [];
-    const socket3 = join(c.dir, "node3.sock");
-    const agent = new SpiderpoolAgent({
-      config: {
-        ...loadAgentConfig({
-          SPIDERPOOL_POD_NAMESPACE: "kube-system",
-          SPIDERPOOL_POD_NAME: "spiderpool-agent-node3",
-          SPIDERPOOL_NODE_NAME: "node3",
-        }),
-        socketPath: socket3,
-      },
-      client: new KubeClient({ server: c.h.url }),
+    const { agent, socket: socket3 } = await startAgent(c.h, "node3", c.dir, {
       logger: pino({ level: "info" }, { write: (l: string) => void lines.push(l) }),
-      healthPort: 0,
-      metricPort: 0,
     });
-    await agent.start();
     try {
       const r = await cni({ command: "ADD", socket: socket3, pod: { name: "r-pod" } });
       assert.equal(r.code, 0, r.stdout);

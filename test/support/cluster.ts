@@ -54,6 +54,39 @@ export interface ClusterOptions {
   config?: Partial<AgentConfig>;
 }
 
+/**
+ * A spiderpool-agent for `name` in this process, its socket in `dir`. `logger` replaces the
+ * default (silent unless $AGENT_LOG names a level).
+ */
+export async function startAgent(
+  h: Harness,
+  name: string,
+  dir: string,
+  opts: Pick<ClusterOptions, "agentEnv" | "config"> & { logger?: pino.Logger } = {},
+): Promise<Node> {
+  const socket = join(dir, `${name}.sock`);
+  const config: AgentConfig = {
+    ...loadAgentConfig({
+      SPIDERPOOL_POD_NAMESPACE: "kube-system",
+      SPIDERPOOL_POD_NAME: `spiderpool-agent-${name}`,
+      SPIDERPOOL_NODE_NAME: name,
+      SPIDERPOOL_LOG_LEVEL: "warn",
+      ...opts.agentEnv,
+    }),
+    socketPath: socket,
+    ...opts.config,
+  };
+  const agent = new SpiderpoolAgent({
+    config,
+    client: new KubeClient({ server: h.url }),
+    logger: opts.logger ?? pino({ level: process.env["AGENT_LOG"] ?? "silent" }),
+    healthPort: 0,
+    metricPort: 0,
+  });
+  await agent.start();
+  return { name, agent, socket };
+}
+
 export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> {
   const h = await startApiServer({ writeLatencyMs: opts.writeLatencyMs ?? 0, historyCapacity: 100_000 });
   const dir = mkdtempSync(join(tmpdir(), "cluster-"));
@@ -67,31 +100,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       metadata: { name, labels: { "kubernetes.io/hostname": name } },
     });
   }
-  for (let i = 0; i < count; i++) {
-    const name = `node${i + 1}`;
-    const socket = join(dir, `${name}.sock`);
-    const config: AgentConfig = {
-      ...loadAgentConfig({
-        SPIDERPOOL_POD_NAMESPACE: "kube-system",
-        SPIDERPOOL_POD_NAME: `spiderpool-agent-${name}`,
-        SPIDERPOOL_NODE_NAME: name,
-        SPIDERPOOL_LOG_LEVEL: "warn",
-        ...opts.agentEnv,
-      }),
-      socketPath: socket,
-      ...opts.config,
-    };
-    const client = new KubeClient({ server: h.url });
-    const agent = new SpiderpoolAgent({
-      config,
-      client,
-      logger: pino({ level: process.env["AGENT_LOG"] ?? "silent" }),
-      healthPort: 0,
-      metricPort: 0,
-    });
-    await agent.start();
-    nodes.push({ name, agent, socket });
-  }
+  for (let i = 0; i < count; i++) nodes.push(await startAgent(h, `node${i + 1}`, dir, opts));
   return {
     h,
     nodes,
