@@ -1,7 +1,8 @@
 // What one API request costs the client's CPU, whatever it asks: the agent's Transport
-// (node:http with its keep-alive agent), bare node:http, and a raw keep-alive socket that
-// writes the request line and reads a Content-Length answer, the floor any HTTP/1.1 client
-// on Node could reach. The server runs in its own process on loopback, so the figures are
+// (its own HTTP/1.1 on keep-alive sockets), bare node:http with a keep-alive agent, and a
+// raw keep-alive socket that writes the request line and reads a Content-Length answer, the
+// floor any HTTP/1.1 client on Node could reach. Then a pool's write: a PUT of half a
+// megabyte answered with as much in chunks, as an API server answers a large object. The server runs in its own process on loopback, so the figures are
 // the client's alone. Prints figures and the machine's load; it asserts nothing.
 // Usage: npm run bench:http [-- --n N] [--json FILE]
 import { spawn } from "node:child_process";
@@ -29,10 +30,18 @@ const body = Buffer.from(JSON.stringify({ kind: "Status", apiVersion: "v1", meta
   message: 'spiderendpoints.spiderpool.spidernet.io "pod-0" not found', reason: "NotFound",
   details: { name: "pod-0", group: "spiderpool.spidernet.io", kind: "spiderendpoints" }, code: 404 }));
 const s = http.createServer((req, res) => {
-  req.resume();
+  const parts = [];
+  req.on("data", (c) => parts.push(c));
   req.on("end", () => {
-    res.writeHead(404, { "content-type": "application/json", "content-length": body.length });
-    res.end(body);
+    if (req.method !== "PUT") {
+      res.writeHead(404, { "content-type": "application/json", "content-length": body.length });
+      return res.end(body);
+    }
+    // The object back, without a length: framed in chunks, 32 KiB each.
+    const all = Buffer.concat(parts);
+    res.writeHead(200, { "content-type": "application/json" });
+    for (let at = 0; at < all.length; at += 32768) res.write(all.subarray(at, at + 32768));
+    res.end();
   });
 });
 s.listen(0, "127.0.0.1", () => process.stdout.write(String(s.address().port) + "\\n"));
@@ -45,18 +54,18 @@ interface Figures {
   wallMsPerRequest: number;
 }
 
-async function measure(client: string, once: () => Promise<unknown>): Promise<Figures> {
-  for (let i = 0; i < 500; i++) await once();
+async function measure(client: string, once: () => Promise<unknown>, n = N): Promise<Figures> {
+  for (let i = 0; i < Math.min(500, n); i++) await once();
   const c0 = process.cpuUsage();
   const t0 = performance.now();
-  for (let i = 0; i < N; i++) await once();
+  for (let i = 0; i < n; i++) await once();
   const c = process.cpuUsage(c0);
   const r = (x: number): number => Math.round(x * 1000) / 1000;
   return {
     client,
-    cpuMsPerRequest: r((c.user + c.system) / N / 1000),
-    sysMsPerRequest: r(c.system / N / 1000),
-    wallMsPerRequest: r((performance.now() - t0) / N),
+    cpuMsPerRequest: r((c.user + c.system) / n / 1000),
+    sysMsPerRequest: r(c.system / n / 1000),
+    wallMsPerRequest: r((performance.now() - t0) / n),
   };
 }
 
@@ -100,7 +109,7 @@ try {
   console.log(`one GET answered 404 by a loopback server in another process, ${N} in a row per client\n`);
 
   const transport = new Transport(new URL(`http://127.0.0.1:${port}`), 4, {});
-  const viaTransport = await measure("agent Transport (node:http)", async () => {
+  const viaTransport = await measure("agent Transport", async () => {
     const a = await transport.send({
       method: "GET",
       path: PATH,
@@ -131,16 +140,68 @@ try {
   raw.close();
 
   const all = [viaTransport, viaHttp, viaRaw];
-  for (const f of all)
-    console.log(
-      `${f.client.padEnd(30)} CPU ${f.cpuMsPerRequest.toFixed(3)} ms per request (kernel ${f.sysMsPerRequest.toFixed(3)}), wall ${f.wallMsPerRequest.toFixed(3)} ms`,
-    );
+  const row = (f: Figures): string =>
+    `${f.client.padEnd(30)} CPU ${f.cpuMsPerRequest.toFixed(3)} ms per request (kernel ${f.sysMsPerRequest.toFixed(3)}), wall ${f.wallMsPerRequest.toFixed(3)} ms`;
+  for (const f of all) console.log(row(f));
   const ratio = Math.round((viaTransport.cpuMsPerRequest / viaRaw.cpuMsPerRequest) * 100) / 100;
   console.log(`\nagent Transport / raw socket, CPU per request: ${ratio}x`);
+
+  // A pool's write: its status holds 5 000 records, about 460 KB.
+  const object = Buffer.from(JSON.stringify({ status: { allocatedIPs: "x".repeat(460_000) } }));
+  console.log(
+    `\nPUT of ${Math.round(object.length / 1000)} KB answered with the object in chunks, ${Math.round(N / 10)} in a row per client\n`,
+  );
+  const bigN = Math.round(N / 10);
+  const put = new Transport(new URL(`http://127.0.0.1:${port}`), 4, {});
+  const putTransport = await measure(
+    "agent Transport",
+    async () => {
+      const a = await put.send({
+        method: "PUT",
+        path: PATH,
+        headers: { "content-type": "application/json" },
+        body: object,
+        timeoutMs: 10_000,
+      });
+      if (Buffer.concat(a.chunks).length !== object.length) throw new Error("answer cut short");
+    },
+    bigN,
+  );
+  put.close();
+  const putAgent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+  const putHttp = await measure(
+    "bare node:http",
+    () => {
+      return new Promise<void>((resolve, reject) => {
+        const req = http.request({
+          host: "127.0.0.1",
+          port,
+          method: "PUT",
+          path: PATH,
+          agent: putAgent,
+          headers: { "content-type": "application/json", "content-length": object.length },
+        });
+        req.on("response", (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () =>
+            Buffer.concat(chunks).length === object.length ? resolve() : reject(new Error("answer cut short")),
+          );
+        });
+        req.on("error", reject);
+        req.end(object);
+      });
+    },
+    bigN,
+  );
+  putAgent.destroy();
+  for (const f of [putTransport, putHttp]) console.log(row(f));
+  const putRatio = Math.round((putTransport.cpuMsPerRequest / putHttp.cpuMsPerRequest) * 100) / 100;
+  console.log(`\nagent Transport / node:http, CPU per half-megabyte PUT: ${putRatio}x`);
   if (values.json !== undefined)
     writeFileSync(
       values.json,
-      `${JSON.stringify({ scenario: "http-request", machine, machineAfter: machineInfo().loadAverage, n: N, clients: all, ratioTransportToRaw: ratio }, null, 2)}\n`,
+      `${JSON.stringify({ scenario: "http-request", machine, machineAfter: machineInfo().loadAverage, n: N, clients: all, ratioTransportToRaw: ratio, bigPut: { bytes: object.length, n: bigN, clients: [putTransport, putHttp], ratioTransportToNodeHttp: putRatio } }, null, 2)}\n`,
     );
 } finally {
   server.kill();

@@ -4,14 +4,13 @@
  * {@link TransportError}. Why not @kubernetes/client-node: it opens a connection per request
  * and its informer stops on errors (ecosystem.md §1).
  */
-import type { IncomingMessage } from "node:http";
 import { parseJson, stringifyJson } from "../api/int64.ts";
 import { TokenSource, type ClusterConfig } from "./config.ts";
 import { ApiError, KubeConfigError, TransportError } from "./errors.ts";
 import { collectionPath, objectPath, type ResourceType } from "./resources.ts";
 import type { Status } from "./status.ts";
 import { memberJsonIn } from "./json-scan.ts";
-import { joined, lines, Transport, type Answer } from "./transport.ts";
+import { joined, lines, Transport, type Answer, type StreamAnswer } from "./transport.ts";
 
 export interface KubeObject {
   apiVersion?: string;
@@ -424,7 +423,7 @@ export class KubeClient {
       allowWatchBookmarks: opts.allowWatchBookmarks === true ? "true" : undefined,
       timeoutSeconds: opts.timeoutSeconds,
     });
-    let res: IncomingMessage;
+    let res: StreamAnswer;
     try {
       res = await this.#transport.stream({
         path: `${this.#basePath}${path}${query}`,
@@ -440,19 +439,19 @@ export class KubeClient {
       throw new TransportError("WATCH", path, err);
     }
     try {
-      if (res.statusCode !== 200) {
+      if (res.status !== 200) {
         const chunks: Buffer[] = [];
-        for await (const c of res) chunks.push(c as Buffer);
+        for await (const c of res.body) chunks.push(c);
         throw ApiError.from(
           "WATCH",
           path,
-          res.statusCode ?? 0,
+          res.status,
           parseBody(Buffer.concat(chunks).toString("utf8")),
-          res.headersDistinct["retry-after"]?.[0],
+          res.values("retry-after")[0],
         );
       }
       // Records are split on bytes and decoded whole, so a character split across chunks is never cut.
-      for await (const line of lines(res)) {
+      for await (const line of lines(res.body)) {
         if (opts.known !== undefined) {
           const held = await heldFor(line, opts.known);
           if (held !== undefined) {
