@@ -11,6 +11,7 @@ import pino, { type Logger } from "pino";
 import { ANNO_DEFAULT_ROUTE_NIC, parseDefaultRouteNic } from "../api/annotations/index.ts";
 import { SpiderCoordinatorKind, type SpiderCoordinator } from "../api/coordinator.ts";
 import type { KubeClient } from "../kube/client.ts";
+import { headerValues } from "../kube/http1.ts";
 import { resourceTypeOf } from "../kube/resources.ts";
 import { AgentCache } from "./cache.ts";
 import { handleCni } from "./cni-handler.ts";
@@ -47,9 +48,9 @@ function reply(res: ServerResponse, status: number, body: string, headers: Recor
   res.end(body);
 }
 
+/** The first value of header `name` (lower case), read from the raw list: `req.headers` builds an object of them all. */
 function header(req: IncomingMessage, name: string): string {
-  const v = req.headers[name];
-  return Array.isArray(v) ? (v[0] ?? "") : (v ?? "");
+  return headerValues(req.rawHeaders, name)[0] ?? "";
 }
 
 export interface AgentOptions {
@@ -275,7 +276,10 @@ export class SpiderpoolAgent {
   }
 
   async #onSocket(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? "/", "http://agent");
+    // The CNI calls carry no query: their path is read without building a URL.
+    const raw = req.url ?? "/";
+    const q = raw.indexOf("?");
+    const url = { pathname: q < 0 ? raw : raw.slice(0, q), query: () => new URL(raw, "http://agent").searchParams };
     try {
       const body = await readBody(req);
       const m = /^\/v1\/cni\/(ipam|coordinator|ifacer)$/.exec(url.pathname);
@@ -302,8 +306,9 @@ export class SpiderpoolAgent {
       if (url.pathname === "/v1/coordinator/config" && req.method === "GET")
         return await this.#coordinatorConfig(body, res);
       if (url.pathname === "/v1/workloadendpoint" && req.method === "GET") {
-        const ns = url.searchParams.get("podNamespace");
-        const name = url.searchParams.get("podName");
+        const query = url.query();
+        const ns = query.get("podNamespace");
+        const name = query.get("podName");
         if (ns === null || name === null)
           return reply(res, 400, JSON.stringify("podNamespace and podName are required"));
         const ep = await this.cache.getEndpointFresh(ns, name);

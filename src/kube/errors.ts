@@ -45,28 +45,40 @@ export class ApiError extends SpiderpoolError {
   }
 
   static from(method: string, path: string, status: number, body: unknown, retryAfterHeader?: string): ApiError {
-    const header = retryAfterHeader !== undefined ? Number(retryAfterHeader) : Number.NaN;
-    if (isStatus(body)) {
-      return new ApiError({
-        status,
-        reason: body.reason ?? "",
-        message: body.message ?? "",
-        details: body.details,
-        retryAfterSeconds: Number.isFinite(header) ? header : body.details?.retryAfterSeconds,
-        method,
-        path,
-      });
-    }
-    const text = typeof body === "string" ? body : (stringifyJson(body) ?? "");
+    return apiErrorFrom(method, path, status, body, retryAfterHeader);
+  }
+}
+
+// Outside the class: a reference to the class from its own body makes the bundler name the
+// class expression _ApiError, and without kept names that would be the error's name.
+function apiErrorFrom(
+  method: string,
+  path: string,
+  status: number,
+  body: unknown,
+  retryAfterHeader?: string,
+): ApiError {
+  const header = retryAfterHeader !== undefined ? Number(retryAfterHeader) : Number.NaN;
+  if (isStatus(body)) {
     return new ApiError({
       status,
-      reason: reasonForStatus(status),
-      message: text.slice(0, 500),
-      retryAfterSeconds: Number.isFinite(header) ? header : undefined,
+      reason: body.reason ?? "",
+      message: body.message ?? "",
+      details: body.details,
+      retryAfterSeconds: Number.isFinite(header) ? header : body.details?.retryAfterSeconds,
       method,
       path,
     });
   }
+  const text = typeof body === "string" ? body : (stringifyJson(body) ?? "");
+  return new ApiError({
+    status,
+    reason: reasonForStatus(status),
+    message: text.slice(0, 500),
+    retryAfterSeconds: Number.isFinite(header) ? header : undefined,
+    method,
+    path,
+  });
 }
 
 export function reasonForStatus(status: number): StatusReason {
