@@ -138,6 +138,7 @@ function checkAffinity(pool: SpiderIPPool): Verdict | undefined {
 
 function checkContainment(
   pool: SpiderIPPool,
+  old: SpiderIPPool | undefined,
   subnets: readonly SpiderSubnet[],
   cfg: PoolWebhookConfig,
 ): Verdict | undefined {
@@ -157,6 +158,8 @@ function checkContainment(
       `add some IP ranges ${JSON.stringify(outside.toStrings())} that are not contained in controller Subnet ${sub.metadata.name ?? ""}, total IP addresses of an Subnet are 'spec.ips' minus 'spec.excludeIPs'`,
     );
   }
+  const carved = checkCarvedElsewhere(pool, old, sub, mine);
+  if (carved !== undefined) return carved;
   if (pool.metadata.labels?.[LABEL_OWNER_APPLICATION_NAME] !== undefined) {
     // An auto-created pool holds only what the subnet carved for it, so that no one
     // widens it by hand into addresses the subnet may give to another pool.
@@ -173,6 +176,47 @@ function checkContainment(
       return forbidden(
         "spec.ips",
         "it's illegal to update AutoPool.Spec.IPs that are different from corresponding SpiderSubnet.Status.ControlledIPPools",
+      );
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Addresses the subnet holds for another pool. The pools alone do not show them all: an
+ * auto-pool's addresses are carved (its entry written) before the pool is created, and a
+ * pool created by hand in between would otherwise get them too, and both would hand them
+ * out (docs/compatibility.md). Only what this request adds is checked, so a pool that
+ * already overlaps (written before this check existed) can still be edited.
+ */
+function checkCarvedElsewhere(
+  pool: SpiderIPPool,
+  old: SpiderIPPool | undefined,
+  sub: SpiderSubnet,
+  mine: IPRangeSet,
+): Verdict | undefined {
+  const family = mine.family;
+  const before = old === undefined ? undefined : effective(family, old.spec);
+  const added = before === undefined ? mine : mine.subtract(before);
+  if (added.isEmpty) return undefined;
+  let entries: ReturnType<typeof parseControlledPools>;
+  try {
+    entries = parseControlledPools(sub.status?.controlledIPPools);
+  } catch {
+    return undefined;
+  }
+  for (const [other, entry] of entries) {
+    if (other === pool.metadata.name) continue;
+    let theirs: IPRangeSet;
+    try {
+      theirs = IPRangeSet.parse(family, entry.ips);
+    } catch {
+      continue;
+    }
+    if (added.overlaps(theirs)) {
+      return forbidden(
+        "spec.ips",
+        `overlap with IP ranges ${JSON.stringify(added.intersect(theirs).toStrings())} that SpiderSubnet ${sub.metadata.name ?? ""} holds for IPPool ${other}`,
       );
     }
   }
@@ -238,5 +282,5 @@ export function validatePool(a: PoolAdmission, cfg: PoolWebhookConfig): Verdict 
       }
     }
   }
-  return checkContainment(pool, a.subnets, cfg);
+  return checkContainment(pool, a.operation === "UPDATE" ? a.oldObject : undefined, a.subnets, cfg);
 }
