@@ -66,6 +66,8 @@ export class Transport {
   readonly #port: number;
   readonly #hostHeader: string;
   readonly #tls: TlsOptions;
+  /** Built once: the CA and client certificate are parsed for the transport, not for each connection. */
+  readonly #secureContext: tls.SecureContext | undefined;
   readonly #max: number;
   /** Connections for requests, busy or idle; watches' are not counted. */
   #open = 0;
@@ -80,6 +82,13 @@ export class Transport {
     this.#port = origin.port !== "" ? Number(origin.port) : this.#secure ? 443 : 80;
     this.#hostHeader = origin.host;
     this.#tls = tlsOptions;
+    this.#secureContext = this.#secure
+      ? tls.createSecureContext({
+          ...(tlsOptions.ca !== undefined ? { ca: tlsOptions.ca } : {}),
+          ...(tlsOptions.cert !== undefined ? { cert: tlsOptions.cert } : {}),
+          ...(tlsOptions.key !== undefined ? { key: tlsOptions.key } : {}),
+        })
+      : undefined;
     this.#max = Math.max(1, connections);
   }
 
@@ -243,8 +252,14 @@ export class Transport {
       ? tls.connect({
           host: this.#host,
           port: this.#port,
-          ...this.#tls,
-          ...(this.#tls.servername === undefined && net.isIP(this.#host) === 0 ? { servername: this.#host } : {}),
+          secureContext: this.#secureContext as tls.SecureContext,
+          rejectUnauthorized: this.#tls.rejectUnauthorized !== false,
+          // SNI and the certificate's name check: the configured name, else the host unless it is an address.
+          ...(this.#tls.servername !== undefined
+            ? { servername: this.#tls.servername }
+            : net.isIP(this.#host) === 0
+              ? { servername: this.#host }
+              : {}),
           ALPNProtocols: ["http/1.1"],
         })
       : net.connect({ host: this.#host, port: this.#port });

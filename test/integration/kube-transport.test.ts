@@ -4,10 +4,12 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import http from "node:http";
+import https from "node:https";
 import net from "node:net";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { joined, Transport } from "../../src/kube/transport.ts";
+import { generateCA, issueServingCert } from "../../src/pki/certs.ts";
 
 const closers: Array<() => void> = [];
 after(() => {
@@ -248,6 +250,52 @@ describe("kube transport", () => {
     t.close();
     await Promise.all(failed);
     await assert.rejects(get(t), /transport closed/);
+  });
+
+  it("over TLS: trusts only the given CA, checks the server's name, presents a client certificate", async () => {
+    const ca = generateCA("transport-test-ca");
+    const serving = issueServingCert(ca, { dnsNames: ["apiserver.test"], ipAddresses: ["127.0.0.1"] });
+    const client = issueServingCert(ca, { dnsNames: ["agent.test"] });
+    const server = https.createServer(
+      { cert: serving.certPem, key: serving.keyPem, ca: ca.certPem, requestCert: true, rejectUnauthorized: false },
+      (req, res) => {
+        const peer = (req.socket as import("node:tls").TLSSocket).getPeerCertificate();
+        res.end(JSON.stringify({ client: peer?.subjectaltname ?? "none" }));
+      },
+    );
+    let connections = 0;
+    server.on("secureConnection", () => connections++);
+    const port = await listen(server);
+    const origin = new URL(`https://127.0.0.1:${port}`);
+
+    const ok = new Transport(origin, 1, { ca: ca.certPem, cert: client.certPem, key: client.keyPem });
+    try {
+      for (let i = 0; i < 3; i++) {
+        const a = await get(ok);
+        assert.deepEqual(JSON.parse(joined(a.chunks).toString()), { client: "DNS:agent.test" });
+      }
+      assert.equal(connections, 1, "one TLS connection kept alive");
+    } finally {
+      ok.close();
+    }
+    const byName = new Transport(origin, 1, { ca: ca.certPem, servername: "apiserver.test" });
+    try {
+      assert.equal((await get(byName)).status, 200);
+    } finally {
+      byName.close();
+    }
+    const wrongName = new Transport(origin, 1, { ca: ca.certPem, servername: "other.test" });
+    const untrusted = new Transport(origin, 1, {});
+    const skipping = new Transport(origin, 1, { rejectUnauthorized: false });
+    try {
+      await assert.rejects(get(wrongName), /altnames|does not match/i);
+      await assert.rejects(get(untrusted), /self.signed|unable to (get|verify)|certificate/i);
+      assert.equal((await get(skipping)).status, 200);
+    } finally {
+      wrongName.close();
+      untrusted.close();
+      skipping.close();
+    }
   });
 
   it("an idle connection does not keep a process that is done from exiting", async () => {
