@@ -17,7 +17,7 @@ import { round, stats, statsHeader, statsRow, type Stats } from "../lib/stats.ts
 export const USAGE = `npm run bench -- scale [options]
   --records N            records in the big pool once measured (default 5000: filled to N-n, then n measured ADDs)
   --n N                  measured ADD+DEL per pool and run (default 200; the /64 and the /24
-                         are run twice each, A B B A)
+                         are run four times each, A B B A B A A B)
   --burst C              also measure the big pool with C calls in flight, like a kubelet's pod
                          workers, so allocations share writes (default 8; 0 skips)
   --cpu-prof DIR         write the agent's CPU profile into DIR
@@ -138,10 +138,15 @@ export async function scale(argv: string[]): Promise<Record<string, unknown>> {
           }
         });
       // ADDs first, all of them, then DELs: the pool grows by n records on top of what it held.
+      // Each phase starts from a quiet agent: the pods' watch events (created, then deleted)
+      // are the informer's work per pod, not the ADD's or the DEL's, and would otherwise land
+      // in whichever phase they overlap.
+      await quiet(agent.daemon.pid);
       const a0 = cpu();
       await every("ADD", addMs);
       const a1 = cpu();
       for (const p of pods) await c.delete(Resources.pods, p.name, { namespace: "default" });
+      await quiet(agent.daemon.pid);
       const d0 = cpu();
       await every("DEL", delMs);
       const d1 = cpu();
@@ -180,17 +185,21 @@ export async function scale(argv: string[]): Promise<Record<string, unknown>> {
     await measure("scale-24", "ipv4", 0);
     const big = await measure("scale-big", "ipv6", fillCount);
     const bigBurst = burst > 0 ? await measure("scale-big", "ipv6", fillCount, burst) : undefined;
-    // The /64 and the /24 in the order A B B A: what drifts during the run (the collection
-    // of the big pool's garbage, the machine's other work) weighs on both alike.
-    const a1 = await run("scale-64", "ipv6", 1, "a");
-    const b1 = await run("scale-24", "ipv4", 1, "a");
-    const b2 = await run("scale-24", "ipv4", 1, "b");
-    const a2 = await run("scale-64", "ipv6", 1, "b");
-    const v64 = figures("scale-64", 0, 1, [a1, a2]);
-    const v24 = figures("scale-24", 0, 1, [b1, b2]);
+    // The /64 and the /24 four times each, in the order A B B A B A A B: what drifts during the
+    // run (the collection of the big pool's garbage, the machine's other work) weighs on both
+    // alike, and a ratio of two pools that each cost a millisecond needs that many calls to
+    // stop swinging by ±10 % from run to run.
+    const runs64: Run[] = [];
+    const runs24: Run[] = [];
+    for (const [i, which] of ["64", "24", "24", "64", "24", "64", "64", "24"].entries()) {
+      if (which === "64") runs64.push(await run("scale-64", "ipv6", 1, `r${i}`));
+      else runs24.push(await run("scale-24", "ipv4", 1, `r${i}`));
+    }
+    const v64 = figures("scale-64", 0, 1, runs64);
+    const v24 = figures("scale-24", 0, 1, runs24);
 
     console.log("");
-    console.log(statsHeader(`(ms per call, N=${n}; ${2 * n} for the /64 and the /24)`, 40));
+    console.log(statsHeader(`(ms per call, N=${n}; ${4 * n} for the /64 and the /24)`, 40));
     const all = [big, ...(bigBurst !== undefined ? [bigBurst] : []), v64, v24];
     const inFlight = (f: PoolFigures): string => (f.concurrency > 1 ? `, ${f.concurrency} in flight` : "");
     for (const f of all) {
@@ -222,5 +231,21 @@ export async function scale(argv: string[]): Promise<Record<string, unknown>> {
     };
   } finally {
     await cluster.stop();
+  }
+}
+
+/**
+ * Waits until the process has used no CPU for 200 ms (the kernel counts in 10 ms ticks), or
+ * 5 s at most, so a measured phase starts with what came before it finished.
+ */
+async function quiet(pid: number): Promise<void> {
+  const until = Date.now() + 5_000;
+  let last = procUsage(pid)?.cpuSeconds ?? 0;
+  let still = 0;
+  while (Date.now() < until && still < 4) {
+    await new Promise((r) => setTimeout(r, 50));
+    const now = procUsage(pid)?.cpuSeconds ?? 0;
+    still = now === last ? still + 1 : 0;
+    last = now;
   }
 }
