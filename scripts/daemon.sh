@@ -18,11 +18,13 @@ run_daemon() {
       if stale; then node "$root/scripts/build-dist.ts" "$name" >&2; fi
     ) 9>"$root/dist/.build.lock"
   fi
-  # A young generation of 2 MB instead of V8's 16: the daemons' objects are small and
-  # short-lived (one pool version replaces the last), and every node runs an agent. Measured
-  # (docs/performance.md): agent peak RSS in the 1000-pod storm 139 -> ~110 MB at the same
-  # wall time; CPU per allocation on a 2 000-record pool 8.7 -> 10.9 ms. --optimize-for-size
-  # saved 5 MB more but doubled that CPU, so it is not used.
+  # Semi-spaces of 4 MB instead of V8's 16: the daemons' objects are small and short-lived
+  # (one pool version replaces the last), and every node runs an agent. Measured
+  # (docs/performance.md): 2 MB took the agent's peak RSS in the 1000-pod storm from 139 to
+  # ~110 MB; once the rest had shrunk, 4 MB costs 5 MB of RSS over 2 MB (86/90 MB against
+  # 81/85 in the IPv4/dual storm; 8 MB: 90/99) and gives back 15 % of the CPU per ADD with 8
+  # in flight on a 5 000-record pool (1.10-1.25 ms against 1.35-1.45, four A/B runs).
+  # --optimize-for-size saved 5 MB more but doubled that CPU, so it is not used.
   # An initial heap of 48 MB: the old generation's limit then starts well above what the
   # daemons keep (some 17 MB), instead of 10 MB above it. Sockets' read buffers count as
   # external memory and with the tighter limit a 5 000-record pool, whose every write and
@@ -31,5 +33,5 @@ run_daemon() {
   # memory taken: storm peak RSS is the same with and without it (82-83 MB per agent).
   # Stack traces name lines of the bundle; NODE_OPTIONS=--enable-source-maps maps them to
   # src/ through the .map beside it, at some 60 MB of RSS, so it is not on by default.
-  exec node --max-semi-space-size=2 --initial-heap-size=48 "$bundle" "$@"
+  exec node --max-semi-space-size=4 --initial-heap-size=48 "$bundle" "$@"
 }
