@@ -35,7 +35,7 @@ export interface StreamAnswer {
   status: number;
   values(name: string): string[];
   body: AsyncIterable<Buffer>;
-  /** Drops the connection; a reader of the body sees it end. */
+  /** Drops the connection; a reader still reading gets an error (the answer was cut short). */
   destroy(): void;
 }
 
@@ -166,7 +166,7 @@ export class Transport {
     const head = requestHead("GET", o.path, this.#hostHeader, o.headers, undefined);
     const conn = this.#connect(false);
     return new Promise<StreamAnswer>((resolve, reject) => {
-      const queue = new BodyQueue(conn.socket);
+      const queue = new BodyQueue(conn.socket, () => o.idleMs);
       let answered = false;
       const ex: Exchange = {
         timeoutMs: o.headersTimeoutMs,
@@ -427,20 +427,29 @@ function retryable(err: Error): Error {
 /** A watch's body, read as it arrives; the socket pauses while its reader is far behind. */
 class BodyQueue implements AsyncIterable<Buffer> {
   readonly #socket: net.Socket;
+  readonly #idleMs: () => number;
   readonly #items: Buffer[] = [];
   #bytes = 0;
+  #paused = false;
   #ended = false;
   #error: Error | undefined;
   #wake: (() => void) | undefined;
 
-  constructor(socket: net.Socket) {
+  /** `idleMs`: the stream's silence limit, suspended while the socket is paused for the reader. */
+  constructor(socket: net.Socket, idleMs: () => number) {
     this.#socket = socket;
+    this.#idleMs = idleMs;
   }
 
   push(b: Buffer): void {
     this.#items.push(b);
     this.#bytes += b.length;
-    if (this.#bytes > STREAM_HIGH_WATER) this.#socket.pause();
+    if (this.#bytes > STREAM_HIGH_WATER && !this.#paused) {
+      this.#paused = true;
+      this.#socket.pause();
+      // A paused socket reads nothing, so its idle timer would fire while the server still sends.
+      this.#socket.setTimeout(0);
+    }
     this.#poke();
   }
 
@@ -465,7 +474,11 @@ class BodyQueue implements AsyncIterable<Buffer> {
       const b = this.#items.shift();
       if (b !== undefined) {
         this.#bytes -= b.length;
-        if (this.#bytes <= STREAM_HIGH_WATER / 2 && this.#socket.isPaused()) this.#socket.resume();
+        if (this.#bytes <= STREAM_HIGH_WATER / 2 && this.#paused) {
+          this.#paused = false;
+          this.#socket.setTimeout(this.#idleMs());
+          this.#socket.resume();
+        }
         yield b;
         continue;
       }

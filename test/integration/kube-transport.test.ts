@@ -238,6 +238,37 @@ describe("kube transport", () => {
     }
   });
 
+  it("a watch held back for a slow reader is not taken for a silent one", async () => {
+    // 12 MB in 64 KB pieces, as fast as the socket takes them; the reader starts late.
+    const piece = `${"x".repeat(64 * 1024 - 1)}\n`;
+    const s = await httpServer((_req, res) => {
+      res.writeHead(200);
+      let n = 0;
+      const more = (): void => {
+        while (n < 192) {
+          n++;
+          if (!res.write(piece)) return void res.once("drain", more);
+        }
+        res.end();
+      };
+      more();
+    });
+    const t = new Transport(new URL(`http://127.0.0.1:${s.port}`), 1, {});
+    try {
+      const w = await t.stream({ path: "/watch", headers: {}, headersTimeoutMs: 5_000, idleMs: 200 });
+      await new Promise((r) => setTimeout(r, 600));
+      let bytes = 0;
+      for await (const c of w.body) {
+        bytes += c.length;
+        // A slow reader: the queue fills past its high-water mark and the socket pauses.
+        if (bytes % (1024 * 1024) < c.length) await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal(bytes, 192 * 64 * 1024);
+    } finally {
+      t.close();
+    }
+  });
+
   it("close fails what is in flight and what waits, and refuses what comes after", async () => {
     const s = await httpServer(() => {
       /* never answers */
