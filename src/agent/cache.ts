@@ -20,7 +20,6 @@ import type { AnyObject, KubeClient } from "../kube/client.ts";
 import { isNotFound } from "../kube/errors.ts";
 import { byNamespace, Informer } from "../kube/informer.ts";
 import { Resources, resourceTypeOf, type ResourceType } from "../kube/resources.ts";
-import { decodePoolEvent } from "../poolstore/pool-event.ts";
 import { POOLS } from "../poolstore/pool-writer.ts";
 
 export const ENDPOINTS = resourceTypeOf(SpiderEndpointKind);
@@ -57,11 +56,7 @@ export class AgentCache {
       (what: string) =>
       (err: unknown): void =>
         log.warn({ err, informer: what }, "informer error; retrying");
-    // Other agents' status writes reach every agent: their records are decoded only if planned on.
-    this.pools = new Informer<SpiderIPPool>(client, POOLS, {
-      onError: onError("spiderippools"),
-      decode: decodePoolEvent,
-    });
+    this.pools = new Informer<SpiderIPPool>(client, POOLS, { onError: onError("spiderippools") });
     this.reserved = new Informer<SpiderReservedIP>(client, RESERVED, { onError: onError("spiderreservedips") });
     this.namespaces = new Informer<Namespace>(client, Resources.namespaces, { onError: onError("namespaces") });
     this.node = new Informer<NodeObj>(client, Resources.nodes, {

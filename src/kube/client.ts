@@ -81,11 +81,6 @@ export interface WatchOptions {
    * arrive before the write's own answer.
    */
   known?: (meta: ObjectMetaLike) => AnyObject | Promise<AnyObject | undefined> | undefined;
-  /**
-   * Decodes an event's bytes in a way of the caller's (a pool's event without its records,
-   * see poolstore/pool-event.ts); undefined leaves the event to the plain decode.
-   */
-  decode?: (line: readonly Buffer[]) => WatchEvent<AnyObject> | undefined;
 }
 
 /** The metadata of an object as the client reads it. */
@@ -463,11 +458,6 @@ export class KubeClient {
             yield { type: "MODIFIED", object: held as T };
             continue;
           }
-        }
-        const own = opts.decode?.(line);
-        if (own !== undefined) {
-          yield own as WatchEvent<T>;
-          continue;
         }
         const text = joined(line).toString("utf8");
         if (text.trim() !== "") yield parseJson(text) as WatchEvent<T>;

@@ -5,7 +5,7 @@
  * handlers converge on the server's state without losing an object.
  */
 import { Backoff, sleep, type BackoffOptions } from "./backoff.ts";
-import type { AnyObject, KubeClient, KubeObject, WatchEvent, WatchOptions } from "./client.ts";
+import type { AnyObject, KubeClient, KubeObject, WatchEvent } from "./client.ts";
 import { ApiError, isGone } from "./errors.ts";
 import type { ResourceType } from "./resources.ts";
 import { isStatus } from "./status.ts";
@@ -28,8 +28,6 @@ export interface InformerOptions<T> {
   pageSize?: number;
   backoff?: BackoffOptions;
   onError?: (err: unknown) => void;
-  /** Passed to the watch: see WatchOptions.decode. */
-  decode?: WatchOptions["decode"];
 }
 
 /** See `recognize`. */
@@ -274,7 +272,6 @@ export class Informer<T extends AnyObject = KubeObject> {
           timeoutSeconds: Math.floor(base + Math.random() * base),
           signal,
           ...(this.#known !== undefined ? { known: this.#known } : {}),
-          ...(this.#opts.decode !== undefined ? { decode: this.#opts.decode } : {}),
         });
         for await (const ev of stream) {
           events++;
