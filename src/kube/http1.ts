@@ -80,14 +80,10 @@ export class ResponseParser {
         case HEAD:
           at = this.#readHead(buf, at);
           break;
-        case FIXED: {
-          const n = Math.min(this.#remaining, buf.length - at);
-          this.#sink.body(at === 0 && n === buf.length ? buf : buf.subarray(at, at + n));
-          at += n;
-          this.#remaining -= n;
+        case FIXED:
+          at = this.#emit(buf, at);
           if (this.#remaining === 0) this.#finish(this.#keepAlive);
           break;
-        }
         case CHUNK_SIZE: {
           const line = this.#line(buf, at);
           if (line === undefined) return buf.length;
@@ -98,14 +94,10 @@ export class ResponseParser {
           this.#state = this.#remaining === 0 ? TRAILER : CHUNK_DATA;
           break;
         }
-        case CHUNK_DATA: {
-          const n = Math.min(this.#remaining, buf.length - at);
-          this.#sink.body(at === 0 && n === buf.length ? buf : buf.subarray(at, at + n));
-          at += n;
-          this.#remaining -= n;
+        case CHUNK_DATA:
+          at = this.#emit(buf, at);
           if (this.#remaining === 0) this.#state = CHUNK_END;
           break;
-        }
         case CHUNK_END: {
           const line = this.#line(buf, at);
           if (line === undefined) return buf.length;
@@ -141,6 +133,14 @@ export class ResponseParser {
     throw new HttpProtocolError(
       this.#started ? "connection closed before the answer was complete" : "connection closed before any answer",
     );
+  }
+
+  /** Hands out up to the body bytes still due from `at`, as a slice; returns where it stopped. */
+  #emit(buf: Buffer, at: number): number {
+    const n = Math.min(this.#remaining, buf.length - at);
+    this.#sink.body(at === 0 && n === buf.length ? buf : buf.subarray(at, at + n));
+    this.#remaining -= n;
+    return at + n;
   }
 
   #finish(reusable: boolean): void {
