@@ -13,7 +13,7 @@ import {
 import { SPIDER_FINALIZER, API_VERSION } from "../../api/group.ts";
 import type { SpiderIPPool } from "../../api/ippool.ts";
 import { requirementsOf } from "../../api/selector.ts";
-import { parseControlledPools, type SpiderSubnet } from "../../api/subnet.ts";
+import { parseControlledPools, type ControlledPool, type SpiderSubnet } from "../../api/subnet.ts";
 import { cidrsOverlap, IPRangeSet, tryParseCIDR, tryParseIP, type CIDR } from "../../ip/index.ts";
 import { parseAllocatedIPs } from "../../ipam/pool-state.ts";
 import {
@@ -158,14 +158,21 @@ function checkContainment(
       `add some IP ranges ${JSON.stringify(outside.toStrings())} that are not contained in controller Subnet ${sub.metadata.name ?? ""}, total IP addresses of an Subnet are 'spec.ips' minus 'spec.excludeIPs'`,
     );
   }
-  const carved = checkCarvedElsewhere(pool, old, sub, mine);
+  // Undefined when the status does not parse: nothing is known to be carved, and an auto-pool has no entry.
+  let entries: Map<string, ControlledPool> | undefined;
+  try {
+    entries = parseControlledPools(sub.status?.controlledIPPools);
+  } catch {
+    entries = undefined;
+  }
+  const carved = entries === undefined ? undefined : checkCarvedElsewhere(pool, old, sub, mine, entries);
   if (carved !== undefined) return carved;
   if (pool.metadata.labels?.[LABEL_OWNER_APPLICATION_NAME] !== undefined) {
     // An auto-created pool holds only what the subnet carved for it, so that no one
     // widens it by hand into addresses the subnet may give to another pool.
     let entry: IPRangeSet | undefined;
     try {
-      const e = parseControlledPools(sub.status?.controlledIPPools).get(pool.metadata.name ?? "");
+      const e = entries?.get(pool.metadata.name ?? "");
       entry = e === undefined ? undefined : IPRangeSet.parse(family, e.ips);
     } catch {
       entry = undefined;
@@ -194,17 +201,12 @@ function checkCarvedElsewhere(
   old: SpiderIPPool | undefined,
   sub: SpiderSubnet,
   mine: IPRangeSet,
+  entries: ReadonlyMap<string, ControlledPool>,
 ): Verdict | undefined {
   const family = mine.family;
   const before = old === undefined ? undefined : effective(family, old.spec);
   const added = before === undefined ? mine : mine.subtract(before);
   if (added.isEmpty) return undefined;
-  let entries: ReturnType<typeof parseControlledPools>;
-  try {
-    entries = parseControlledPools(sub.status?.controlledIPPools);
-  } catch {
-    return undefined;
-  }
   for (const [other, entry] of entries) {
     if (other === pool.metadata.name) continue;
     let theirs: IPRangeSet;
