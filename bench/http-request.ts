@@ -98,6 +98,66 @@ function rawClient(port: number): { get: () => Promise<Buffer>; close: () => voi
   };
 }
 
+interface Client {
+  /** One request (a GET, or a PUT of `body`), its whole answer. */
+  once(): Promise<string>;
+  close(): void;
+}
+
+/** Every client made, closed when the benchmark ends. */
+const clients: Client[] = [];
+
+/** A request through `c` (made for it alone), its answer read by `read`. */
+function withClient(c: Client, read: (text: string) => unknown): () => Promise<unknown> {
+  clients.push(c);
+  return async () => read(await c.once());
+}
+
+function transportClient(port: number, body?: Buffer): Client {
+  const t = new Transport(new URL(`http://127.0.0.1:${port}`), 4, {});
+  return {
+    once: async () => {
+      const a = await t.send({
+        method: body === undefined ? "GET" : "PUT",
+        path: PATH,
+        headers: body === undefined ? { accept: "application/json" } : { "content-type": "application/json" },
+        ...(body !== undefined ? { body } : {}),
+        timeoutMs: 10_000,
+      });
+      return Buffer.concat(a.chunks).toString("utf8");
+    },
+    close: () => t.close(),
+  };
+}
+
+function nodeHttpClient(port: number, body?: Buffer): Client {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+  return {
+    once: () =>
+      new Promise((resolve, reject) => {
+        const req = http.request({
+          host: "127.0.0.1",
+          port,
+          path: PATH,
+          agent,
+          method: body === undefined ? "GET" : "PUT",
+          headers:
+            body === undefined
+              ? { accept: "application/json" }
+              : { "content-type": "application/json", "content-length": body.length },
+        });
+        req.on("response", (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+        });
+        req.on("error", reject);
+        req.end(body);
+      }),
+    close: () => agent.destroy(),
+  };
+}
+
 const server = spawn(process.execPath, ["-e", SERVER], { stdio: ["ignore", "pipe", "inherit"] });
 try {
   const port = await new Promise<number>((resolve, reject) => {
@@ -108,33 +168,8 @@ try {
   console.log(describeMachine(machine));
   console.log(`one GET answered 404 by a loopback server in another process, ${N} in a row per client\n`);
 
-  const transport = new Transport(new URL(`http://127.0.0.1:${port}`), 4, {});
-  const viaTransport = await measure("agent Transport", async () => {
-    const a = await transport.send({
-      method: "GET",
-      path: PATH,
-      headers: { accept: "application/json" },
-      timeoutMs: 10_000,
-    });
-    return JSON.parse(Buffer.concat(a.chunks).toString("utf8"));
-  });
-  transport.close();
-
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
-  const viaHttp = await measure("bare node:http", () => {
-    return new Promise((resolve, reject) => {
-      const req = http.request({ host: "127.0.0.1", port, path: PATH, agent, headers: { accept: "application/json" } });
-      req.on("response", (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => resolve(JSON.parse(Buffer.concat(chunks).toString("utf8"))));
-      });
-      req.on("error", reject);
-      req.end();
-    });
-  });
-  agent.destroy();
-
+  const viaTransport = await measure("agent Transport", withClient(transportClient(port), JSON.parse));
+  const viaHttp = await measure("bare node:http", withClient(nodeHttpClient(port), JSON.parse));
   const raw = rawClient(port);
   const viaRaw = await measure("raw keep-alive socket", async () => JSON.parse((await raw.get()).toString("utf8")));
   raw.close();
@@ -148,53 +183,15 @@ try {
 
   // A pool's write: its status holds 5 000 records, about 460 KB.
   const object = Buffer.from(JSON.stringify({ status: { allocatedIPs: "x".repeat(460_000) } }));
-  console.log(
-    `\nPUT of ${Math.round(object.length / 1000)} KB answered with the object in chunks, ${Math.round(N / 10)} in a row per client\n`,
-  );
   const bigN = Math.round(N / 10);
-  const put = new Transport(new URL(`http://127.0.0.1:${port}`), 4, {});
-  const putTransport = await measure(
-    "agent Transport",
-    async () => {
-      const a = await put.send({
-        method: "PUT",
-        path: PATH,
-        headers: { "content-type": "application/json" },
-        body: object,
-        timeoutMs: 10_000,
-      });
-      if (Buffer.concat(a.chunks).length !== object.length) throw new Error("answer cut short");
-    },
-    bigN,
+  console.log(
+    `\nPUT of ${Math.round(object.length / 1000)} KB answered with the object in chunks, ${bigN} in a row per client\n`,
   );
-  put.close();
-  const putAgent = new http.Agent({ keepAlive: true, maxSockets: 4 });
-  const putHttp = await measure(
-    "bare node:http",
-    () => {
-      return new Promise<void>((resolve, reject) => {
-        const req = http.request({
-          host: "127.0.0.1",
-          port,
-          method: "PUT",
-          path: PATH,
-          agent: putAgent,
-          headers: { "content-type": "application/json", "content-length": object.length },
-        });
-        req.on("response", (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () =>
-            Buffer.concat(chunks).length === object.length ? resolve() : reject(new Error("answer cut short")),
-          );
-        });
-        req.on("error", reject);
-        req.end(object);
-      });
-    },
-    bigN,
-  );
-  putAgent.destroy();
+  const wholeAnswer = (text: string): void => {
+    if (text.length !== object.length) throw new Error("answer cut short");
+  };
+  const putTransport = await measure("agent Transport", withClient(transportClient(port, object), wholeAnswer), bigN);
+  const putHttp = await measure("bare node:http", withClient(nodeHttpClient(port, object), wholeAnswer), bigN);
   for (const f of [putTransport, putHttp]) console.log(row(f));
   const putRatio = Math.round((putTransport.cpuMsPerRequest / putHttp.cpuMsPerRequest) * 100) / 100;
   console.log(`\nagent Transport / node:http, CPU per half-megabyte PUT: ${putRatio}x`);
@@ -204,5 +201,6 @@ try {
       `${JSON.stringify({ scenario: "http-request", machine, machineAfter: machineInfo().loadAverage, n: N, clients: all, ratioTransportToRaw: ratio, bigPut: { bytes: object.length, n: bigN, clients: [putTransport, putHttp], ratioTransportToNodeHttp: putRatio } }, null, 2)}\n`,
     );
 } finally {
+  for (const c of clients) c.close();
   server.kill();
 }
