@@ -36,6 +36,27 @@ describe("agent acceptance cases", { skip }, () => {
   after(() => c.close());
   afterEach(async () => assert.deepEqual((await consistency(c.h)).problems, []));
   const pool = (name: string): Promise<SpiderIPPool> => c.h.client.get<SpiderIPPool>(POOLS, name);
+  /**
+   * A pod whose annotation names `annotated`, with the record and endpoint an earlier agent
+   * process left for it (`ip` in pool `had`); its UID.
+   */
+  const recordedPod = async (name: string, node: string, annotated: string, had: string, ip: string) => {
+    const p = await createPod(c.h, {
+      name,
+      node,
+      annotations: { "ipam.spidernet.io/ippool": `{"ipv4":["${annotated}"]}` },
+    });
+    const uid = String(p.metadata?.uid);
+    await writeRecord(c.h, had, ip, `default/${name}`, uid);
+    await writeEndpoint(c.h, { name, uid, ip, pool: had });
+    return uid;
+  };
+  /** The pod deleted and its DEL run: `from` holds no record after it. */
+  const deleteAndRelease = async (name: string, uid: string, from: string, sock = socket()) => {
+    await c.h.client.delete(Resources.pods, name, { namespace: "default" });
+    await cni({ command: "DEL", socket: sock, pod: { name, uid } });
+    assert.deepEqual(records(await pool(from)), {});
+  };
 
   it("AC-02/AC-03: an excluded address is never handed out; clearing excludeIPs frees it", async () => {
     await createPool(c.h, "ex", { subnet: "192.0.2.0/24", ips: ["192.0.2.40-192.0.2.41"], excludeIPs: ["192.0.2.40"] });
@@ -135,15 +156,8 @@ describe("agent acceptance cases", { skip }, () => {
   // are the cases where one exists all the same.
   it("an ADD for a pod whose endpoint this agent never saw (agent restarted) returns the recorded address", async () => {
     await createPool(c.h, "known", { subnet: "192.0.2.0/24", ips: ["192.0.2.80-192.0.2.81"] });
-    const p = await createPod(c.h, {
-      name: "k-pod",
-      node: "node1",
-      annotations: { "ipam.spidernet.io/ippool": '{"ipv4":["known"]}' },
-    });
-    const uid = String(p.metadata?.uid);
     // What an earlier agent process recorded for this pod before a restart.
-    await writeRecord(c.h, "known", "192.0.2.81", "default/k-pod", uid);
-    await writeEndpoint(c.h, { name: "k-pod", uid, ip: "192.0.2.81", pool: "known" });
+    const uid = await recordedPod("k-pod", "node1", "known", "known", "192.0.2.81");
     const r = await cni({ command: "ADD", socket: socket(), pod: { name: "k-pod" } });
     assert.equal(r.code, 0, r.stdout);
     assert.equal(ipOf(r), "192.0.2.81/24");
@@ -152,52 +166,32 @@ describe("agent acceptance cases", { skip }, () => {
     const again = await cni({ command: "ADD", socket: socket(), pod: { name: "k-pod" } });
     assert.equal(ipOf(again), "192.0.2.81/24");
     assert.equal(Object.keys(records(await pool("known"))).length, 1);
-    await c.h.client.delete(Resources.pods, "k-pod", { namespace: "default" });
-    await cni({ command: "DEL", socket: socket(), pod: { name: "k-pod", uid } });
-    assert.deepEqual(records(await pool("known")), {});
+    await deleteAndRelease("k-pod", uid, "known");
   });
 
   it("an endpoint found after drawing from another pool wins; the record drawn goes back", async () => {
     await createPool(c.h, "was", { subnet: "192.0.2.0/24", ips: ["192.0.2.100"] });
     await createPool(c.h, "now", { subnet: "198.51.100.0/24", ips: ["198.51.100.100"] });
-    const p = await createPod(c.h, {
-      name: "m-pod",
-      node: "node1",
-      annotations: { "ipam.spidernet.io/ippool": '{"ipv4":["now"]}' },
-    });
-    const uid = String(p.metadata?.uid);
     // Recorded by an earlier agent process when the pod's annotation named another pool.
-    await writeRecord(c.h, "was", "192.0.2.100", "default/m-pod", uid);
-    await writeEndpoint(c.h, { name: "m-pod", uid, ip: "192.0.2.100", pool: "was" });
+    const uid = await recordedPod("m-pod", "node1", "now", "was", "192.0.2.100");
     const r = await cni({ command: "ADD", socket: socket(), pod: { name: "m-pod" } });
     assert.equal(r.code, 0, r.stdout);
     assert.equal(ipOf(r), "192.0.2.100/24");
     assert.deepEqual(records(await pool("now")), {});
     assert.equal(Object.keys(records(await pool("was"))).length, 1);
-    await c.h.client.delete(Resources.pods, "m-pod", { namespace: "default" });
-    await cni({ command: "DEL", socket: socket(), pod: { name: "m-pod", uid } });
-    assert.deepEqual(records(await pool("was")), {});
+    await deleteAndRelease("m-pod", uid, "was");
   });
 
   it("a first ADD that fails before it would have read the endpoint answers from the endpoint", async () => {
     await createPool(c.h, "had", { subnet: "192.0.2.0/24", ips: ["192.0.2.110"] });
     // Every address of the pool the annotation now names is excluded: drawing from it fails.
     await createPool(c.h, "none-left", { subnet: "192.0.2.0/24", ips: ["192.0.2.111"], excludeIPs: ["192.0.2.111"] });
-    const p = await createPod(c.h, {
-      name: "f-pod",
-      node: "node1",
-      annotations: { "ipam.spidernet.io/ippool": '{"ipv4":["none-left"]}' },
-    });
-    const uid = String(p.metadata?.uid);
-    await writeRecord(c.h, "had", "192.0.2.110", "default/f-pod", uid);
-    await writeEndpoint(c.h, { name: "f-pod", uid, ip: "192.0.2.110", pool: "had" });
+    const uid = await recordedPod("f-pod", "node1", "none-left", "had", "192.0.2.110");
     const r = await cni({ command: "ADD", socket: socket(), pod: { name: "f-pod" } });
     assert.equal(r.code, 0, r.stdout);
     assert.equal(ipOf(r), "192.0.2.110/24");
     assert.deepEqual(records(await pool("none-left")), {});
-    await c.h.client.delete(Resources.pods, "f-pod", { namespace: "default" });
-    await cni({ command: "DEL", socket: socket(), pod: { name: "f-pod", uid } });
-    assert.deepEqual(records(await pool("had")), {});
+    await deleteAndRelease("f-pod", uid, "had");
   });
 
   it("after an agent (re)start, the pods already on its node read their endpoint before allocating", async () => {
@@ -207,15 +201,8 @@ describe("agent acceptance cases", { skip }, () => {
       metadata: { name: "node3", labels: { "kubernetes.io/hostname": "node3" } },
     });
     await createPool(c.h, "before", { subnet: "192.0.2.0/24", ips: ["192.0.2.120-192.0.2.121"] });
-    const p = await createPod(c.h, {
-      name: "r-pod",
-      node: "node3",
-      annotations: { "ipam.spidernet.io/ippool": '{"ipv4":["before"]}' },
-    });
-    const uid = String(p.metadata?.uid);
     // What the node's previous agent process recorded.
-    await writeRecord(c.h, "before", "192.0.2.121", "default/r-pod", uid);
-    await writeEndpoint(c.h, { name: "r-pod", uid, ip: "192.0.2.121", pool: "before" });
+    const uid = await recordedPod("r-pod", "node3", "before", "before", "192.0.2.121");
     const lines: string[] = [];
     const { agent, socket: socket3 } = await startAgent(c.h, "node3", c.dir, {
       logger: pino({ level: "info" }, { write: (l: string) => void lines.push(l) }),
@@ -230,9 +217,7 @@ describe("agent acceptance cases", { skip }, () => {
         [],
       );
       assert.deepEqual(Object.keys(records(await pool("before"))), ["192.0.2.121"]);
-      await c.h.client.delete(Resources.pods, "r-pod", { namespace: "default" });
-      await cni({ command: "DEL", socket: socket3, pod: { name: "r-pod", uid } });
-      assert.deepEqual(records(await pool("before")), {});
+      await deleteAndRelease("r-pod", uid, "before", socket3);
     } finally {
       await agent.stop();
     }
@@ -252,9 +237,7 @@ describe("agent acceptance cases", { skip }, () => {
     const ep = await c.h.client.get<SpiderEndpoint>(ENDPOINTS, "l-pod", "default");
     assert.equal(ep.status?.current.uid, uid);
     assert.equal(ep.metadata.ownerReferences?.[0]?.uid, uid);
-    await c.h.client.delete(Resources.pods, "l-pod", { namespace: "default" });
-    await cni({ command: "DEL", socket: socket(), pod: { name: "l-pod", uid } });
-    assert.deepEqual(records(await pool("leftover")), {});
+    await deleteAndRelease("l-pod", uid, "leftover");
   });
 
   it("AC-99: a subnet annotation on a pod without a controller is refused", async () => {

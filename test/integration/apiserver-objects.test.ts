@@ -380,31 +380,24 @@ describe("embedded API server: objects", () => {
     await h.client.update(Resources.configmaps, { ...stale, data: { n: "100" } });
     let reads = 0;
     let conflicts = 0;
-    const out = await updateWithRetry<Cm>({
-      what: "configmap default/counter",
-      first: stale,
-      get: () => {
-        reads++;
-        return h.client.get<Cm>(Resources.configmaps, "counter", "default");
-      },
-      mutate: (cm) => ({ ...cm, data: { n: String(Number(cm.data.n) + 1) } }),
-      write: (cm) => h.client.update(Resources.configmaps, cm),
-      onConflict: () => conflicts++,
-    });
+    const increment = (first: Cm): Promise<Cm> =>
+      updateWithRetry<Cm>({
+        what: "configmap default/counter",
+        first,
+        get: () => {
+          reads++;
+          return h.client.get<Cm>(Resources.configmaps, "counter", "default");
+        },
+        mutate: (cm) => ({ ...cm, data: { n: String(Number(cm.data.n) + 1) } }),
+        write: (cm) => h.client.update(Resources.configmaps, cm),
+        onConflict: () => conflicts++,
+      });
+    const out = await increment(stale);
     assert.equal(out.data.n, "101");
     assert.deepEqual({ reads, conflicts }, { reads: 1, conflicts: 1 });
     // A current first copy is written without any read.
     reads = 0;
-    const again = await updateWithRetry<Cm>({
-      what: "configmap default/counter",
-      first: out,
-      get: () => {
-        reads++;
-        return h.client.get<Cm>(Resources.configmaps, "counter", "default");
-      },
-      mutate: (cm) => ({ ...cm, data: { n: String(Number(cm.data.n) + 1) } }),
-      write: (cm) => h.client.update(Resources.configmaps, cm),
-    });
+    const again = await increment(out);
     assert.equal(again.data.n, "102");
     assert.equal(reads, 0);
   });

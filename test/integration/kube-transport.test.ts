@@ -342,7 +342,6 @@ describe("kube transport", () => {
     });
     let out = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    const started = performance.now();
     const code = await new Promise<number | null>((resolve) => {
       const kill = setTimeout(() => child.kill(), 10_000);
       child.on("exit", (c) => {
@@ -352,6 +351,5 @@ describe("kube transport", () => {
     });
     assert.equal(code, 0, "the child was killed: an idle connection held it");
     assert.equal(out, "200");
-    assert.ok(performance.now() - started < 10_000);
   });
 });
