@@ -203,3 +203,109 @@ describe("RecordSet and Draft", () => {
     assert.throws(() => s.sync("[1]"), /not a JSON object/);
   });
 });
+
+// Versions of a pool as other agents write them: records appended, dropped, changed,
+// reordered, keys in another form, or the whole text formatted another way.
+type Edit =
+  | { k: "append"; ips: number[]; uid: number }
+  | { k: "drop"; at: number[] }
+  | { k: "change"; at: number; uid: number }
+  | { k: "shuffle"; seed: number }
+  | { k: "uppercase" }
+  | { k: "pretty" };
+
+const editArb: fc.Arbitrary<Edit> = fc.oneof(
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      k: fc.constant("append" as const),
+      ips: fc.array(fc.integer({ min: 0, max: 80 }), { maxLength: 5 }),
+      uid: fc.nat(99),
+    }),
+  },
+  { weight: 3, arbitrary: fc.record({ k: fc.constant("drop" as const), at: fc.array(fc.nat(), { maxLength: 3 }) }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant("change" as const), at: fc.nat(), uid: fc.nat(99) }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant("shuffle" as const), seed: fc.nat() }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant("uppercase" as const) }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant("pretty" as const) }) },
+);
+
+const v6 = (i: number): string => `2001:db8::${(0xa0 + i).toString(16)}`;
+
+describe("RecordSet.sync", () => {
+  it("leaves the set exactly as a fresh parse of the version, whatever the version repeats (property)", () => {
+    fc.assert(
+      fc.property(fc.array(editArb, { maxLength: 40 }), fc.integer({ min: 1, max: 5 }), (edits, blockRecords) => {
+        let records: Array<[string, PoolRecord]> = [];
+        const s = RecordSet.parse(6, undefined, blockRecords);
+        for (const e of edits) {
+          let format: "plain" | "uppercase" | "pretty" = "plain";
+          if (e.k === "append") {
+            for (const i of e.ips) {
+              const ip = v6(i);
+              records = records.filter(([x]) => x !== ip);
+              records.push([ip, { pod: `ns/p${e.uid}`, podUid: `u${e.uid}-${i}` }]);
+            }
+          } else if (e.k === "drop") {
+            const gone = new Set(e.at.map((i) => (records.length === 0 ? -1 : i % records.length)));
+            records = records.filter((_, i) => !gone.has(i));
+          } else if (e.k === "change" && records.length > 0) {
+            const i = e.at % records.length;
+            records[i] = [records[i]![0], { pod: `ns/q${e.uid}`, podUid: `v${e.uid}` }];
+          } else if (e.k === "shuffle") {
+            let x = e.seed;
+            records = records
+              .map((r) => [r, (x = (x * 1103515245 + 12345) % 2 ** 31)] as const)
+              .sort((a, b) => a[1] - b[1])
+              .map(([r]) => r);
+          } else if (e.k === "uppercase" || e.k === "pretty") format = e.k;
+          const obj = Object.fromEntries(records.map(([ip, r]) => [format === "uppercase" ? ip.toUpperCase() : ip, r]));
+          const text =
+            records.length === 0 ? "null" : JSON.stringify(obj, undefined, format === "pretty" ? 1 : undefined);
+          s.sync(text);
+          const fresh = RecordSet.parse(6, text);
+          assert.deepEqual(s.toMap(), fresh.toMap());
+          assert.equal(s.size, fresh.size);
+          for (const [ip, r] of fresh.entries()) {
+            assert.equal(s.isUsed(parseIP(ip).value), true);
+            assert.equal(s.addressesOf(r.podUid)?.has(ip), true);
+          }
+          for (let i = 0; i <= 80; i++) assert.equal(s.isUsed(parseIP(v6(i)).value), fresh.get(v6(i)) !== undefined);
+          // What the set writes next is the version it follows.
+          assert.deepEqual(parseAllocatedIPs(s.render()), fresh.toMap());
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("reads only the records a version adds after the text it repeats", () => {
+    const s = new RecordSet(4, 4);
+    const recs: Array<[string, PoolRecord]> = [];
+    for (let i = 1; i <= 30; i++) recs.push([`192.0.2.${i}`, { pod: `ns/p${i}`, podUid: `u${i}` }]);
+    const text = (n: number): string => JSON.stringify(Object.fromEntries(recs.slice(0, n)));
+    assert.equal(s.sync(text(20)), 20);
+    assert.equal(s.sync(text(20)), 0);
+    assert.equal(s.sync(text(23)), 3);
+    // Our own write's records extend the text the same way.
+    const d = new Draft(s);
+    for (const [ip, r] of recs.slice(23, 25)) d.set(ip, r);
+    s.apply(d);
+    assert.equal(s.sync(text(27)), 2);
+    // Dropping a record of the sixth block leaves five blocks (20 records) repeated.
+    const dropped = JSON.stringify(Object.fromEntries(recs.slice(0, 27).filter(([ip]) => ip !== "192.0.2.22")));
+    assert.equal(s.sync(dropped), 6);
+    assert.equal(s.get("192.0.2.22"), undefined);
+    assert.equal(s.size, 26);
+    // Another order shares nothing at the start: the whole text is read.
+    assert.equal(s.sync(JSON.stringify(Object.fromEntries([...recs.slice(0, 27)].reverse()))), 27);
+  });
+
+  it("refuses a text that is not JSON although it repeats the set's records", () => {
+    const s = RecordSet.parse(4, '{"192.0.2.1":{"pod":"a/b","podUid":"u"}}', 1);
+    for (const bad of ['{"192.0.2.1":{"pod":"a/b","podUid":"u"},}', '{"192.0.2.1":{"pod":"a/b","podUid":"u"}}x']) {
+      assert.throws(() => JSON.parse(bad));
+      assert.throws(() => s.sync(bad));
+    }
+  });
+});

@@ -10,7 +10,7 @@
  * records costs tens of microseconds to render, not the milliseconds of encoding and
  * escaping half a megabyte that a fresh serialisation costs.
  */
-import { parseKey, parseRawAllocatedIPs, type PoolRecord } from "./pool-state.ts";
+import { parseKey, parseRawAllocatedIPs, type PoolRecord, type RawAllocatedIPs } from "./pool-state.ts";
 
 /** Records per block: small enough that re-encoding one is cheap, big enough that a join of blocks is. */
 const BLOCK_RECORDS = 64;
@@ -21,10 +21,21 @@ const BLOCK_RECORDS = 64;
  * a \u escape of four hex digits), so the bytes are its Latin-1 encoding and need no UTF-8 pass.
  */
 function wireFragment(ip: string, r: PoolRecord): string {
-  const json = `${JSON.stringify(ip)}:${JSON.stringify({ pod: r.pod, podUid: r.podUid })}`;
-  return JSON.stringify(json)
+  return JSON.stringify(plainFragment(ip, r))
     .slice(1, -1)
     .replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/** A record as a member of the JSON object `status.allocatedIPs` holds, as every writer of ours renders it. */
+function plainFragment(ip: string, r: PoolRecord): string {
+  return `${JSON.stringify(ip)}:${JSON.stringify({ pod: r.pod, podUid: r.podUid })}`;
+}
+
+/** Records' members joined by commas: the text they make inside `status.allocatedIPs`. */
+function plainRecords(records: Iterable<[string, PoolRecord]>): string {
+  let text = "";
+  for (const [ip, r] of records) text += text === "" ? plainFragment(ip, r) : `,${plainFragment(ip, r)}`;
+  return text;
 }
 
 /** Records' wire fragments joined by commas, as bytes. */
@@ -38,6 +49,8 @@ interface Block {
   ips: Set<string>;
   /** The block's fragments joined, encoded; undefined once a record of it changed. */
   bytes: Buffer | undefined;
+  /** The block's members as text (plainRecords), to recognise it in another version; undefined likewise. */
+  plain: string | undefined;
 }
 
 const OPEN = Buffer.from("{");
@@ -74,11 +87,66 @@ export class RecordSet {
    * write is read at nearly every version; records that did not change keep their indexes
    * and rendered text, so following it costs in what changed, and the search hint survives
    * (a freed address lowers it, as #remove does).
+   *
+   * Writers of ours render the records block by block in the order they were first put, and
+   * so does every agent that follows the pool, so another agent's version mostly repeats this
+   * set's text and adds to its end. The blocks it repeats from the start are taken as they
+   * are (a comparison of text, not a parse) and only the rest of the text is parsed. Returns
+   * how many records were read from the text that way (all of them when nothing is shared).
    */
-  sync(text: string | undefined): void {
+  sync(text: string | undefined): number {
+    if (text !== undefined && this.#records.size > 0) {
+      const read = this.#syncAfterShared(text);
+      if (read !== undefined) return read;
+    }
     const raw = parseRawAllocatedIPs(text);
+    return this.#syncRecords(raw, 0);
+  }
+
+  /**
+   * The blocks `text` repeats from its start, in order, are this set's as they are; the
+   * records of the rest are synced from the rest of the text. Undefined when `text` does not
+   * start with this set's first block (another order, another format): parsing all of it then
+   * costs no more.
+   */
+  #syncAfterShared(text: string): number | undefined {
+    if (text.charCodeAt(0) !== 0x7b /* { */) return undefined;
+    const blocks = this.#blocks;
+    let at = 1;
+    let shared = 0;
+    let afterComma = false;
+    for (; shared < blocks.length; shared++) {
+      const b = blocks[shared]!;
+      const p = (b.plain ??= plainRecords(this.#recordsOf(b.ips)));
+      if (!text.startsWith(p, at)) break;
+      // A block's text is whole members, so what follows it in valid JSON is "," or the end.
+      const next = at + p.length;
+      const c = text.charCodeAt(next);
+      if (c === 0x2c /* , */) {
+        at = next + 1;
+        afterComma = true;
+      } else if (c === 0x7d /* } */ && next === text.length - 1) {
+        at = next;
+        afterComma = false;
+        shared++;
+        break;
+      } else break;
+    }
+    if (shared === 0) return undefined;
+    // "{A,}" is not JSON: leave it to the whole parse to refuse.
+    if (afterComma && text.charCodeAt(at) === 0x7d) return undefined;
+    return this.#syncRecords(parseRawAllocatedIPs(`{${text.slice(at)}`), shared);
+  }
+
+  /**
+   * Makes the records outside the first `shared` blocks those of `raw`: puts what is new or
+   * changed, removes what `raw` does not hold. Returns how many records `raw` has.
+   */
+  #syncRecords(raw: RawAllocatedIPs, shared: number): number {
     let canonical = true;
+    let read = 0;
     for (const ipText in raw) {
+      read++;
       const k = parseKey(ipText);
       const ip = k?.key ?? ipText;
       if (ip !== ipText) canonical = false;
@@ -89,13 +157,18 @@ export class RecordSet {
       if (old !== undefined && old.pod === pod && old.podUid === podUid) continue;
       this.#put(ip, { pod, podUid });
     }
-    if (this.#records.size === 0) return;
+    if (this.#records.size === 0) return read;
     // Keys written in another form (upper-case IPv6, leading zeros) are looked up canonically.
     const keep = canonical ? undefined : new Set(Object.keys(raw).map((t) => parseKey(t)?.key ?? t));
-    // Deleting the entry being visited is safe in a Map iteration.
-    for (const ip of this.#records.keys()) {
-      if (keep !== undefined ? !keep.has(ip) : !Object.hasOwn(raw, ip)) this.#remove(ip);
+    const gone: string[] = [];
+    // A shared block's records are in the text as they are; a put above may have appended to
+    // the last block, but only records `raw` holds.
+    for (let i = shared; i < this.#blocks.length; i++) {
+      for (const ip of this.#blocks[i]!.ips)
+        if (keep !== undefined ? !keep.has(ip) : !Object.hasOwn(raw, ip)) gone.push(ip);
     }
+    for (const ip of gone) this.#remove(ip);
+    return read;
   }
 
   get size(): number {
@@ -137,14 +210,18 @@ export class RecordSet {
     if (b === undefined) {
       b = this.#blocks.at(-1);
       if (b === undefined || b.ips.size >= this.#blockRecords)
-        this.#blocks.push((b = { ips: new Set(), bytes: undefined }));
+        this.#blocks.push((b = { ips: new Set(), bytes: undefined, plain: undefined }));
       b.ips.add(ip);
       this.#blockOf.set(ip, b);
       // An appended record (every allocation) extends the block's text by its fragment
       // rather than having the whole block encoded again at the next write.
       if (b.bytes !== undefined)
         b.bytes = Buffer.concat([b.bytes, COMMA, Buffer.from(wireFragment(ip, rec), "latin1")]);
-    } else b.bytes = undefined;
+      if (b.plain !== undefined) b.plain += `,${plainFragment(ip, rec)}`;
+    } else {
+      b.bytes = undefined;
+      b.plain = undefined;
+    }
     if (k !== undefined && k.family === this.family) this.#used.add(k.value);
     let s = this.#byUid.get(rec.podUid);
     if (s === undefined) this.#byUid.set(rec.podUid, (s = new Set()));
@@ -167,6 +244,7 @@ export class RecordSet {
       this.#blockOf.delete(ip);
       b.ips.delete(ip);
       b.bytes = undefined;
+      b.plain = undefined;
       if (b.ips.size === 0) this.#blocks.splice(this.#blocks.indexOf(b), 1);
     }
     const k = parseKey(ip);
