@@ -25,6 +25,14 @@ import { generateCA, issueServingCert } from "../pki/certs.ts";
 import { WebhookAdmitter } from "./admission.ts";
 import { buildOpenApiV3, type OpenApiIndex } from "./openapi.ts";
 import { toTable, type IncludeObject } from "./table.ts";
+import {
+  answerForm,
+  asMetadata,
+  asMetadataList,
+  METADATA_LIST_TYPE,
+  METADATA_TYPE,
+  TABLE_TYPE,
+} from "./negotiation.ts";
 import { RequestMetrics, requestLabels } from "./request-metrics.ts";
 import { serialized, serveWatch, type ActiveWatch } from "./watch.ts";
 
@@ -410,8 +418,20 @@ export class EmbeddedApiServer {
       );
   }
 
-  #wantsTable(req: IncomingMessage): boolean {
-    return /as=Table/.test(req.headers.accept ?? "");
+  /** Sends a stored object in the form the request accepts; a Status is sent as it is. */
+  #sendObject(req: IncomingMessage, res: ServerResponse, code: number, obj: unknown, r: Route): void {
+    const o = obj as { kind?: string; metadata?: { resourceVersion?: string } };
+    const form = o.kind === "Status" ? "object" : answerForm(req.headers.accept, false);
+    if (form === "metadata") return send(res, code, asMetadata(o as { metadata: unknown }), METADATA_TYPE);
+    if (form === "table") {
+      return send(
+        res,
+        code,
+        toTable(r.resource, [obj as never], "Object", { resourceVersion: o.metadata?.resourceVersion }),
+        TABLE_TYPE,
+      );
+    }
+    send(res, code, typeof obj === "object" && obj !== null && "metadata" in obj ? serialized(obj as never) : obj);
   }
 
   #get(req: IncomingMessage, res: ServerResponse, r: Route): void {
@@ -419,16 +439,7 @@ export class EmbeddedApiServer {
     if (r.subresource !== "" && !(r.subresource === "status" && r.resource.statusSubresource)) {
       throw pathNotFound(`${r.resource.plural}/${r.name}/${r.subresource}`);
     }
-    const obj = this.registry.get(r.resource, r.namespace, r.name);
-    if (this.#wantsTable(req)) {
-      return send(
-        res,
-        200,
-        toTable(r.resource, [obj], "Object", { resourceVersion: obj.metadata.resourceVersion }),
-        "application/json;as=Table;v=v1;g=meta.k8s.io",
-      );
-    }
-    send(res, 200, serialized(obj));
+    this.#sendObject(req, res, 200, this.registry.get(r.resource, r.namespace, r.name), r);
   }
 
   #checkResourceVersion(q: URLSearchParams): void {
@@ -452,15 +463,12 @@ export class EmbeddedApiServer {
     const meta: Record<string, unknown> = { resourceVersion: page.resourceVersion };
     if (page.continue !== undefined) meta["continue"] = page.continue;
     if (page.remainingItemCount !== undefined) meta["remainingItemCount"] = page.remainingItemCount;
-    if (this.#wantsTable(req)) {
+    const form = answerForm(req.headers.accept, true);
+    if (form === "table") {
       const include = (q.get("includeObject") ?? "Metadata") as IncludeObject;
-      return send(
-        res,
-        200,
-        toTable(r.resource, page.items, include, meta),
-        "application/json;as=Table;v=v1;g=meta.k8s.io",
-      );
+      return send(res, 200, toTable(r.resource, page.items, include, meta), TABLE_TYPE);
     }
+    if (form === "metadata") return send(res, 200, asMetadataList(meta, page.items), METADATA_LIST_TYPE);
     // Items are stored objects whose JSON is cached; splice it in rather than re-serialising.
     const head = JSON.stringify({ kind: r.resource.listKind, apiVersion: groupVersion(r.resource), metadata: meta });
     send(res, 200, `${head.slice(0, -1)},"items":[${page.items.map(serialized).join(",")}]}`);
@@ -484,7 +492,7 @@ export class EmbeddedApiServer {
         bookmarks: q.get("allowWatchBookmarks") === "true",
         timeoutSeconds: Number.isFinite(timeout) && timeout > 0 ? timeout : 1800,
         bookmarkIntervalMs: this.#opts.bookmarkIntervalMs ?? 1000,
-        asTable: this.#wantsTable(req),
+        form: answerForm(req.headers.accept, false),
         ...(this.#opts.watchBufferBytes !== undefined ? { maxBufferedBytes: this.#opts.watchBufferBytes } : {}),
       },
       this.#watches,
@@ -506,7 +514,7 @@ export class EmbeddedApiServer {
     const body = parseJson(await readBody(req));
     const out = await this.registry.create(r.resource, r.namespace, body, this.#writeOptions(q));
     this.#sendWarnings(res, out.warnings);
-    send(res, out.code, out.object);
+    this.#sendObject(req, res, out.code, out.object, r);
   }
 
   async #update(req: IncomingMessage, res: ServerResponse, r: Route, q: URLSearchParams): Promise<void> {
@@ -515,7 +523,7 @@ export class EmbeddedApiServer {
     const body = parseJson(await readBody(req));
     const out = await this.registry.update(r.resource, r.namespace, r.name, body, r.subresource, this.#writeOptions(q));
     this.#sendWarnings(res, out.warnings);
-    send(res, out.code, out.object);
+    this.#sendObject(req, res, out.code, out.object, r);
   }
 
   async #patch(req: IncomingMessage, res: ServerResponse, r: Route, q: URLSearchParams): Promise<void> {
@@ -541,7 +549,7 @@ export class EmbeddedApiServer {
       this.#writeOptions(q),
     );
     this.#sendWarnings(res, out.warnings);
-    send(res, out.code, out.object);
+    this.#sendObject(req, res, out.code, out.object, r);
   }
 
   async #delete(req: IncomingMessage, res: ServerResponse, r: Route, q: URLSearchParams): Promise<void> {
@@ -581,7 +589,7 @@ export class EmbeddedApiServer {
     this.#fault("delete", r.resource);
     const out = await this.registry.delete(r.resource, r.namespace, r.name, opts);
     this.#sendWarnings(res, out.warnings);
-    send(res, out.code, out.status ?? out.object);
+    this.#sendObject(req, res, out.code, out.status ?? out.object, r);
   }
 
   #json(req: IncomingMessage): void {

@@ -12,6 +12,7 @@ import { matchesFields, type FieldRequirement } from "./fields.ts";
 import { groupVersion, storageKey, type ServedResource } from "./resources.ts";
 import type { Store, StoredEvent, StoreWatcher, Obj, EventType } from "./store.ts";
 import { toTable } from "./table.ts";
+import { asMetadata, METADATA_TYPE, TABLE_TYPE, type AnswerForm } from "./negotiation.ts";
 
 export interface WatchParams {
   resource: ServedResource;
@@ -23,7 +24,8 @@ export interface WatchParams {
   bookmarks: boolean;
   timeoutSeconds: number;
   bookmarkIntervalMs: number;
-  asTable: boolean;
+  /** What each event carries: the object, a Table of it, or its metadata (negotiation.ts). */
+  form: AnswerForm;
   /** Output buffered beyond this many bytes closes the watch (kube drops slow watchers too). */
   maxBufferedBytes?: number;
 }
@@ -52,15 +54,18 @@ export function serveWatch(store: Store, res: ServerResponse, p: WatchParams, re
     matchesFields(p.fields, o);
 
   const render = (type: EventType | "BOOKMARK" | "ERROR", object: unknown): string => {
-    const body =
-      p.asTable && (type === "ADDED" || type === "MODIFIED" || type === "DELETED")
-        ? toTable(p.resource, [object as Obj], "Object", { resourceVersion: (object as Obj).metadata.resourceVersion })
-        : object;
+    let body = object;
+    if (type === "ADDED" || type === "MODIFIED" || type === "DELETED") {
+      const o = object as Obj;
+      if (p.form === "table")
+        body = toTable(p.resource, [o], "Object", { resourceVersion: o.metadata.resourceVersion });
+      else if (p.form === "metadata") body = asMetadata(o);
+    }
     return `${stringifyJson({ type, object: body })}\n`;
   };
   // One serialisation per stored object, shared by every watcher: fan-out costs a write, not a stringify.
   const renderObject = (type: EventType, object: Obj): string =>
-    p.asTable ? render(type, object) : `{"type":"${type}","object":${serialized(object)}}\n`;
+    p.form !== "object" ? render(type, object) : `{"type":"${type}","object":${serialized(object)}}\n`;
 
   // Events of one burst go out in one socket write per watcher: with many watchers the
   // cost of fan-out is the number of writes, not the size of the data.
@@ -111,7 +116,7 @@ export function serveWatch(store: Store, res: ServerResponse, p: WatchParams, re
   }
 
   res.writeHead(200, {
-    "content-type": p.asTable ? "application/json;as=Table;v=v1;g=meta.k8s.io" : "application/json",
+    "content-type": p.form === "table" ? TABLE_TYPE : p.form === "metadata" ? METADATA_TYPE : "application/json",
     "transfer-encoding": "chunked",
     "cache-control": "no-cache, private",
   });

@@ -12,6 +12,9 @@ import type { Status } from "./status.ts";
 import { memberJsonIn } from "./json-scan.ts";
 import { joined, lines, Transport, type Answer, type StreamAnswer } from "./transport.ts";
 
+/** An answer of only the object's metadata, else the object (Kubernetes' content negotiation). */
+const METADATA_ANSWER = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1, application/json";
+
 export interface KubeObject {
   apiVersion?: string;
   kind?: string;
@@ -348,8 +351,10 @@ export class KubeClient {
 
   /**
    * PUT to the status subresource of a body the caller encoded, reading only the metadata
-   * of the answer. For a writer that already holds what it sent: the answer repeats the
-   * whole object, and a pool's status can be half a megabyte.
+   * of the answer. For a writer that already holds what it sent: the answer would repeat the
+   * whole object, and a pool's status can be half a megabyte. So the answer is asked for as
+   * a PartialObjectMetadata, which an API server sends for any write since Kubernetes 1.15;
+   * one that sends the object instead (the fallback listed) is read for its metadata all the same.
    */
   updateStatusEncoded(
     rt: ResourceType,
@@ -359,6 +364,7 @@ export class KubeClient {
   ): Promise<ObjectMetaLike> {
     return this.request<ObjectMetaLike>("PUT", objectPath(rt, name, namespace, "status"), {
       rawBody: body,
+      accept: METADATA_ANSWER,
       decode: (chunks) => {
         const meta = memberJsonIn(chunks, ["metadata"]);
         if (typeof meta !== "object" || meta === null) throw new SyntaxError("the answer has no metadata");

@@ -2,11 +2,14 @@
 // Status objects, optimistic concurrency, status subresource, CRD schema handling, patches,
 // selectors, pagination, tables.
 import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { SpiderEndpointKind } from "../../src/api/endpoint.ts";
 import { SpiderIPPoolKind } from "../../src/api/ippool.ts";
 import {
   ApiError,
+  KubeClient,
   isAlreadyExists,
   isConflict,
   isNotFound,
@@ -330,6 +333,130 @@ describe("embedded API server: objects", () => {
       ],
     );
     assert.deepEqual(t.rows[0]?.cells.slice(0, 6), ["table-1", null, "192.0.2.0/24", null, null, false]);
+  });
+
+  it("answers with only the metadata when asked (PartialObjectMetadata), for writes, reads, lists and watches", async () => {
+    const META = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1";
+    const created = await h.client.create(POOLS, pool("meta-1"));
+    const body = {
+      ...created,
+      status: { allocatedIPCount: 1, allocatedIPs: '{"192.0.2.10":{"pod":"a/b","podUid":"u"}}' },
+    };
+    const put = await h.client.request<Record<string, unknown>>(
+      "PUT",
+      "/apis/spiderpool.spidernet.io/v2beta1/spiderippools/meta-1/status",
+      {
+        body,
+        accept: `${META}, application/json`,
+      },
+    );
+    assert.equal(put["kind"], "PartialObjectMetadata");
+    assert.equal(put["apiVersion"], "meta.k8s.io/v1");
+    assert.equal(put["status"], undefined);
+    assert.equal(put["spec"], undefined);
+    const meta = put["metadata"] as Record<string, unknown>;
+    assert.equal(meta["name"], "meta-1");
+    assert.equal(meta["uid"], created.metadata?.uid);
+    assert.ok(Number(meta["resourceVersion"]) > Number(created.metadata?.resourceVersion));
+    // The write happened in full: a plain read sees the status.
+    const got = await h.client.get(POOLS, "meta-1");
+    assert.equal((got["status"] as Record<string, unknown>)["allocatedIPCount"], 1);
+    assert.equal(got.metadata?.resourceVersion, meta["resourceVersion"]);
+    // A conflict is still a Status, whatever was asked.
+    const stale = h.client.request("PUT", "/apis/spiderpool.spidernet.io/v2beta1/spiderippools/meta-1/status", {
+      body,
+      accept: META,
+    });
+    await rejects(stale, 409, "Conflict");
+    // Reads and lists; a list asks for the list kind, and a kind that does not fit is passed over.
+    const one = await h.client.request<Record<string, unknown>>(
+      "GET",
+      "/apis/spiderpool.spidernet.io/v2beta1/spiderippools/meta-1",
+      { accept: META },
+    );
+    assert.deepEqual(Object.keys(one).sort(), ["apiVersion", "kind", "metadata"]);
+    const list = await h.client.request<Record<string, unknown>>(
+      "GET",
+      "/apis/spiderpool.spidernet.io/v2beta1/spiderippools",
+      {
+        accept: "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1",
+        query: { fieldSelector: "metadata.name=meta-1" },
+      },
+    );
+    assert.equal(list["kind"], "PartialObjectMetadataList");
+    const items = list["items"] as Array<Record<string, unknown>>;
+    assert.deepEqual(
+      items.map((i) => [i["kind"], (i["metadata"] as Record<string, unknown>)["name"], i["spec"]]),
+      [["PartialObjectMetadata", "meta-1", undefined]],
+    );
+    for (const accept of [
+      `application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1, application/json`,
+      "application/json;as=Nonsense;g=x;v=v1, application/json",
+      `${META};q=0, application/json`,
+    ]) {
+      const full = await h.client.request<Record<string, unknown>>(
+        "GET",
+        "/apis/spiderpool.spidernet.io/v2beta1/spiderippools/meta-1",
+        { accept },
+      );
+      assert.equal(full["kind"], "SpiderIPPool", accept);
+    }
+    // A watch's events carry the metadata.
+    const ac = new AbortController();
+    const res = await fetch(
+      `${h.url}/apis/spiderpool.spidernet.io/v2beta1/spiderippools?watch=true&fieldSelector=metadata.name%3Dmeta-1`,
+      {
+        headers: { accept: META },
+        signal: ac.signal,
+      },
+    );
+    assert.equal(res.headers.get("content-type"), "application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io");
+    const reader = res.body!.getReader();
+    let text = "";
+    while (!text.includes("\n")) text += new TextDecoder().decode((await reader.read()).value);
+    ac.abort();
+    const ev = JSON.parse(text.slice(0, text.indexOf("\n"))) as { type: string; object: Record<string, unknown> };
+    assert.equal(ev.type, "ADDED");
+    assert.deepEqual(Object.keys(ev.object).sort(), ["apiVersion", "kind", "metadata"]);
+    assert.equal(ev.object["kind"], "PartialObjectMetadata");
+  });
+
+  it("updateStatusEncoded asks for a metadata answer and reads either form for the new resourceVersion", async () => {
+    // A stand-in server that records what was asked and answers in the form it is told to.
+    const seen: string[] = [];
+    let form: "metadata" | "object" = "metadata";
+    const srv = createServer((req, res) => {
+      seen.push(req.headers.accept ?? "");
+      req.resume();
+      req.on("end", () => {
+        const metadata = { name: "p", uid: "u-1", resourceVersion: form === "metadata" ? "7" : "8" };
+        const body =
+          form === "metadata"
+            ? { kind: "PartialObjectMetadata", apiVersion: "meta.k8s.io/v1", metadata }
+            : {
+                kind: "SpiderIPPool",
+                apiVersion: "spiderpool.spidernet.io/v2beta1",
+                metadata,
+                status: { allocatedIPCount: 3 },
+              };
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body));
+      });
+    });
+    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
+    const client = new KubeClient({ server: `http://127.0.0.1:${(srv.address() as AddressInfo).port}` });
+    try {
+      const m1 = await client.updateStatusEncoded(POOLS, "p", undefined, [Buffer.from("{}")]);
+      form = "object";
+      const m2 = await client.updateStatusEncoded(POOLS, "p", undefined, [Buffer.from("{}")]);
+      assert.deepEqual([m1.resourceVersion, m2.resourceVersion], ["7", "8"]);
+      assert.match(
+        seen[0] ?? "",
+        /^application\/json;as=PartialObjectMetadata;g=meta\.k8s\.io;v=v1, application\/json$/,
+      );
+    } finally {
+      await client.close();
+      srv.close();
+    }
   });
 
   it("optimistic update: concurrent read-modify-write loops lose no increment; retries are bounded", async () => {
