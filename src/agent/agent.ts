@@ -18,25 +18,10 @@ import { handleCni } from "./cni-handler.ts";
 import type { AgentConfig } from "./config.ts";
 import { IpamService } from "./ipam-service.ts";
 import { AgentMetrics } from "./metrics.ts";
+import { SocketServer, type SocketAnswer, type SocketRequest } from "./socket-server.ts";
 
 const MAX_BODY = 1 << 20;
 const COORDINATORS = resourceTypeOf(SpiderCoordinatorKind);
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let size = 0;
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        reject(new Error("request body larger than 1 MiB"));
-        req.destroy();
-      } else chunks.push(c);
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
-}
 
 function reply(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, {
@@ -48,9 +33,13 @@ function reply(res: ServerResponse, status: number, body: string, headers: Recor
   res.end(body);
 }
 
-/** The first value of header `name` (lower case), read from the raw list: `req.headers` builds an object of them all. */
-function header(req: IncomingMessage, name: string): string {
-  return headerValues(req.rawHeaders, name)[0] ?? "";
+/** The first value of header `name` (lower case). */
+function header(req: SocketRequest, name: string): string {
+  return headerValues(req.headers, name)[0] ?? "";
+}
+
+function json(status: number, value: unknown, headers?: Record<string, string>): SocketAnswer {
+  return { status, body: JSON.stringify(value), ...(headers !== undefined ? { headers } : {}) };
 }
 
 export interface AgentOptions {
@@ -70,7 +59,7 @@ export class SpiderpoolAgent {
   readonly service: IpamService;
   readonly #client: KubeClient;
   readonly #opts: AgentOptions;
-  #socket: Server | undefined;
+  #socket: SocketServer | undefined;
   #health: Server | undefined;
   #metricsServer: Server | undefined;
   #started = false;
@@ -121,19 +110,20 @@ export class SpiderpoolAgent {
     this.log.info({ ms: Math.round(performance.now() - t0), pods: present.length }, "caches synced");
     mkdirSync(dirname(this.config.socketPath), { recursive: true });
     rmSync(this.config.socketPath, { force: true });
-    this.#socket = createServer((req, res) => void this.#onSocket(req, res));
-    this.#socket.keepAliveTimeout = 0;
-    await new Promise<void>((resolve, reject) => {
-      this.#socket?.once("error", reject);
-      this.#socket?.listen(this.config.socketPath, () => resolve());
+    this.#socket = new SocketServer((req) => this.#onSocket(req), {
+      maxBody: MAX_BODY,
+      requestMs: 60_000,
+      onError: (err) => this.log.error({ err }, "socket request failed unexpectedly"),
     });
+    await this.#socket.listen(this.config.socketPath);
     this.#started = true;
     this.log.info({ socket: this.config.socketPath, ...this.ports }, "spiderpool-agent serving");
   }
 
   async stop(): Promise<void> {
     this.#stopping = true;
-    for (const s of [this.#socket, this.#health, this.#metricsServer]) {
+    await this.#socket?.close();
+    for (const s of [this.#health, this.#metricsServer]) {
       if (s === undefined) continue;
       s.closeAllConnections();
       await new Promise<void>((r) => s.close(() => r()));
@@ -169,11 +159,11 @@ export class SpiderpoolAgent {
   }
 
   /** Upstream's JSON API (`POST`/`DELETE /v1/ipam/ip`), for tools written against it. */
-  async #ipamApi(method: string, body: string, res: ServerResponse): Promise<void> {
+  async #ipamApi(method: string, body: string): Promise<SocketAnswer> {
     const a = JSON.parse(body || "{}") as Record<string, unknown>;
     const str = (k: string): string => (typeof a[k] === "string" ? (a[k] as string) : "");
     for (const k of ["containerID", "ifName", "podNamespace", "podName"]) {
-      if (str(k) === "") return reply(res, 500, JSON.stringify(`${k} in body is required`));
+      if (str(k) === "") return json(500, `${k} in body is required`);
     }
     const log = this.log.child({
       pod: `${str("podNamespace")}/${str("podName")}`,
@@ -192,7 +182,7 @@ export class SpiderpoolAgent {
           },
           log,
         );
-        return reply(res, 200, "");
+        return { status: 200, body: "" };
       }
       const list = (k: string): string[] => (Array.isArray(a[k]) ? (a[k] as string[]) : []);
       const out = await this.service.allocate(
@@ -209,22 +199,18 @@ export class SpiderpoolAgent {
         },
         log,
       );
-      return reply(
-        res,
-        200,
-        JSON.stringify({
-          ips: out.ips.map((i) => ({
-            version: i.family,
-            address: i.address,
-            nic: i.nic,
-            ipPool: i.pool,
-            ...(i.gateway !== undefined ? { gateway: i.gateway } : {}),
-          })),
-          routes: out.routes.map((r) => ({ ifName: r.nic, dst: r.dst, gw: r.gw })),
-        }),
-      );
+      return json(200, {
+        ips: out.ips.map((i) => ({
+          version: i.family,
+          address: i.address,
+          nic: i.nic,
+          ipPool: i.pool,
+          ...(i.gateway !== undefined ? { gateway: i.gateway } : {}),
+        })),
+        routes: out.routes.map((r) => ({ ifName: r.nic, dst: r.dst, gw: r.gw })),
+      });
     } catch (err) {
-      return reply(res, 500, JSON.stringify((err as Error).message));
+      return json(500, (err as Error).message);
     }
   }
 
@@ -232,57 +218,44 @@ export class SpiderpoolAgent {
    * `GET /v1/coordinator/config`: the first SpiderCoordinator's spec once it is Synced, with
    * the pod's `ipam.spidernet.io/default-route-nic` overriding podDefaultRouteNIC.
    */
-  async #coordinatorConfig(body: string, res: ServerResponse): Promise<void> {
+  async #coordinatorConfig(body: string): Promise<SocketAnswer> {
     const a = JSON.parse(body || "{}") as { podName?: string; podNamespace?: string };
     const list = await this.#client.list<SpiderCoordinator>(COORDINATORS);
     const scc = list.items[0];
-    if (scc === undefined) return reply(res, 500, JSON.stringify("no SpiderCoordinator found"));
+    if (scc === undefined) return json(500, "no SpiderCoordinator found");
     if (scc.status?.phase !== "Synced") {
-      return reply(
-        res,
+      return json(
         500,
-        JSON.stringify(
-          `SpiderCoordinator ${scc.metadata.name ?? ""} is not ready (phase ${scc.status?.phase ?? "unknown"}): ${scc.status?.reason ?? ""}`,
-        ),
+        `SpiderCoordinator ${scc.metadata.name ?? ""} is not ready (phase ${scc.status?.phase ?? "unknown"}): ${scc.status?.reason ?? ""}`,
       );
     }
     const pod =
       a.podName !== undefined && a.podNamespace !== undefined
         ? await this.cache.getPod(a.podNamespace, a.podName)
         : undefined;
-    if (pod === undefined)
-      return reply(res, 500, JSON.stringify(`failed to get Pod ${a.podNamespace ?? ""}/${a.podName ?? ""}`));
+    if (pod === undefined) return json(500, `failed to get Pod ${a.podNamespace ?? ""}/${a.podName ?? ""}`);
     const s = scc.spec;
     const nic = pod.metadata.annotations?.[ANNO_DEFAULT_ROUTE_NIC];
-    return reply(
-      res,
-      200,
-      JSON.stringify({
-        mode: s.mode ?? "auto",
-        overlayPodCIDR: scc.status?.overlayPodCIDR ?? [],
-        serviceCIDR: scc.status?.serviceCIDR ?? [],
-        tunePodRoutes: s.tunePodRoutes ?? true,
-        hijackCIDR: s.hijackCIDR ?? [],
-        policyRoutes: s.policyRoutes ?? [],
-        podMACPrefix: s.podMACPrefix ?? "",
-        podDefaultRouteNIC: nic !== undefined && nic !== "" ? parseDefaultRouteNic(nic) : (s.podDefaultRouteNIC ?? ""),
-        hostRuleTable: s.hostRuleTable ?? 500,
-        podRPFilter: s.podRPFilter ?? 0,
-        txQueueLen: s.txQueueLen ?? 0,
-        vethLinkAddress: s.vethLinkAddress ?? "",
-        vethMTU: s.vethMTU ?? 1500,
-      }),
-    );
+    return json(200, {
+      mode: s.mode ?? "auto",
+      overlayPodCIDR: scc.status?.overlayPodCIDR ?? [],
+      serviceCIDR: scc.status?.serviceCIDR ?? [],
+      tunePodRoutes: s.tunePodRoutes ?? true,
+      hijackCIDR: s.hijackCIDR ?? [],
+      policyRoutes: s.policyRoutes ?? [],
+      podMACPrefix: s.podMACPrefix ?? "",
+      podDefaultRouteNIC: nic !== undefined && nic !== "" ? parseDefaultRouteNic(nic) : (s.podDefaultRouteNIC ?? ""),
+      hostRuleTable: s.hostRuleTable ?? 500,
+      podRPFilter: s.podRPFilter ?? 0,
+      txQueueLen: s.txQueueLen ?? 0,
+      vethLinkAddress: s.vethLinkAddress ?? "",
+      vethMTU: s.vethMTU ?? 1500,
+    });
   }
 
-  async #onSocket(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    // The CNI calls carry no query: their path is read without building a URL.
-    const raw = req.url ?? "/";
-    const q = raw.indexOf("?");
-    const url = { pathname: q < 0 ? raw : raw.slice(0, q), query: () => new URL(raw, "http://agent").searchParams };
+  async #onSocket(req: SocketRequest): Promise<SocketAnswer> {
     try {
-      const body = await readBody(req);
-      const m = /^\/v1\/cni\/(ipam|coordinator|ifacer)$/.exec(url.pathname);
+      const m = /^\/v1\/cni\/(ipam|coordinator|ifacer)$/.exec(req.path);
       if (m !== null && req.method === "POST") {
         const answer = await handleCni(
           {
@@ -292,43 +265,39 @@ export class SpiderpoolAgent {
             netns: header(req, "x-cni-netns"),
             ifName: header(req, "x-cni-ifname"),
             args: header(req, "x-cni-args"),
-            stdin: body,
+            stdin: req.body,
           },
           { service: this.service, ready: () => this.ready, log: this.log },
         );
-        return reply(res, answer.exitCode === 0 ? 200 : 500, answer.stdout, {
-          "x-cni-exit-code": String(answer.exitCode),
-        });
+        return {
+          status: answer.exitCode === 0 ? 200 : 500,
+          body: answer.stdout,
+          headers: { "x-cni-exit-code": String(answer.exitCode) },
+        };
       }
-      if (url.pathname === "/v1/ipam/healthy" && req.method === "GET") return reply(res, this.ready ? 200 : 500, "");
-      if (url.pathname === "/v1/ipam/ip" && (req.method === "POST" || req.method === "DELETE"))
-        return await this.#ipamApi(req.method, body, res);
-      if (url.pathname === "/v1/coordinator/config" && req.method === "GET")
-        return await this.#coordinatorConfig(body, res);
-      if (url.pathname === "/v1/workloadendpoint" && req.method === "GET") {
-        const query = url.query();
+      if (req.path === "/v1/ipam/healthy" && req.method === "GET") return { status: this.ready ? 200 : 500, body: "" };
+      if (req.path === "/v1/ipam/ip" && (req.method === "POST" || req.method === "DELETE"))
+        return await this.#ipamApi(req.method, req.body);
+      if (req.path === "/v1/coordinator/config" && req.method === "GET") return await this.#coordinatorConfig(req.body);
+      if (req.path === "/v1/workloadendpoint" && req.method === "GET") {
+        const query = new URLSearchParams(req.query);
         const ns = query.get("podNamespace");
         const name = query.get("podName");
-        if (ns === null || name === null)
-          return reply(res, 400, JSON.stringify("podNamespace and podName are required"));
+        if (ns === null || name === null) return json(400, "podNamespace and podName are required");
         const ep = await this.cache.getEndpointFresh(ns, name);
-        if (ep?.status === undefined) return reply(res, 404, JSON.stringify(`no SpiderEndpoint ${ns}/${name}`));
-        return reply(
-          res,
-          200,
-          JSON.stringify({
-            podNamespace: ns,
-            podName: name,
-            podUID: ep.status.current.uid,
-            node: ep.status.current.node,
-            interfaces: ep.status.current.ips,
-          }),
-        );
+        if (ep?.status === undefined) return json(404, `no SpiderEndpoint ${ns}/${name}`);
+        return json(200, {
+          podNamespace: ns,
+          podName: name,
+          podUID: ep.status.current.uid,
+          node: ep.status.current.node,
+          interfaces: ep.status.current.ips,
+        });
       }
-      return reply(res, 404, JSON.stringify(`no route for ${req.method} ${url.pathname}`));
+      return json(404, `no route for ${req.method} ${req.path}`);
     } catch (err) {
-      this.log.error({ err: (err as Error).message, path: url.pathname }, "request failed");
-      return reply(res, 500, JSON.stringify((err as Error).message), { "x-cni-exit-code": "1" });
+      this.log.error({ err: (err as Error).message, path: req.path }, "request failed");
+      return json(500, (err as Error).message, { "x-cni-exit-code": "1" });
     }
   }
 }

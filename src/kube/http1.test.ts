@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { headerValues, HttpProtocolError, requestHead, ResponseParser, type Head } from "./http1.ts";
+import { headerValues, HttpProtocolError, RequestParser, requestHead, ResponseParser, type Head } from "./http1.ts";
 
 interface Parsed {
   heads: Head[];
@@ -11,17 +11,19 @@ interface Parsed {
 }
 
 /** Feeds `wire` cut at `cuts`, then the connection's close when `eof`. */
-function parse(wire: Buffer, cuts: number[] = [], opts: { eof?: boolean; bodyless?: boolean } = {}): Parsed {
+function parse(
+  wire: Buffer,
+  cuts: number[] = [],
+  opts: { eof?: boolean; bodyless?: boolean; request?: boolean } = {},
+): Parsed {
   const out: Parsed = { heads: [], body: Buffer.alloc(0), ends: [], used: 0 };
   const pieces: Buffer[] = [];
-  const p = new ResponseParser(
-    {
-      head: (h) => out.heads.push(h),
-      body: (b) => pieces.push(Buffer.from(b)),
-      end: (r) => out.ends.push(r),
-    },
-    opts.bodyless === true,
-  );
+  const sink = {
+    head: (h: Head) => out.heads.push(h),
+    body: (b: Buffer) => pieces.push(Buffer.from(b)),
+    end: (r: boolean) => out.ends.push(r),
+  };
+  const p = opts.request === true ? new RequestParser(sink) : new ResponseParser(sink, opts.bodyless === true);
   let at = 0;
   for (const c of [...cuts.filter((c) => c > 0 && c < wire.length).sort((a, b) => a - b), wire.length]) {
     if (c <= at) continue;
@@ -165,6 +167,65 @@ describe("ResponseParser", () => {
       /before the answer was complete/,
     );
     assert.throws(() => parse(Buffer.alloc(0), [], { eof: true }), /before any answer/);
+  });
+});
+
+describe("RequestParser", () => {
+  it("gives the same request line, headers and body however the bytes are cut (length, chunked, none)", () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 300 }),
+        fc.constantFrom("length", "chunked", "none"),
+        fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 5 }),
+        fc.array(fc.nat(), { maxLength: 12 }),
+        (bytes, framing, sizes, cutsRaw) => {
+          const body = framing === "none" ? Buffer.alloc(0) : Buffer.from(bytes);
+          const head = `POST /v1/cni/ipam?x=1 HTTP/1.1${CRLF}Host: spiderpool-agent${CRLF}X-CNI-Command: ADD${CRLF}`;
+          const wire =
+            framing === "length"
+              ? Buffer.concat([Buffer.from(`${head}Content-Length: ${body.length}${CRLF}${CRLF}`), body])
+              : framing === "chunked"
+                ? Buffer.concat([Buffer.from(`${head}Transfer-Encoding: chunked${CRLF}${CRLF}`), chunked(body, sizes)])
+                : Buffer.from(`${head}${CRLF}`);
+          // Bytes after the request (a pipelined one) are left to the caller.
+          const r = parse(
+            Buffer.concat([wire, Buffer.from("GET / HTTP/1.1")]),
+            cutsRaw.map((c) => c % (wire.length + 15)),
+            {
+              request: true,
+            },
+          );
+          assert.equal(r.heads.length, 1);
+          assert.equal(r.heads[0]?.method, "POST");
+          assert.equal(r.heads[0]?.target, "/v1/cni/ipam?x=1");
+          assert.deepEqual(headerValues(r.heads[0]?.raw ?? [], "x-cni-command"), ["ADD"]);
+          assert.deepEqual(r.body, body);
+          assert.deepEqual(r.ends, [true]);
+          assert.equal(r.used, wire.length);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("refuses a bad request line and a body whose end cannot be known", () => {
+    for (const w of [
+      `HTTP/1.1 200 OK${CRLF}${CRLF}`,
+      `POST /a b HTTP/1.1${CRLF}${CRLF}`,
+      `POST /a HTTP/2${CRLF}${CRLF}`,
+      `PO ST /a HTTP/1.1${CRLF}${CRLF}`,
+      `POST /a HTTP/1.1${CRLF}Transfer-Encoding: gzip${CRLF}${CRLF}`,
+      `POST /a HTTP/1.1${CRLF}Content-Length: x${CRLF}${CRLF}`,
+    ])
+      assert.throws(() => parse(Buffer.from(w), [], { request: true }), HttpProtocolError, JSON.stringify(w));
+    assert.throws(
+      () =>
+        parse(Buffer.from(`POST /a HTTP/1.1${CRLF}Content-Length: 9${CRLF}${CRLF}abc`), [], {
+          request: true,
+          eof: true,
+        }),
+      /before the request was complete/,
+    );
   });
 });
 
