@@ -67,7 +67,9 @@ class TooLarge extends Error {}
 
 export class SocketServer {
   readonly #server: Server;
-  readonly #open = new Set<Socket>();
+  /** Open connections and when each must be gone (see requestMs); Infinity while its handler runs. */
+  readonly #open = new Map<Socket, number>();
+  #sweep: NodeJS.Timeout | undefined;
   readonly #handler: (req: SocketRequest) => Promise<SocketAnswer>;
   readonly #opts: SocketServerOptions;
 
@@ -79,6 +81,16 @@ export class SocketServer {
   }
 
   listen(path: string): Promise<void> {
+    // One sweep for every connection's deadline, not a timer each: a timer set and cleared
+    // per CNI call cost more than the rest of its connection handling.
+    this.#sweep = setInterval(
+      () => {
+        const now = performance.now();
+        for (const [sock, deadline] of this.#open) if (now > deadline) sock.destroy();
+      },
+      Math.max(10, Math.min(5_000, this.#opts.requestMs / 4)),
+    );
+    this.#sweep.unref();
     return new Promise((resolve, reject) => {
       this.#server.once("error", reject);
       this.#server.listen(path, () => {
@@ -90,18 +102,17 @@ export class SocketServer {
 
   /** Stops listening and closes every open connection, answered or not. */
   close(): Promise<void> {
-    for (const s of this.#open) s.destroy();
+    clearInterval(this.#sweep);
+    for (const s of this.#open.keys()) s.destroy();
     return new Promise((resolve) => this.#server.close(() => resolve()));
   }
 
   #connection(sock: Socket): void {
-    this.#open.add(sock);
+    // A deadline for the whole request, not an idle timeout: a client trickling bytes must not hold a connection.
+    this.#open.set(sock, performance.now() + this.#opts.requestMs);
     sock.once("close", () => this.#open.delete(sock));
     // A client gone before its answer leaves nothing to do; the error must not go unhandled.
     sock.on("error", () => sock.destroy());
-    // Timers of their own, not an idle timeout: a client trickling bytes must not hold a connection.
-    let timer = setTimeout(() => sock.destroy(), this.#opts.requestMs);
-    sock.once("close", () => clearTimeout(timer));
     let head: Head | undefined;
     const pieces: Buffer[] = [];
     let size = 0;
@@ -127,8 +138,7 @@ export class SocketServer {
     const answer = (bytes: Buffer): void => {
       if (sock.destroyed) return;
       sock.end(bytes);
-      clearTimeout(timer);
-      timer = setTimeout(() => sock.destroy(), this.#opts.requestMs);
+      this.#open.set(sock, performance.now() + this.#opts.requestMs);
     };
     sock.on("data", (buf: Buffer) => {
       try {
@@ -141,7 +151,7 @@ export class SocketServer {
       if (!complete || head === undefined) return;
       sock.removeAllListeners("data");
       // The handler may take its time (a pool write retried under contention); the client waits.
-      clearTimeout(timer);
+      this.#open.set(sock, Number.POSITIVE_INFINITY);
       const body = pieces.length === 1 ? (pieces[0] as Buffer).toString() : Buffer.concat(pieces).toString();
       void this.#serve(head, body).then(answer);
     });
