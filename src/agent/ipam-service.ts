@@ -9,7 +9,7 @@ import { ANNO_POD_ROUTES, LABEL_OWNER_APPLICATION_UID, parseRoutesAnnotation } f
 import type { IPAllocationDetail, SpiderEndpoint } from "../api/endpoint.ts";
 import { SPIDER_FINALIZER, API_VERSION } from "../api/group.ts";
 import type { SpiderIPPool } from "../api/ippool.ts";
-import { canonicalIP, parseCIDR } from "../ip/index.ts";
+import { canonicalIP, parseCIDR, type CIDR } from "../ip/index.ts";
 import { nicName, selectCandidates, type NicCandidate } from "../ipam/candidates.ts";
 import {
   autoPoolConfig,
@@ -170,6 +170,7 @@ const ADDED_MEMO_CAP = 10_000;
 export class IpamService {
   readonly #d: ServiceDeps;
   readonly #writers = new Map<string, PoolWriter>();
+  readonly #subnets = new Map<string, CIDR>();
   readonly #owners = new Map<
     string,
     { expires: number; obj: { metadata: KubeObject["metadata"] & object } & KubeObject }
@@ -767,6 +768,16 @@ export class IpamService {
     }
   }
 
+  /** A pool's subnet, parsed once per text (every ADD renders its result with it). */
+  #subnet(text: string): CIDR {
+    let c = this.#subnets.get(text);
+    if (c === undefined) {
+      if (this.#subnets.size >= 4096) this.#subnets.clear();
+      this.#subnets.set(text, (c = parseCIDR(text)));
+    }
+    return c;
+  }
+
   async #commitFamily(
     plan: FamilyPlan,
     podUid: string,
@@ -786,7 +797,7 @@ export class IpamService {
           family,
           ip: r.ip as string,
           pool: name,
-          subnet: parseCIDR(p.spec.subnet),
+          subnet: this.#subnet(p.spec.subnet),
           poolRoutes: p.spec.routes ?? [],
           cleanGateway: n.cleanGateway,
         };

@@ -37,6 +37,12 @@ export function parseKey(text: string): AddressKey | undefined {
   return k ?? undefined;
 }
 
+/** Records a text the caller formatted from `value` as its own canonical key, so parseKey finds it without parsing. */
+function rememberKey(text: string, family: 4 | 6, value: bigint): void {
+  if (keyMemo.size >= KEY_MEMO_CAP) keyMemo.clear();
+  keyMemo.set(text, { key: text, family, value });
+}
+
 export type RawAllocatedIPs = Record<string, { pod?: string; podUid?: string } | null>;
 
 /** `status.allocatedIPs` as written, keys not yet canonical; absent, empty or null is no records. */
@@ -113,7 +119,10 @@ export function pickInDraft(
   const free = available.lowestFree({ has: (v) => draft.isUsed(v) }, from);
   if (free === undefined) throw usedOut();
   if (draft.size + 1 > maxRecords) throw recordCapExceeded(maxRecords, pool);
-  return { ip: formatIP(available.family, free), reused: false };
+  // The draft records it at once (parseKey): an IPv6 address would otherwise be parsed back from the text just made.
+  const ip = formatIP(available.family, free);
+  rememberKey(ip, available.family, free);
+  return { ip, reused: false };
 }
 
 /**
