@@ -84,6 +84,16 @@ function rawBigInt(_key: string, value: unknown): unknown {
 }
 
 /**
+ * A value as JSON.stringify should see it: a bigint as its digits (a raw JSON value), anything
+ * else as it is. For hot paths that know where their bigints are: stringifyJson's fallback
+ * for a bigint it meets is a second pass calling a replacer for every value, ten times the
+ * cost of the plain one on a pool's object.
+ */
+export function jsonReady(value: unknown): unknown {
+  return typeof value === "bigint" ? rawJSON(value.toString()) : value;
+}
+
+/**
  * JSON.stringify that writes bigints as JSON integers. Like JSON.stringify, it returns
  * undefined (at run time) for undefined and functions.
  */

@@ -26,7 +26,7 @@ function harness(first: SpiderIPPool) {
   let cached: SpiderIPPool | undefined = first;
   let api: SpiderIPPool = first;
   const gets: string[] = [];
-  const writes: Array<{ body: SpiderIPPool; answer: (r: SpiderIPPool | Error) => void }> = [];
+  const writes: Array<{ body: SpiderIPPool; text: string; answer: (r: SpiderIPPool | Error) => void }> = [];
   let wrote: (() => void) | undefined;
   const client = {
     get: async () => {
@@ -35,8 +35,9 @@ function harness(first: SpiderIPPool) {
     },
     updateStatusEncoded: (_rt: unknown, _name: string, _ns: unknown, pieces: Buffer[]) =>
       new Promise<SpiderIPPool["metadata"]>((resolve, reject) => {
-        const body = JSON.parse(Buffer.concat(pieces).toString("utf8")) as SpiderIPPool;
-        writes.push({ body, answer: (r) => (r instanceof Error ? reject(r) : resolve(r.metadata)) });
+        const text = Buffer.concat(pieces).toString("utf8");
+        const body = JSON.parse(text) as SpiderIPPool;
+        writes.push({ body, text, answer: (r) => (r instanceof Error ? reject(r) : resolve(r.metadata)) });
         wrote?.();
       }),
   } as unknown as KubeClient;
@@ -85,6 +86,21 @@ const recordsOf = (p: SpiderIPPool): Map<string, { pod: string; podUid: string }
   parseAllocatedIPs(p.status?.allocatedIPs);
 
 describe("PoolWriter writes", () => {
+  it("write a big IPv6 pool's totalIPCount (a bigint) exactly, and keep it a bigint in the held pool", async () => {
+    const p = pool(5, {});
+    p.spec = { subnet: "2001:db8:64::/64", ips: ["2001:db8:64::1-2001:db8:64::ffff:ffff:ffff:fffe"] };
+    (p.status as Record<string, unknown>)["totalIPCount"] = 9223372036854775807n;
+    const h = harness(p);
+    const w = new PoolWriter("p", h.deps);
+    const a = w.submit({ kind: "allocate", podUid: "u1", podRef: "ns/a" });
+    await h.write(1);
+    assert.match(h.writes[0]?.text ?? "", /"totalIPCount":9223372036854775807[,}]/);
+    h.writes[0]?.answer({ ...p, metadata: { ...p.metadata, resourceVersion: "6" } });
+    assert.equal((await a).ip, "2001:db8:64::1");
+    const held = w.held({ uid: "pool-uid", resourceVersion: "6" }) as SpiderIPPool;
+    assert.equal((held.status as Record<string, unknown>)["totalIPCount"], 9223372036854775807n);
+  });
+
   it("send the records as JSON any server reads, and hold the version they made without decoding it", async () => {
     const h = harness(pool(5, { "192.0.2.10": { pod: "ns/x", podUid: "ux" } }));
     const w = new PoolWriter("p", h.deps);

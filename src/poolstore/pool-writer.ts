@@ -7,7 +7,7 @@
  * precondition arbitrates, and a lost race replans on the winner's records.
  */
 import type { Logger } from "pino";
-import { stringifyJson } from "../api/int64.ts";
+import { jsonReady, stringifyJson } from "../api/int64.ts";
 import { SpiderIPPoolKind, type SpiderIPPool } from "../api/ippool.ts";
 import { IPRangeSet, tryParseIP } from "../ip/index.ts";
 import { poolNotFound, poolUnreadable, retriesExhausted } from "../ipam/errors.ts";
@@ -466,7 +466,11 @@ function encodeWrite(pool: SpiderIPPool, draft: Draft): { body: Buffer[]; writte
     const written = { ...pool, status } as SpiderIPPool;
     return { body: [Buffer.from(stringifyJson(written))], written };
   }
-  const text = stringifyJson({ ...pool, status: { ...status, allocatedIPs: RECORDS_MARK } });
+  // A big IPv6 pool's totalIPCount is a bigint: given as its digits, the plain stringify path holds.
+  const textStatus: Record<string, unknown> = {};
+  for (const k in status) textStatus[k] = jsonReady(status[k]);
+  textStatus["allocatedIPs"] = RECORDS_MARK;
+  const text = stringifyJson({ ...pool, status: textStatus });
   const at = text.indexOf(RECORDS_MARK_JSON);
   if (at < 0 || text.lastIndexOf(RECORDS_MARK_JSON) !== at)
     throw new Error("pool status encoding: records mark not found once");
