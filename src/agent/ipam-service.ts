@@ -952,10 +952,14 @@ export class IpamService {
     const ep = await this.#d.cache.getEndpointFresh(ns, epName);
     if (ep?.status === undefined) return;
     const owner = ep.status.ownerControllerType;
-    if (
-      (owner === "StatefulSet" && this.#d.config.enableStatefulSet) ||
-      (owner === "VirtualMachineInstance" && this.#d.config.enableKubevirtStaticIP)
-    ) {
+    // The pod's own owner, group included, when it is known: the endpoint records only a kind,
+    // and an OpenKruise Advanced StatefulSet's pods (kind StatefulSet, apps.kruise.io) are stateless.
+    const fixed =
+      top !== undefined
+        ? kinds.sts || kinds.vmi
+        : (owner === "StatefulSet" && this.#d.config.enableStatefulSet) ||
+          (owner === "VirtualMachineInstance" && this.#d.config.enableKubevirtStaticIP);
+    if (fixed) {
       if (await this.#statefulStillValid(ns, podName, ep)) {
         log.info({ endpoint: epName }, "StatefulSet/KubeVirt pod is still valid; its addresses are kept");
         return;

@@ -10,9 +10,11 @@ import type { SpiderIPPool } from "../../src/api/ippool.ts";
 import { Resources, resourceTypeOf, type KubeObject } from "../../src/kube/index.ts";
 import { SpiderCoordinatorKind } from "../../src/api/coordinator.ts";
 import { KUBEVIRT_CRDS, VirtualMachineInstances, VirtualMachines } from "../support/kubevirt.ts";
+import { KRUISE_STATEFULSET_CRD, KruiseStatefulSets } from "../support/kruise.ts";
 import {
   cni,
   consistency,
+  controllerRef,
   createPod,
   createPool,
   records,
@@ -262,6 +264,47 @@ describe("agent: workloads, API, metrics", { skip }, () => {
         .length,
       0,
     );
+  });
+
+  it("an OpenKruise Advanced StatefulSet's pod is stateless on DEL, though an apps/v1 StatefulSet of its name wants it", async () => {
+    // The endpoint records only the kind ("StatefulSet", as upstream's); the pod's owner names the group.
+    await c.h.client.create(Resources.customresourcedefinitions, KRUISE_STATEFULSET_CRD);
+    const spec = { replicas: 1 };
+    await c.h.client.create(Resources.statefulsets, {
+      apiVersion: "apps/v1",
+      kind: "StatefulSet",
+      metadata: { name: "k", namespace: "default" },
+      spec,
+    });
+    const kruise = await c.h.client.create<KubeObject>(KruiseStatefulSets, {
+      apiVersion: "apps.kruise.io/v1beta1",
+      kind: "StatefulSet",
+      metadata: { name: "k", namespace: "default" },
+      spec,
+    });
+    const pod = await createPod(c.h, {
+      name: "k-0",
+      node: "node1",
+      owner: controllerRef(kruise),
+      annotations: { "ipam.spidernet.io/ippool": '{"ipv4":["pool-a"]}' },
+    });
+    assert.equal((await cni({ command: "ADD", socket, pod: { name: "k-0" } })).code, 0);
+    assert.equal((await ep("k-0")).status?.ownerControllerType, "StatefulSet");
+    // Evicted: no longer alive, still there, so its owner is read from the pod.
+    await c.h.client.patchMerge(
+      Resources.pods,
+      "k-0",
+      { status: { phase: "Failed", reason: "Evicted" } },
+      { namespace: "default", subresource: "status" },
+    );
+    assert.equal((await cni({ command: "DEL", socket, pod: { name: "k-0", uid: String(pod.metadata?.uid) } })).code, 0);
+    assert.deepEqual(
+      Object.values(records(await c.h.client.get<SpiderIPPool>(POOLS, "pool-a"))).filter(
+        (r) => r.pod === "default/k-0",
+      ),
+      [],
+    );
+    await c.h.client.delete(Resources.pods, "k-0", { namespace: "default" });
   });
 
   it("AC-66/AC-68: a KubeVirt VM keeps its address across virt-launcher pods; the endpoint is named after the VMI", async () => {

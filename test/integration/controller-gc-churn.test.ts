@@ -29,6 +29,7 @@ import {
   type RunningPod,
 } from "../support/cluster.ts";
 import { testController } from "../support/controller.ts";
+import { KRUISE_STATEFULSET_CRD, KruiseStatefulSets } from "../support/kruise.ts";
 
 const skip = shimBuilt() ? false : "the shim is not built (gcc missing)";
 const NS = "default";
@@ -149,42 +150,6 @@ describe("a pool taken, restarted and freed by one Deployment", { skip }, () => 
   });
 });
 
-// OpenKruise's Advanced StatefulSet: kind StatefulSet in its own group, so the agent gives
-// its pods no fixed addresses (only apps/v1 StatefulSets get them).
-const KRUISE_STS = {
-  group: "apps.kruise.io",
-  version: "v1beta1",
-  plural: "statefulsets",
-  kind: "StatefulSet",
-  namespaced: true,
-} as const;
-const KRUISE_STS_CRD = {
-  apiVersion: "apiextensions.k8s.io/v1",
-  kind: "CustomResourceDefinition",
-  metadata: { name: "statefulsets.apps.kruise.io" },
-  spec: {
-    group: "apps.kruise.io",
-    scope: "Namespaced",
-    names: { kind: "StatefulSet", plural: "statefulsets", singular: "statefulset" },
-    versions: [
-      {
-        name: "v1beta1",
-        served: true,
-        storage: true,
-        schema: {
-          openAPIV3Schema: {
-            type: "object",
-            properties: {
-              spec: { type: "object", "x-kubernetes-preserve-unknown-fields": true },
-              status: { type: "object", "x-kubernetes-preserve-unknown-fields": true },
-            },
-          },
-        },
-      },
-    ],
-  },
-};
-
 /** A small seeded generator, so a failing run can be replayed with CHAOS_SEED. */
 function rng(seed: number): () => number {
   let a = seed >>> 0;
@@ -201,7 +166,7 @@ interface Workload {
   name: string;
   /** apps/v1 StatefulSet (fixed addresses), OpenKruise's, or a Deployment's ReplicaSet. */
   kind: "sts" | "kruise" | "deploy";
-  rt: typeof Resources.statefulsets | typeof KRUISE_STS | typeof Resources.deployments;
+  rt: typeof Resources.statefulsets | typeof KruiseStatefulSets | typeof Resources.deployments;
   /** What the pods name as their controller. */
   owner: KubeObject;
   replicas: number;
@@ -231,7 +196,7 @@ describe("chaos: an exactly-full pool while workloads re-scale and the leader is
   before(async () => {
     process.stdout.write(`# chaos seed ${seed} (CHAOS_SEED=${seed} replays it)\n`);
     c = await startCluster({ nodes: 2 });
-    await c.h.client.create(Resources.customresourcedefinitions, KRUISE_STS_CRD as never);
+    await c.h.client.create(Resources.customresourcedefinitions, KRUISE_STATEFULSET_CRD);
     await replica();
     await replica();
     await eventually(() => leader() !== undefined, 5000, "a leader");
@@ -343,7 +308,7 @@ describe("chaos: an exactly-full pool while workloads re-scale and the leader is
         });
         return { name, kind, rt: Resources.deployments, owner: rs, replicas: 3, pods: new Map() };
       }
-      const rt = kind === "sts" ? Resources.statefulsets : KRUISE_STS;
+      const rt = kind === "sts" ? Resources.statefulsets : KruiseStatefulSets;
       const o = await c.h.client.create<KubeObject>(rt, {
         apiVersion: kind === "sts" ? "apps/v1" : "apps.kruise.io/v1beta1",
         kind: "StatefulSet",

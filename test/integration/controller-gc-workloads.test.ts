@@ -27,6 +27,7 @@ import {
 } from "../support/cluster.ts";
 import { testController, writeRecord } from "../support/controller.ts";
 import { KUBEVIRT_CRDS, VirtualMachineInstances, VirtualMachines } from "../support/kubevirt.ts";
+import { KRUISE_STATEFULSET_CRD, KruiseStatefulSets } from "../support/kruise.ts";
 
 const skip = shimBuilt() ? false : "the shim is not built (gcc missing)";
 
@@ -159,6 +160,28 @@ describe("GC of workloads deleted without a CNI DEL", { skip }, () => {
       "every record released",
     );
     await eventually(async () => (await endpointNames(c)).length === 0, 5000, "every endpoint gone");
+  });
+  it("an OpenKruise Advanced StatefulSet's pod is stateless: released when deleted, though an apps/v1 StatefulSet of its name wants it", async () => {
+    // ipam-behavior §3.1: third-party controllers, kruise included, are stateless. Checked by
+    // kind alone, the pod would be held for "StatefulSet web", which here wants ordinal 0.
+    await c.h.client.create(Resources.customresourcedefinitions, KRUISE_STATEFULSET_CRD);
+    const kruise = await workload(c, KruiseStatefulSets, "web");
+    await workload(c, Resources.statefulsets, "web");
+    const pod = await runPod(c, {
+      name: "web-0",
+      node: "node1",
+      pool: "wl",
+      owner: controllerRef(kruise as KubeObject),
+    });
+    assert.equal((await poolRecords(c, "wl"))[pod.ip]?.podUid, pod.uid);
+    assert.equal(
+      (await c.h.client.get<SpiderEndpoint>(ENDPOINTS, "web-0", "default")).status?.ownerControllerType,
+      "StatefulSet",
+    );
+    await eventually(() => ctrl.pods.getByName("web-0", "default") !== undefined, 5000, "pod seen");
+    await c.h.client.delete(Resources.pods, "web-0", { namespace: "default", gracePeriodSeconds: 0 });
+    await eventually(async () => (await poolRecords(c, "wl"))[pod.ip] === undefined, 5000, "record released");
+    await eventually(async () => !(await endpointNames(c)).includes("default/web-0"), 5000, "endpoint gone");
   });
 });
 

@@ -157,8 +157,17 @@ export class GarbageCollector {
 
   #kindOfPod(pod: GcPod): PodKind {
     const owner = pod.metadata.ownerReferences?.find((o) => o.controller === true);
-    if (owner?.kind === "StatefulSet" && this.#d.cfg.enableStatefulSet) return "statefulset";
-    if (owner?.kind === "VirtualMachineInstance" && this.#d.cfg.enableKubevirtStaticIP) return "kubevirt";
+    // By group too, as the agent decides: an OpenKruise Advanced StatefulSet is a "StatefulSet"
+    // of apps.kruise.io, whose pods are stateless here (ipam-behavior §3.1), and checking them
+    // against an apps/v1 StatefulSet of the same name could keep a deleted pod's address.
+    if (owner?.kind === "StatefulSet" && owner.apiVersion === "apps/v1" && this.#d.cfg.enableStatefulSet)
+      return "statefulset";
+    if (
+      owner?.kind === "VirtualMachineInstance" &&
+      owner.apiVersion === "kubevirt.io/v1" &&
+      this.#d.cfg.enableKubevirtStaticIP
+    )
+      return "kubevirt";
     return "stateless";
   }
 
@@ -274,7 +283,9 @@ export class GarbageCollector {
         this.#db.delete(e.key);
         return;
       }
-      const epKind = this.#kindOfEndpoint(ep);
+      // The pod's own owner (group included) decided the entry's kind; the endpoint records only
+      // a kind, which a third-party "StatefulSet" shares with apps/v1's.
+      const epKind = e.stateless ? "stateless" : this.#kindOfEndpoint(ep);
       if (epKind !== "stateless") {
         // A StatefulSet scaled back up, a VM restarted: the pod is wanted again, and its
         // fixed address with it. Unknown validity keeps it too.
@@ -298,7 +309,7 @@ export class GarbageCollector {
       // A stateless endpoint of a live pod goes with the pod (owner reference); one whose
       // pod is gone, and every static one, is deleted here.
       const gone = pod === undefined || pod.metadata.uid !== e.uid;
-      await this.#dropEndpoint(ns, name, gone || this.#kindOfEndpoint(ep) !== "stateless", e.uid);
+      await this.#dropEndpoint(ns, name, gone || epKind !== "stateless", e.uid);
       this.#db.delete(e.key);
       if (n > 0) {
         this.#d.metrics.reclaimed(e.reason, n);
