@@ -3,8 +3,10 @@
  * leader only, one worker: every Deployment, ReplicaSet, StatefulSet, DaemonSet, Job and
  * CronJob whose pod template names a subnet gets one pool per NIC and family, sized by its
  * replicas, resized when they change, deleted with it unless `ippool-reclaim` is false. A
- * periodic sweep deletes reclaimable pools whose application is gone, third-party ones
- * included, so a missed delete event never leaks a pool.
+ * third-party application's pool (the agent creates those) goes with its application too: its
+ * kind is watched once a reclaimable pool of it exists, as upstream starts a dynamic informer
+ * per kind. A periodic sweep deletes reclaimable pools whose application is gone, third-party
+ * ones included, so a missed delete event never leaks a pool.
  */
 import type { Logger } from "pino";
 import { InvalidAnnotationError, LABEL_OWNER_APPLICATION_UID } from "../api/annotations/index.ts";
@@ -31,9 +33,9 @@ import {
   LABEL_OWNER_APPLICATION_NAME,
   LABEL_OWNER_APPLICATION_NAMESPACE,
 } from "../api/annotations/index.ts";
-import type { KubeClient } from "../kube/client.ts";
+import type { KubeClient, KubeObject } from "../kube/client.ts";
 import { isNotFound } from "../kube/errors.ts";
-import type { Informer } from "../kube/informer.ts";
+import { Informer } from "../kube/informer.ts";
 import { APP_RESOURCES, reconcileAutoPool } from "../poolstore/auto-pool.ts";
 import { POOLS } from "../poolstore/pool-writer.ts";
 
@@ -96,6 +98,8 @@ export class AutoPoolController {
   #working = false;
   #stopped = false;
   #resync: NodeJS.Timeout | undefined;
+  /** Watches of third-party application kinds, by `apiVersion kind`; undefined while discovery runs or when not served. */
+  readonly #thirdParty = new Map<string, Informer<KubeObject> | undefined>();
 
   constructor(d: AutoPoolControllerDeps) {
     this.#d = d;
@@ -109,7 +113,9 @@ export class AutoPoolController {
       });
     }
     d.pools.addHandlers({
+      onAdd: (p) => this.#watchThirdParty(p),
       onUpdate: (o, p) => {
+        this.#watchThirdParty(p);
         const key = this.#appKeyOfPool(p);
         if (key !== undefined && this.#blocked.has(key) && o.status?.allocatedIPCount !== p.status?.allocatedIPCount)
           this.#enqueue(key, 0);
@@ -126,11 +132,13 @@ export class AutoPoolController {
     this.#stopped = true;
     clearInterval(this.#resync);
     for (const e of this.#entries.values()) clearTimeout(e.timer);
+    for (const w of this.#thirdParty.values()) void w?.stop();
   }
 
   /** Every application again, and the sweep; on leadership and at the resync period. */
   resync(): void {
     if (!this.#d.isLeader()) return;
+    for (const p of this.#d.pools.list()) this.#watchThirdParty(p);
     for (const { kind } of BUILTIN_APP_KINDS) for (const a of this.#d.apps[kind].list()) this.#enqueueApp(kind, a);
     void this.sweep().catch((err: unknown) => this.#d.log.warn({ err }, "auto-pool sweep failed"));
   }
@@ -142,6 +150,59 @@ export class AutoPoolController {
     const name = l[LABEL_OWNER_APPLICATION_NAME];
     if (kind === undefined || ns === undefined || name === undefined) return undefined;
     return keyOf(kind, ns, name);
+  }
+
+  /**
+   * A reclaimable pool of a third-party application: watch that kind (once), so the pool is
+   * deleted when its application is, not at the next sweep (SPIDERPOOL_SUBNET_INFORMER_RESYNC_PERIOD).
+   */
+  #watchThirdParty(p: SpiderIPPool): void {
+    if (this.#stopped || !this.#d.isLeader() || !isReclaimed(p) || p.metadata.deletionTimestamp !== undefined) return;
+    const l = p.metadata.labels ?? {};
+    const gv = l[LABEL_OWNER_APPLICATION_GV];
+    const kind = l[LABEL_OWNER_APPLICATION_KIND];
+    if (gv === undefined || kind === undefined) return;
+    const apiVersion = gv.includes("_") ? gv.replace("_", "/") : gv;
+    if (isBuiltinApp(apiVersion, kind)) return;
+    const key = `${apiVersion} ${kind}`;
+    if (this.#thirdParty.has(key)) return;
+    this.#thirdParty.set(key, undefined);
+    this.#d.client
+      .resourceFor(apiVersion, kind)
+      .then((rt) => {
+        // A kind not served has no objects to wait for; the sweep deletes its pools.
+        if (rt === undefined || this.#stopped) return;
+        const w = new Informer<KubeObject>(this.#d.client, rt, {
+          onError: (err) => this.#d.log.warn({ err, kind: key }, "third-party application watch failed; retrying"),
+        });
+        w.addHandlers({
+          onUpdate: (o, a) => {
+            if (o.metadata?.deletionTimestamp === undefined && a.metadata?.deletionTimestamp !== undefined)
+              this.#appGone(apiVersion, kind, a);
+          },
+          onDelete: (a) => this.#appGone(apiVersion, kind, a),
+        });
+        this.#thirdParty.set(key, w);
+        w.start();
+        this.#d.log.info({ kind: key }, "watching a third-party application kind for its auto-created IPPools");
+      })
+      .catch((err: unknown) => {
+        // Discovery failed: forget the kind, so the next pool event tries again.
+        this.#thirdParty.delete(key);
+        this.#d.log.warn({ err, kind: key }, "cannot watch a third-party application kind; the sweep covers it");
+      });
+  }
+
+  #appGone(apiVersion: string, kind: string, a: KubeObject): void {
+    if (this.#stopped || !this.#d.isLeader()) return;
+    const app = { apiVersion, kind, namespace: a.metadata?.namespace ?? "", name: a.metadata?.name ?? "" };
+    // #reclaim deletes only pools whose application a fresh read finds gone (by UID).
+    void this.#reclaim(app, undefined).catch((err: unknown) =>
+      this.#d.log.warn(
+        { err, app: `${kind}/${app.namespace}/${app.name}` },
+        "auto-pool reclaim failed; the sweep retries",
+      ),
+    );
   }
 
   #enqueueApp(kind: BuiltinAppKind, app: Workload): void {
