@@ -39,6 +39,7 @@ describe("SocketServer", () => {
       async (req) => {
         seen.push(req);
         if (req.path === "/throw") throw new Error("handler broke");
+        if (req.path === "/null") return Promise.reject(null as unknown as Error);
         if (req.path === "/slow") await new Promise((r) => setTimeout(r, 50));
         return { status: 200, body: JSON.stringify({ echo: req.body }), headers: { "x-cni-exit-code": "0" } };
       },
@@ -105,6 +106,24 @@ describe("SocketServer", () => {
     assert.match(got, /^HTTP\/1\.1 500 Internal Server Error\r\n/);
     assert.match(got, /handler broke/);
     assert.equal((errors.at(-1) as Error).message, "handler broke");
+    // Not even an Error: still a 500 with its text, and the connection closed.
+    const nothing = await exchange(path, [`GET /null HTTP/1.1${CRLF}${CRLF}`]);
+    assert.match(nothing, /^HTTP\/1\.1 500 Internal Server Error\r\n/);
+    assert.ok(nothing.endsWith('\r\n\r\n"null"'), nothing);
+  });
+
+  it("sends 100 Continue only to an HTTP/1.1 client, and refuses an announced body over the limit before it comes", async () => {
+    const n = seen.length;
+    const old = await exchange(path, [
+      `POST /x HTTP/1.0${CRLF}Expect: 100-continue${CRLF}Content-Length: 2${CRLF}${CRLF}`,
+      "ab",
+    ]);
+    assert.match(old, /^HTTP\/1\.1 200 OK\r\n/);
+    const big = await exchange(path, [
+      `POST /x HTTP/1.1${CRLF}Expect: 100-continue${CRLF}Content-Length: 1000${CRLF}${CRLF}`,
+    ]);
+    assert.match(big, /^HTTP\/1\.1 413 Content Too Large\r\n/);
+    assert.equal(seen.length, n + 1);
   });
 
   it("closes a connection whose request does not arrive whole in time, and one cut short", async () => {

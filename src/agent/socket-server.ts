@@ -80,9 +80,17 @@ export class SocketServer {
     this.#server = createServer({ allowHalfOpen: true }, (s) => this.#connection(s));
   }
 
-  listen(path: string): Promise<void> {
+  async listen(path: string): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once("error", reject);
+      this.#server.listen(path, () => {
+        this.#server.off("error", reject);
+        resolve();
+      });
+    });
     // One sweep for every connection's deadline, not a timer each: a timer set and cleared
     // per CNI call cost more than the rest of its connection handling.
+    clearInterval(this.#sweep);
     this.#sweep = setInterval(
       () => {
         const now = performance.now();
@@ -91,13 +99,6 @@ export class SocketServer {
       Math.max(10, Math.min(5_000, this.#opts.requestMs / 4)),
     );
     this.#sweep.unref();
-    return new Promise((resolve, reject) => {
-      this.#server.once("error", reject);
-      this.#server.listen(path, () => {
-        this.#server.off("error", reject);
-        resolve();
-      });
-    });
   }
 
   /** Stops listening and closes every open connection, answered or not. */
@@ -120,7 +121,12 @@ export class SocketServer {
     const parser = new RequestParser({
       head: (h) => {
         head = h;
-        if (headerValues(h.raw, "expect").some((v) => v.toLowerCase() === "100-continue")) sock.write(CONTINUE);
+        // A body announced over the limit is refused before the client sends it.
+        const length = Number(headerValues(h.raw, "content-length")[0] ?? "0");
+        if (length > this.#opts.maxBody) throw new TooLarge();
+        // Only an HTTP/1.1 client waits for 100 Continue (RFC 9110 §10.1.1).
+        if (h.version === "1.1" && headerValues(h.raw, "expect").some((v) => v.toLowerCase() === "100-continue"))
+          sock.write(CONTINUE);
       },
       body: (piece) => {
         size += piece.length;
@@ -153,7 +159,7 @@ export class SocketServer {
       // The handler may take its time (a pool write retried under contention); the client waits.
       this.#open.set(sock, Number.POSITIVE_INFINITY);
       const body = pieces.length === 1 ? (pieces[0] as Buffer).toString() : Buffer.concat(pieces).toString();
-      void this.#serve(head, body).then(answer);
+      this.#serve(head, body).then(answer, () => sock.destroy());
     });
     sock.on("end", () => {
       // The client stopped writing before its request was whole: there is nothing to answer.
@@ -175,8 +181,13 @@ export class SocketServer {
         }),
       );
     } catch (err) {
-      this.#opts.onError(err);
-      return encodeAnswer({ status: 500, body: JSON.stringify((err as Error).message ?? String(err)) });
+      // Whatever was thrown (an Error, a string, null), the client gets a 500 with its text.
+      try {
+        this.#opts.onError(err);
+      } catch {
+        // A failing reporter must not cost the client its answer.
+      }
+      return encodeAnswer({ status: 500, body: JSON.stringify(err instanceof Error ? err.message : String(err)) });
     }
   }
 }

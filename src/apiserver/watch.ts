@@ -60,6 +60,9 @@ export function serveWatch(store: Store, res: ServerResponse, p: WatchParams, re
       if (p.form === "table")
         body = toTable(p.resource, [o], "Object", { resourceVersion: o.metadata.resourceVersion });
       else if (p.form === "metadata") body = asMetadata(o);
+    } else if (type === "BOOKMARK" && p.form === "metadata") {
+      // As kube-apiserver, which transforms every event's object: a metadata client decodes bookmarks too.
+      body = asMetadata(object as Obj);
     }
     return `${stringifyJson({ type, object: body })}\n`;
   };

@@ -303,7 +303,12 @@ describe("RecordSet.sync", () => {
 
   it("refuses a text that is not JSON although it repeats the set's records", () => {
     const s = RecordSet.parse(4, '{"192.0.2.1":{"pod":"a/b","podUid":"u"}}', 1);
-    for (const bad of ['{"192.0.2.1":{"pod":"a/b","podUid":"u"},}', '{"192.0.2.1":{"pod":"a/b","podUid":"u"}}x']) {
+    for (const bad of [
+      '{"192.0.2.1":{"pod":"a/b","podUid":"u"},}',
+      '{"192.0.2.1":{"pod":"a/b","podUid":"u"}, }',
+      '{"192.0.2.1":{"pod":"a/b","podUid":"u"},\n}',
+      '{"192.0.2.1":{"pod":"a/b","podUid":"u"}}x',
+    ]) {
       assert.throws(() => JSON.parse(bad));
       assert.throws(() => s.sync(bad));
     }

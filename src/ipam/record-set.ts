@@ -132,8 +132,8 @@ export class RecordSet {
       } else break;
     }
     if (shared === 0) return undefined;
-    // "{A,}" is not JSON: leave it to the whole parse to refuse.
-    if (afterComma && text.charCodeAt(at) === 0x7d) return undefined;
+    // "{A,}" (or "{A, }") is not JSON: leave it to the whole parse to refuse.
+    if (afterComma && text.slice(at).trimStart().startsWith("}")) return undefined;
     return this.#syncRecords(parseRawAllocatedIPs(`{${text.slice(at)}`), shared);
   }
 

@@ -17,9 +17,10 @@ export interface Head {
   /** 0 for a request. */
   status: number;
   raw: string[];
-  /** A request's method and target, as sent. */
+  /** A request's method, target and HTTP version, as sent. */
   method?: string;
   target?: string;
+  version?: "1.0" | "1.1";
 }
 
 export interface ParserSink {
@@ -258,7 +259,13 @@ export class ResponseParser {
       // (RFC 9112 §6.3), and a coding that is not chunked leaves its end unknown.
       if (otherCoding) throw new HttpProtocolError("a request body must be chunked or have a Content-Length");
       this.#keepAlive = !close;
-      this.#sink.head({ status: 0, raw, method: request.method, target: request.target });
+      this.#sink.head({
+        status: 0,
+        raw,
+        method: request.method,
+        target: request.target,
+        version: minor === "0" ? "1.0" : "1.1",
+      });
       this.#frame(chunked, length ?? "0");
       return;
     }

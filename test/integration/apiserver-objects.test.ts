@@ -419,6 +419,18 @@ describe("embedded API server: objects", () => {
     assert.equal(ev.type, "ADDED");
     assert.deepEqual(Object.keys(ev.object).sort(), ["apiVersion", "kind", "metadata"]);
     assert.equal(ev.object["kind"], "PartialObjectMetadata");
+    // Bookmarks too (kube-apiserver transforms every event's object): the one sent at the watch's timeout.
+    const bm = await fetch(
+      `${h.url}/apis/spiderpool.spidernet.io/v2beta1/spiderippools?watch=true&allowWatchBookmarks=true&timeoutSeconds=1&resourceVersion=${String(meta["resourceVersion"])}`,
+      { headers: { accept: META } },
+    );
+    const events = (await bm.text())
+      .split("\n")
+      .filter((l) => l !== "")
+      .map((l) => JSON.parse(l) as { type: string; object: Record<string, unknown> });
+    const bookmark = events.find((e) => e.type === "BOOKMARK");
+    assert.equal(bookmark?.object["kind"], "PartialObjectMetadata");
+    assert.equal(bookmark?.object["apiVersion"], "meta.k8s.io/v1");
   });
 
   it("updateStatusEncoded asks for a metadata answer and reads either form for the new resourceVersion", async () => {
