@@ -9,7 +9,7 @@ import { ANNO_POD_ROUTES, LABEL_OWNER_APPLICATION_UID, parseRoutesAnnotation } f
 import type { IPAllocationDetail, SpiderEndpoint } from "../api/endpoint.ts";
 import { SPIDER_FINALIZER, API_VERSION } from "../api/group.ts";
 import type { SpiderIPPool } from "../api/ippool.ts";
-import { canonicalIP, parseCIDR, type CIDR } from "../ip/index.ts";
+import { canonicalIP, parseCIDR } from "../ip/index.ts";
 import { nicName, selectCandidates, type NicCandidate } from "../ipam/candidates.ts";
 import {
   autoPoolConfig,
@@ -32,6 +32,8 @@ import {
   poolsOf,
   controllerOf,
   resolveTopController,
+  workloadKind,
+  workloadKindOfEndpoint,
   type TopController,
 } from "../ipam/pod.ts";
 import { poolAddresses } from "../ipam/pool-state.ts";
@@ -170,7 +172,6 @@ const ADDED_MEMO_CAP = 10_000;
 export class IpamService {
   readonly #d: ServiceDeps;
   readonly #writers = new Map<string, PoolWriter>();
-  readonly #subnets = new Map<string, CIDR>();
   readonly #owners = new Map<
     string,
     { expires: number; obj: { metadata: KubeObject["metadata"] & object } & KubeObject }
@@ -246,13 +247,8 @@ export class IpamService {
   }
 
   #kinds(top: TopController): { sts: boolean; vmi: boolean } {
-    return {
-      sts: this.#d.config.enableStatefulSet && top.apiVersion === "apps/v1" && top.kind === "StatefulSet",
-      vmi:
-        this.#d.config.enableKubevirtStaticIP &&
-        top.apiVersion === "kubevirt.io/v1" &&
-        top.kind === "VirtualMachineInstance",
-    };
+    const k = workloadKind(top, this.#d.config);
+    return { sts: k === "statefulset", vmi: k === "kubevirt" };
   }
 
   async allocate(req: AddRequest, log: Logger): Promise<AddResponse> {
@@ -768,16 +764,6 @@ export class IpamService {
     }
   }
 
-  /** A pool's subnet, parsed once per text (every ADD renders its result with it). */
-  #subnet(text: string): CIDR {
-    let c = this.#subnets.get(text);
-    if (c === undefined) {
-      if (this.#subnets.size >= 4096) this.#subnets.clear();
-      this.#subnets.set(text, (c = parseCIDR(text)));
-    }
-    return c;
-  }
-
   async #commitFamily(
     plan: FamilyPlan,
     podUid: string,
@@ -797,7 +783,7 @@ export class IpamService {
           family,
           ip: r.ip as string,
           pool: name,
-          subnet: this.#subnet(p.spec.subnet),
+          subnet: r.subnet ?? parseCIDR(p.spec.subnet),
           poolRoutes: p.spec.routes ?? [],
           cleanGateway: n.cleanGateway,
         };
@@ -955,10 +941,7 @@ export class IpamService {
     // The pod's own owner, group included, when it is known: the endpoint records only a kind,
     // and an OpenKruise Advanced StatefulSet's pods (kind StatefulSet, apps.kruise.io) are stateless.
     const fixed =
-      top !== undefined
-        ? kinds.sts || kinds.vmi
-        : (owner === "StatefulSet" && this.#d.config.enableStatefulSet) ||
-          (owner === "VirtualMachineInstance" && this.#d.config.enableKubevirtStaticIP);
+      top !== undefined ? kinds.sts || kinds.vmi : workloadKindOfEndpoint(owner, this.#d.config) !== "stateless";
     if (fixed) {
       if (await this.#statefulStillValid(ns, podName, ep)) {
         log.info({ endpoint: epName }, "StatefulSet/KubeVirt pod is still valid; its addresses are kept");

@@ -79,10 +79,6 @@ export function parseJson(text: string): unknown {
 // Node 24 has it (ES2026); TypeScript's lib does not declare it yet.
 const rawJSON = (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON;
 
-function rawBigInt(_key: string, value: unknown): unknown {
-  return typeof value === "bigint" ? rawJSON(value.toString()) : value;
-}
-
 /**
  * A value as JSON.stringify should see it: a bigint as its digits (a raw JSON value), anything
  * else as it is. For hot paths that know where their bigints are: stringifyJson's fallback
@@ -91,6 +87,10 @@ function rawBigInt(_key: string, value: unknown): unknown {
  */
 export function jsonReady(value: unknown): unknown {
   return typeof value === "bigint" ? rawJSON(value.toString()) : value;
+}
+
+function rawBigInt(_key: string, value: unknown): unknown {
+  return jsonReady(value);
 }
 
 /**

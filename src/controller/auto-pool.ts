@@ -13,6 +13,7 @@ import { InvalidAnnotationError, LABEL_OWNER_APPLICATION_UID } from "../api/anno
 import type { SpiderIPPool } from "../api/ippool.ts";
 import { hasCode } from "../errors/base.ts";
 import {
+  appOfPool,
   autoPoolConfig,
   BUILTIN_APP_KINDS,
   controllerOf,
@@ -158,12 +159,9 @@ export class AutoPoolController {
    */
   #watchThirdParty(p: SpiderIPPool): void {
     if (this.#stopped || !this.#d.isLeader() || !isReclaimed(p) || p.metadata.deletionTimestamp !== undefined) return;
-    const l = p.metadata.labels ?? {};
-    const gv = l[LABEL_OWNER_APPLICATION_GV];
-    const kind = l[LABEL_OWNER_APPLICATION_KIND];
-    if (gv === undefined || kind === undefined) return;
-    const apiVersion = gv.includes("_") ? gv.replace("_", "/") : gv;
-    if (isBuiltinApp(apiVersion, kind)) return;
+    const app = appOfPool(p);
+    if (app === undefined || isBuiltinApp(app.apiVersion, app.kind)) return;
+    const { apiVersion, kind } = app;
     const key = `${apiVersion} ${kind}`;
     if (this.#thirdParty.has(key)) return;
     this.#thirdParty.set(key, undefined);
@@ -414,24 +412,16 @@ export class AutoPoolController {
     const seen = new Set<string>();
     for (const p of this.#d.pools.list()) {
       if (!isReclaimed(p) || p.metadata.deletionTimestamp !== undefined) continue;
-      const l = p.metadata.labels ?? {};
-      const gv = l[LABEL_OWNER_APPLICATION_GV];
-      const kind = l[LABEL_OWNER_APPLICATION_KIND];
-      const namespace = l[LABEL_OWNER_APPLICATION_NAMESPACE];
-      const name = l[LABEL_OWNER_APPLICATION_NAME];
-      if (gv === undefined || kind === undefined || namespace === undefined || name === undefined) continue;
-      const key = keyOf(kind, namespace, name);
+      const app = appOfPool(p);
+      if (app === undefined) continue;
+      const key = keyOf(app.kind, app.namespace, app.name);
       if (seen.has(key)) continue;
       seen.add(key);
-      const apiVersion = gv.includes("_") ? gv.replace("_", "/") : gv;
-      const cached = isBuiltinApp(apiVersion, kind)
-        ? this.#d.apps[kind as BuiltinAppKind].getByName(name, namespace)?.metadata.uid
+      const cached = isBuiltinApp(app.apiVersion, app.kind)
+        ? this.#d.apps[app.kind as BuiltinAppKind].getByName(app.name, app.namespace)?.metadata.uid
         : undefined;
-      if (cached !== undefined && cached === l[LABEL_OWNER_APPLICATION_UID]) continue;
-      await this.#reclaim(
-        { apiVersion, kind, namespace, name },
-        cached ?? (await this.#liveUid({ apiVersion, kind, namespace, name })),
-      );
+      if (cached !== undefined && cached === p.metadata.labels?.[LABEL_OWNER_APPLICATION_UID]) continue;
+      await this.#reclaim(app, cached ?? (await this.#liveUid(app)));
     }
   }
 }

@@ -227,6 +227,17 @@ export function matchesSelector(pool: SpiderIPPool, selector: Readonly<Record<st
   return Object.entries(selector).every(([k, v]) => l[k] === v);
 }
 
+/** The application a pool's labels name (autoPoolSelector's), or undefined when one of them is missing. */
+export function appOfPool(pool: SpiderIPPool): Omit<AppRef, "uid"> | undefined {
+  const l = pool.metadata.labels ?? {};
+  const gv = l[LABEL_OWNER_APPLICATION_GV];
+  const kind = l[LABEL_OWNER_APPLICATION_KIND];
+  const namespace = l[LABEL_OWNER_APPLICATION_NAMESPACE];
+  const name = l[LABEL_OWNER_APPLICATION_NAME];
+  if (gv === undefined || kind === undefined || namespace === undefined || name === undefined) return undefined;
+  return { apiVersion: gv.replace("_", "/"), kind, namespace, name };
+}
+
 export function isReclaimed(pool: SpiderIPPool): boolean {
   return pool.metadata.labels?.[LABEL_IPPOOL_RECLAIM] !== "false";
 }

@@ -8,7 +8,15 @@ import { IPRangeSet, parseCIDR, parseIP } from "../ip/index.ts";
 import { selectCandidates, type CandidateInput } from "./candidates.ts";
 import { IpamError } from "./errors.ts";
 import { filterReason, sortPools, type FilterContext, type PoolForFilter } from "./filter.ts";
-import { isPodAlive, isValidStatefulSetPod, isValidVMPod, resolveTopController, type TopController } from "./pod.ts";
+import {
+  isPodAlive,
+  isValidStatefulSetPod,
+  isValidVMPod,
+  resolveTopController,
+  workloadKind,
+  workloadKindOfEndpoint,
+  type TopController,
+} from "./pod.ts";
 import { allocationFailed, usedOut } from "./errors.ts";
 import {
   parseAllocatedIPs,
@@ -581,6 +589,21 @@ describe("pods", () => {
       (await resolveTopController(pod([owner("kubevirt.io/v1", "VirtualMachineInstance", "vm1")]), lookup)).kind,
       "VirtualMachineInstance",
     );
+  });
+  it("fixed addresses by the owner's group and kind, each behind its switch; by kind alone only from an endpoint", () => {
+    const on = { enableStatefulSet: true, enableKubevirtStaticIP: true };
+    const off = { enableStatefulSet: false, enableKubevirtStaticIP: false };
+    const o = (apiVersion: string, kind: string) => ({ apiVersion, kind });
+    assert.equal(workloadKind(o("apps/v1", "StatefulSet"), on), "statefulset");
+    assert.equal(workloadKind(o("apps.kruise.io/v1beta1", "StatefulSet"), on), "stateless");
+    assert.equal(workloadKind(o("kubevirt.io/v1", "VirtualMachineInstance"), on), "kubevirt");
+    assert.equal(workloadKind(o("example.io/v1", "VirtualMachineInstance"), on), "stateless");
+    assert.equal(workloadKind(o("apps/v1", "StatefulSet"), off), "stateless");
+    assert.equal(workloadKind(undefined, on), "stateless");
+    assert.equal(workloadKindOfEndpoint("StatefulSet", on), "statefulset");
+    assert.equal(workloadKindOfEndpoint("VirtualMachineInstance", on), "kubevirt");
+    assert.equal(workloadKindOfEndpoint("StatefulSet", off), "stateless");
+    assert.equal(workloadKindOfEndpoint("Deployment", on), "stateless");
   });
   it("AC-61: StatefulSet ordinals with ordinals.start", () => {
     const sts = (replicas: number, start?: number) => ({

@@ -71,6 +71,41 @@ export async function resolveTopController(pod: PodLike, lookup: OwnerLookup): P
   return self;
 }
 
+/** What a pod's controller makes it: fixed addresses for an apps/v1 StatefulSet or a kubevirt.io/v1 VMI, when enabled. */
+export type WorkloadKind = "stateless" | "statefulset" | "kubevirt";
+
+export interface FixedAddressSwitches {
+  enableStatefulSet: boolean;
+  enableKubevirtStaticIP: boolean;
+}
+
+/**
+ * By group and kind: an OpenKruise Advanced StatefulSet is a "StatefulSet" of apps.kruise.io,
+ * whose pods are stateless (ipam-behavior §3.1).
+ */
+export function workloadKind(
+  owner: { apiVersion: string; kind: string } | undefined,
+  on: FixedAddressSwitches,
+): WorkloadKind {
+  if (owner?.kind === "StatefulSet" && owner.apiVersion === "apps/v1" && on.enableStatefulSet) return "statefulset";
+  if (owner?.kind === "VirtualMachineInstance" && owner.apiVersion === "kubevirt.io/v1" && on.enableKubevirtStaticIP)
+    return "kubevirt";
+  return "stateless";
+}
+
+/**
+ * The same from a SpiderEndpoint's `ownerControllerType`, which records the kind alone: only
+ * for when the pod, and so its owner's group, is not known.
+ */
+export function workloadKindOfEndpoint(
+  ownerControllerType: string | undefined,
+  on: FixedAddressSwitches,
+): WorkloadKind {
+  if (ownerControllerType === "StatefulSet" && on.enableStatefulSet) return "statefulset";
+  if (ownerControllerType === "VirtualMachineInstance" && on.enableKubevirtStaticIP) return "kubevirt";
+  return "stateless";
+}
+
 /** `(.*)-([0-9]+)$` and the StatefulSet's replicas (and ordinals.start) decide validity (spec §3.2). */
 export function isValidStatefulSetPod(
   podName: string,

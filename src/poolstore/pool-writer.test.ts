@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import pino from "pino";
 import type { SpiderIPPool } from "../api/ippool.ts";
-import { IPRangeSet } from "../ip/index.ts";
+import { IPRangeSet, parseCIDR } from "../ip/index.ts";
 import { parseAllocatedIPs } from "../ipam/pool-state.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { ApiError } from "../kube/errors.ts";
@@ -180,8 +180,10 @@ describe("PoolWriter after a lost write", () => {
       "the winner's record kept, A and B in one write",
     );
     h.writes[1]?.answer({ ...second, metadata: { ...second.metadata, resourceVersion: "7" } });
-    assert.deepEqual(await a, { ip: "192.0.2.11", reused: false });
-    assert.deepEqual(await b, { ip: "192.0.2.12", reused: false });
+    // Each allocation comes with its pool's subnet, as the writer parsed it for the version.
+    const subnet = parseCIDR("192.0.2.0/24");
+    assert.deepEqual(await a, { ip: "192.0.2.11", reused: false, subnet });
+    assert.deepEqual(await b, { ip: "192.0.2.12", reused: false, subnet });
     assert.equal(h.gets.length, 0, "the watch replaced the read after the conflict");
     assert.equal(h.writes.length, 2);
   });

@@ -9,7 +9,7 @@
 import type { Logger } from "pino";
 import { jsonReady, stringifyJson } from "../api/int64.ts";
 import { SpiderIPPoolKind, type SpiderIPPool } from "../api/ippool.ts";
-import { IPRangeSet, tryParseIP } from "../ip/index.ts";
+import { IPRangeSet, tryParseIP, type CIDR } from "../ip/index.ts";
 import { poolNotFound, poolUnreadable, retriesExhausted } from "../ipam/errors.ts";
 import { pickInDraft, poolAddresses, releaseInDraft, type PoolAddresses } from "../ipam/pool-state.ts";
 import { decodeWire, Draft, RecordSet } from "../ipam/record-set.ts";
@@ -63,6 +63,8 @@ export type PoolOp = AllocateOp | ReleaseOp | RetargetOp;
 export interface OpResult {
   ip?: string;
   reused?: boolean;
+  /** An allocation's pool subnet, as the writer parsed it for this pool's version. */
+  subnet?: CIDR;
   released?: string[];
 }
 
@@ -397,7 +399,7 @@ export class PoolWriter {
         try {
           const pick = pickInDraft(this.name, available, draft, op.podUid, this.#deps.maxRecords);
           if (!pick.reused) draft.set(pick.ip, { pod: op.podRef, podUid: op.podUid });
-          results.push({ ip: pick.ip, reused: pick.reused });
+          results.push({ ip: pick.ip, reused: pick.reused, subnet: addrs.subnet });
         } catch (err) {
           results.push(err as Error);
         }
@@ -456,19 +458,25 @@ const RECORDS_MARK_JSON = JSON.stringify(RECORDS_MARK);
  * `status.allocatedIPs`.
  */
 function encodeWrite(pool: SpiderIPPool, draft: Draft): { body: Buffer[]; written: SpiderIPPool } {
+  // The status as kept (bigints as they are) and as sent: a big IPv6 pool's totalIPCount is a
+  // bigint, and given to JSON.stringify as its digits the plain path holds.
   const status: Record<string, unknown> = {};
+  const textStatus: Record<string, unknown> = {};
   const old = (pool.status ?? {}) as Record<string, unknown>;
   // Copied member by member: reading allocatedIPs of a pool we wrote would decode it.
-  for (const k of Object.keys(old)) if (k !== "allocatedIPs") status[k] = old[k];
-  status["allocatedIPCount"] = draft.size;
+  for (const k of Object.keys(old)) {
+    if (k === "allocatedIPs") continue;
+    status[k] = old[k];
+    textStatus[k] = jsonReady(old[k]);
+  }
+  status["allocatedIPCount"] = textStatus["allocatedIPCount"] = draft.size;
   const wire = draft.base.wire(draft);
   if (wire === undefined) {
-    const written = { ...pool, status } as SpiderIPPool;
-    return { body: [Buffer.from(stringifyJson(written))], written };
+    return {
+      body: [Buffer.from(stringifyJson({ ...pool, status: textStatus }))],
+      written: { ...pool, status } as SpiderIPPool,
+    };
   }
-  // A big IPv6 pool's totalIPCount is a bigint: given as its digits, the plain stringify path holds.
-  const textStatus: Record<string, unknown> = {};
-  for (const k in status) textStatus[k] = jsonReady(status[k]);
   textStatus["allocatedIPs"] = RECORDS_MARK;
   const text = stringifyJson({ ...pool, status: textStatus });
   const at = text.indexOf(RECORDS_MARK_JSON);

@@ -10,7 +10,14 @@ import type { Logger } from "pino";
 import type { SpiderEndpoint } from "../../api/endpoint.ts";
 import { SPIDER_FINALIZER } from "../../api/group.ts";
 import type { SpiderIPPool } from "../../api/ippool.ts";
-import { isValidStatefulSetPod, isValidVMPod, poolsOf } from "../../ipam/pod.ts";
+import {
+  controllerOf,
+  isValidStatefulSetPod,
+  isValidVMPod,
+  poolsOf,
+  workloadKind,
+  workloadKindOfEndpoint,
+} from "../../ipam/pod.ts";
 import { parseAllocatedIPs } from "../../ipam/pool-state.ts";
 import type { KubeClient, KubeObject } from "../../kube/client.ts";
 import { isNotFound } from "../../kube/errors.ts";
@@ -155,27 +162,13 @@ export class GarbageCollector {
     })().catch((err: unknown) => this.#d.log.error({ err }, "GC pod event failed"));
   }
 
+  /** As the agent decides (by group too: an OpenKruise StatefulSet's pods are stateless). */
   #kindOfPod(pod: GcPod): PodKind {
-    const owner = pod.metadata.ownerReferences?.find((o) => o.controller === true);
-    // By group too, as the agent decides: an OpenKruise Advanced StatefulSet is a "StatefulSet"
-    // of apps.kruise.io, whose pods are stateless here (ipam-behavior §3.1), and checking them
-    // against an apps/v1 StatefulSet of the same name could keep a deleted pod's address.
-    if (owner?.kind === "StatefulSet" && owner.apiVersion === "apps/v1" && this.#d.cfg.enableStatefulSet)
-      return "statefulset";
-    if (
-      owner?.kind === "VirtualMachineInstance" &&
-      owner.apiVersion === "kubevirt.io/v1" &&
-      this.#d.cfg.enableKubevirtStaticIP
-    )
-      return "kubevirt";
-    return "stateless";
+    return workloadKind(controllerOf(pod.metadata), this.#d.cfg);
   }
 
   #kindOfEndpoint(ep: SpiderEndpoint | undefined): PodKind {
-    const t = ep?.status?.ownerControllerType;
-    if (t === "StatefulSet" && this.#d.cfg.enableStatefulSet) return "statefulset";
-    if (t === "VirtualMachineInstance" && this.#d.cfg.enableKubevirtStaticIP) return "kubevirt";
-    return "stateless";
+    return workloadKindOfEndpoint(ep?.status?.ownerControllerType, this.#d.cfg);
   }
 
   async #getFresh(rt: ResourceType, name: string, ns: string): Promise<KubeObject | undefined> {

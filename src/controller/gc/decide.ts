@@ -5,6 +5,7 @@
  * anything it could not look up is "unknown", and unknown never releases.
  */
 import type { ObjectMeta } from "../../api/meta.ts";
+import type { WorkloadKind } from "../../ipam/pod.ts";
 
 export interface GcPod {
   metadata: ObjectMeta;
@@ -31,7 +32,7 @@ export interface GcConfig {
 export type GcReason = "Deleted" | "Terminating" | "Succeeded" | "Failed" | "PodMissing" | "UIDMismatch" | "NoPodIPs";
 
 /** What the pod is to the GC: stateless, or a static (StatefulSet / KubeVirt) pod. */
-export type PodKind = "stateless" | "statefulset" | "kubevirt";
+export type PodKind = WorkloadKind;
 
 export interface TraceEntry {
   key: string;
