@@ -67,6 +67,18 @@ describe("npm run bench", { skip }, () => {
     ]);
     assert.ok(Number(r.json["apiWrites"]) >= 12, "at least one pool write per pod was counted");
     assert.match(r.out, /spiderpoolctl check: pass/);
+    // The plots docs/performance.md shows come from this JSON: one PNG per stack.
+    const out = join(dir, "img");
+    await new Promise<void>((done, fail) =>
+      execFile(process.execPath, ["bench/plot.ts", join(dir, "storm.json"), "--out", out], (err) =>
+        err === null ? done() : fail(err),
+      ),
+    );
+    for (const stack of ["ipv4", "dual"])
+      assert.deepEqual(
+        [...readFileSync(join(out, `storm-${stack}.png`)).subarray(0, 8)],
+        [137, 80, 78, 71, 13, 10, 26, 10],
+      );
   });
 
   it("latency: the side-by-side ratio with host-local", async () => {
