@@ -32,10 +32,18 @@ function fail(version: string, err: CniError): CniAnswer {
   return { exitCode: 1, stdout: `${JSON.stringify(err.toJSON(version))}\n` };
 }
 
+/**
+ * A plugin role other than IPAM (the shim installed as `coordinator` or `ifacer`). It gets the
+ * call as forwarded and answers it whole; a CniError it throws is mapped here like any other.
+ */
+export type RoleHandler = (call: CniCall, log: Logger) => Promise<CniAnswer>;
+
 export interface CniHandlerDeps {
   service: IpamService;
   ready: () => boolean;
   log: Logger;
+  /** Handlers for the roles other than `ipam`; a role without one is refused with code 999. */
+  roles?: Partial<Record<"coordinator" | "ifacer", RoleHandler>>;
 }
 
 export async function handleCni(call: CniCall, deps: CniHandlerDeps): Promise<CniAnswer> {
@@ -69,6 +77,19 @@ export async function handleCni(call: CniCall, deps: CniHandlerDeps): Promise<Cn
         : new CniError(CniCode.DecodingFailure, "failed to decode the network configuration", String(err));
     log.warn({ err: e.message }, "refused the network configuration");
     return fail("1.0.0", e);
+  }
+  const roleHandler = call.role === "coordinator" || call.role === "ifacer" ? deps.roles?.[call.role] : undefined;
+  if (roleHandler !== undefined) {
+    try {
+      return await roleHandler(call, log);
+    } catch (err) {
+      const e =
+        err instanceof CniError
+          ? err
+          : new CniError(CniCode.Internal, err instanceof Error ? err.message : String(err));
+      log.warn({ err: e.message, cniCode: e.cniCode }, `${call.role} ${call.command} failed`);
+      return fail(conf.cniVersion, e);
+    }
   }
   if (call.role !== "ipam") {
     return fail(
