@@ -77,7 +77,9 @@ export function planAdd(input: AddInput): AddPlan {
   const warnings: string[] = [];
   const P = input.pod;
   const H = input.host;
-  const main: Route[] = podState.routes.filter((r) => r.table === TABLE_MAIN).map((r) => ({ ...r }));
+  const main: Route[] = podState.routes
+    .filter((r) => r.table === TABLE_MAIN && (r.type === undefined || r.type === "unicast"))
+    .map((r) => ({ ...r }));
   const podRoute = (route: Route, context: string): void => {
     ops.push({ op: "route.add", ns: P, route, ignore: "exists", context });
     if (route.table === TABLE_MAIN && !main.some((r) => sameRoute(r, route))) main.push(route);
