@@ -9,9 +9,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { dirname } from "node:path";
 import pino, { type Logger } from "pino";
-import { ANNO_DEFAULT_ROUTE_NIC, parseDefaultRouteNic } from "../api/annotations/index.ts";
 import { SpiderCoordinatorKind, type SpiderCoordinator } from "../api/coordinator.ts";
 import { agentCoordinatorConfig } from "../coordinator/config.ts";
+import { CoordinatorConfigUnavailableError } from "../coordinator/errors.ts";
 import { coordinatorRole } from "../coordinator/flow.ts";
 import { PluginMetrics } from "../coordinator/metrics.ts";
 import type { NetnsRef } from "../host/model.ts";
@@ -252,37 +252,16 @@ export class SpiderpoolAgent {
    */
   async #coordinatorConfig(body: string): Promise<SocketAnswer> {
     const a = JSON.parse(body || "{}") as { podName?: string; podNamespace?: string };
-    const list = await this.#client.list<SpiderCoordinator>(COORDINATORS);
-    const scc = list.items[0];
-    if (scc === undefined) return json(500, "no SpiderCoordinator found");
-    if (scc.status?.phase !== "Synced") {
-      return json(
-        500,
-        `SpiderCoordinator ${scc.metadata.name ?? ""} is not ready (phase ${scc.status?.phase ?? "unknown"}): ${scc.status?.reason ?? ""}`,
-      );
+    const ns = a.podNamespace ?? "";
+    const name = a.podName ?? "";
+    const coordinators = this.#coordinators?.list() ?? (await this.#client.list<SpiderCoordinator>(COORDINATORS)).items;
+    const pod = name !== "" && ns !== "" ? await this.cache.getPod(ns, name) : undefined;
+    try {
+      return json(200, agentCoordinatorConfig(coordinators, pod, ns, name));
+    } catch (err) {
+      if (err instanceof CoordinatorConfigUnavailableError) return json(500, err.reason);
+      throw err;
     }
-    const pod =
-      a.podName !== undefined && a.podNamespace !== undefined
-        ? await this.cache.getPod(a.podNamespace, a.podName)
-        : undefined;
-    if (pod === undefined) return json(500, `failed to get Pod ${a.podNamespace ?? ""}/${a.podName ?? ""}`);
-    const s = scc.spec;
-    const nic = pod.metadata.annotations?.[ANNO_DEFAULT_ROUTE_NIC];
-    return json(200, {
-      mode: s.mode ?? "auto",
-      overlayPodCIDR: scc.status?.overlayPodCIDR ?? [],
-      serviceCIDR: scc.status?.serviceCIDR ?? [],
-      tunePodRoutes: s.tunePodRoutes ?? true,
-      hijackCIDR: s.hijackCIDR ?? [],
-      policyRoutes: s.policyRoutes ?? [],
-      podMACPrefix: s.podMACPrefix ?? "",
-      podDefaultRouteNIC: nic !== undefined && nic !== "" ? parseDefaultRouteNic(nic) : (s.podDefaultRouteNIC ?? ""),
-      hostRuleTable: s.hostRuleTable ?? 500,
-      podRPFilter: s.podRPFilter ?? 0,
-      txQueueLen: s.txQueueLen ?? 0,
-      vethLinkAddress: s.vethLinkAddress ?? "",
-      vethMTU: s.vethMTU ?? 1500,
-    });
   }
 
   async #onSocket(req: SocketRequest): Promise<SocketAnswer> {

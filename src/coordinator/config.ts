@@ -32,6 +32,7 @@ export interface AgentCoordinatorConfig {
 function unavailable(reason: string): CoordinatorConfigUnavailableError {
   return new CoordinatorConfigUnavailableError(
     `failed to GetCoordinatorConfig: [GET /coordinator/config][500] getCoordinatorConfigFailure  ${JSON.stringify(reason)}`,
+    reason,
   );
 }
 
@@ -52,7 +53,8 @@ export function agentCoordinatorConfig(
   const s = scc.spec;
   const nic = pod.metadata.annotations?.[ANNO_DEFAULT_ROUTE_NIC];
   return {
-    mode: s.mode ?? "",
+    // What the CR's mutating webhook fills in, for a CR written without it.
+    mode: s.mode ?? "auto",
     overlayPodCIDR: scc.status.overlayPodCIDR ?? [],
     serviceCIDR: scc.status.serviceCIDR ?? [],
     hijackCIDR: s.hijackCIDR ?? [],
@@ -60,11 +62,11 @@ export function agentCoordinatorConfig(
     podMACPrefix: s.podMACPrefix ?? "",
     tunePodRoutes: s.tunePodRoutes ?? true,
     podDefaultRouteNIC: nic !== undefined && nic !== "" ? nic : (s.podDefaultRouteNIC ?? ""),
-    hostRuleTable: s.hostRuleTable ?? 0,
+    hostRuleTable: s.hostRuleTable ?? DEFAULT_HOST_RULE_TABLE,
     podRPFilter: s.podRPFilter ?? 0,
     txQueueLen: s.txQueueLen ?? 0,
     vethLinkAddress: s.vethLinkAddress ?? "",
-    vethMTU: s.vethMTU ?? 0,
+    vethMTU: s.vethMTU ?? DEFAULT_VETH_MTU,
   };
 }
 

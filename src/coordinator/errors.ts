@@ -14,6 +14,12 @@ export class CoordinatorConfigError extends SpiderpoolError {
 /** The agent could not answer the coordinator config (`failed to GetCoordinatorConfig: …`). */
 export class CoordinatorConfigUnavailableError extends SpiderpoolError {
   readonly code = "ERR_COORDINATOR_CONFIG_UNAVAILABLE";
+  /** The agent's own words (the body of its HTTP 500), when it answered at all. */
+  readonly reason: string;
+  constructor(message: string, reason = "") {
+    super(message);
+    this.reason = reason;
+  }
 }
 
 /** The mode cannot work with what the pod already has (§1.3), or is unknown. */
