@@ -145,6 +145,13 @@ describe("coordinator role in spiderpool-agent", { skip: !shimBuilt() && "the sh
     );
   });
 
+  it("NN-27 DEL while the agent is unreachable fails with failed to GetCoordinatorConfig (from the shim)", async () => {
+    const r = await runShim(join(dir, "missing.sock"), "DEL", "/var/run/netns/pod-a", "pod-a");
+    assert.equal(r.code, 1);
+    assert.equal(r.out?.["msg"], "failed to GetCoordinatorConfig");
+    assert.match(String(r.out?.["details"]), /spiderpool-agent unreachable at .*missing\.sock/);
+  });
+
   it("a pod unknown to the agent", async () => {
     const r = await runShim(socket(), "ADD", "/var/run/netns/pod-a", "ghost");
     assert.equal(r.code, 1);
