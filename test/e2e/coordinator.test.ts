@@ -102,7 +102,8 @@ describe("coordinator chain (macvlan → spiderpool → coordinator) in network 
     await ip("-n", NODE, "addr", "add", "192.0.2.2/24", "dev", "eth-m");
     await ip("-n", NODE, "addr", "add", "2001:db8:c0::2/64", "dev", "eth-m", "nodad");
     // The "service" the pod reaches through the hijacked range.
-    await ip("-n", NODE, "addr", "add", "198.51.100.80/32", "dev", "lo");
+    await ip("-n", NODE, "addr", "add", "198.51.100.200/32", "dev", "lo");
+    await ip("-n", GW, "addr", "add", "203.0.113.1/25", "dev", "eth-m-p");
 
     h = await startApiServer();
     dir = mkdtempSync(join(tmpdir(), "coord-e2e-"));
@@ -112,13 +113,18 @@ describe("coordinator chain (macvlan → spiderpool → coordinator) in network 
       apiVersion: "spiderpool.spidernet.io/v2beta1",
       kind: "SpiderCoordinator",
       metadata: { name: "default" },
-      spec: { mode: "auto", podCIDRType: "none", hijackCIDR: ["198.51.100.0/24"], tunePodRoutes: true },
+      spec: { mode: "auto", podCIDRType: "none", hijackCIDR: ["198.51.100.128/25"], tunePodRoutes: true },
     });
     await h.client.updateStatus(COORDINATORS, {
       ...scc,
-      status: { phase: "Synced", overlayPodCIDR: [], serviceCIDR: ["203.0.113.0/24"] },
+      status: { phase: "Synced", overlayPodCIDR: ["203.0.113.192/26"], serviceCIDR: ["198.51.100.0/25"] },
     });
     await createPool(h, "co-v4", { subnet: "192.0.2.0/24", ips: ["192.0.2.10-192.0.2.20"], gateway: "192.0.2.1" });
+    await createPool(h, "co-net1", {
+      subnet: "203.0.113.0/25",
+      ips: ["203.0.113.10-203.0.113.20"],
+      gateway: "203.0.113.1",
+    });
     await createPool(h, "co-v6", { subnet: "2001:db8:c0::/64", ips: ["2001:db8:c0::10-2001:db8:c0::20"] });
     agent = new SpiderpoolAgent({
       config: {
@@ -152,6 +158,7 @@ describe("coordinator chain (macvlan → spiderpool → coordinator) in network 
     command: "ADD" | "DEL",
     plugin: string,
     netconf: Record<string, unknown>,
+    ifName = "eth0",
   ) =>
     runPlugin({
       plugin,
@@ -159,7 +166,7 @@ describe("coordinator chain (macvlan → spiderpool → coordinator) in network 
       netconf: { cniVersion: "1.0.0", name: "macvlan-eth-m", ...netconf },
       containerID: cid(String(pod.metadata?.name)),
       netns: lab.nsPath(ns),
-      ifName: "eth0",
+      ifName,
       args: `IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=${pod.metadata?.name};K8S_POD_UID=${pod.metadata?.uid}`,
       cniPath: dirname(SHIM),
       inNamespace: NODE,
@@ -174,11 +181,15 @@ describe("coordinator chain (macvlan → spiderpool → coordinator) in network 
   const COORD = (prevResult: unknown) => ({ type: "coordinator", ipam: { ipam_unix_socket_path: socket }, prevResult });
 
   /** The conflist's ADD: each plugin in order, the previous result passed along. */
-  async function chainAdd(pod: KubeObject, ns: string): Promise<{ result: PluginResult; prev: unknown }> {
-    const m = await call(pod, ns, "ADD", macvlan as string, MACVLAN());
+  async function chainAdd(
+    pod: KubeObject,
+    ns: string,
+    ifName = "eth0",
+  ): Promise<{ result: PluginResult; prev: unknown }> {
+    const m = await call(pod, ns, "ADD", macvlan as string, MACVLAN(), ifName);
     assert.equal(m.code, 0, m.stdout + m.stderr);
     const prev = JSON.parse(m.stdout) as unknown;
-    return { result: await call(pod, ns, "ADD", COORDINATOR, COORD(prev)), prev };
+    return { result: await call(pod, ns, "ADD", COORDINATOR, COORD(prev), ifName), prev };
   }
   /** The conflist's DEL: in reverse order. */
   async function chainDel(pod: KubeObject, ns: string, prev: unknown): Promise<void> {
@@ -223,8 +234,9 @@ describe("coordinator chain (macvlan → spiderpool → coordinator) in network 
     const main = await routes(A, 4, "main");
     for (const r of [
       `192.0.2.2 dev veth0 scope link src ${E}`,
-      `203.0.113.0/24 via 192.0.2.2 dev veth0 src ${E}`,
-      `198.51.100.0/24 via 192.0.2.2 dev veth0 src ${E}`,
+      `203.0.113.192/26 via 192.0.2.2 dev veth0 src ${E}`,
+      `198.51.100.0/25 via 192.0.2.2 dev veth0 src ${E}`,
+      `198.51.100.128/25 via 192.0.2.2 dev veth0 src ${E}`,
       "default via 192.0.2.1 dev eth0",
     ]) {
       assert.ok(main.includes(r), `${r} in main: ${main.join("; ")}`);
@@ -256,7 +268,7 @@ describe("coordinator chain (macvlan → spiderpool → coordinator) in network 
 
   it("real traffic: the pod reaches its node over veth0, a hijacked service address, the gateway; the node reaches the pod", async () => {
     assert.ok(await pingable(A, "192.0.2.2"), "pod → node");
-    assert.ok(await pingable(A, "198.51.100.80"), "pod → service address answered by the node");
+    assert.ok(await pingable(A, "198.51.100.200"), "pod → service address answered by the node");
     assert.ok(await pingable(A, "192.0.2.1"), "pod → gateway over the macvlan");
     assert.ok(await pingable(NODE, E), "node → pod, the reply leaving through veth0");
   });
@@ -277,6 +289,81 @@ describe("coordinator chain (macvlan → spiderpool → coordinator) in network 
     assert.ok((await rules(B, 6)).includes("1000: from all fwmark 0x1 lookup 100"));
     assert.ok(await pingable(B, "192.0.2.2"), "second pod → node");
     assert.ok(await pingable(A, "192.0.2.11"), "pod → pod on the same parent");
+  });
+
+  const v4of = async (ns: string, ifName: string): Promise<string> =>
+    ((await lab.addresses(ns, ifName)).find((a) => !a.includes(":")) ?? "").split("/")[0] as string;
+
+  it("NN-23 underlay second NIC: rule 999 from N → 101, node and hijack routes via veth0 in 101, net1's routes moved", async () => {
+    const pod = await createPod(h, {
+      name: "co-c",
+      node: "node1",
+      annotations: {
+        "ipam.spidernet.io/ippools": '[{"interface":"eth0","ipv4":["co-v4"]},{"interface":"net1","ipv4":["co-net1"]}]',
+      },
+    });
+    const C = `${p}-c`;
+    await lab.addNamespace(C);
+    assert.equal((await chainAdd(pod, C)).result.code, 0);
+    const r = await chainAdd(pod, C, "net1");
+    assert.equal(r.result.code, 0, r.result.stdout + r.result.stderr);
+    const e = await v4of(C, "eth0");
+    const n = await v4of(C, "net1");
+    assert.ok((await rules(C, 4)).includes(`999: from ${n} lookup 101`), (await rules(C, 4)).join("; "));
+    const t101 = await routes(C, 4, "101");
+    for (const want of [
+      `192.0.2.2 dev veth0 scope link src ${e}`,
+      `198.51.100.0/25 via 192.0.2.2 dev veth0 src ${e}`,
+      `203.0.113.0/25 dev net1 scope link src ${n}`,
+    ]) {
+      assert.ok(t101.includes(want), `${want} in table 101: ${t101.join("; ")}`);
+    }
+    const main = await routes(C, 4, "main");
+    assert.ok(!main.some((x) => x.startsWith("default") && x.includes("dev net1")), main.join("; "));
+    assert.ok(main.includes(`203.0.113.0/25 dev net1 scope link src ${n}`), "the subnet route stays in main");
+    assert.ok((await routes(NODE, 4, "500")).includes(`${n} dev veth${cid("co-c").slice(0, 11)} scope link`));
+    assert.ok(await pingable(C, "203.0.113.1"), "net1's gateway");
+    assert.ok(await pingable(C, "192.0.2.2"), "the node, still over veth0");
+  });
+
+  it("NN-17 NN-18 overlay: a Calico-like eth0 (veth to cali…) and macvlan net1", async () => {
+    const D = `${p}-d`;
+    await lab.addNamespace(D);
+    const cali = `cali${randomBytes(5).toString("hex")}`;
+    const ip = (...a: string[]) => exec("ip", a);
+    await ip("-n", NODE, "link", "add", cali, "type", "veth", "peer", "name", "eth0", "netns", D);
+    await ip("-n", NODE, "link", "set", cali, "up");
+    await ip("-n", D, "link", "set", "eth0", "up");
+    await ip("-n", D, "addr", "add", "203.0.113.200/32", "dev", "eth0");
+    await ip("-n", D, "route", "add", "169.254.1.1", "dev", "eth0", "scope", "link");
+    await ip("-n", D, "route", "add", "default", "via", "169.254.1.1", "dev", "eth0");
+    await ip("-n", NODE, "route", "add", "203.0.113.200/32", "dev", cali);
+    const pod = await createPod(h, {
+      name: "co-d",
+      node: "node1",
+      annotations: { "ipam.spidernet.io/ippools": '[{"interface":"net1","ipv4":["co-net1"]}]' },
+    });
+    const r = await chainAdd(pod, D, "net1");
+    assert.equal(r.result.code, 0, r.result.stdout + r.result.stderr);
+    const n = await v4of(D, "net1");
+    const rs = await rules(D, 4);
+    assert.ok(rs.includes(`32765: from ${n} lookup 101`), rs.join("; "));
+    assert.ok(rs.includes("32764: from 203.0.113.200 lookup 100"), rs.join("; "));
+    assert.deepEqual(await routes(D, 4, "100"), ["default via 169.254.1.1 dev eth0"]);
+    const main = await routes(D, 4, "main");
+    for (const want of [
+      "default via 169.254.1.1 dev eth0",
+      "192.0.2.2 dev eth0 scope link src 203.0.113.200",
+      "198.51.100.0/25 via 192.0.2.2 dev eth0 src 203.0.113.200",
+      "203.0.113.192/26 via 192.0.2.2 dev eth0 src 203.0.113.200",
+    ]) {
+      assert.ok(main.includes(want), `${want} in main: ${main.join("; ")}`);
+    }
+    assert.ok((await routes(NODE, 4, "500")).includes(`${n} dev ${cali} scope link`));
+    const nodeNeigh = await ipj<{ dst: string; dev: string }[]>(NODE, "neigh", "show");
+    assert.ok(nodeNeigh.some((x) => x.dst === n && x.dev === cali));
+    assert.ok(await pingable(D, "192.0.2.2"), "the overlay pod reaches the node through eth0");
+    assert.ok(await pingable(D, "198.51.100.200"), "and a hijacked service address");
   });
 
   it("NN-27 DEL leaves no veth and no table-500 route on the node; again after the netns is gone", async () => {
