@@ -19,10 +19,15 @@ const USAGE = `usage: spiderpool-agent [--config-path FILE]
   the in-cluster service account.
 `;
 
-/** The node's own namespace through the host addon; without the addon the agent still serves IPAM. */
+/**
+ * The node's namespace through the host addon: the agent's own, or (SPIDERPOOL_TS_NODE_NETNS, for
+ * benchmarks and the sandbox) a simulated node's. Without the addon the agent still serves IPAM.
+ */
 function nodeNetwork(log: pino.Logger): Pick<AgentOptions, "hostNetwork"> {
+  const path = process.env["SPIDERPOOL_TS_NODE_NETNS"];
   try {
-    return { hostNetwork: { network: new NetlinkHost(), ns: { kind: "host" } } };
+    const ns = path !== undefined && path !== "" ? { kind: "path" as const, path } : { kind: "host" as const };
+    return { hostNetwork: { network: new NetlinkHost(), ns } };
   } catch (err) {
     log.warn({ err: (err as Error).message }, "host addon unavailable: the coordinator role is refused");
     return {};
