@@ -131,7 +131,10 @@ async function add(call: PluginCall, deps: CoordinatorDeps, log: Logger): Promis
   });
   const fields = { mode: plan.decision.mode, firstInvoke: plan.decision.firstInvoke, table: plan.decision.table };
   for (const w of plan.warnings) log.warn(fields, w);
-  const failure = await deps.host.apply(plan.ops);
+  // Each family's mangle rules run beside the netlink ops (see AddPlan.mangle); a failure of
+  // the main plan is reported before theirs, as it comes first in upstream's order too.
+  const results = await Promise.all([deps.host.apply(plan.ops), ...plan.mangle.map((op) => deps.host.apply([op]))]);
+  const failure = results.find((f) => f !== undefined);
   if (failure !== undefined) {
     throw new CoordinatorApplyError(failure.message, {
       cause: { step: failure.index, op: failure.op.op, errno: failure.errno },

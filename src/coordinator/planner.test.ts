@@ -167,7 +167,7 @@ const neighs = (p: AddPlan, ns: "pod" | "host"): string[] =>
     );
 const sysctls = (p: AddPlan, ns: "pod" | "host"): string[] =>
   p.ops.filter(where(ns)).flatMap((o) => (o.op === "sysctl.set" ? [`${o.key}=${o.value}`] : []));
-const ops = (p: AddPlan, kind: HostOp["op"]): HostOp[] => p.ops.filter((o) => o.op === kind);
+const ops = (p: AddPlan, kind: HostOp["op"]): HostOp[] => [...p.ops, ...p.mangle].filter((o) => o.op === kind);
 
 // ---- pods as the main CNI leaves them ----------------------------------------------------------
 

@@ -35,6 +35,12 @@ export interface AddPlan {
   decision: ModeDecision;
   hostVeth: string;
   ops: HostOp[];
+  /**
+   * The §1.8 mangle rules, one op per family. They name `veth0` but need nothing else of the
+   * plan, and each costs iptables processes rather than a netlink message: the flow applies
+   * them alongside `ops` instead of in step 19's place.
+   */
+  mangle: HostOp[];
   /** Gratuitous ARP / NA after a MAC change: applied after `ops`, failures only logged (§1.4 step 11). */
   announcements: HostOp[];
   warnings: string[];
@@ -74,6 +80,7 @@ export function planAdd(input: AddInput): AddPlan {
 
   const ops: HostOp[] = [];
   const announcements: HostOp[] = [];
+  const mangle: HostOp[] = [];
   const warnings: string[] = [];
   const P = input.pod;
   const H = input.host;
@@ -280,22 +287,20 @@ export function planAdd(input: AddInput): AddPlan {
   if (mode === "underlay" && firstInvoke) {
     for (const f of families) {
       const via = gw(f);
-      ops.push(
-        {
-          op: "iptables.ensure",
-          ns: P,
-          family: f,
-          rules: replyMarkRules(podVeth),
-          context: "failed to makeReplyPacketViaVeth: iptables ensureRule err: %w",
-        },
-        {
-          op: "rule.add",
-          ns: P,
-          rule: { family: f, priority: 1000, table: TABLE_REPLY, fwmark: 1 },
-          ignore: "exists",
-          context: "failed to makeReplyPacketViaVeth: failed to add rule table with mark: %w",
-        },
-      );
+      mangle.push({
+        op: "iptables.ensure",
+        ns: P,
+        family: f,
+        rules: replyMarkRules(podVeth),
+        context: "failed to makeReplyPacketViaVeth: iptables ensureRule err: %w",
+      });
+      ops.push({
+        op: "rule.add",
+        ns: P,
+        rule: { family: f, priority: 1000, table: TABLE_REPLY, fwmark: 1 },
+        ignore: "exists",
+        context: "failed to makeReplyPacketViaVeth: failed to add rule table with mark: %w",
+      });
       if (via !== undefined) {
         podRoute(
           {
@@ -327,7 +332,7 @@ export function planAdd(input: AddInput): AddPlan {
       `failed to setupPolicyRoutes: failed to AddRoute for configured route ${r.dst} via ${r.gw}: %w`,
     );
   }
-  return { decision, hostVeth, ops, announcements, warnings };
+  return { decision, hostVeth, ops, mangle, announcements, warnings };
 }
 
 interface TuneContext {
