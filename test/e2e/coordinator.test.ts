@@ -21,7 +21,7 @@ import { findPlugin, labUnavailable, NetLab, runPlugin, type PluginResult } from
 import { NetlinkHost } from "../../src/host/netlink-host.ts";
 import { Resources, type KubeObject } from "../../src/kube/index.ts";
 import { resourceTypeOf } from "../../src/kube/resources.ts";
-import { startApiServer, type Harness } from "../support/apiserver.ts";
+import { eventually, startApiServer, type Harness } from "../support/apiserver.ts";
 import { createPod, createPool, SHIM, shimBuilt } from "../support/cluster.ts";
 
 const exec = promisify(execFile);
@@ -178,18 +178,24 @@ describe("coordinator chain (macvlan → spiderpool → coordinator) in network 
     ipam: { type: "spiderpool", ipam_unix_socket_path: socket },
   });
   // Our shim finds its agent through this key; the coordinator ignores it.
-  const COORD = (prevResult: unknown) => ({ type: "coordinator", ipam: { ipam_unix_socket_path: socket }, prevResult });
+  const COORD = (prevResult: unknown, nad: Record<string, unknown> = {}) => ({
+    type: "coordinator",
+    ipam: { ipam_unix_socket_path: socket },
+    prevResult,
+    ...nad,
+  });
 
   /** The conflist's ADD: each plugin in order, the previous result passed along. */
   async function chainAdd(
     pod: KubeObject,
     ns: string,
     ifName = "eth0",
+    nad: Record<string, unknown> = {},
   ): Promise<{ result: PluginResult; prev: unknown }> {
     const m = await call(pod, ns, "ADD", macvlan as string, MACVLAN(), ifName);
     assert.equal(m.code, 0, m.stdout + m.stderr);
     const prev = JSON.parse(m.stdout) as unknown;
-    return { result: await call(pod, ns, "ADD", COORDINATOR, COORD(prev), ifName), prev };
+    return { result: await call(pod, ns, "ADD", COORDINATOR, COORD(prev, nad), ifName), prev };
   }
   /** The conflist's DEL: in reverse order. */
   async function chainDel(pod: KubeObject, ns: string, prev: unknown): Promise<void> {
@@ -364,6 +370,40 @@ describe("coordinator chain (macvlan → spiderpool → coordinator) in network 
     assert.ok(nodeNeigh.some((x) => x.dst === n && x.dev === cali));
     assert.ok(await pingable(D, "192.0.2.2"), "the overlay pod reaches the node through eth0");
     assert.ok(await pingable(D, "198.51.100.200"), "and a hijacked service address");
+  });
+
+  it("NN-13 MAC prefix on net1 with a gratuitous ARP the gateway learns from; vethLinkAddress; txQueueLen in the pod (Q1)", async () => {
+    await exec("ip", ["netns", "exec", GW, "sh", "-c", "echo 1 > /proc/sys/net/ipv4/conf/eth-m-p/arp_accept"]);
+    const pod = await createPod(h, {
+      name: "co-e",
+      node: "node1",
+      annotations: {
+        "ipam.spidernet.io/ippools": '[{"interface":"eth0","ipv4":["co-v4"]},{"interface":"net1","ipv4":["co-net1"]}]',
+      },
+    });
+    const F = `${p}-e`;
+    await lab.addNamespace(F);
+    const first = await chainAdd(pod, F, "eth0", { vethLinkAddress: "169.254.100.1", txQueueLen: 2000 });
+    assert.equal(first.result.code, 0, first.result.stdout + first.result.stderr);
+    const veth0 = await ipj<{ addr_info: { local: string; prefixlen: number }[] }[]>(F, "addr", "show", "dev", "veth0");
+    assert.ok(veth0[0]?.addr_info.some((a) => a.local === "169.254.100.1" && a.prefixlen === 32));
+    const eth0 = await ipj<{ txqlen: number }[]>(F, "link", "show", "dev", "eth0");
+    assert.equal(eth0[0]?.txqlen, 2000);
+    const r = await chainAdd(pod, F, "net1", { podMACPrefix: "0a:1b" });
+    assert.equal(r.result.code, 0, r.result.stdout + r.result.stderr);
+    const n = await v4of(F, "net1");
+    const bytes = n.split(".").map((b) => Number(b).toString(16).padStart(2, "0"));
+    const mac = `0a:1b:${bytes.join(":")}`;
+    const net1 = await ipj<{ address: string }[]>(F, "link", "show", "dev", "net1");
+    assert.equal(net1[0]?.address, mac);
+    await eventually(
+      async () =>
+        (await ipj<{ dst: string; lladdr?: string }[]>(GW, "neigh", "show")).some(
+          (x) => x.dst === n && x.lladdr === mac,
+        ),
+      3000,
+      "the gateway to learn the new MAC from the gratuitous ARP",
+    );
   });
 
   it("NN-27 DEL leaves no veth and no table-500 route on the node; again after the netns is gone", async () => {
