@@ -112,6 +112,8 @@ function run(nsPath: string | null, program: string, args: string[], stdin: stri
       if (code === 0) resolve(out);
       else reject(new IptablesError(`${program} exited ${code}: ${err.trim()}`));
     });
+    // A program that fails early stops reading: its exit status says why, not our EPIPE.
+    child.stdin.on("error", () => {});
     child.stdin.end(stdin);
   });
 }

@@ -7,6 +7,7 @@
 import { closeSync, openSync, statfsSync, statSync } from "node:fs";
 import type { HostAddon } from "./addon.ts";
 import { loadAddon, syscallError } from "./addon.ts";
+import { errnoText } from "./errno.ts";
 import { HostSyscallError, IptablesError, LinkNotFoundError, NetlinkError, NotANetnsError } from "./errors.ts";
 import { ensureIptables } from "./iptables.ts";
 import type { HostOp, Link, NetnsRef, NetnsState, OpFailure, Route } from "./model.ts";
@@ -125,7 +126,7 @@ export class NetlinkHost implements HostNetwork {
           return undefined;
         throw err;
       }
-      return decodeRoute(answer, (i) => names.get(i));
+      return decodeRoute(answer, (i) => names.get(i), true);
     } finally {
       sock.close();
     }
@@ -250,13 +251,17 @@ export class NetlinkHost implements HostNetwork {
         sock.exec(RTM.DELNEIGH, 0, h, a);
         return;
       }
-      case "sysctl.set":
+      case "sysctl.set": {
+        const path = sysctlPath(op.key);
         try {
-          this.addon.writeProcSys(nsPathOf(op.ns), sysctlPath(op.key), op.value);
+          this.addon.writeProcSys(nsPathOf(op.ns), path, op.value);
         } catch (err) {
-          throw syscallError(err);
+          const errno = syscallError(err).errno;
+          // Go's os.WriteFile wording, which upstream's sysctl errors carry.
+          throw new HostSyscallError(errno, `open ${path}: ${errnoText(errno)}`);
         }
         return;
+      }
       case "iptables.ensure":
         await ensureIptables(nsPathOf(op.ns), op.family, op.rules, this.options.iptables);
         return;

@@ -478,13 +478,18 @@ function multipathBytes(hops: readonly NextHop[], resolve: (dev: string) => numb
   return out;
 }
 
-/** A route as observed; undefined for cache clones and families the model does not carry. */
-export function decodeRoute(m: Message, nameOf: (index: number) => string | undefined): Route | undefined {
+/** A route as observed; undefined for cache clones (unless `keepCloned`) and families the model does not carry. */
+export function decodeRoute(
+  m: Message,
+  nameOf: (index: number) => string | undefined,
+  keepCloned = false,
+): Route | undefined {
   const b = m.body;
   const family = familyOfAf(b[0] as number);
   if (family === undefined) return undefined;
   const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  if (v.getUint32(8, true) & RTM_F_CLONED) return undefined;
+  // A dump's clones are the route cache; the answer to a route get is one by nature.
+  if (!keepCloned && v.getUint32(8, true) & RTM_F_CLONED) return undefined;
   const a = parseAttrs(b, 12);
   const dstLen = b[1] as number;
   const dstRaw = a.get(RTA.DST);
