@@ -335,3 +335,81 @@ test("host conformance: permanent neighbours, link changes, addr.del, link.del t
   await both(p, [{ op: "link.del", ns: node, name: "vethnode" }], "missing link");
   await both(p, [{ op: "link.del", ns: node, name: "vethnode", ignore: "missing" }], "missing link ignored");
 });
+
+test("host conformance: what the kernel refuses — name clashes, long names, IPv6 gateways off-link, local gateways", async (t) => {
+  const p = pair(t);
+  const { pod, node } = p;
+  await both(p, setupPlan(p), "setup");
+  const veth = (name: string, peerName: string): HostOp => ({
+    op: "link.addVeth",
+    ns: pod,
+    name,
+    mtu: 1500,
+    mac: "0a:00:00:00:00:05",
+    peerName,
+    peerMac: "0a:00:00:00:00:06",
+    peerNs: node,
+  });
+  await both(p, [veth("veth0", "vethnew")], "pod end exists");
+  await both(p, [veth("vethnew", "vethnode")], "peer end exists in the peer namespace");
+  await both(
+    p,
+    [veth("vethnew", "vethnode"), { op: "link.set", ns: pod, name: "vethnew", up: true }],
+    "half-made pair is not left behind",
+  );
+  await both(p, [veth("a-name-longer-than-15", "vethx")], "name too long");
+  await both(p, [{ op: "link.set", ns: pod, name: "veth0", mtu: 1300, mac: "not-a-mac" }], "bad MAC changes nothing");
+  await both(
+    p,
+    [
+      {
+        op: "route.add",
+        ns: pod,
+        route: v6({ table: 101, dst: "2001:db8:2::/48", gateway: "2001:db8:9::1", dev: "veth0" }),
+      },
+    ],
+    "off-link IPv6 gateway",
+  );
+  await both(
+    p,
+    [{ op: "route.add", ns: pod, route: v6({ table: 101, dst: "2001:db8:2::/48", gateway: "fe80::1", dev: "veth0" }) }],
+    "link-local IPv6 gateway",
+  );
+  await both(
+    p,
+    [{ op: "route.add", ns: pod, route: v4({ table: 101, dst: "0.0.0.0/0", gateway: "192.0.2.1", dev: "veth0" }) }],
+    "own address as IPv4 gateway",
+  );
+  await both(
+    p,
+    [
+      {
+        op: "route.add",
+        ns: pod,
+        route: v6({
+          table: 101,
+          dst: "2001:db8:3::/48",
+          multipath: [
+            { dev: "veth0", gateway: "2001:db8::fe" },
+            { dev: "veth0", gateway: "2001:db8::fd" },
+          ],
+        }),
+      },
+    ],
+    "IPv6 multipath",
+  );
+  await both(
+    p,
+    [{ op: "route.del", ns: pod, route: v4({ table: 254, dst: "192.0.2.0/24", dev: "veth0" }) }],
+    "deleting a connected route",
+  );
+});
+
+test("host conformance: deleting a primary IPv4 address takes its secondaries; link down and up again", async (t) => {
+  const p = pair(t);
+  const { pod } = p;
+  await both(p, setupPlan(p), "setup");
+  await both(p, [{ op: "addr.del", ns: pod, dev: "veth0", cidr: "192.0.2.1/24" }], "primary deleted");
+  await both(p, [{ op: "link.set", ns: pod, name: "veth0", up: false }], "down");
+  await both(p, [{ op: "link.set", ns: pod, name: "veth0", up: true }], "up again");
+});
