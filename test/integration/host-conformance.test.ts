@@ -61,18 +61,21 @@ function comparable(s: NetnsState): unknown {
 /**
  * The kernel finishes IPv6 address setup (link-local generation, DAD even when off) on a
  * workqueue after the link gains carrier; the fake does it at once. Waits for the kernel to
- * get there: no tentative address on a link with carrier, and a link-local on each such veth.
+ * get there: a link-local on each veth with carrier, and no address tentative except on a link
+ * that is up without carrier (where it waits for the link).
  */
 async function settled(host: NetlinkHost, ns: NetnsRef): Promise<NetnsState> {
   const deadline = Date.now() + 3000;
   for (;;) {
     const s = await host.observe(ns);
     const carrier = s.links.filter((l) => l.flags.lowerUp && l.kind === "veth");
-    const ready = carrier.every(
-      (l) =>
-        s.addresses.some((a) => a.linkIndex === l.index && a.scope === "link") &&
-        !s.addresses.some((a) => a.linkIndex === l.index && a.tentative === true),
-    );
+    const linkOf = (i: number) => s.links.find((l) => l.index === i);
+    // Tentative for good only on a link that is up without carrier; anywhere else DAD (off) is about to finish.
+    const ready =
+      carrier.every((l) => s.addresses.some((a) => a.linkIndex === l.index && a.scope === "link")) &&
+      s.addresses.every(
+        (a) => a.tentative !== true || (linkOf(a.linkIndex)?.flags.up === true && !linkOf(a.linkIndex)?.flags.lowerUp),
+      );
     if (ready || Date.now() > deadline) return s;
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -412,4 +415,31 @@ test("host conformance: deleting a primary IPv4 address takes its secondaries; l
   await both(p, [{ op: "addr.del", ns: pod, dev: "veth0", cidr: "192.0.2.1/24" }], "primary deleted");
   await both(p, [{ op: "link.set", ns: pod, name: "veth0", up: false }], "down");
   await both(p, [{ op: "link.set", ns: pod, name: "veth0", up: true }], "up again");
+});
+
+test("host conformance: route get picks the same table, device, gateway and source", async (t) => {
+  const p = pair(t);
+  const { pod } = p;
+  await both(p, setupPlan(p), "setup");
+  await both(
+    p,
+    [
+      {
+        op: "route.add",
+        ns: pod,
+        route: v4({ table: 500, dst: "203.0.113.0/24", gateway: "192.0.2.254", dev: "veth0" }),
+      },
+      { op: "rule.add", ns: pod, rule: { family: 4, table: 500, priority: 1000 } },
+      { op: "route.add", ns: pod, route: v4({ table: 254, dst: "0.0.0.0/0", gateway: "192.0.2.253", dev: "veth0" }) },
+      { op: "route.add", ns: pod, route: v4({ table: 254, dst: "198.51.100.0/24", dev: "veth0", src: "192.0.2.9" }) },
+      { op: "route.add", ns: pod, route: v6({ table: 254, dst: "::/0", gateway: "2001:db8::fe", dev: "veth0" }) },
+    ],
+    "routes for lookups",
+  );
+  for (const dst of ["203.0.113.7", "198.51.100.7", "192.0.2.77", "8.8.8.8", "2001:db8:5::1", "2001:db8::fe"]) {
+    const pick = (r: Route | undefined) =>
+      r === undefined ? undefined : { table: r.table, dev: r.dev, gateway: r.gateway, src: r.src, type: r.type };
+    const [real, fake] = [await p.real.routeGet(pod, dst), await p.fake.routeGet(pod, dst)];
+    assert.deepEqual(pick(fake), pick(real), `route get ${dst}`);
+  }
 });

@@ -229,6 +229,27 @@ export class FakeHost implements HostNetwork {
     this.namespaces.delete(path);
   }
 
+  /**
+   * A link no op creates: a node's NIC (`kind` undefined), or a pod's macvlan/ipvlan made by
+   * the main CNI plugin before the coordinator runs. Up links have carrier at once.
+   */
+  addLink(
+    ns: NetnsRef,
+    link: { name: string; mac: string; mtu?: number; kind?: string; up?: boolean; parentIndex?: number },
+  ): number {
+    const n = this.ns(ns);
+    if (this.find(n, link.name) !== undefined) throw new Error(`fake link ${link.name} exists`);
+    const l = this.newLink(n, link.name, link.kind ?? "", link.mtu ?? 1500, link.mac);
+    if (link.kind === undefined) delete l.kind;
+    if (link.parentIndex !== undefined) l.parentIndex = link.parentIndex;
+    if (link.up === true) {
+      const before = this.carrierSet();
+      l.up = true;
+      this.carrierChanged(before);
+    }
+    return l.index;
+  }
+
   /** Makes `path` exist as something other than a namespace. */
   addPlainFile(path: string): void {
     this.notNetns.add(path);
