@@ -54,7 +54,8 @@ function comparable(s: NetnsState): unknown {
     routes: sortBy(s.routes.map((r: Route) => r)),
     // Order is meaning for rules: compared as listed.
     rules: s.rules.map(stable),
-    neighbours: sortBy(s.neighbours),
+    // Entries the kernel learns from traffic (a probe's sender) are not the fake's business: it carries no packets.
+    neighbours: sortBy(s.neighbours.filter((n) => n.permanent)),
   };
 }
 
@@ -442,4 +443,45 @@ test("host conformance: route get picks the same table, device, gateway and sour
     const [real, fake] = [await p.real.routeGet(pod, dst), await p.fake.routeGet(pod, dst)];
     assert.deepEqual(pick(fake), pick(real), `route get ${dst}`);
   }
+});
+
+test("host conformance: probes are answered by the same neighbours, and announcing from a down link fails alike", async (t) => {
+  const p = pair(t);
+  const { pod, node } = p;
+  await both(p, setupPlan(p), "setup");
+  await both(
+    p,
+    [{ op: "addr.add", ns: node, dev: "lo", cidr: "198.51.100.1/32" }],
+    "an address on another link of the peer",
+  );
+  const probe = (family: 4 | 6, purpose: "conflict" | "gateway", target: string) => ({
+    ns: pod,
+    dev: "veth0",
+    family,
+    purpose,
+    target,
+    retries: 1,
+    timeoutMs: 100,
+  });
+  const cases = [
+    probe(4, "conflict", "192.0.2.254"),
+    probe(4, "gateway", "192.0.2.254"),
+    probe(4, "conflict", "192.0.2.100"),
+    // ARP answers for any of the peer's addresses (arp_ignore=0), NDP only for the link's own.
+    probe(4, "conflict", "198.51.100.1"),
+    probe(6, "conflict", "2001:db8::fe"),
+    probe(6, "gateway", "2001:db8::fe"),
+    probe(6, "conflict", "2001:db8::100"),
+    probe(6, "conflict", "2001:db8:9::1"),
+  ];
+  for (const req of cases) {
+    const [real, fake] = [await p.real.probe(req), await p.fake.probe(req)];
+    assert.deepEqual(fake, real, `${req.purpose} probe for ${req.target}`);
+  }
+  await both(p, [{ op: "link.set", ns: pod, name: "veth0", up: false }], "down");
+  await both(
+    p,
+    [{ op: "announce", ns: pod, dev: "veth0", address: "192.0.2.1", context: "failed to announce: %w" }],
+    "announce from a down link",
+  );
 });

@@ -401,8 +401,11 @@ export class FakeHost implements HostNetwork {
     if (!this.carrier(link) || link.peer === undefined) return { answered: false };
     const peer = this.peerLink(link);
     if (peer === undefined) return { answered: false };
-    // The kernel answers ARP and NS for any of its addresses on the link they arrive on (arp_ignore=0).
-    const held = link.peer.ns.addresses.some((a) => a.address === target);
+    // ARP is answered for any address of the peer's namespace (arp_ignore=0); an NS only for an
+    // address of the link it arrives on, and not while that address is tentative.
+    const held = link.peer.ns.addresses.some(
+      (a) => a.address === target && (req.family === 4 || (a.linkIndex === peer.index && !a.tentative)),
+    );
     return held ? { answered: true, mac: peer.mac } : { answered: false };
   }
 
