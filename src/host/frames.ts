@@ -96,6 +96,29 @@ export function neighbourSolicitation(srcMac: string, srcIP: string, target: str
     icmp.set(macBytes(srcMac), 26);
   }
   new DataView(icmp.buffer).setUint16(2, checksum(src, dst, icmp));
+  return ipv6Frame(multicastMac(dst), srcMac, src, dst, icmp);
+}
+
+/**
+ * An unsolicited neighbour advertisement (RFC 4861 §7.2.6) for `address` to all nodes, with
+ * the Override flag and our MAC as the target link-layer option: what makes neighbours
+ * update an entry they hold after our MAC changed.
+ */
+export function unsolicitedAdvert(mac: string, address: string): Uint8Array {
+  const src = ipBytes(address);
+  const dst = ipBytes("ff02::1");
+  const icmp = new Uint8Array(32);
+  icmp[0] = 136;
+  icmp[4] = 0x20; // Override
+  icmp.set(src, 8);
+  icmp[24] = 2; // target link-layer address
+  icmp[25] = 1;
+  icmp.set(macBytes(mac), 26);
+  new DataView(icmp.buffer).setUint16(2, checksum(src, dst, icmp));
+  return ipv6Frame(macText(Uint8Array.of(0x33, 0x33, 0, 0, 0, 1)), mac, src, dst, icmp);
+}
+
+function ipv6Frame(dstMac: string, srcMac: string, src: Uint8Array, dst: Uint8Array, icmp: Uint8Array): Uint8Array {
   const ip6 = new Uint8Array(40 + icmp.length);
   const v = new DataView(ip6.buffer);
   v.setUint32(0, 0x60000000);
@@ -105,7 +128,7 @@ export function neighbourSolicitation(srcMac: string, srcIP: string, target: str
   ip6.set(src, 8);
   ip6.set(dst, 24);
   ip6.set(icmp, 40);
-  return ethernet(multicastMac(dst), srcMac, ETH_P_IPV6, ip6);
+  return ethernet(dstMac, srcMac, ETH_P_IPV6, ip6);
 }
 
 export interface NeighbourAdvert {

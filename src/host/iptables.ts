@@ -112,9 +112,8 @@ function run(nsPath: string | null, program: string, args: string[], stdin: stri
       if (code === 0) resolve(out);
       else reject(new IptablesError(`${program} exited ${code}: ${err.trim()}`));
     });
-    // iptables-save never reads stdin and may be gone before it closes: EPIPE there is not a failure
-    // (the exit code says how the program did), but unhandled it would crash the agent.
-    child.stdin.on("error", () => undefined);
+    // A program that fails early stops reading: its exit status says why, not our EPIPE.
+    child.stdin.on("error", () => {});
     child.stdin.end(stdin);
   });
 }

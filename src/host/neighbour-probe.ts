@@ -6,7 +6,15 @@
 import { canonicalIP, familyOfIP } from "../ip/index.ts";
 import type { HostAddon } from "./addon.ts";
 import { syscallError } from "./addon.ts";
-import { ETH_P_ARP, ETH_P_IPV6, arpRequest, neighbourSolicitation, parseArp, parseNeighbourAdvert } from "./frames.ts";
+import {
+  ETH_P_ARP,
+  ETH_P_IPV6,
+  arpRequest,
+  neighbourSolicitation,
+  parseArp,
+  parseNeighbourAdvert,
+  unsolicitedAdvert,
+} from "./frames.ts";
 import type { Link } from "./model.ts";
 import type { ProbeAnswer, ProbeRequest } from "./network.ts";
 
@@ -88,11 +96,16 @@ function nsPathOfReq(req: ProbeRequest): string | null {
   return req.ns.kind === "host" ? null : req.ns.path;
 }
 
-/** Gratuitous ARP (sender = target = address) or an NS for the address from itself with our MAC. */
+/**
+ * Gratuitous ARP (a request with sender = target = address, broadcast), or for IPv6 an
+ * unsolicited NA with Override. Upstream sends an NS for the address instead, which Linux
+ * neighbours drop unseen (an NS only updates the cache when its target is the receiver's
+ * own); docs/compatibility.md records the difference.
+ */
 export async function announce(addon: HostAddon, nsPath: string | null, link: Link, address: string): Promise<void> {
   const ip = canonicalIP(address);
   const v4 = familyOfIP(ip) === 4;
-  const frame = v4 ? arpRequest(link.mac, ip, ip) : neighbourSolicitation(link.mac, ip, ip);
+  const frame = v4 ? arpRequest(link.mac, ip, ip) : unsolicitedAdvert(link.mac, ip);
   const fd = openPacket(addon, nsPath, link.index, v4 ? ETH_P_ARP : ETH_P_IPV6);
   try {
     send(addon, fd, frame);

@@ -5,8 +5,10 @@
  * it touches and closes them when it ends.
  */
 import { closeSync, openSync, statfsSync, statSync } from "node:fs";
+import { SpiderpoolError } from "../errors/base.ts";
 import type { HostAddon } from "./addon.ts";
 import { loadAddon, syscallError } from "./addon.ts";
+import { errnoText } from "./errno.ts";
 import { HostSyscallError, IptablesError, LinkNotFoundError, NetlinkError, NotANetnsError } from "./errors.ts";
 import { ensureIptables } from "./iptables.ts";
 import type { HostOp, Link, NetnsRef, NetnsState, OpFailure, Route } from "./model.ts";
@@ -125,7 +127,7 @@ export class NetlinkHost implements HostNetwork {
           return undefined;
         throw err;
       }
-      return decodeRoute(answer, (i) => names.get(i));
+      return decodeRoute(answer, (i) => names.get(i), true);
     } finally {
       sock.close();
     }
@@ -139,9 +141,13 @@ export class NetlinkHost implements HostNetwork {
           await this.applyOne(sockets, op);
         } catch (err) {
           const errno = errnoOf(err);
-          if (errno === undefined) throw err;
+          // An op the kernel never saw because it could not be written (a bad MAC, a bad prefix) fails
+          // the plan the same way, without an errno; anything else is a bug and propagates.
+          if (errno === undefined && !(err instanceof SpiderpoolError || err instanceof RangeError)) throw err;
           if (isIgnored(op, errno)) continue;
-          return { index, op, errno, message: failureMessage(op, (err as Error).message) };
+          const failure: OpFailure = { index, op, message: failureMessage(op, (err as Error).message) };
+          if (errno !== undefined) failure.errno = errno;
+          return failure;
         }
       }
       return undefined;
@@ -250,13 +256,17 @@ export class NetlinkHost implements HostNetwork {
         sock.exec(RTM.DELNEIGH, 0, h, a);
         return;
       }
-      case "sysctl.set":
+      case "sysctl.set": {
+        const path = sysctlPath(op.key);
         try {
-          this.addon.writeProcSys(nsPathOf(op.ns), sysctlPath(op.key), op.value);
+          this.addon.writeProcSys(nsPathOf(op.ns), path, op.value);
         } catch (err) {
-          throw syscallError(err);
+          const errno = syscallError(err).errno;
+          // Go's os.WriteFile wording, which upstream's sysctl errors carry.
+          throw new HostSyscallError(errno, `open ${path}: ${errnoText(errno)}`);
         }
         return;
+      }
       case "iptables.ensure":
         await ensureIptables(nsPathOf(op.ns), op.family, op.rules, this.options.iptables);
         return;

@@ -412,6 +412,7 @@ export function rtmsg(o: {
   protocol?: number;
   scope?: number;
   type?: number;
+  flags?: number;
 }): Uint8Array {
   const b = new Uint8Array(12);
   b[0] = o.af;
@@ -420,6 +421,7 @@ export function rtmsg(o: {
   b[5] = o.protocol ?? 0;
   b[6] = o.scope ?? 0;
   b[7] = o.type ?? 0;
+  new DataView(b.buffer).setUint32(8, o.flags ?? 0, true);
   return b;
 }
 
@@ -478,13 +480,18 @@ function multipathBytes(hops: readonly NextHop[], resolve: (dev: string) => numb
   return out;
 }
 
-/** A route as observed; undefined for cache clones and families the model does not carry. */
-export function decodeRoute(m: Message, nameOf: (index: number) => string | undefined): Route | undefined {
+/** A route as observed; undefined for cache clones (unless `keepCloned`) and families the model does not carry. */
+export function decodeRoute(
+  m: Message,
+  nameOf: (index: number) => string | undefined,
+  keepCloned = false,
+): Route | undefined {
   const b = m.body;
   const family = familyOfAf(b[0] as number);
   if (family === undefined) return undefined;
   const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  if (v.getUint32(8, true) & RTM_F_CLONED) return undefined;
+  // A dump's clones are the route cache; the answer to a route get is one by nature.
+  if (!keepCloned && v.getUint32(8, true) & RTM_F_CLONED) return undefined;
   const a = parseAttrs(b, 12);
   const dstLen = b[1] as number;
   const dstRaw = a.get(RTA.DST);
@@ -533,10 +540,18 @@ export function decodeRoute(m: Message, nameOf: (index: number) => string | unde
   return route;
 }
 
+/**
+ * IPv4: answer with the table the route was found in, not main (which a plain IPv4 route get
+ * reports). IPv6 answers with the route's own table and refuses the flag.
+ */
+const RTM_F_LOOKUP_TABLE = 0x1000;
+
 /** RTM_GETROUTE for one destination (`ip route get`). */
 export function routeGetRequest(dst: string): [Uint8Array, Attr[]] {
   const b = ipBytes(dst);
-  return [rtmsg({ af: b.length === 4 ? AF_INET : AF_INET6, dstLen: b.length * 8 }), [bytes(RTA.DST, b)]];
+  const v4 = b.length === 4;
+  const header = rtmsg({ af: v4 ? AF_INET : AF_INET6, dstLen: b.length * 8, flags: v4 ? RTM_F_LOOKUP_TABLE : 0 });
+  return [header, [bytes(RTA.DST, b)]];
 }
 
 // ---- rules ---------------------------------------------------------------------------
