@@ -101,8 +101,13 @@ describe("coordinator chain (macvlan → spiderpool → coordinator) in network 
     await ip("-n", GW, "link", "set", "eth-m-p", "up");
     await ip("-n", NODE, "addr", "add", "192.0.2.2/24", "dev", "eth-m");
     await ip("-n", NODE, "addr", "add", "2001:db8:c0::2/64", "dev", "eth-m", "nodad");
-    // The "service" the pod reaches through the hijacked range.
-    await ip("-n", NODE, "addr", "add", "198.51.100.200/32", "dev", "lo");
+    // The "service" the pod reaches through the hijacked range, on a link after eth-m named as
+    // kube-proxy's (whose addresses no pod is steered to). On `lo` it would be the source the kernel
+    // picks for the node's routes to pods through their veths, which have no address of their own.
+    await ip("-n", NODE, "link", "add", "kube-ipvs0", "type", "veth", "peer", "name", "kube-ipvs0-p");
+    await ip("-n", NODE, "link", "set", "kube-ipvs0", "up");
+    await ip("-n", NODE, "link", "set", "kube-ipvs0-p", "up");
+    await ip("-n", NODE, "addr", "add", "198.51.100.200/32", "dev", "kube-ipvs0");
     await ip("-n", GW, "addr", "add", "203.0.113.1/25", "dev", "eth-m-p");
 
     h = await startApiServer();
