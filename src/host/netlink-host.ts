@@ -289,10 +289,7 @@ function openNetns(ns: NetnsRef): number {
     return openSync(ns.kind === "host" ? "/proc/self/ns/net" : ns.path, "r");
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? "EIO";
-    throw new HostSyscallError(
-      code,
-      `failed to open netns ${ns.kind === "host" ? "host" : ns.path}: ${(err as Error).message}`,
-    );
+    throw new HostSyscallError(code, errnoText(code), { cause: err });
   }
 }
 
