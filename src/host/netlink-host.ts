@@ -311,7 +311,8 @@ function linkByName(sock: NetlinkSocket, name: string): Link {
 }
 
 function linkNames(sock: NetlinkSocket): Map<number, string> {
-  return new Map(sock.dump(RTM.GETLINK, ifinfomsg()).map((m) => [decodeLink(m).index, decodeLink(m).name]));
+  const links = sock.dump(RTM.GETLINK, ifinfomsg()).map(decodeLink);
+  return new Map(links.map((l) => [l.index, l.name]));
 }
 
 function observeWith(sock: NetlinkSocket): NetnsState {
