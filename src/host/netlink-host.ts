@@ -289,10 +289,7 @@ function openNetns(ns: NetnsRef): number {
     return openSync(ns.kind === "host" ? "/proc/self/ns/net" : ns.path, "r");
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? "EIO";
-    throw new HostSyscallError(
-      code,
-      `failed to open netns ${ns.kind === "host" ? "host" : ns.path}: ${(err as Error).message}`,
-    );
+    throw new HostSyscallError(code, errnoText(code), { cause: err });
   }
 }
 
@@ -314,7 +311,8 @@ function linkByName(sock: NetlinkSocket, name: string): Link {
 }
 
 function linkNames(sock: NetlinkSocket): Map<number, string> {
-  return new Map(sock.dump(RTM.GETLINK, ifinfomsg()).map((m) => [decodeLink(m).index, decodeLink(m).name]));
+  const links = sock.dump(RTM.GETLINK, ifinfomsg()).map(decodeLink);
+  return new Map(links.map((l) => [l.index, l.name]));
 }
 
 function observeWith(sock: NetlinkSocket): NetnsState {

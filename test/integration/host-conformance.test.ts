@@ -344,7 +344,7 @@ test("host conformance: what the kernel refuses — name clashes, long names, IP
   const p = pair(t);
   const { pod, node } = p;
   await both(p, setupPlan(p), "setup");
-  const veth = (name: string, peerName: string): HostOp => ({
+  const veth = (name: string, peerName: string, peerNs: NetnsRef = node): HostOp => ({
     op: "link.addVeth",
     ns: pod,
     name,
@@ -352,7 +352,7 @@ test("host conformance: what the kernel refuses — name clashes, long names, IP
     mac: "0a:00:00:00:00:05",
     peerName,
     peerMac: "0a:00:00:00:00:06",
-    peerNs: node,
+    peerNs,
   });
   await both(p, [veth("veth0", "vethnew")], "pod end exists");
   await both(p, [veth("vethnew", "vethnode")], "peer end exists in the peer namespace");
@@ -362,6 +362,9 @@ test("host conformance: what the kernel refuses — name clashes, long names, IP
     "half-made pair is not left behind",
   );
   await both(p, [veth("a-name-longer-than-15", "vethx")], "name too long");
+  const gone: NetnsRef = { kind: "path", path: "/var/run/netns/spt-ho-gone" };
+  await both(p, [veth("vethnew", "vethx", gone)], "peer namespace missing");
+  await both(p, [{ op: "link.set", ns: gone, name: "veth0", up: true }], "namespace missing");
   await both(p, [{ op: "link.set", ns: pod, name: "veth0", mtu: 1300, mac: "not-a-mac" }], "bad MAC changes nothing");
   await both(
     p,

@@ -275,7 +275,7 @@ export class FakeHost implements HostNetwork {
 
   private ns(ref: NetnsRef): FakeNs {
     const ns = this.namespaces.get(keyOf(ref));
-    if (ns === undefined) throw new Errno("ENOENT", `failed to open netns ${keyOf(ref)}: no such file or directory`);
+    if (ns === undefined) throw new Errno("ENOENT");
     return ns;
   }
 

@@ -9,7 +9,6 @@ import { parsePrefix } from "../prefix.ts";
 import {
   bytes,
   encodeAttrs,
-  listAttrs,
   nest,
   parseAttrs,
   readStr,
@@ -653,5 +652,3 @@ export function decodeNeighbour(m: Message, nameOf: (index: number) => string | 
     permanent: (state & NUD_PERMANENT) !== 0,
   };
 }
-
-export { listAttrs };
