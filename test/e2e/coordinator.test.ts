@@ -299,6 +299,8 @@ describe("coordinator chain (macvlan → spiderpool → coordinator) in network 
     assert.deepEqual(await routes(B, 6, "100"), ["default via 2001:db8:c0::2 dev veth0"]);
     assert.ok((await rules(B, 6)).includes("1000: from all fwmark 0x1 lookup 100"));
     assert.ok(await pingable(B, "192.0.2.2"), "second pod → node");
+    // Over IPv6 once the pod's address has finished duplicate address detection.
+    await eventually(() => pingable(B, "2001:db8:c0::2"), 10_000, "pod → node over IPv6 through veth0");
     assert.ok(await pingable(A, "192.0.2.11"), "pod → pod on the same parent");
   });
 
