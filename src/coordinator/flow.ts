@@ -6,7 +6,7 @@
  */
 import type { Logger } from "pino";
 import { parseCniArgs } from "../cni/args.ts";
-import { CniError } from "../cni/errors.ts";
+import type { CniError } from "../cni/errors.ts";
 import { convertPrevResult } from "../cni/prev-result.ts";
 import type { CniVersion } from "../cni/version.ts";
 import type { NetnsRef } from "../host/model.ts";
@@ -24,9 +24,8 @@ import {
 import { randomLocalMac } from "./mac.ts";
 import type { PluginMetrics } from "./metrics.ts";
 import { parseCoordinatorNetConf, type CoordinatorNetConf } from "./netconf.ts";
-import { isRoutable } from "./pod-facts.ts";
+import { isRoutable, podFacts } from "./pod-facts.ts";
 import { planAdd, planDel } from "./planner.ts";
-import { podFacts } from "./pod-facts.ts";
 
 /** A call as the shim forwards it (the agent's CniCall, structurally). */
 export interface PluginCall {
@@ -97,7 +96,7 @@ function passThrough(nad: CoordinatorNetConf, version: CniVersion): string {
   return `${JSON.stringify(convertPrevResult(nad.prevResult, version))}\n`;
 }
 
-async function add(call: PluginCall, deps: CoordinatorDeps, log: Logger): Promise<Outcome> {
+async function add(call: PluginCall, deps: CoordinatorDeps): Promise<Outcome> {
   const { nad, config } = await loadConfig(call, deps);
   const stdout = passThrough(nad, nad.cniVersion);
   if (config.mode === "disable") return { stdout, fields: { mode: "disable" } };
@@ -129,8 +128,13 @@ async function add(call: PluginCall, deps: CoordinatorDeps, log: Logger): Promis
     routeSources,
     macs: { podVeth: randomLocalMac(deps.randomBytes(6)), hostVeth: randomLocalMac(deps.randomBytes(6)) },
   });
-  const fields = { mode: plan.decision.mode, firstInvoke: plan.decision.firstInvoke, table: plan.decision.table };
-  for (const w of plan.warnings) log.warn(fields, w);
+  const fields: Record<string, unknown> = {
+    mode: plan.decision.mode,
+    firstInvoke: plan.decision.firstInvoke,
+    table: plan.decision.table,
+    ops: plan.ops.length + plan.mangle.length,
+  };
+  if (plan.warnings.length > 0) fields["warnings"] = plan.warnings;
   // Each family's mangle rules run beside the netlink ops (see AddPlan.mangle); a failure of
   // the main plan is reported before theirs, as it comes first in upstream's order too.
   const results = await Promise.all([deps.host.apply(plan.ops), ...plan.mangle.map((op) => deps.host.apply([op]))]);
@@ -140,19 +144,20 @@ async function add(call: PluginCall, deps: CoordinatorDeps, log: Logger): Promis
       cause: { step: failure.index, op: failure.op.op, errno: failure.errno },
     });
   }
-  for (const a of plan.announcements) {
-    const f = await deps.host.apply([a]);
-    if (f !== undefined) log.warn({ err: f.message }, "failed to announce the new MAC");
-  }
-  return { stdout, fields: { ...fields, ops: plan.ops.length } };
+  // Announcing is best effort (§1.4 step 11): a failure is reported in the call's log line only.
+  const announced = await Promise.all(plan.announcements.map((a) => deps.host.apply([a])));
+  const unannounced = announced.flatMap((f) => (f === undefined ? [] : [f.message]));
+  if (unannounced.length > 0) fields["announceFailures"] = unannounced;
+  return { stdout, fields };
 }
 
 async function del(call: PluginCall, deps: CoordinatorDeps): Promise<Outcome> {
   const { config } = await loadConfig(call, deps);
   if (config.mode === "disable") return { stdout: "", fields: { mode: "disable" } };
+  const fields = { mode: config.mode, hostRuleTable: config.hostRuleTable };
   // A runtime may call DEL again after the netns is gone (§1.11 step 2): nothing left to do.
   if (call.netns === "" || !(await checkNetns(deps.host, call.netns))) {
-    return { stdout: "", fields: { netns: "gone" } };
+    return { stdout: "", fields: { ...fields, netns: "gone" } };
   }
   const hostState = await deps.host.observe(deps.hostNs);
   const podAddresses = await deps.host.observe({ kind: "path", path: call.netns }).then(
@@ -167,7 +172,7 @@ async function del(call: PluginCall, deps: CoordinatorDeps): Promise<Outcome> {
   const ops = planDel({ config, containerID: call.containerID, host: deps.hostNs, hostState, podAddresses });
   const failure = await deps.host.apply(ops);
   if (failure !== undefined) throw new CoordinatorApplyError(failure.message);
-  return { stdout: "", fields: { ops: ops.length } };
+  return { stdout: "", fields: { ...fields, ops: ops.length } };
 }
 
 /** The `coordinator` role: ADD and DEL as §1.4 and §1.11, CHECK (and STATUS, GC) a no-op. */
@@ -184,7 +189,7 @@ export function coordinatorRole(deps: CoordinatorDeps) {
       return { exitCode: 0, stdout: "" };
     }
     try {
-      const out = call.command === "ADD" ? await add(call, deps, log) : await del(call, deps);
+      const out = call.command === "ADD" ? await add(call, deps) : await del(call, deps);
       log.info({ ...out.fields, durationMs: done("success") }, `coordinator ${call.command}`);
       return { exitCode: 0, stdout: out.stdout };
     } catch (err) {

@@ -479,7 +479,7 @@ describe("coordinator flow: config, errors, pass-through", () => {
   });
 
   it("CHECK is a no-op; one log line and one metric sample per call", async () => {
-    const w = world();
+    const w = world({ hijackCIDR: ["169.254.0.0/16", "2001:db8:ff::/64"] });
     await underlay(w);
     const n = w.fake.applied.length;
     assert.deepEqual(await w.role(call(w, "CHECK"), w.log), { exitCode: 0, stdout: "" });
@@ -492,6 +492,7 @@ describe("coordinator flow: config, errors, pass-through", () => {
     assert.equal(ok["mode"], "underlay");
     assert.equal(ok["table"], 101);
     assert.equal(typeof ok["durationMs"], "number");
+    assert.deepEqual(ok["warnings"], ["no node address of IPv6 to route 2001:db8:ff::/64 through; skipped"]);
     assert.equal(bad["msg"], "coordinator ADD failed");
     const text = await w.metrics.metrics();
     assert.match(text, /spiderpool_ts_plugin_calls_total\{plugin="coordinator",command="ADD",outcome="success"\} 1/);
