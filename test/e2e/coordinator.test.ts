@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
@@ -411,6 +411,56 @@ describe("coordinator chain (macvlan → spiderpool → coordinator) in network 
       3000,
       "the gateway to learn the new MAC from the gratuitous ARP",
     );
+  });
+
+  it("bad input gets the spec's error and changes nothing on the node or in the pod", async () => {
+    const pod = await createPod(h, {
+      name: "co-f",
+      node: "node1",
+      annotations: { "ipam.spidernet.io/ippool": '{"ipv4":["co-v4"]}' },
+    });
+    const G = `${p}-f`;
+    await lab.addNamespace(G);
+    const m = await call(pod, G, "ADD", macvlan as string, MACVLAN());
+    assert.equal(m.code, 0, m.stdout + m.stderr);
+    const prev = JSON.parse(m.stdout) as unknown;
+    const snapshot = async (): Promise<string> =>
+      JSON.stringify([
+        await ipj(NODE, "link", "show"),
+        await rules(NODE, 4),
+        await routes(NODE, 4, "500"),
+        await ipj(G, "link", "show"),
+        await routes(G, 4, "main"),
+        await rules(G, 4),
+      ]);
+    const before = await snapshot();
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ mode: "bridge" }, /^unknown tuneMode: bridge$/],
+      [{ podMACPrefix: "01:00" }, /^failed to parse config: mac_prefix format should be match regex/],
+      [{ policyRoutes: [{ dst: "10.10.0.0/16", gw: "2001:db8::1" }] }, /must use the same IP family$/],
+      [{ mode: "overlay" }, /in overlay mode, it detects that the current interface is first interface named eth0/],
+    ];
+    for (const [nad, re] of cases) {
+      const r = await call(pod, G, "ADD", COORDINATOR, COORD(prev, nad));
+      assert.equal(r.code, 1, JSON.stringify(nad));
+      assert.match((JSON.parse(r.stdout) as { msg: string }).msg, re);
+    }
+    const notNs = join(dir, "not-a-netns");
+    writeFileSync(notNs, "");
+    const r = await runPlugin({
+      plugin: COORDINATOR,
+      command: "ADD",
+      netconf: { cniVersion: "1.0.0", name: "macvlan-eth-m", ...COORD(prev) },
+      containerID: cid("co-f"),
+      netns: notNs,
+      ifName: "eth0",
+      args: `IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=co-f`,
+      cniPath: dirname(SHIM),
+      inNamespace: NODE,
+    });
+    assert.equal(r.code, 1);
+    assert.match((JSON.parse(r.stdout) as { msg: string }).msg, /^failed to GetNS ".*not-a-netns": /);
+    assert.equal(await snapshot(), before);
   });
 
   it("NN-27 DEL leaves no veth and no table-500 route on the node; again after the netns is gone", async () => {
