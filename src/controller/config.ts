@@ -41,6 +41,15 @@ export interface ControllerConfig {
   enableValidatingResourcesDeletedWebhook: boolean;
   enableCoordinator: boolean;
   enableMultusConfig: boolean;
+  /** Every SpiderMultusConfig is reconciled again at this period (a deleted NAD comes back). */
+  multusConfigResyncMs: number;
+  /** The SpiderCoordinator whose status the controller keeps (`SPIDERPOOL_COORDINATOR_DEAFULT_NAME`, sic). */
+  coordinatorName: string;
+  coordinatorResyncMs: number;
+  /** The host's CNI configuration directory, where podCIDRType `auto` looks. */
+  cniConfigDir: string;
+  /** `namespace/name` of Cilium's ConfigMap. */
+  ciliumConfigMap: string;
   gc: GcConfig;
   gcTraceGapMs: number;
   gcWorkers: number;
@@ -110,6 +119,15 @@ export function loadControllerConfig(env: NodeJS.ProcessEnv = process.env, confP
     enableValidatingResourcesDeletedWebhook: conf.enableValidatingResourcesDeletedWebhook ?? false,
     enableCoordinator: e.bool("SPIDERPOOL_COORDINATOR_ENABLED", false),
     enableMultusConfig: e.bool("SPIDERPOOL_MULTUS_CONFIG_ENABLED", false),
+    multusConfigResyncMs: ms(
+      "SPIDERPOOL_TS_MULTUS_CONFIG_RESYNC_MS",
+      "SPIDERPOOL_MULTUS_CONFIG_INFORMER_RESYNC_PERIOD",
+      60,
+    ),
+    coordinatorName: e.str("SPIDERPOOL_COORDINATOR_DEAFULT_NAME", "default"),
+    coordinatorResyncMs: ms("SPIDERPOOL_TS_COORDINATOR_RESYNC_MS", "SPIDERPOOL_COORDINATOR_INFORMER_RESYNC_PERIOD", 60),
+    cniConfigDir: e.str("SPIDERPOOL_CNI_CONFIG_DIR", "/etc/cni/net.d"),
+    ciliumConfigMap: e.str("SPIDERPOOL_CILIUM_CONFIGMAP_NAMESPACE_NAME", "kube-system/cilium-config"),
     gc: {
       enabled: e.bool("SPIDERPOOL_GC_IP_ENABLED", true),
       terminatingOnReadyNode: e.bool("SPIDERPOOL_GC_STATELESS_TERMINATING_POD_ON_READY_NODE_ENABLED", true),

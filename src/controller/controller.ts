@@ -22,6 +22,9 @@ import { AutoPoolController, type AppInformers } from "./auto-pool.ts";
 import { GarbageCollector } from "./gc/collector.ts";
 import type { GcPod } from "./gc/decide.ts";
 import { LeaderElector } from "./leader.ts";
+import { EventRecorder } from "./events.ts";
+import { MultusConfigController } from "./multus/controller.ts";
+import { SpiderMultusConfigKind, type SpiderMultusConfig } from "../api/multusconfig.ts";
 import { ControllerMetrics } from "./metrics.ts";
 import { reconcilePool } from "./pool-status.ts";
 import { reconcileSubnet } from "./subnet-status.ts";
@@ -61,6 +64,10 @@ export class SpiderpoolController {
   /** Present when the SpiderSubnet feature and auto-pools are enabled. */
   readonly autoPools: AutoPoolController | undefined;
   readonly #apps: AppInformers | undefined;
+  /** Present when SPIDERPOOL_MULTUS_CONFIG_ENABLED: SpiderMultusConfigs and their NADs. */
+  readonly multusConfigs: MultusConfigController | undefined;
+  readonly #smcs: Informer<SpiderMultusConfig> | undefined;
+  readonly events: EventRecorder;
   readonly elector: LeaderElector;
   readonly #o: ControllerOptions;
   readonly #writers = new Map<string, PoolWriter>();
@@ -113,6 +120,27 @@ export class SpiderpoolController {
           poolsDeleted: (n) => this.metrics.autoPoolsDeleted.inc(n),
         },
         log: this.log.child({ part: "auto-pool" }),
+      });
+    }
+    this.events = new EventRecorder(o.client, "spiderpool-controller", this.log.child({ part: "events" }));
+    if (o.config.enableMultusConfig) {
+      this.#smcs = new Informer<SpiderMultusConfig>(o.client, resourceTypeOf(SpiderMultusConfigKind), {
+        onError: onError("spidermultusconfigs"),
+      });
+      this.multusConfigs = new MultusConfigController({
+        client: o.client,
+        smcs: this.#smcs,
+        isLeader: () => this.elector.isLeader && !this.#stopping,
+        events: this.events,
+        resyncMs: o.config.multusConfigResyncMs,
+        retryMs: o.config.autoPoolRetryMs,
+        maxRetries: o.config.autoPoolMaxRetries,
+        metrics: {
+          reconciled: (r) => this.metrics.multusReconciles.inc({ result: r }),
+          written: (op) => this.metrics.nadsWritten.inc({ op }),
+          depth: (n) => this.metrics.multusQueueDepth.set(n),
+        },
+        log: this.log.child({ part: "multus-config" }),
       });
     }
     this.elector = new LeaderElector({
@@ -226,6 +254,7 @@ export class SpiderpoolController {
     await Promise.all(this.#informers().map((i) => i.waitForSync()));
     this.gc.start();
     this.autoPools?.start();
+    this.multusConfigs?.start();
     this.elector.start();
     this.#ready = true;
     this.log.info({ webhook: this.#webhookUrl, ...this.ports }, "spiderpool-controller serving");
@@ -237,6 +266,7 @@ export class SpiderpoolController {
     clearTimeout(this.#subnetPass);
     this.gc.stop();
     this.autoPools?.stop();
+    this.multusConfigs?.stop();
     await this.elector.stop();
     await this.#webhooks?.close();
     for (const s of [this.#health, this.#metricsServer]) {
@@ -255,6 +285,7 @@ export class SpiderpoolController {
       this.pods,
       this.nodes,
       ...Object.values(this.#apps ?? {}),
+      ...(this.#smcs !== undefined ? [this.#smcs] : []),
     ] as unknown as Informer<KubeObject>[];
   }
 
@@ -388,6 +419,7 @@ export class SpiderpoolController {
     for (const p of this.pools.list()) this.#reconcilePool(p);
     this.#scheduleSubnets();
     this.autoPools?.resync();
+    this.multusConfigs?.resync();
     this.gc.replay();
     // A new leader's first job: one full scan, as upstream does when its pod informer syncs.
     void this.gc.scanAll().catch((err: unknown) => this.log.error({ err }, "GC scan failed"));
