@@ -24,6 +24,8 @@ import type { GcPod } from "./gc/decide.ts";
 import { LeaderElector } from "./leader.ts";
 import { EventRecorder } from "./events.ts";
 import { MultusConfigController } from "./multus/controller.ts";
+import { CoordinatorStatusController, COORDINATORS } from "./coordinator/controller.ts";
+import type { SpiderCoordinator } from "../api/coordinator.ts";
 import { SpiderMultusConfigKind, type SpiderMultusConfig } from "../api/multusconfig.ts";
 import { ControllerMetrics } from "./metrics.ts";
 import { reconcilePool } from "./pool-status.ts";
@@ -68,6 +70,9 @@ export class SpiderpoolController {
   readonly multusConfigs: MultusConfigController | undefined;
   readonly #smcs: Informer<SpiderMultusConfig> | undefined;
   readonly events: EventRecorder;
+  /** Present when SPIDERPOOL_COORDINATOR_ENABLED: the default SpiderCoordinator's status. */
+  readonly coordinator: CoordinatorStatusController | undefined;
+  readonly #coordInformers: Informer<KubeObject>[] = [];
   readonly elector: LeaderElector;
   readonly #o: ControllerOptions;
   readonly #writers = new Map<string, PoolWriter>();
@@ -141,6 +146,31 @@ export class SpiderpoolController {
           depth: (n) => this.metrics.multusQueueDepth.set(n),
         },
         log: this.log.child({ part: "multus-config" }),
+      });
+    }
+    if (o.config.enableCoordinator) {
+      const coordinators = new Informer<SpiderCoordinator>(o.client, COORDINATORS, {
+        onError: onError("spidercoordinators"),
+      });
+      const configMaps = new Informer<KubeObject>(o.client, Resources.configmaps, { onError: onError("configmaps") });
+      const crds = new Informer<KubeObject>(o.client, Resources.customresourcedefinitions, {
+        onError: onError("customresourcedefinitions"),
+      });
+      this.#coordInformers.push(coordinators as unknown as Informer<KubeObject>, configMaps, crds);
+      this.coordinator = new CoordinatorStatusController({
+        client: o.client,
+        coordinators,
+        configMaps,
+        crds,
+        name: o.config.coordinatorName,
+        cniConfigDir: o.config.cniConfigDir,
+        ciliumConfigMap: o.config.ciliumConfigMap,
+        isLeader: () => this.elector.isLeader && !this.#stopping,
+        events: this.events,
+        retryMs: o.config.autoPoolRetryMs,
+        maxRetries: o.config.autoPoolMaxRetries,
+        metrics: { reconciled: (r) => this.metrics.coordinatorReconciles.inc({ result: r }) },
+        log: this.log.child({ part: "coordinator" }),
       });
     }
     this.elector = new LeaderElector({
@@ -255,6 +285,7 @@ export class SpiderpoolController {
     this.gc.start();
     this.autoPools?.start();
     this.multusConfigs?.start();
+    await this.coordinator?.start();
     this.elector.start();
     this.#ready = true;
     this.log.info({ webhook: this.#webhookUrl, ...this.ports }, "spiderpool-controller serving");
@@ -267,6 +298,7 @@ export class SpiderpoolController {
     this.gc.stop();
     this.autoPools?.stop();
     this.multusConfigs?.stop();
+    await this.coordinator?.stop();
     await this.elector.stop();
     await this.#webhooks?.close();
     for (const s of [this.#health, this.#metricsServer]) {
@@ -286,6 +318,7 @@ export class SpiderpoolController {
       this.nodes,
       ...Object.values(this.#apps ?? {}),
       ...(this.#smcs !== undefined ? [this.#smcs] : []),
+      ...this.#coordInformers,
     ] as unknown as Informer<KubeObject>[];
   }
 
@@ -420,6 +453,7 @@ export class SpiderpoolController {
     this.#scheduleSubnets();
     this.autoPools?.resync();
     this.multusConfigs?.resync();
+    this.coordinator?.enqueue();
     this.gc.replay();
     // A new leader's first job: one full scan, as upstream does when its pod informer syncs.
     void this.gc.scanAll().catch((err: unknown) => this.log.error({ err }, "GC scan failed"));
