@@ -19,9 +19,11 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   apiserver: ["kube", "api", "ip", "pki", "errors"],
   agent: ["daemon", "poolstore", "ipam", "kube", "api", "ip", "cni", "host", "errors"],
   controller: ["daemon", "poolstore", "ipam", "kube", "api", "ip", "cni", "pki", "errors"],
+  init: ["daemon", "kube", "api", "ip", "errors"],
   cli: [
     "agent",
     "controller",
+    "init",
     "daemon",
     "apiserver",
     "poolstore",
