@@ -34,6 +34,7 @@ import {
   ALWAYS_REGISTERED,
   COORDINATOR_REGISTERED,
   MULTUS_CONFIG_REGISTERED,
+  podRegistered,
   registerWebhooks,
 } from "./webhooks/registration.ts";
 import { webhookRoutes } from "./webhooks/routes.ts";
@@ -408,6 +409,7 @@ export class SpiderpoolController {
       enableValidatingResourcesDeletedWebhook: c.enableValidatingResourcesDeletedWebhook,
       enableCoordinator: c.enableCoordinator,
       enableMultusConfig: c.enableMultusConfig,
+      podResourceInject: c.podResourceInject.enabled,
     });
     const wlog = this.log.child({ part: "webhook" });
     this.#webhooks = new WebhookServer(this.#tls.serving, routes, (level, msg, fields) => wlog[level](fields, msg));
@@ -432,6 +434,14 @@ export class SpiderpoolController {
       ...ALWAYS_REGISTERED,
       ...(this.config.enableMultusConfig ? [MULTUS_CONFIG_REGISTERED] : []),
       ...(this.config.enableCoordinator ? [COORDINATOR_REGISTERED] : []),
+      ...(this.config.podResourceInject.enabled
+        ? [
+            podRegistered(
+              this.config.podResourceInject.namespacesExclude,
+              this.config.podResourceInject.namespacesInclude,
+            ),
+          ]
+        : []),
     ]);
   }
 

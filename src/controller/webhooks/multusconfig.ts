@@ -170,7 +170,7 @@ export function validateMultusConfig(a: MultusConfigAdmission): Verdict | undefi
     others.length > 0 || (t !== "custom" && s.customCNI !== undefined && s.customCNI !== "")
       ? forbidden("spec.cniType", `only the ${t} configuration may be set for cniType ${t}`)
       : undefined;
-  const v = checkType(t, s, injRdma, injNet) ?? exclusive();
+  const v = checkType(t, s, injRdma, injNet, `${m.metadata.namespace ?? ""}/${name}`) ?? exclusive();
   if (v !== undefined) return v;
   if (s.coordinator !== undefined) {
     const c = validateCoordinatorSpec(s.coordinator, false, "spec.coordinator");
@@ -195,10 +195,22 @@ function vlanRange(field: string, v: number | undefined): Verdict | undefined {
   return v !== undefined && (v < 0 || v > 4094) ? invalid(field, v, "must be within 0..4094") : undefined;
 }
 
-function checkType(t: CniType, s: Spec, injRdma: boolean, injNet: boolean): Verdict | undefined {
-  const need = (k: SubKey) => required(`spec.${k}`, `the ${t} configuration is required for cniType ${t}`);
+const BLOCK_TEXT: Record<SubKey, string> = {
+  macvlan: "spec.macvlanConfig",
+  ipvlan: "spec.ipvlanConfig",
+  vlan: "spec.vlan",
+  sriov: "spec.sriovConfig",
+  ibsriov: "spec.ibsriovConfig",
+  ipoib: "spec.ipoibConfig",
+  ovs: "spec.ovsConfig",
+};
+
+function checkType(t: CniType, s: Spec, injRdma: boolean, injNet: boolean, id: string): Verdict | undefined {
+  const need = (k: SubKey) => required(`spec.${k}`, `no ${BLOCK_TEXT[k]} specified`);
   const noPools = (k: SubKey) =>
-    forbidden(`spec.${k}.ippools`, "at least one IPPool is required to inject network resources");
+    forbidden(`spec.${k}.ippools`, `no any ippools configured for spidermultusconfig ${id}`);
+  const noInject = () =>
+    forbidden("metadata.annotations", `the cniType ${t} does not support RDMA resource or network resource injected`);
   switch (t) {
     case "macvlan":
     case "ipvlan":
@@ -226,7 +238,7 @@ function checkType(t: CniType, s: Spec, injRdma: boolean, injNet: boolean): Verd
         return required(`spec.${t}.bond`, "bond name can't be empty");
       if (injRdma && ((c.rdmaResourceName ?? "") === "" || poolCount(c.ippools) === 0))
         return (c.rdmaResourceName ?? "") === ""
-          ? required(`spec.${t}.rdmaResourceName`, "rdmaResourceName is required to inject RDMA resources")
+          ? required(`spec.${t}.rdmaResourceName`, `rdmaResourceName can not empty for spidermultusconfig ${id}`)
           : noPools(t);
       if (injNet && (c.rdmaResourceName ?? "") !== "" && poolCount(c.ippools) === 0) return noPools(t);
       return undefined;
@@ -265,7 +277,7 @@ function checkType(t: CniType, s: Spec, injRdma: boolean, injNet: boolean): Verd
       return undefined;
     }
     case "ovs": {
-      if (injRdma || injNet) return forbidden("metadata.annotations", "resource injection is not supported for ovs");
+      if (injRdma || injNet) return noInject();
       const c = s.ovs;
       if (c === undefined) return need("ovs");
       const r = vlanRange("spec.ovs.vlan", c.vlan);
@@ -280,8 +292,7 @@ function checkType(t: CniType, s: Spec, injRdma: boolean, injNet: boolean): Verd
       return undefined;
     }
     case "custom": {
-      if (injRdma || injNet)
-        return forbidden("metadata.annotations", "resource injection is not supported for cniType custom");
+      if (injRdma || injNet) return noInject();
       const typed = SUB_CONFIGS.filter((k) => s[k] !== undefined);
       if (typed.length > 0) return forbidden("spec.cniType", `cniType custom takes no ${typed[0]} configuration`);
       if (s.customCNI !== undefined && s.customCNI !== "") {
