@@ -8,8 +8,19 @@ import { toCrd } from "../../src/api/crd.ts";
 import { SpiderMultusConfigKind, type SpiderMultusConfig } from "../../src/api/multusconfig.ts";
 import { NetworkAttachmentDefinitionKind, type NetworkAttachmentDefinition } from "../../src/api/nad.ts";
 import type { SpiderpoolController } from "../../src/controller/controller.ts";
-import { NADS } from "../../src/controller/multus/controller.ts";
-import { ApiError, Resources, resourceTypeOf, type KubeObject } from "../../src/kube/index.ts";
+import pino from "pino";
+import { EventRecorder } from "../../src/controller/events.ts";
+import { MultusConfigController, NADS } from "../../src/controller/multus/controller.ts";
+import { Informer } from "../../src/kube/informer.ts";
+import {
+  ApiError,
+  KubeClient,
+  Resources,
+  resourceTypeOf,
+  type AnyObject,
+  type KubeObject,
+  type ResourceType,
+} from "../../src/kube/index.ts";
 import { eventually, startApiServer, type Harness } from "../support/apiserver.ts";
 import { testController } from "../support/controller.ts";
 
@@ -286,5 +297,56 @@ describe("SpiderMultusConfig controller (node-networking §3.4)", () => {
     assert.ok((await metric(c, "spiderpool_ts_multus_config_reconciles_total", 'result="retry"')) >= 1);
     await h.client.create(Resources.customresourcedefinitions, toCrd(NetworkAttachmentDefinitionKind) as never);
     await eventually(async () => (await nad(h, "nocrd").catch(() => undefined)) !== undefined, 5000, "the NAD");
+  });
+});
+
+describe("SpiderMultusConfig controller: leadership lost mid-reconcile", () => {
+  it("a replica that stops leading between reading and writing writes nothing; the next leader writes the NAD", async () => {
+    const h = await startApiServer();
+    let leader = true;
+    let flipOnNextNadRead = true;
+    // The NAD read is the last step before the write: leadership goes right there.
+    class FlippingClient extends KubeClient {
+      override get<T extends AnyObject = KubeObject>(rt: ResourceType, name: string, namespace?: string): Promise<T> {
+        const r = super.get<T>(rt, name, namespace);
+        if (rt.plural === NADS.plural && flipOnNextNadRead) {
+          flipOnNextNadRead = false;
+          leader = false;
+        }
+        return r;
+      }
+    }
+    const client = new FlippingClient({ server: h.url });
+    const smcs = new Informer<SpiderMultusConfig>(client, SMCS);
+    const writes: string[] = [];
+    const ctl = new MultusConfigController({
+      client,
+      smcs,
+      isLeader: () => leader,
+      events: new EventRecorder(client, "test", pino({ level: "silent" })),
+      resyncMs: 60_000,
+      retryMs: 50,
+      maxRetries: 5,
+      metrics: { reconciled: () => {}, written: (op) => writes.push(op), depth: () => {} },
+      log: pino({ level: "silent" }),
+    });
+    try {
+      smcs.start();
+      await smcs.waitForSync();
+      await h.client.create(SMCS, smc("lead", { cniType: "macvlan", macvlan: { master: ["eth0"] } }));
+      await eventually(() => !leader, 5000, "leadership lost during the reconcile");
+      await ctl.idle();
+      assert.deepEqual(writes, []);
+      assert.equal(await nad(h, "lead"), undefined, "no NAD written by a replica that no longer leads");
+      leader = true;
+      ctl.resync();
+      await eventually(async () => (await nad(h, "lead")) !== undefined, 5000, "the NAD from the leader");
+      assert.deepEqual(writes, ["create"]);
+    } finally {
+      ctl.stop();
+      await smcs.stop();
+      await client.close();
+      await h.close();
+    }
   });
 });
