@@ -78,6 +78,13 @@ describe("planNad (node-networking §3.4)", () => {
     assert.equal(p.nad.spec?.config, config);
   });
 
+  it("a custom SMC without customCNI takes the config out of its NAD", () => {
+    const custom = mutateMultusConfig({ ...SMC, spec: { cniType: "custom" } });
+    const p = planNad(custom, nad({ ownerReferences: [mine] }, '{"type":"bridge"}'));
+    assert.equal(p.kind, "update");
+    if (p.kind === "update") assert.deepEqual(p.nad.spec, {});
+  });
+
   it("refusal names both objects as upstream does", () => {
     const p = planNad(SMC, nad({ ownerReferences: [{ ...mine, name: "other", uid: "u9" }] }));
     assert.equal(

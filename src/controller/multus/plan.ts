@@ -97,8 +97,7 @@ export function planNad(smc: SpiderMultusConfig, existing: NetworkAttachmentDefi
     nad: {
       ...existing,
       metadata: { ...existing.metadata, annotations: want.annotations, ownerReferences: [...keep, mine] },
-      spec: { ...existing.spec, ...spec },
-      ...(want.config === undefined ? { spec: withoutConfig(existing.spec) } : {}),
+      spec: want.config === undefined ? withoutConfig(existing.spec) : { ...existing.spec, config: want.config },
     },
   };
 }
