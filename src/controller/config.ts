@@ -45,9 +45,11 @@ export interface ControllerConfig {
   podResourceInject: { enabled: boolean; namespacesExclude: string[]; namespacesInclude: string[] };
   /** Every SpiderMultusConfig is reconciled again at this period (a deleted NAD comes back). */
   multusConfigResyncMs: number;
-  /** The SpiderCoordinator whose status the controller keeps (`SPIDERPOOL_COORDINATOR_DEAFULT_NAME`, sic). */
+  /**
+   * The SpiderCoordinator whose status the controller keeps (`SPIDERPOOL_COORDINATOR_DEAFULT_NAME`, sic). Its resync
+   * period is not read: upstream's resync re-enqueues nothing unchanged, so there is no periodic reconcile to time.
+   */
   coordinatorName: string;
-  coordinatorResyncMs: number;
   /** The host's CNI configuration directory, where podCIDRType `auto` looks. */
   cniConfigDir: string;
   /** `namespace/name` of Cilium's ConfigMap. */
@@ -156,7 +158,6 @@ export function loadControllerConfig(env: NodeJS.ProcessEnv = process.env, confP
       60,
     ),
     coordinatorName: e.str("SPIDERPOOL_COORDINATOR_DEAFULT_NAME", "default"),
-    coordinatorResyncMs: ms("SPIDERPOOL_TS_COORDINATOR_RESYNC_MS", "SPIDERPOOL_COORDINATOR_INFORMER_RESYNC_PERIOD", 60),
     cniConfigDir: e.str("SPIDERPOOL_CNI_CONFIG_DIR", "/etc/cni/net.d"),
     ciliumConfigMap: e.str("SPIDERPOOL_CILIUM_CONFIGMAP_NAMESPACE_NAME", "kube-system/cilium-config"),
     gc: {
