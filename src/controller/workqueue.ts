@@ -65,9 +65,9 @@ export class WorkQueue {
     this.#queued.clear();
   }
 
-  /** Resolves once nothing is queued or being worked (tests wait on settled states with it). */
+  /** Resolves once nothing is being worked and nothing queued can be (tests wait on settled states with it). */
   idle(): Promise<void> {
-    if (!this.#working && this.#queue.length === 0) return Promise.resolve();
+    if (!this.#working && (this.#queue.length === 0 || !this.#o.isLeader())) return Promise.resolve();
     return new Promise((r) => this.#idle.push(r));
   }
 
