@@ -20,10 +20,12 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   coordinator: ["host", "cni", "api", "ip", "errors"],
   agent: ["daemon", "poolstore", "ipam", "kube", "api", "ip", "cni", "host", "coordinator", "errors"],
   controller: ["daemon", "poolstore", "ipam", "kube", "api", "ip", "cni", "pki", "errors"],
+  init: ["daemon", "kube", "api", "ip", "errors"],
   cli: [
     "agent",
     "coordinator",
     "controller",
+    "init",
     "daemon",
     "apiserver",
     "poolstore",

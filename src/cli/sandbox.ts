@@ -32,9 +32,45 @@ import { SpiderpoolController } from "../controller/controller.ts";
 import { poolAddresses } from "../ipam/pool-state.ts";
 import { KubeClient, Resources, type KubeObject } from "../kube/index.ts";
 import { findPlugin, labUnavailable, NetLab, runPlugin } from "./netlab.ts";
+import { COORDINATORS } from "../controller/coordinator/controller.ts";
+import { NADS } from "../controller/multus/controller.ts";
+import { loadInitConfig } from "../init/config.ts";
+import { runInit } from "../init/run.ts";
+import { resourceTypeOf } from "../kube/resources.ts";
+import { SpiderMultusConfigKind } from "../api/multusconfig.ts";
+import type { SpiderCoordinator } from "../api/coordinator.ts";
+import type { NetworkAttachmentDefinition } from "../api/nad.ts";
 import { UsageError } from "./usage.ts";
 
 const SANDBOX_SUBNET = "sandbox-subnet-v4";
+const SANDBOX_SMC = "macvlan-eth-m";
+
+/** Polls until the controller has written the SMC's NAD; its config is what the pods' CNI calls use. */
+async function waitForNad(client: KubeClient, namespace: string, name: string): Promise<string> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const nad = await client.get<NetworkAttachmentDefinition>(NADS, name, namespace).catch(() => undefined);
+    if (nad?.spec?.config !== undefined) return nad.spec.config;
+    if (Date.now() > deadline) throw new Error(`the controller wrote no NAD ${namespace}/${name} in 30 s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * The main plugin of a generated NAD as a single-plugin netconf, with this node's agent
+ * socket: what Multus would hand the macvlan plugin. The coordinator entry that follows it
+ * belongs to the coordinator data path, which the sandbox does not run.
+ */
+export function netconfFromNad(config: string, socket: string): Record<string, unknown> {
+  const c = JSON.parse(config) as { cniVersion: string; name: string; plugins: Record<string, unknown>[] };
+  const main = c.plugins.find((p) => p["type"] !== "ifacer") ?? {};
+  return {
+    cniVersion: c.cniVersion,
+    name: c.name,
+    ...main,
+    ipam: { ...(main["ipam"] as object), ipam_unix_socket_path: socket },
+  };
+}
 
 /** Polls until the controller has created the application's auto pool at `size` addresses. */
 async function waitForAutoPool(client: KubeClient, app: string, size: number): Promise<string> {
@@ -156,6 +192,9 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
         SPIDERPOOL_POD_NAMESPACE: "kube-system",
         SPIDERPOOL_POD_NAME: "spiderpool-controller-0",
         SPIDERPOOL_LOG_LEVEL: "warn",
+        SPIDERPOOL_COORDINATOR_ENABLED: "true",
+        SPIDERPOOL_MULTUS_CONFIG_ENABLED: "true",
+        SPIDERPOOL_CNI_CONFIG_DIR: work,
       }),
       client: new KubeClient({ server: server.url }),
       logger: log,
@@ -163,6 +202,38 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
     });
     await controller.start();
     out.write(`controller serving admission webhooks at ${controller.webhookUrl}\n`);
+    // What kubeadm leaves in a cluster: the coordinator discovers the pod and Service CIDRs from it.
+    await client.create(Resources.configmaps, {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "kubeadm-config", namespace: "kube-system" },
+      data: { ClusterConfiguration: "networking:\n  podSubnet: 203.0.113.0/25\n  serviceSubnet: 203.0.113.128/25\n" },
+    } as KubeObject);
+    // spiderpool-init, as the chart's post-install Job: the default SpiderCoordinator.
+    await runInit({
+      client,
+      config: loadInitConfig({
+        SPIDERPOOL_NAMESPACE: "kube-system",
+        SPIDERPOOL_INIT_DEFAULT_COORDINATOR_NAME: "default",
+        SPIDERPOOL_INIT_DEFAULT_COORDINATOR_POD_CIDR_TYPE: "cluster",
+      }),
+      // Its "not yet" while the controller takes the Lease is expected here, not news.
+      log: log.child({}, { level: "error" }),
+      backoff: { initialMs: 50, maxMs: 500 },
+    });
+    // The pods' network: a SpiderMultusConfig, whose NAD the controller writes.
+    await client.create(resourceTypeOf(SpiderMultusConfigKind), {
+      apiVersion: "spiderpool.spidernet.io/v2beta1",
+      kind: "SpiderMultusConfig",
+      metadata: {
+        name: SANDBOX_SMC,
+        namespace: "sandbox",
+        annotations: { "multus.spidernet.io/cni-version": "1.0.0" },
+      },
+      spec: { cniType: "macvlan", macvlan: { master: ["eth-m"] } },
+    } as KubeObject);
+    const nadConfig = await waitForNad(client, "sandbox", SANDBOX_SMC);
+    out.write(`SpiderMultusConfig sandbox/${SANDBOX_SMC}: NetworkAttachmentDefinition written: ${nadConfig}\n`);
     const pool = (name: string, subnet: string, ips: string, gateway: string, dflt: boolean): KubeObject => ({
       apiVersion: "spiderpool.spidernet.io/v2beta1",
       kind: "SpiderIPPool",
@@ -285,14 +356,7 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
         const r = await runPlugin({
           plugin: findPlugin("macvlan") as string,
           command: "ADD",
-          netconf: {
-            cniVersion: "1.0.0",
-            name: "sandbox-macvlan",
-            type: "macvlan",
-            master: "eth-m",
-            mode: "bridge",
-            ipam: { type: "spiderpool", ipam_unix_socket_path: socket },
-          },
+          netconf: netconfFromNad(nadConfig, socket),
           containerID: `sandbox-${s.name}`,
           netns: path,
           ifName: "eth0",
@@ -307,12 +371,7 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
         const r = await runPlugin({
           plugin: shim,
           command: "ADD",
-          netconf: {
-            cniVersion: "1.0.0",
-            name: "sandbox",
-            type: "macvlan",
-            ipam: { type: "spiderpool", ipam_unix_socket_path: socket },
-          },
+          netconf: netconfFromNad(nadConfig, socket),
           containerID: `sandbox-${s.name}`,
           netns: `/var/run/netns/sandbox-${s.name}`,
           ifName: "eth0",
@@ -369,6 +428,26 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
         ]),
       )}\n\n`,
     );
+    const nads = (await client.listAll<NetworkAttachmentDefinition>(NADS)).items;
+    out.write(
+      `${table(
+        ["NAMESPACE", "NAD", "OWNER", "PLUGINS"],
+        nads.map((n) => [
+          n.metadata.namespace ?? "",
+          n.metadata.name ?? "",
+          n.metadata.ownerReferences?.[0]?.name ?? "",
+          n.spec?.config === undefined
+            ? "(no config: Multus reads the same-named file)"
+            : ((JSON.parse(n.spec.config) as { plugins?: { type?: string }[] }).plugins?.map((p) => p.type).join(",") ??
+              ""),
+        ]),
+      )}\n\n`,
+    );
+    await waitForSynced(client);
+    const coord = await client.get<SpiderCoordinator>(COORDINATORS, "default");
+    out.write(
+      `SpiderCoordinator default: ${coord.status?.phase ?? "-"}, overlayPodCIDR ${JSON.stringify(coord.status?.overlayPodCIDR ?? [])}, serviceCIDR ${JSON.stringify(coord.status?.serviceCIDR ?? [])}\n\n`,
+    );
     const report = checkConsistency({
       pools: poolList,
       pods: (await client.listAll(Resources.pods)).items as never,
@@ -382,7 +461,7 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
     );
     writeFileSync(kubeconfigPath, server.kubeconfig(), { mode: 0o600 });
     out.write(
-      `kubeconfig: ${kubeconfigPath}\n  kubectl --kubeconfig ${kubeconfigPath} get spidersubnets,spiderippools,spiderendpoints -A\n`,
+      `kubeconfig: ${kubeconfigPath}\n  kubectl --kubeconfig ${kubeconfigPath} get spidersubnets,spiderippools,spiderendpoints -A\n  kubectl --kubeconfig ${kubeconfigPath} get spidermultusconfigs,network-attachment-definitions -A\n  kubectl --kubeconfig ${kubeconfigPath} get spidercoordinators -o yaml\n`,
     );
     if (!report.ok) return 1;
     if (!values.once) {
@@ -400,5 +479,14 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
     return 0;
   } finally {
     await cleanup();
+  }
+}
+
+async function waitForSynced(client: KubeClient): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const c = await client.get<SpiderCoordinator>(COORDINATORS, "default").catch(() => undefined);
+    if (c?.status?.phase === "Synced") return;
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
