@@ -12,6 +12,8 @@ SPIDERPOOL_DEBS=(
   # The coordinator's end-to-end test: the executor's mangle rules, and ping inside namespaces.
   "/usr/sbin/iptables-restore|iptables"
   "/bin/busybox|busybox-static"
+  # Tests read the reply-path marks (nf_tables, ADR 0009) back with a decoder that is not ours.
+  "/usr/sbin/nft|nftables"
 )
 
 ensure_debs() {
