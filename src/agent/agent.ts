@@ -130,6 +130,7 @@ export class SpiderpoolAgent {
     }
     rmSync(this.config.socketPath, { force: true });
     await this.cache.stop();
+    this.service.close();
   }
 
   #listenTcp(server: Server, port: number): Promise<void> {

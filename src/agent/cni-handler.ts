@@ -150,7 +150,7 @@ export async function handleCni(call: CniCall, deps: CniHandlerDeps): Promise<Cn
         return { exitCode: 0, stdout: "" };
       }
       try {
-        await service.release(
+        const outcome = await service.release(
           {
             containerID: call.containerID,
             ifName: call.ifName,
@@ -160,7 +160,8 @@ export async function handleCni(call: CniCall, deps: CniHandlerDeps): Promise<Cn
           },
           log,
         );
-        log.info("released");
+        // Kept and nothing-to-do outcomes have logged their own reason.
+        if (outcome === "released") log.info("released");
       } catch (err) {
         // As upstream: a failed release is logged and DEL succeeds; garbage collection finishes it.
         log.error({ err: (err as Error).message }, "release failed; left to garbage collection");

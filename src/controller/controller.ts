@@ -15,7 +15,11 @@ import { isConflict, isNotFound } from "../kube/errors.ts";
 import { Informer } from "../kube/informer.ts";
 import { Resources, resourceTypeOf } from "../kube/resources.ts";
 import { APP_RESOURCES, SUBNETS } from "../poolstore/auto-pool.ts";
-import { POOLS, PoolWriter, type OpResult, type PoolOp } from "../poolstore/pool-writer.ts";
+import { POOLS, PoolWriter } from "../poolstore/pool-writer.ts";
+import { PoolWriters } from "../poolstore/pool-writers.ts";
+import { KubeEndpointStore } from "../poolstore/endpoint-store.ts";
+import { KubeOwnerResolver } from "../poolstore/owner-resolver.ts";
+import { systemClock } from "../kube/clock.ts";
 import type { ControllerConfig } from "./config.ts";
 import { poolNameFitsUid, type Workload } from "../ipam/index.ts";
 import { AutoPoolController, type AppInformers } from "./auto-pool.ts";
@@ -63,7 +67,8 @@ export class SpiderpoolController {
   readonly #apps: AppInformers | undefined;
   readonly elector: LeaderElector;
   readonly #o: ControllerOptions;
-  readonly #writers = new Map<string, PoolWriter>();
+  /** The collector only releases; one writer per pool, evicted with the pool. */
+  readonly writers: PoolWriters;
   #webhooks: WebhookServer | undefined;
   #webhookUrl = "";
   #tls: WebhookTls | undefined;
@@ -80,6 +85,7 @@ export class SpiderpoolController {
     this.config = o.config;
     this.log = o.logger;
     this.metrics = new ControllerMetrics(o.config.podName);
+    this.writers = new PoolWriters((pool) => this.#newWriter(pool));
     const onError = (what: string) => (err: unknown) => this.log.warn({ err, informer: what }, "informer error");
     this.pools = new Informer<SpiderIPPool>(o.client, POOLS, { onError: onError("spiderippools") });
     this.endpoints = new Informer<SpiderEndpoint>(o.client, ENDPOINTS, { onError: onError("spiderendpoints") });
@@ -136,8 +142,9 @@ export class SpiderpoolController {
       pools: this.pools,
       endpoints: this.endpoints,
       nodes: this.nodes,
-      endpointsType: ENDPOINTS,
-      submit: (pool, op) => this.#submit(pool, op),
+      endpointStore: new KubeEndpointStore(o.client, ENDPOINTS),
+      owners: new KubeOwnerResolver(o.client, o.config.gc, systemClock),
+      submit: (pool, op) => this.writers.submit(pool, op),
       isLeader: () => this.elector.isLeader && !this.#stopping,
       cfg: o.config.gc,
       traceGapMs: o.config.gcTraceGapMs,
@@ -170,27 +177,22 @@ export class SpiderpoolController {
     return { health: port(this.#health), metrics: port(this.#metricsServer) };
   }
 
-  #submit(pool: string, op: PoolOp): Promise<OpResult> {
-    let w = this.#writers.get(pool);
-    if (w === undefined) {
-      w = new PoolWriter(pool, {
-        client: this.#o.client,
-        cached: (n) => this.pools.getByName(n),
-        // The collector only releases; reserved addresses matter to allocation alone.
-        reserved: (f) => IPRangeSet.empty(f),
-        maxRecords: this.config.maxAllocatedIPs,
-        maxRetries: 100,
-        deadlineMs: 30_000,
-        metrics: {
-          queueDepth: () => {},
-          batch: () => {},
-          conflict: () => this.metrics.releaseConflicts.inc(),
-        },
-        log: this.log,
-      });
-      this.#writers.set(pool, w);
-    }
-    return w.submit(op);
+  #newWriter(pool: string): PoolWriter {
+    return new PoolWriter(pool, {
+      client: this.#o.client,
+      cached: (n) => this.pools.getByName(n),
+      // The collector only releases; reserved addresses matter to allocation alone.
+      reserved: (f) => IPRangeSet.empty(f),
+      maxRecords: this.config.maxAllocatedIPs,
+      maxRetries: 100,
+      deadlineMs: 30_000,
+      metrics: {
+        queueDepth: () => {},
+        batch: () => {},
+        conflict: () => this.metrics.releaseConflicts.inc(),
+      },
+      log: this.log,
+    });
   }
 
   async start(): Promise<void> {
@@ -202,13 +204,13 @@ export class SpiderpoolController {
       await listen(this.#metricsServer, ports.metrics ?? this.config.metricPort, this.config.bindAddress);
     }
     await this.#startWebhooks(ports.webhook ?? this.config.webhookPort);
+    this.writers.follow(this.pools);
     this.pools.addHandlers({
       onAdd: (p) => {
         this.#reconcilePool(p);
         this.#scheduleSubnets();
       },
       onUpdate: (o, p) => {
-        this.#writers.get(p.metadata.name ?? "")?.observe(p);
         this.#reconcilePool(p);
         // Agents rewrite pool status on every allocation; subnet accounting depends only
         // on what a pool is (spec, owner, deletion), so status-only updates skip the pass.
@@ -245,6 +247,7 @@ export class SpiderpoolController {
       await new Promise<void>((r) => s.close(() => r()));
     }
     await Promise.all(this.#informers().map((i) => i.stop()));
+    this.writers.close();
   }
 
   #informers(): Informer<KubeObject>[] {

@@ -8,22 +8,16 @@
  */
 import type { Logger } from "pino";
 import type { SpiderEndpoint } from "../../api/endpoint.ts";
-import { SPIDER_FINALIZER } from "../../api/group.ts";
 import type { SpiderIPPool } from "../../api/ippool.ts";
-import {
-  controllerOf,
-  isValidStatefulSetPod,
-  isValidVMPod,
-  poolsOf,
-  workloadKind,
-  workloadKindOfEndpoint,
-} from "../../ipam/pod.ts";
+import { controllerOf, poolsOf } from "../../ipam/pod.ts";
 import { parseAllocatedIPs } from "../../ipam/pool-state.ts";
+import { systemClock, type Clock } from "../../kube/clock.ts";
 import type { KubeClient, KubeObject } from "../../kube/client.ts";
 import { isNotFound } from "../../kube/errors.ts";
 import type { Informer } from "../../kube/informer.ts";
-import { updateWithRetry } from "../../kube/optimistic.ts";
 import { KUBEVIRT_VM, KUBEVIRT_VMI, Resources, type ResourceType } from "../../kube/resources.ts";
+import type { EndpointStore } from "../../poolstore/endpoint-store.ts";
+import type { OwnerResolver } from "../../poolstore/owner-resolver.ts";
 import { POOLS, type OpResult, type PoolOp } from "../../poolstore/pool-writer.ts";
 import {
   nodeAllows,
@@ -47,7 +41,11 @@ export interface CollectorDeps {
   pools: Informer<SpiderIPPool>;
   endpoints: Informer<SpiderEndpoint>;
   nodes: Informer<KubeObject>;
-  endpointsType: ResourceType;
+  /** The same endpoint writes as the agent's DEL, under the same preconditions. */
+  endpointStore: EndpointStore;
+  /** Workload kind and validity, as the agent decides them. */
+  owners: OwnerResolver;
+  clock?: Clock;
   submit: (pool: string, op: PoolOp) => Promise<OpResult>;
   isLeader: () => boolean;
   cfg: GcConfig;
@@ -81,6 +79,7 @@ const splitRef = (ref: string): [string, string] => {
 
 export class GarbageCollector {
   readonly #d: CollectorDeps;
+  readonly #clock: Clock;
   readonly #db = new Map<string, Tracked>();
   #timers: NodeJS.Timeout[] = [];
   #tracing = false;
@@ -93,6 +92,7 @@ export class GarbageCollector {
 
   constructor(deps: CollectorDeps) {
     this.#d = deps;
+    this.#clock = deps.clock ?? systemClock;
   }
 
   /** Entries waiting for their time, for tests and the debug endpoint. */
@@ -143,7 +143,7 @@ export class GarbageCollector {
       const valid = kind === "stateless" ? undefined : await this.#staticValid(kind, pod).catch(() => undefined);
       // Unknown validity of a static pod: no entry; the scan decides later with fresh facts.
       if (kind !== "stateless" && valid === undefined) return;
-      const e = traceEntryFor(event, pod, old, kind, valid, this.#d.cfg, Date.now());
+      const e = traceEntryFor(event, pod, old, kind, valid, this.#d.cfg, this.#clock.now());
       if (e === undefined) return;
       const cur = this.#db.get(e.key);
       if (cur !== undefined && cur.uid === e.uid && cur.stopAt === e.stopAt && cur.reason === e.reason) return;
@@ -164,11 +164,11 @@ export class GarbageCollector {
 
   /** As the agent decides (by group too: an OpenKruise StatefulSet's pods are stateless). */
   #kindOfPod(pod: GcPod): PodKind {
-    return workloadKind(controllerOf(pod.metadata), this.#d.cfg);
+    return this.#d.owners.kindOf(controllerOf(pod.metadata));
   }
 
   #kindOfEndpoint(ep: SpiderEndpoint | undefined): PodKind {
-    return workloadKindOfEndpoint(ep?.status?.ownerControllerType, this.#d.cfg);
+    return this.#d.owners.kindOfEndpoint(ep?.status?.ownerControllerType);
   }
 
   async #getFresh(rt: ResourceType, name: string, ns: string): Promise<KubeObject | undefined> {
@@ -182,16 +182,9 @@ export class GarbageCollector {
 
   /** Uncached, as upstream: a scale-down must be seen the moment it happens. */
   async #staticValid(kind: PodKind, pod: GcPod, ownerName?: string): Promise<boolean> {
-    const ns = pod.metadata.namespace ?? "";
-    const name = pod.metadata.name ?? "";
+    if (kind === "stateless") return false;
     const owner = ownerName ?? pod.metadata.ownerReferences?.find((o) => o.controller === true)?.name ?? "";
-    if (kind === "statefulset") {
-      const sts = await this.#getFresh(Resources.statefulsets, owner, ns);
-      return isValidStatefulSetPod(name, sts as Parameters<typeof isValidStatefulSetPod>[1]);
-    }
-    const vmi = await this.#getFresh(KUBEVIRT_VMI, owner, ns);
-    const vm = await this.#getFresh(KUBEVIRT_VM, owner, ns);
-    return isValidVMPod(vmi as Parameters<typeof isValidVMPod>[0], vm as Parameters<typeof isValidVMPod>[1]);
+    return this.#d.owners.stillWanted(kind, pod.metadata.namespace ?? "", pod.metadata.name ?? "", owner);
   }
 
   #nodeReady(nodeName: string | undefined): boolean | undefined {
@@ -215,7 +208,7 @@ export class GarbageCollector {
         this.#wake = undefined;
         void this.#traceTick();
       },
-      Math.max(0, at - Date.now()),
+      Math.max(0, at - this.#clock.now()),
     );
     timer.unref();
     this.#wake = { at, timer };
@@ -235,7 +228,7 @@ export class GarbageCollector {
         if (this.#again) polled ||= this.#againPolled;
         this.#again = false;
         this.#againPolled = false;
-        const now = Date.now();
+        const now = this.#clock.now();
         const due = [...this.#db.values()].filter((e) => e.stopAt <= now && (polled || e.stateless));
         // As upstream's SPIDERPOOL_GC_IP_WORKER_NUM executors: a few pods at a time, so a burst
         // of deletions shares pool writes (the writer batches them) without flooding the API.
@@ -246,7 +239,7 @@ export class GarbageCollector {
         await Promise.all(Array.from({ length: Math.min(this.#d.workers, due.length) }, worker));
       } while (this.#again);
       // Entries still here and due failed this time: they wait for the regular tick.
-      const now = Date.now();
+      const now = this.#clock.now();
       let earliest = Number.POSITIVE_INFINITY;
       for (const e of this.#db.values()) if (e.stateless && e.stopAt > now && e.stopAt < earliest) earliest = e.stopAt;
       if (earliest !== Number.POSITIVE_INFINITY) this.#wakeAt(earliest);
@@ -271,7 +264,7 @@ export class GarbageCollector {
           return;
         }
       }
-      const ep = (await this.#getFresh(this.#d.endpointsType, name, ns)) as SpiderEndpoint | undefined;
+      const ep = await this.#d.endpointStore.get(ns, name);
       if (ep?.status === undefined) {
         this.#db.delete(e.key);
         return;
@@ -333,32 +326,9 @@ export class GarbageCollector {
 
   /** Removes our finalizer and, for endpoints nothing else deletes, the endpoint. */
   async #dropEndpoint(ns: string, name: string, remove: boolean, uid?: string): Promise<boolean> {
-    const rt = this.#d.endpointsType;
-    try {
-      await updateWithRetry<SpiderEndpoint>({
-        what: `SpiderEndpoint ${ns}/${name}`,
-        get: () => this.#d.client.get<SpiderEndpoint>(rt, name, ns),
-        mutate: (cur) => {
-          if (uid !== undefined && cur.status?.current.uid !== uid) return undefined;
-          const fins = (cur.metadata.finalizers ?? []).filter((f) => f !== SPIDER_FINALIZER);
-          if (fins.length === (cur.metadata.finalizers ?? []).length) return undefined;
-          return { ...cur, metadata: { ...cur.metadata, finalizers: fins } };
-        },
-        write: (next) => this.#d.client.update(rt, next),
-      });
-      if (remove) {
-        const cur = await this.#d.client.get<SpiderEndpoint>(rt, name, ns);
-        if (uid !== undefined && cur.status?.current.uid !== uid) return false;
-        await this.#d.client.delete(rt, name, {
-          namespace: ns,
-          preconditions: { resourceVersion: cur.metadata.resourceVersion ?? "" },
-        });
-      }
-      return true;
-    } catch (err) {
-      if (isNotFound(err)) return false;
-      throw err;
-    }
+    const store = this.#d.endpointStore;
+    if (remove) return store.drop(ns, name, uid);
+    return (await store.release(ns, name, uid)) !== undefined;
   }
 
   /** One pass over every record of every pool; concurrent calls share the pass in flight. */
@@ -438,8 +408,7 @@ export class GarbageCollector {
       let referenced = false;
       for (const pool of pools) if ((await holders(pool))?.has(ref)) referenced = true;
       if (referenced) continue;
-      const cur = (await this.#getFresh(this.#d.endpointsType, ep.metadata.name ?? "", ep.metadata.namespace ?? "")) as
-        SpiderEndpoint | undefined;
+      const cur = await this.#d.endpointStore.get(ep.metadata.namespace ?? "", ep.metadata.name ?? "");
       if (cur === undefined || cur.metadata.resourceVersion !== ep.metadata.resourceVersion) continue;
       if (
         await this.#dropEndpoint(ep.metadata.namespace ?? "", ep.metadata.name ?? "", true, cur.status?.current.uid)
@@ -460,9 +429,7 @@ export class GarbageCollector {
       const pod = fresh
         ? ((await this.#getFresh(Resources.pods, name, ns)) as GcPod | undefined)
         : this.#d.pods.getByName(name, ns);
-      const ep = fresh
-        ? ((await this.#getFresh(this.#d.endpointsType, name, ns)) as SpiderEndpoint | undefined)
-        : this.#d.endpoints.getByName(name, ns);
+      const ep = fresh ? await this.#d.endpointStore.get(ns, name) : this.#d.endpoints.getByName(name, ns);
       let kind = pod !== undefined ? this.#kindOfPod(pod) : this.#kindOfEndpoint(ep);
       let ownerName = pod === undefined ? ep?.status?.ownerControllerName : undefined;
       let unknown = false;
@@ -495,7 +462,7 @@ export class GarbageCollector {
           kind,
           staticValid,
           nodeReady: this.#nodeReady(pod?.spec?.nodeName),
-          now: Date.now(),
+          now: this.#clock.now(),
         },
       };
     };
