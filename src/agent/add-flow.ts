@@ -8,9 +8,10 @@ import type { Logger } from "pino";
 import { ANNO_POD_ROUTES, parseRoutesAnnotation } from "../api/annotations/index.ts";
 import type { SpiderEndpoint } from "../api/endpoint.ts";
 import { nicName } from "../ipam/candidates.ts";
-import { deadPod, IpamError } from "../ipam/errors.ts";
-import { isPodAlive } from "../ipam/pod.ts";
-import { assemble } from "../ipam/result.ts";
+import { deadPod, inStandardMode, IpamError } from "../ipam/errors.ts";
+import { isPodAlive, type TopController } from "../ipam/pod.ts";
+import { assemble, type Allocated } from "../ipam/result.ts";
+import type { Route } from "../api/meta.ts";
 import type { Pod } from "./cache.ts";
 import {
   buildEndpoint,
@@ -23,7 +24,7 @@ import {
   type AddResponse,
 } from "./endpoint-items.ts";
 import { releaseRecords, type FlowDeps, type PodMemo } from "./flow-deps.ts";
-import { candidates, commitFamily, planAll, type Drawn } from "./pool-plan.ts";
+import { candidates, commitFamily, planAll, type Candidates, type Drawn } from "./pool-plan.ts";
 import { reuseStatic } from "./static-reuse.ts";
 
 export type { AddResponse } from "./endpoint-items.ts";
@@ -117,16 +118,7 @@ export class AddFlow {
       const answer = await this.#fromStateless(req, ep, podUid, log);
       if (answer !== undefined) return answer;
     }
-    const cands = await candidates(this.#d, req, pod, top);
-    const plans = await planAll(this.#d, cands, pod, top, onlyNic);
-    const routesText = pod.metadata.annotations?.[ANNO_POD_ROUTES];
-    const podRoutes = routesText === undefined ? [] : parseRoutesAnnotation(routesText);
-    // Only now are records written. A family that fails here (pool used out, write retries
-    // exhausted) fails the ADD; the records the other families got stay for this pod UID,
-    // reused by the kubelet's retry and reclaimed by the GC once the pod is gone. They are
-    // not rolled back: a concurrent ADD of the same pod may already be using them.
-    const fresh = first?.fresh ?? [];
-    const allocs = await Promise.all(plans.map((p) => commitFamily(this.#d, p, podUid, podRef, fresh)));
+    const { cands, allocs, podRoutes } = await this.#draw(req, pod, top, podUid, podRef, onlyNic, first?.fresh ?? []);
     const assembled = assemble(allocs, podRoutes);
     if (assembled.dropped.length > 0)
       log.warn({ dropped: assembled.dropped }, "pod routes whose gateway is in no allocated subnet were dropped");
@@ -161,6 +153,34 @@ export class AddFlow {
       ips: assembled.ips.map((i) => ({ ...i, nic: nic(i.nic) })),
       routes: assembled.routes.map((r) => ({ ...r, nic: nic(r.nic) })),
     };
+  }
+
+  /**
+   * The allocation proper: candidates, filters, one record per NIC and family. A family that
+   * fails (pool used out, write retries exhausted) fails the ADD; the records the other
+   * families got stay for this pod UID, reused by the kubelet's retry and reclaimed by the GC
+   * once the pod is gone. They are not rolled back: a concurrent ADD of the same pod may
+   * already be using them.
+   */
+  async #draw(
+    req: AddRequest,
+    pod: Pod,
+    top: TopController,
+    podUid: string,
+    podRef: string,
+    onlyNic: string | undefined,
+    fresh: Drawn[],
+  ): Promise<{ cands: Candidates; allocs: Allocated[]; podRoutes: Route[] }> {
+    try {
+      const routesText = pod.metadata.annotations?.[ANNO_POD_ROUTES];
+      const podRoutes = routesText === undefined ? [] : parseRoutesAnnotation(routesText);
+      const cands = await candidates(this.#d, req, pod, top);
+      const plans = await planAll(this.#d, cands, pod, top, onlyNic);
+      const allocs = await Promise.all(plans.map((p) => commitFamily(this.#d, p, podUid, podRef, fresh)));
+      return { cands, allocs, podRoutes };
+    } catch (err) {
+      throw inStandardMode(err);
+    }
   }
 
   /** The pod the runtime asked for, by name and (when given) UID, alive. */

@@ -266,6 +266,7 @@ export class SpiderpoolAgent {
             netns: header(req, "x-cni-netns"),
             ifName: header(req, "x-cni-ifname"),
             args: header(req, "x-cni-args"),
+            path: header(req, "x-cni-path"),
             stdin: req.body,
           },
           { service: this.service, ready: () => this.ready, log: this.log },

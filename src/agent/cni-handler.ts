@@ -6,7 +6,9 @@
 import type { Logger } from "pino";
 import { parseCniArgs } from "../cni/args.ts";
 import { parseNetConf, type NetConf } from "../cni/config.ts";
+import { validateCniEnv } from "../cni/env.ts";
 import { CniCode, CniError } from "../cni/errors.ts";
+import { addFailure, cniErrorOf } from "../cni/map-error.ts";
 import { renderResult } from "../cni/result.ts";
 import type { IpamService } from "./ipam-service.ts";
 
@@ -18,6 +20,8 @@ export interface CniCall {
   ifName: string;
   args: string;
   stdin: string;
+  /** CNI_PATH as the shim forwarded it ("" when unset); undefined from callers that do not forward it. */
+  path?: string;
 }
 
 export interface CniAnswer {
@@ -25,8 +29,7 @@ export interface CniAnswer {
   stdout: string;
 }
 
-/** Upstream's plugin wraps agent failures this way; users' alerts and e2e suites match it. */
-export const ALLOCATION_ERROR_PREFIX = "spiderpool IP allocation error: [POST /ipam/ip][500] postIpamIpFailure  ";
+export { ALLOCATION_ERROR_PREFIX } from "../cni/map-error.ts";
 
 function fail(version: string, err: CniError): CniAnswer {
   return { exitCode: 1, stdout: `${JSON.stringify(err.toJSON(version))}\n` };
@@ -83,10 +86,7 @@ export async function handleCni(call: CniCall, deps: CniHandlerDeps): Promise<Cn
     try {
       return await roleHandler(call, log);
     } catch (err) {
-      const e =
-        err instanceof CniError
-          ? err
-          : new CniError(CniCode.Internal, err instanceof Error ? err.message : String(err));
+      const e = cniErrorOf(err);
       log.warn({ err: e.message, cniCode: e.cniCode }, `${call.role} ${call.command} failed`);
       return fail(conf.cniVersion, e);
     }
@@ -99,8 +99,11 @@ export async function handleCni(call: CniCall, deps: CniHandlerDeps): Promise<Cn
   }
   try {
     parseCniArgs(call.args);
+    validateCniEnv(call);
   } catch (err) {
-    return fail(conf.cniVersion, err as CniError);
+    const e = cniErrorOf(err);
+    log.warn({ err: e.message, cniCode: e.cniCode }, "refused the CNI environment");
+    return fail(conf.cniVersion, e);
   }
   switch (call.command) {
     case "ADD": {
@@ -139,9 +142,12 @@ export async function handleCni(call: CniCall, deps: CniHandlerDeps): Promise<Cn
           stdout: `${JSON.stringify(renderResult(conf.cniVersion, call.ifName, res.ips, res.routes))}\n`,
         };
       } catch (err) {
-        const msg = (err as Error).message;
-        log.warn({ err: msg, code: (err as { code?: string }).code }, "allocation failed");
-        return fail(conf.cniVersion, new CniError(CniCode.Internal, `${ALLOCATION_ERROR_PREFIX}${msg}`));
+        const e = addFailure(err);
+        log.warn(
+          { err: (err as Error).message, code: (err as { code?: string }).code, cniCode: e.cniCode },
+          "allocation failed",
+        );
+        return fail(conf.cniVersion, e);
       }
     }
     case "DEL": {
@@ -177,9 +183,15 @@ export async function handleCni(call: CniCall, deps: CniHandlerDeps): Promise<Cn
     case "GC": {
       // Records belong to pods, not to attachments, so GC sweeps this node's endpoints with the
       // DEL rules: a live pod keeps its addresses whatever attachments the runtime lists.
-      const n = await service.gcNode(log);
-      log.info({ endpoints: n, valid: conf.validAttachments?.length ?? 0 }, "GC swept this node's endpoints");
-      return { exitCode: 0, stdout: "" };
+      try {
+        const n = await service.gcNode(log);
+        log.info({ endpoints: n, valid: conf.validAttachments?.length ?? 0 }, "GC swept this node's endpoints");
+        return { exitCode: 0, stdout: "" };
+      } catch (err) {
+        const e = cniErrorOf(err);
+        log.warn({ err: e.message, cniCode: e.cniCode }, "GC failed");
+        return fail(conf.cniVersion, e);
+      }
     }
     default:
       return fail(

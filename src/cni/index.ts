@@ -3,3 +3,5 @@ export * from "./config.ts";
 export * from "./errors.ts";
 export * from "./result.ts";
 export * from "./version.ts";
+export * from "./env.ts";
+export * from "./map-error.ts";

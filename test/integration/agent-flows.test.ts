@@ -118,7 +118,8 @@ describe("ADD flow", () => {
     f.pod("default", "d", "u9");
     await assert.rejects(f.add.add(req("d", "u9"), log), {
       code: "ERR_ALLOCATION_FAILED",
-      message: "failed to allocate any IPv4 IP address to NIC eth0 from IPPools [v4]: all IP addresses used out",
+      message:
+        "failed to allocate IP addresses in standard mode: failed to allocate any IPv4 IP address to NIC eth0 from IPPools [v4]: all IP addresses used out",
     });
   });
 });
