@@ -11,6 +11,7 @@ import type { KubeClient } from "../kube/client.ts";
 import { isApiError, isNotFound } from "../kube/errors.ts";
 import { updateWithRetry } from "../kube/optimistic.ts";
 import type { ResourceType } from "../kube/resources.ts";
+import { retryTransient } from "../kube/retry.ts";
 
 /** AlreadyExists on create, a failed precondition on delete. */
 const is409 = (err: unknown): boolean => isApiError(err) && err.status === 409;
@@ -57,7 +58,9 @@ export class KubeEndpointStore implements EndpointStore {
 
   async get(ns: string, name: string): Promise<SpiderEndpoint | undefined> {
     try {
-      return await this.#client.get<SpiderEndpoint>(this.#rt, name, ns);
+      return await retryTransient(`GET SpiderEndpoint ${ns}/${name}`, () =>
+        this.#client.get<SpiderEndpoint>(this.#rt, name, ns),
+      );
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
@@ -66,7 +69,11 @@ export class KubeEndpointStore implements EndpointStore {
 
   async create(ep: SpiderEndpoint): Promise<"created" | "exists"> {
     try {
-      await this.#client.create(this.#rt, ep);
+      // A create applied before its answer was lost is retried into a 409: "exists", and the
+      // ADD starts again from that endpoint, which is its own.
+      await retryTransient(`POST SpiderEndpoint ${ep.metadata.namespace ?? ""}/${ep.metadata.name ?? ""}`, () =>
+        this.#client.create(this.#rt, ep),
+      );
       return "created";
     } catch (err) {
       if (is409(err)) return "exists";
@@ -82,10 +89,11 @@ export class KubeEndpointStore implements EndpointStore {
   ): Promise<SpiderEndpoint> {
     return updateWithRetry<SpiderEndpoint>({
       what: `SpiderEndpoint ${ns}/${name}`,
-      get: () => this.#client.get<SpiderEndpoint>(this.#rt, name, ns),
+      get: () =>
+        retryTransient(`GET SpiderEndpoint ${ns}/${name}`, () => this.#client.get<SpiderEndpoint>(this.#rt, name, ns)),
       ...(known === undefined ? {} : { first: known }),
       mutate: (cur) => mutate(structuredClone(cur)),
-      write: (next) => this.#client.update(this.#rt, next),
+      write: (next) => retryTransient(`PUT SpiderEndpoint ${ns}/${name}`, () => this.#client.update(this.#rt, next)),
       maxAttempts: 20,
     });
   }
@@ -123,7 +131,9 @@ export class KubeEndpointStore implements EndpointStore {
       if (left.metadata.uid !== undefined) pre.uid = left.metadata.uid;
       if (left.metadata.resourceVersion !== undefined) pre.resourceVersion = left.metadata.resourceVersion;
       try {
-        await this.#client.delete(this.#rt, name, { namespace: ns, preconditions: pre });
+        await retryTransient(`DELETE SpiderEndpoint ${ns}/${name}`, () =>
+          this.#client.delete(this.#rt, name, { namespace: ns, preconditions: pre }),
+        );
         return true;
       } catch (err) {
         if (isNotFound(err)) return false;

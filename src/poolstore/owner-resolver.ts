@@ -22,6 +22,7 @@ import type { Clock } from "../kube/clock.ts";
 import type { KubeClient, KubeObject } from "../kube/client.ts";
 import { isNotFound } from "../kube/errors.ts";
 import { KUBEVIRT_VM, KUBEVIRT_VMI, Resources, type ResourceType } from "../kube/resources.ts";
+import { retryTransient } from "../kube/retry.ts";
 
 export type StaticKind = Exclude<WorkloadKind, "stateless">;
 
@@ -99,7 +100,7 @@ export class KubeOwnerResolver implements OwnerResolver {
 
   async #get<T>(rt: ResourceType, name: string, ns: string): Promise<T | undefined> {
     try {
-      return (await this.#client.get(rt, name, ns)) as T;
+      return (await retryTransient(`GET ${rt.kind} ${ns}/${name}`, () => this.#client.get(rt, name, ns))) as T;
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;

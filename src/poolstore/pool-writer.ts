@@ -17,6 +17,7 @@ import { Backoff, sleep } from "../kube/backoff.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { isConflict, isNotFound } from "../kube/errors.ts";
 import { resourceTypeOf } from "../kube/resources.ts";
+import { retryTransient, type RetryBudget } from "../kube/retry.ts";
 
 /** What a writer reports; the agent and the controller each back it with their metrics. */
 export interface WriterMetrics {
@@ -91,6 +92,8 @@ export interface WriterDeps {
    * Default CONFLICT_WAIT_MS; an owner that never calls `observe` should pass 0.
    */
   conflictWaitMs?: number;
+  /** Transient API failures (429, 5xx, no answer) of one read or write; DEFAULT_RETRY by default. */
+  retry?: RetryBudget;
   /** Randomness for the backoff (tests make it deterministic); Math.random by default. */
   random?: () => number;
   metrics: WriterMetrics;
@@ -221,7 +224,11 @@ export class PoolWriter {
       if (known !== undefined) return known;
     }
     try {
-      return await this.#deps.client.get<SpiderIPPool>(POOLS, this.name);
+      return await retryTransient(
+        `GET IPPool ${this.name}`,
+        () => this.#deps.client.get<SpiderIPPool>(POOLS, this.name),
+        this.#deps.retry,
+      );
     } catch (err) {
       if (isNotFound(err)) throw poolNotFound(this.name);
       throw err;
@@ -277,7 +284,13 @@ export class PoolWriter {
         done: new Promise((r) => (answered = r)),
       };
       try {
-        const meta = await this.#deps.client.updateStatusEncoded(POOLS, this.name, undefined, body).finally(() => {
+        // A 500 or a timeout is tried again as it is: had it been applied after all, the
+        // retry meets a 409 and replans on that version, where this batch's records are.
+        const meta = await retryTransient(
+          `PUT IPPool ${this.name}/status`,
+          () => this.#deps.client.updateStatusEncoded(POOLS, this.name, undefined, body),
+          this.#deps.retry,
+        ).finally(() => {
           this.#inflight = undefined;
         });
         written.metadata = meta as SpiderIPPool["metadata"];
