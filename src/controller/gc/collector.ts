@@ -21,6 +21,7 @@ import type { OwnerResolver } from "../../poolstore/owner-resolver.ts";
 import { POOLS, type OpResult, type PoolOp } from "../../poolstore/pool-writer.ts";
 import {
   nodeAllows,
+  nodeReadiness,
   scanRecord,
   traceEntryFor,
   type GcConfig,
@@ -89,6 +90,8 @@ export class GarbageCollector {
   /** One timer for the earliest stop time, so an entry is handled when due, not at the next tick. */
   #wake: { at: number; timer: NodeJS.Timeout } | undefined;
   #scanning: Promise<ScanSummary> | undefined;
+  /** Pool versions whose records could not be read, logged once each. */
+  readonly #unreadable = new Set<string>();
 
   constructor(deps: CollectorDeps) {
     this.#d = deps;
@@ -189,10 +192,7 @@ export class GarbageCollector {
 
   #nodeReady(nodeName: string | undefined): boolean | undefined {
     if (nodeName === undefined || nodeName === "") return undefined;
-    const node = this.#d.nodes.getByName(nodeName) as
-      { status?: { conditions?: { type: string; status: string }[] } } | undefined;
-    const c = node?.status?.conditions?.find((x) => x.type === "Ready");
-    return c === undefined ? undefined : c.status === "True";
+    return nodeReadiness(this.#d.nodes.getByName(nodeName) as Parameters<typeof nodeReadiness>[0]);
   }
 
   /**
@@ -350,7 +350,16 @@ export class GarbageCollector {
       try {
         records = parseAllocatedIPs(pool.status?.allocatedIPs);
       } catch (err) {
-        this.#d.log.error({ pool: poolName, err }, "pool records are not valid JSON; skipped");
+        // Once per version of the pool, without a stack: the scan comes back every interval.
+        const version = `${poolName} ${pool.metadata.uid ?? ""} ${pool.metadata.resourceVersion ?? ""}`;
+        if (!this.#unreadable.has(version)) {
+          if (this.#unreadable.size >= 1000) this.#unreadable.clear();
+          this.#unreadable.add(version);
+          this.#d.log.error(
+            { pool: poolName, resourceVersion: pool.metadata.resourceVersion, err: (err as Error).message },
+            "pool records are not valid JSON; skipped until the pool changes",
+          );
+        }
         continue;
       }
       for (const [ip, rec] of records) {
@@ -423,8 +432,27 @@ export class GarbageCollector {
     return deleted;
   }
 
+  /**
+   * A record that names no pod (its value was not an object, or had no `pod`) can belong to
+   * nobody, and would block the pool's deletion for ever. It is released when a fresh read
+   * of the pool still holds it as it is, preconditioned like any release on its pod UID.
+   */
+  async #reclaimUnattributable(pool: string, ip: string, podRef: string, podUid: string): Promise<string> {
+    const fresh = (await this.#getFresh(POOLS, pool, "")) as SpiderIPPool | undefined;
+    const now = fresh === undefined ? undefined : parseAllocatedIPs(fresh.status?.allocatedIPs).get(ip);
+    if (now === undefined || now.pod !== podRef || now.podUid !== podUid) return "kept";
+    const r = await this.#d.submit(pool, { kind: "release", podUid, ips: [ip] });
+    const n = r.released?.length ?? 0;
+    if (n > 0) {
+      this.#d.metrics.reclaimed("PodMissing", n);
+      this.#d.log.warn({ pool, ip, record: { pod: podRef, podUid } }, "scan reclaimed a record that names no pod");
+    }
+    return n > 0 ? "released" : "kept";
+  }
+
   async #scanOne(pool: string, ip: string, podRef: string, podUid: string): Promise<string> {
     const [ns, name] = splitRef(podRef);
+    if (ns === "" || name === "") return this.#reclaimUnattributable(pool, ip, podRef, podUid);
     const facts = async (fresh: boolean) => {
       const pod = fresh
         ? ((await this.#getFresh(Resources.pods, name, ns)) as GcPod | undefined)
