@@ -24,7 +24,7 @@ import {
   type AddResponse,
 } from "./endpoint-items.ts";
 import { releaseRecords, type FlowDeps, type PodMemo } from "./flow-deps.ts";
-import { candidates, commitFamily, planAll, type Candidates, type Drawn } from "./pool-plan.ts";
+import { candidates, commitFamily, planAll, slotsOf, type Candidates, type Drawn } from "./pool-plan.ts";
 import { reuseStatic } from "./static-reuse.ts";
 
 export type { AddResponse } from "./endpoint-items.ts";
@@ -176,7 +176,8 @@ export class AddFlow {
       const podRoutes = routesText === undefined ? [] : parseRoutesAnnotation(routesText);
       const cands = await candidates(this.#d, req, pod, top);
       const plans = await planAll(this.#d, cands, pod, top, onlyNic);
-      const allocs = await Promise.all(plans.map((p) => commitFamily(this.#d, p, podUid, podRef, fresh)));
+      const slots = slotsOf(plans);
+      const allocs = await Promise.all(plans.map((p, i) => commitFamily(this.#d, p, podUid, podRef, fresh, slots[i])));
       return { cands, allocs, podRoutes };
     } catch (err) {
       throw inStandardMode(err);

@@ -163,6 +163,18 @@ async function planFamily(
   return { family, nic: n, pools: sortPools(survivors) };
 }
 
+/**
+ * For each plan, which of the pod's records in a pool it takes: NICs that may draw from the
+ * same pool get distinct records (docs/compatibility.md), counted in the plans' order.
+ */
+export function slotsOf(plans: readonly FamilyPlan[]): Array<(pool: string) => number> {
+  return plans.map((_, i) => (pool: string) => {
+    let n = 0;
+    for (let j = 0; j < i; j++) if (plans[j]?.pools.some((p) => p.metadata.name === pool)) n++;
+    return n;
+  });
+}
+
 /** A record drawn by this ADD that the pod did not hold before. */
 export interface Drawn {
   pool: string;
@@ -176,13 +188,15 @@ export async function commitFamily(
   podUid: string,
   podRef: string,
   fresh: Drawn[],
+  slotOf: (pool: string) => number = () => 0,
 ): Promise<Allocated> {
   const { family, nic: n } = plan;
   const errors: Error[] = [];
   for (const p of plan.pools) {
     const name = p.metadata.name ?? "";
     try {
-      const r = await d.writers.submit(name, { kind: "allocate", podUid, podRef });
+      const slot = slotOf(name);
+      const r = await d.writers.submit(name, { kind: "allocate", podUid, podRef, ...(slot > 0 ? { slot } : {}) });
       if (r.reused !== true) fresh.push({ pool: name, ip: r.ip as string });
       const out: Allocated = {
         nic: n.nic,

@@ -103,8 +103,13 @@ export function pickInDraft(
   draft: Draft,
   podUid: string,
   maxRecords: number,
+  /**
+   * Which of the pod's records in this pool is wanted: the k-th NIC of a pod drawing from
+   * the same pool gets its own address (upstream hands every NIC the same one).
+   */
+  slot = 0,
 ): Pick {
-  const held = draft.addressOf(podUid);
+  const held = slot === 0 ? draft.addressOf(podUid) : draft.addressesOf(podUid)[slot];
   if (held !== undefined) return { ip: held, reused: true };
   let from: bigint | undefined;
   if (!draft.hasRemovals) {

@@ -381,6 +381,17 @@ export class Draft {
     for (const ip of this.base.addressesOf(podUid) ?? []) if (!this.removed.has(ip) && !this.added.has(ip)) return ip;
     return undefined;
   }
+
+  /** Every address `podUid` holds in the draft, lowest first. */
+  addressesOf(podUid: string): string[] {
+    const out: string[] = [];
+    for (const [ip, r] of this.added) if (r.podUid === podUid) out.push(ip);
+    for (const ip of this.base.addressesOf(podUid) ?? [])
+      if (!this.removed.has(ip) && !this.added.has(ip)) out.push(ip);
+    if (out.length < 2) return out;
+    const value = (ip: string): bigint => parseKey(ip)?.value ?? 0n;
+    return out.sort((a, b) => (value(a) < value(b) ? -1 : value(a) > value(b) ? 1 : 0));
+  }
 }
 
 /** The text a JSON string's escaped content (as `RecordSet.wire` gives it) stands for. */

@@ -43,6 +43,8 @@ export interface AllocateOp {
   podUid: string;
   /** `ns/name` (`ns/<vmi>` for KubeVirt). */
   podRef: string;
+  /** Which of the pod's records in this pool (0 unless another NIC of the pod draws from it too). */
+  slot?: number;
 }
 
 export interface ReleaseOp {
@@ -410,7 +412,7 @@ export class PoolWriter {
     for (const { op } of batch) {
       if (op.kind === "allocate") {
         try {
-          const pick = pickInDraft(this.name, available, draft, op.podUid, this.#deps.maxRecords);
+          const pick = pickInDraft(this.name, available, draft, op.podUid, this.#deps.maxRecords, op.slot ?? 0);
           if (!pick.reused) draft.set(pick.ip, { pod: op.podRef, podUid: op.podUid });
           results.push({ ip: pick.ip, reused: pick.reused, subnet: addrs.subnet });
         } catch (err) {

@@ -90,6 +90,26 @@ describe("ADD flow", () => {
     assert.equal((await f.endpoints.get("default", "web"))?.status?.current.uid, "new");
   });
 
+  it("two NICs drawing from the same pool get distinct addresses", async () => {
+    const f = setup();
+    f.pod("default", "twins", "u1", {
+      metadata: {
+        annotations: {
+          "ipam.spidernet.io/ippools": '[{"interface":"eth0","ipv4":["v4"]},{"interface":"net1","ipv4":["v4"]}]',
+        },
+      },
+    });
+    const out = await f.add.add(req("twins", "u1"), log);
+    assert.deepEqual(
+      out.ips.map((i) => [i.nic, i.address]),
+      [
+        ["eth0", "192.0.2.10/24"],
+        ["net1", "192.0.2.11/24"],
+      ],
+    );
+    assert.deepEqual(f.writers.held("u1"), ["192.0.2.10", "192.0.2.11"]);
+  });
+
   it("a dead pod is refused", async () => {
     const f = setup();
     f.pod("default", "done", "u1", { spec: { restartPolicy: "Never" }, status: { phase: "Succeeded" } });

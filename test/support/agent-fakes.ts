@@ -127,7 +127,9 @@ export class FakePoolWriters implements PoolWriterRegistry {
     if (p === undefined) throw poolNotFound(pool);
     switch (op.kind) {
       case "allocate": {
-        for (const [ip, r] of p.records) if (r.podUid === op.podUid) return { ip, reused: true };
+        const held = [...p.records].filter(([, r]) => r.podUid === op.podUid).map(([ip]) => ip);
+        const mine = held[op.slot ?? 0];
+        if (mine !== undefined) return { ip: mine, reused: true };
         const ip = p.free.shift();
         if (ip === undefined) throw usedOut();
         p.records.set(ip, { podUid: op.podUid, podRef: op.podRef });
