@@ -42,6 +42,7 @@ export class IpamService {
     const clock = deps.clock ?? systemClock;
     this.writers = new PoolWriters((pool) => this.#newWriter(pool));
     this.writers.follow(deps.cache.pools);
+    deps.metrics.oldestBatchFrom(() => this.writers.oldestAgeMs);
     // Our own status writes come back on the watch; the writer holds them already.
     deps.cache.pools.recognize((meta) => this.writers.peek(meta.name ?? "")?.held(meta));
     this.#endpoints = new KubeEndpointStore(deps.client, ENDPOINTS);

@@ -8,7 +8,7 @@ import type { SpiderIPPool } from "../api/ippool.ts";
 import type { OpResult, PoolOp, PoolWriter } from "./pool-writer.ts";
 
 /** What a registry hands out: the writer's operations, not its internals. */
-export type PoolWriterHandle = Pick<PoolWriter, "submit" | "observe" | "held" | "depth">;
+export type PoolWriterHandle = Pick<PoolWriter, "submit" | "observe" | "held" | "depth" | "oldestAgeMs">;
 
 export interface PoolWriterRegistry {
   get(pool: string): Pick<PoolWriterHandle, "submit">;
@@ -76,6 +76,13 @@ export class PoolWriters implements PoolWriterRegistry {
   }
 
   /** Drops every writer; a late op (a request finishing during shutdown) makes a new one. */
+  /** How long the oldest op waiting in any writer has waited, in ms. */
+  get oldestAgeMs(): number {
+    let max = 0;
+    for (const w of this.#writers.values()) max = Math.max(max, w.oldestAgeMs);
+    return max;
+  }
+
   close(): void {
     this.#writers.clear();
   }
