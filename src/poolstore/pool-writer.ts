@@ -11,8 +11,10 @@ import { jsonReady, stringifyJson } from "../api/int64.ts";
 import { SpiderIPPoolKind, type SpiderIPPool } from "../api/ippool.ts";
 import { IPRangeSet, tryParseIP, type CIDR } from "../ip/index.ts";
 import { poolNotFound, poolUnreadable, retriesExhausted } from "../ipam/errors.ts";
-import { pickInDraft, poolAddresses, releaseInDraft, type PoolAddresses } from "../ipam/pool-state.ts";
-import { decodeWire, Draft, RecordSet } from "../ipam/record-set.ts";
+import { pickInDraft, releaseInDraft } from "../ipam/pick.ts";
+import { poolAddresses, type PoolAddresses } from "../ipam/pool-state.ts";
+import { Draft, RecordSet } from "../ipam/record-set.ts";
+import { decodeWire, recordsWire } from "./record-wire.ts";
 import { Backoff, sleep } from "../kube/backoff.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { isConflict, isNotFound } from "../kube/errors.ts";
@@ -513,7 +515,7 @@ function encodeWrite(pool: SpiderIPPool, draft: Draft): { body: Buffer[]; writte
     textStatus[k] = jsonReady(old[k]);
   }
   status["allocatedIPCount"] = textStatus["allocatedIPCount"] = draft.size;
-  const wire = draft.base.wire(draft);
+  const wire = recordsWire(draft.base, draft);
   if (wire === undefined) {
     return {
       body: [Buffer.from(stringifyJson({ ...pool, status: textStatus }))],
