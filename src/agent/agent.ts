@@ -3,7 +3,7 @@
  * health probes and Prometheus metrics. The socket opens only after the caches have synced,
  * as upstream's does, so the first CNI call never decides on an empty cache.
  */
-import { mkdirSync, rmSync } from "node:fs";
+import { chmodSync, rmSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { dirname } from "node:path";
@@ -18,6 +18,7 @@ import { handleCni } from "./cni-handler.ts";
 import type { AgentConfig } from "./config.ts";
 import { IpamService } from "./ipam-service.ts";
 import { AgentMetrics } from "./metrics.ts";
+import { secureSocketDir } from "./socket-dir.ts";
 import { SocketServer, type SocketAnswer, type SocketRequest } from "./socket-server.ts";
 
 const MAX_BODY = 1 << 20;
@@ -108,7 +109,7 @@ export class SpiderpoolAgent {
     const present = this.cache.pods.list();
     this.service.knownPods(present.map((p) => p.metadata.uid ?? ""));
     this.log.info({ ms: Math.round(performance.now() - t0), pods: present.length }, "caches synced");
-    mkdirSync(dirname(this.config.socketPath), { recursive: true });
+    secureSocketDir(dirname(this.config.socketPath), this.log);
     rmSync(this.config.socketPath, { force: true });
     this.#socket = new SocketServer((req) => this.#onSocket(req), {
       maxBody: MAX_BODY,
@@ -116,6 +117,8 @@ export class SpiderpoolAgent {
       onError: (err) => this.log.error({ err }, "socket request failed unexpectedly"),
     });
     await this.#socket.listen(this.config.socketPath);
+    // Only root may talk to the agent; the shim also checks the directory and the peer.
+    chmodSync(this.config.socketPath, 0o600);
     this.#started = true;
     this.log.info({ socket: this.config.socketPath, ...this.ports }, "spiderpool-agent serving");
   }

@@ -2,6 +2,8 @@
 // allocated: issue 16 found ADDs that succeeded without CNI_CONTAINERID, CNI_NETNS or
 // CNI_PATH, and an interface name of 1 000 bytes stored in a SpiderEndpoint.
 import assert from "node:assert/strict";
+import { statSync } from "node:fs";
+import { dirname } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ENDPOINTS } from "../../src/agent/cache.ts";
 import { isNotFound } from "../../src/kube/index.ts";
@@ -45,6 +47,11 @@ describe("CNI environment through the shim", { skip }, () => {
       assert.equal(r.json?.["code"], 4, r.stdout);
     }
     await noEndpoint();
+  });
+
+  it("the agent's socket is 0600, in a directory only root may write", () => {
+    assert.equal(statSync(socket).mode & 0o777, 0o600);
+    assert.equal(statSync(dirname(socket)).mode & 0o022, 0);
   });
 
   it("a complete environment still allocates", async () => {
