@@ -34,10 +34,12 @@ import {
   COORDINATOR_REGISTERED,
   MULTUS_CONFIG_REGISTERED,
   registerWebhooks,
+  webhooksRegistered,
 } from "./webhooks/registration.ts";
 import { webhookRoutes } from "./webhooks/routes.ts";
 import { WebhookServer } from "./webhooks/server.ts";
-import { dueForRotation, loadOrGenerateTls, type TlsOptions, type WebhookTls } from "./webhooks/tls.ts";
+import { dueForRotation, type TlsOptions, type WebhookTls } from "./webhooks/tls.ts";
+import { sharedTls } from "./webhooks/tls-secret.ts";
 
 export const ENDPOINTS = resourceTypeOf(SpiderEndpointKind);
 export { SUBNETS };
@@ -339,7 +341,8 @@ export class SpiderpoolController {
       ipAddresses: [c.bindAddress === "0.0.0.0" || c.bindAddress === "::" ? "127.0.0.1" : c.bindAddress],
     };
     this.#tlsOpts = tlsOpts;
-    this.#tls = loadOrGenerateTls(tlsOpts);
+    // One certificate for every replica (a Secret), so the registered caBundle verifies them all.
+    this.#tls = await sharedTls(this.#o.client, c.podNamespace, tlsOpts);
     const routes = webhookRoutes(this.#o.client, {
       enableIPv4: c.enableIPv4,
       enableIPv6: c.enableIPv6,
@@ -352,21 +355,30 @@ export class SpiderpoolController {
     this.#webhooks = new WebhookServer(this.#tls.serving, routes, (level, msg, fields) => wlog[level](fields, msg));
     const url = await this.#webhooks.listen(port, c.bindAddress);
     this.#webhookUrl = c.webhookUrl ?? url;
-    await this.#register();
+    await this.#register(false);
     this.#rotation = setInterval(() => void this.#rotate(), ROTATION_CHECK_MS);
     this.#rotation.unref();
   }
 
-  async #register(): Promise<void> {
+  /** With a URL (sandbox, tests) the API server calls one replica directly; in a cluster, the Service. */
+  get #byUrl(): boolean {
+    return this.config.webhookUrl !== undefined || this.config.bindAddress.startsWith("127.");
+  }
+
+  /**
+   * Registers the webhooks. By URL only one replica can be named: the first to start, then
+   * the leader on every takeover, so that stopping a replica that is not named never breaks
+   * admission, and losing the named one is repaired by the election.
+   */
+  async #register(asLeader: boolean): Promise<void> {
     const tls = this.#tls as WebhookTls;
-    // With a URL (sandbox, tests) the API server calls us directly; in a cluster, the Service.
-    const target =
-      this.config.webhookUrl !== undefined || this.config.bindAddress.startsWith("127.")
-        ? { url: this.#webhookUrl, caPem: tls.caPem }
-        : {
-            service: { namespace: this.config.podNamespace, name: this.config.webhookServiceName, port: 5722 },
-            caPem: tls.caPem,
-          };
+    if (this.#byUrl && !asLeader && !this.elector.isLeader && (await webhooksRegistered(this.#o.client))) return;
+    const target = this.#byUrl
+      ? { url: this.#webhookUrl, caPem: tls.caPem }
+      : {
+          service: { namespace: this.config.podNamespace, name: this.config.webhookServiceName, port: 5722 },
+          caPem: tls.caPem,
+        };
     await registerWebhooks(this.#o.client, target, [
       ...ALWAYS_REGISTERED,
       ...(this.config.enableMultusConfig ? [MULTUS_CONFIG_REGISTERED] : []),
@@ -375,11 +387,15 @@ export class SpiderpoolController {
   }
 
   async #rotate(): Promise<void> {
-    if (this.#tls === undefined || !dueForRotation(this.#tls)) return;
+    // Another replica may have renewed the shared certificate: the Secret is read at each check.
+    if (this.#tls === undefined || (this.#tls.source === "files" && !dueForRotation(this.#tls))) return;
     try {
-      this.#tls = loadOrGenerateTls(this.#tlsOpts);
-      this.#webhooks?.setCertificate(this.#tls.serving);
-      await this.#register();
+      const next = await sharedTls(this.#o.client, this.config.podNamespace, this.#tlsOpts);
+      if (next.serving.certPem === this.#tls.serving.certPem) return;
+      const newCa = next.caPem !== this.#tls.caPem;
+      this.#tls = next;
+      this.#webhooks?.setCertificate(next.serving);
+      if (newCa) await this.#register(false);
       this.log.info("webhook certificate renewed");
     } catch (err) {
       this.log.error({ err }, "webhook certificate renewal failed; retrying within the hour");
@@ -388,6 +404,8 @@ export class SpiderpoolController {
 
   #onLeader(): void {
     this.metrics.leader.set(1);
+    if (this.#byUrl && this.#webhooks !== undefined)
+      this.#register(true).catch((err: unknown) => this.log.error({ err }, "webhook registration on takeover failed"));
     for (const p of this.pools.list()) this.#reconcilePool(p);
     this.#scheduleSubnets();
     this.autoPools?.resync();
