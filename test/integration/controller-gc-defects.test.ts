@@ -5,7 +5,9 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { SpiderEndpoint } from "../../src/api/endpoint.ts";
 import type { SpiderIPPool } from "../../src/api/ippool.ts";
-import { ENDPOINTS, type SpiderpoolController } from "../../src/controller/controller.ts";
+import pino from "pino";
+import { loadControllerConfig } from "../../src/controller/config.ts";
+import { ENDPOINTS, SpiderpoolController } from "../../src/controller/controller.ts";
 import { isNotFound, Resources, type KubeObject } from "../../src/kube/index.ts";
 import { POOLS } from "../../src/poolstore/pool-writer.ts";
 import { eventually, startApiServer, type Harness } from "../support/apiserver.ts";
@@ -118,5 +120,42 @@ describe("GC defects (issue 16)", () => {
       },
     });
     await scanUntil(async () => (await recs())["192.0.2.30"] === undefined, "the record reclaimed");
+  });
+
+  it("GC log lines carry one `pod` key (the controller's own), the pod a line is about as `podRef`", async () => {
+    const lines: string[] = [];
+    const logger = pino(
+      { level: "info", base: { component: "spiderpool-controller", pod: "ctrl-logs" } },
+      { write: (l: string) => void lines.push(l) },
+    );
+    const own = new SpiderpoolController({
+      config: loadControllerConfig({
+        SPIDERPOOL_POD_NAMESPACE: "kube-system",
+        SPIDERPOOL_POD_NAME: "ctrl-logs",
+        SPIDERPOOL_TS_GC_INTERVAL_MS: "600000",
+      }),
+      client: h.newClient(),
+      logger,
+      ports: { health: 0, metrics: 0, webhook: 0 },
+    });
+    await writeRecord(h, "p", "192.0.2.45", `${NS}/gone`, "gone-uid");
+    await own.pools.start();
+    try {
+      await eventually(() => own.pools.getByName("p") !== undefined, 5000, "pool cached");
+      await eventually(
+        async () => {
+          await own.gc.scanAll();
+          return (await recs())["192.0.2.45"] === undefined;
+        },
+        5000,
+        "reclaimed",
+      );
+    } finally {
+      await own.pools.stop();
+    }
+    const reclaimed = lines.find((l) => l.includes("scan reclaimed an address"));
+    assert.ok(reclaimed !== undefined, lines.join(""));
+    for (const l of lines) assert.ok((l.match(/"pod":/g) ?? []).length <= 1, l);
+    assert.match(reclaimed, /"podRef":"default\/gone"/);
   });
 });

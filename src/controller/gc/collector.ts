@@ -152,7 +152,7 @@ export class GarbageCollector {
       if (cur !== undefined && cur.uid === e.uid && cur.stopAt === e.stopAt && cur.reason === e.reason) return;
       if (cur === undefined && this.#db.size >= this.#d.dbCap) {
         this.#d.log.error(
-          { pod: e.key, cap: this.#d.dbCap },
+          { podRef: e.key, cap: this.#d.dbCap },
           "GC trace database is full; the scan will catch this pod",
         );
         return;
@@ -161,7 +161,7 @@ export class GarbageCollector {
       // Stateless pods are handled when due. A StatefulSet or VM pod keeps upstream's poll:
       // a scale-down undone within it keeps the fixed address.
       if (kind === "stateless") this.#wakeAt(e.stopAt);
-      this.#d.log.debug({ pod: e.key, reason: e.reason, stopAt: new Date(e.stopAt).toISOString() }, "tracing pod");
+      this.#d.log.debug({ podRef: e.key, reason: e.reason, stopAt: new Date(e.stopAt).toISOString() }, "tracing pod");
     })().catch((err: unknown) => this.#d.log.error({ err }, "GC pod event failed"));
   }
 
@@ -250,7 +250,8 @@ export class GarbageCollector {
 
   async #releaseTraced(e: Tracked): Promise<void> {
     const [ns, name] = splitRef(e.key);
-    const log = this.#d.log.child({ pod: e.key, reason: e.reason });
+    // `podRef`, not `pod`: the controller's base logger carries its own pod's name as `pod`.
+    const log = this.#d.log.child({ podRef: e.key, reason: e.reason });
     try {
       const pod = this.#d.pods.getByName(name, ns);
       if (pod !== undefined && pod.metadata.uid === e.uid) {
@@ -373,7 +374,7 @@ export class GarbageCollector {
           } else sum.kept++;
         } catch (err) {
           sum.skipped++;
-          this.#d.log.warn({ pool: poolName, ip, pod: rec.pod, err }, "scan could not decide; kept");
+          this.#d.log.warn({ pool: poolName, ip, podRef: rec.pod, err }, "scan could not decide; kept");
         }
       }
     }
@@ -509,7 +510,7 @@ export class GarbageCollector {
     const n = r.released?.length ?? 0;
     if (n > 0) {
       this.#d.metrics.reclaimed(d.reason, n);
-      this.#d.log.info({ pool, ip, pod: podRef, podUid, reason: d.reason }, "scan reclaimed an address");
+      this.#d.log.info({ pool, ip, podRef, podUid, reason: d.reason }, "scan reclaimed an address");
     }
     if (d.deleteEndpoint && fresh.ep !== undefined && (await this.#dropEndpoint(ns, name, true, podUid))) {
       return "released+endpoint";
