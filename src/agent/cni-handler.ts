@@ -10,6 +10,7 @@ import { validateCniEnv } from "../cni/env.ts";
 import { CniCode, CniError } from "../cni/errors.ts";
 import { addFailure, cniErrorOf } from "../cni/map-error.ts";
 import { renderResult } from "../cni/result.ts";
+import { IpamError } from "../ipam/errors.ts";
 import type { IpamService } from "./ipam-service.ts";
 
 export interface CniCall {
@@ -134,7 +135,7 @@ export async function handleCni(call: CniCall, deps: CniHandlerDeps): Promise<Cn
         );
         const mine = res.ips.filter((i) => i.nic === call.ifName);
         if (mine.length === 0) {
-          throw new Error(`no Interface ${call.ifName} IP allocation found`);
+          throw new IpamError("ERR_WRONG_INPUT", `no Interface ${call.ifName} IP allocation found`);
         }
         log.info({ ips: mine.map((i) => i.address) }, "allocated");
         return {

@@ -10,7 +10,7 @@ import type { Logger } from "pino";
 import { jsonReady, stringifyJson } from "../api/int64.ts";
 import { SpiderIPPoolKind, type SpiderIPPool } from "../api/ippool.ts";
 import { IPRangeSet, tryParseIP, type CIDR } from "../ip/index.ts";
-import { poolNotFound, poolUnreadable, retriesExhausted } from "../ipam/errors.ts";
+import { IpamError, poolNotFound, poolUnreadable, retriesExhausted } from "../ipam/errors.ts";
 import { pickInDraft, releaseInDraft } from "../ipam/pick.ts";
 import { poolAddresses, type PoolAddresses } from "../ipam/pool-state.ts";
 import { Draft, RecordSet } from "../ipam/record-set.ts";
@@ -475,7 +475,10 @@ export class PoolWriter {
         }
         results.push(
           broken.length > 0
-            ? new Error(`failed to update allocated IP because of data broken: ${broken.join(", ")}`)
+            ? new IpamError(
+                "ERR_DATA_BROKEN",
+                `failed to update allocated IP because of data broken: ${broken.join(", ")}`,
+              )
             : {},
         );
       }
