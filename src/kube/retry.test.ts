@@ -6,9 +6,9 @@ import { ApiRetriesExhaustedError, retryTransient } from "./retry.ts";
 
 const api = (status: number, retryAfter?: string): ApiError => ApiError.from("PUT", "/x", status, {}, retryAfter);
 
-function clock(): Clock & { slept: number[] } {
+function clock(): Pick<Clock, "sleep"> & { slept: number[] } {
   const slept: number[] = [];
-  return { slept, now: () => 0, sleep: async (ms) => void slept.push(ms) };
+  return { slept, sleep: async (ms) => void slept.push(ms) };
 }
 
 describe("retryTransient", () => {

@@ -24,7 +24,7 @@ export interface RetryBudget {
   attempts: number;
   initialMs: number;
   maxMs: number;
-  clock?: Clock;
+  clock?: Pick<Clock, "sleep">;
   random?: () => number;
   /** Called before each retry, for metrics and logs. */
   onRetry?: (err: unknown, attempt: number) => void;

@@ -3,6 +3,7 @@
 // real one's contract (the endpoint store its preconditions, the writers one record per pod
 // UID and pool), so the ADD and DEL flows are tested without an API server.
 import pino from "pino";
+import { FakeClock } from "./clock.ts";
 import type { SpiderEndpoint } from "../../src/api/endpoint.ts";
 import { SPIDER_FINALIZER } from "../../src/api/group.ts";
 import type { SpiderIPPool } from "../../src/api/ippool.ts";
@@ -18,26 +19,11 @@ import {
   type TopController,
 } from "../../src/ipam/pod.ts";
 import { poolAddresses } from "../../src/ipam/pool-state.ts";
-import type { Clock } from "../../src/kube/clock.ts";
 import type { KubeClient } from "../../src/kube/client.ts";
 import type { EndpointStore } from "../../src/poolstore/endpoint-store.ts";
 import type { OwnerResolver, StaticKind } from "../../src/poolstore/owner-resolver.ts";
 import type { OpResult, PoolOp } from "../../src/poolstore/pool-writer.ts";
 import type { PoolWriterRegistry } from "../../src/poolstore/pool-writers.ts";
-
-/** Time that moves only when told to; `sleep` moves it by the time slept and records it. */
-export class FakeClock implements Clock {
-  t = Date.parse("2026-01-01T00:00:00Z");
-  readonly slept: number[] = [];
-  now(): number {
-    return this.t;
-  }
-  sleep(ms: number): Promise<void> {
-    this.slept.push(ms);
-    this.t += ms;
-    return Promise.resolve();
-  }
-}
 
 const key = (ns: string, name: string): string => `${ns}/${name}`;
 
@@ -284,3 +270,5 @@ export function fakeAgent(config: Partial<FlowConfig> = {}): FakeAgent {
     },
   };
 }
+
+export { FakeClock };

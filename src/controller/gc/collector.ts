@@ -11,7 +11,7 @@ import type { SpiderEndpoint } from "../../api/endpoint.ts";
 import type { SpiderIPPool } from "../../api/ippool.ts";
 import { controllerOf, poolsOf } from "../../ipam/pod.ts";
 import { parseAllocatedIPs } from "../../ipam/pool-state.ts";
-import { systemClock, type Clock } from "../../kube/clock.ts";
+import { systemClock, type Clock, type Timer } from "../../kube/clock.ts";
 import type { KubeClient, KubeObject } from "../../kube/client.ts";
 import { isNotFound } from "../../kube/errors.ts";
 import type { Informer } from "../../kube/informer.ts";
@@ -82,13 +82,13 @@ export class GarbageCollector {
   readonly #d: CollectorDeps;
   readonly #clock: Clock;
   readonly #db = new Map<string, Tracked>();
-  #timers: NodeJS.Timeout[] = [];
+  #timers: Timer[] = [];
   #tracing = false;
   /** A tick asked for while one runs: entries that fell due meanwhile are not left for the next gap. */
   #again = false;
   #againPolled = false;
   /** One timer for the earliest stop time, so an entry is handled when due, not at the next tick. */
-  #wake: { at: number; timer: NodeJS.Timeout } | undefined;
+  #wake: { at: number; timer: Timer } | undefined;
   #scanning: Promise<ScanSummary> | undefined;
   /** Pool versions whose records could not be read, logged once each. */
   readonly #unreadable = new Set<string>();
@@ -113,11 +113,11 @@ export class GarbageCollector {
       onUpdate: (o, p) => this.#onPod("update", p, o),
       onDelete: (p) => this.#onPod("delete", p, undefined),
     });
-    this.#timers.push(setInterval(() => void this.#traceTick(true), this.#d.traceGapMs));
+    this.#timers.push(this.#clock.every(this.#d.traceGapMs, () => void this.#traceTick(true)));
     this.#timers.push(
-      setInterval(() => {
+      this.#clock.every(this.#d.scanIntervalMs, () => {
         if (this.#d.isLeader()) this.scanAll().catch((err: unknown) => this.#d.log.error({ err }, "GC scan failed"));
-      }, this.#d.scanIntervalMs),
+      }),
     );
   }
 
@@ -133,9 +133,9 @@ export class GarbageCollector {
   }
 
   stop(): void {
-    for (const t of this.#timers) clearInterval(t);
+    for (const t of this.#timers) t.cancel();
     this.#timers = [];
-    if (this.#wake !== undefined) clearTimeout(this.#wake.timer);
+    this.#wake?.timer.cancel();
     this.#wake = undefined;
   }
 
@@ -202,15 +202,11 @@ export class GarbageCollector {
    */
   #wakeAt(at: number): void {
     if (this.#wake !== undefined && this.#wake.at <= at) return;
-    if (this.#wake !== undefined) clearTimeout(this.#wake.timer);
-    const timer = setTimeout(
-      () => {
-        this.#wake = undefined;
-        void this.#traceTick();
-      },
-      Math.max(0, at - this.#clock.now()),
-    );
-    timer.unref();
+    this.#wake?.timer.cancel();
+    const timer = this.#clock.after(Math.max(0, at - this.#clock.now()), () => {
+      this.#wake = undefined;
+      void this.#traceTick();
+    });
     this.#wake = { at, timer };
   }
 
