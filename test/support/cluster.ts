@@ -166,6 +166,8 @@ export interface CniCallOptions {
   containerID?: string;
   netconf?: Record<string, unknown>;
   cniVersion?: string;
+  /** Replaces CNI_* variables; an undefined value unsets the variable. */
+  env?: Record<string, string | undefined>;
 }
 
 /** Runs the shim as a container runtime would, with the netconf on stdin. */
@@ -186,6 +188,7 @@ export function cni(o: CniCallOptions): Promise<CniResult> {
         CNI_IFNAME: o.ifName ?? "eth0",
         CNI_ARGS: args,
         CNI_PATH: "/opt/cni/bin",
+        ...o.env,
       },
       stdio: ["pipe", "pipe", "pipe"],
     });
