@@ -9,6 +9,8 @@ SPIDERPOOL_DEBS=(
   "/usr/bin/gcc|gcc"
   "/usr/bin/kubectl|kubernetes-client"
   "/usr/lib/cni/macvlan|containernetworking-plugins"
+  "/usr/bin/unzip|unzip"
+  "/usr/bin/promtool|prometheus"
 )
 
 ensure_debs() {
