@@ -11,14 +11,31 @@ import { KubeClient } from "../kube/client.ts";
 import { KubeConfigError } from "../kube/errors.ts";
 import { SpiderpoolAgent } from "./agent.ts";
 import { AgentConfigError, loadAgentConfig } from "./config.ts";
+import { InstallCniError, installCniBinaries } from "./install-cni.ts";
 
 const USAGE = `usage: spiderpool-agent [--config-path FILE]
+       spiderpool-agent install-cni [--source FILE] [--dest DIR]
   Configuration comes from the environment (SPIDERPOOL_*) and conf.yml (default
   /tmp/spiderpool/config-map/conf.yml when it exists); the API server from $KUBECONFIG or
-  the in-cluster service account.
+  the in-cluster service account. \`install-cni\` copies the CNI shim (default
+  /usr/bin/spiderpool-shim) into DIR (default /host/opt/cni/bin) as spiderpool, coordinator
+  and ifacer, each atomically (the chart's init container).
 `;
 
+function installCni(args: string[]): number {
+  const { values } = parseArgs({
+    args,
+    options: { source: { type: "string" }, dest: { type: "string" } },
+    strict: true,
+  });
+  const results = installCniBinaries(values.source ?? "/usr/bin/spiderpool-shim", values.dest ?? "/host/opt/cni/bin");
+  for (const r of results) process.stdout.write(`${r.name}: ${r.action}\n`);
+  return 0;
+}
+
 async function main(): Promise<number> {
+  const argv = process.argv.slice(2);
+  if (argv[0] === "install-cni") return installCni(argv.slice(1));
   const { values } = parseArgs({
     options: { "config-path": { type: "string" }, help: { type: "boolean", short: "h" } },
     strict: true,
@@ -42,6 +59,6 @@ async function main(): Promise<number> {
 await runEntry(
   "spiderpool-agent",
   USAGE,
-  (err) => err instanceof AgentConfigError || err instanceof KubeConfigError,
+  (err) => err instanceof AgentConfigError || err instanceof KubeConfigError || err instanceof InstallCniError,
   main,
 );
