@@ -1,4 +1,4 @@
-// docs/configuration.md against the code it is generated from (AC-21): a variable or a
+// docs/configuration.md against the code it is generated from (issue 21): a variable or a
 // conf.yml key added, removed or given another default shows up here as drift.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -7,8 +7,8 @@ import { describe, it } from "node:test";
 import { ROOT } from "./chart-docs.ts";
 import { chartOnlyVars, confKeys, envVars, renderConfigurationDoc } from "./config-docs.ts";
 
-describe("docs/configuration.md (AC-21)", () => {
-  it("AC-21 is what scripts/gen-config-docs.ts generates from the code", async () => {
+describe("docs/configuration.md (issue 21)", () => {
+  it("issue 21: is what scripts/gen-config-docs.ts generates from the code", async () => {
     assert.equal(
       readFileSync(join(ROOT, "docs", "configuration.md"), "utf8"),
       await renderConfigurationDoc(),
@@ -16,7 +16,7 @@ describe("docs/configuration.md (AC-21)", () => {
     );
   });
 
-  it("AC-21 the scan finds the variables, their defaults per daemon and the chart values that set them", () => {
+  it("issue 21: the scan finds the variables, their defaults per daemon and the chart values that set them", () => {
     const vars = new Map(envVars().map((v) => [v.name, v]));
     assert.deepEqual(vars.get("SPIDERPOOL_GC_IP_ENABLED"), {
       name: "SPIDERPOOL_GC_IP_ENABLED",
@@ -37,7 +37,7 @@ describe("docs/configuration.md (AC-21)", () => {
     assert.equal(keys.get("clusterSubnetAutoPoolDefaultRedundantIPNumber")?.default, "1");
   });
 
-  it("AC-21 every conf.yml key the daemons read is one the chart writes, and the chart writes no other", () => {
+  it("issue 21: every conf.yml key the daemons read is one the chart writes, and the chart writes no other", () => {
     const cm = readFileSync(join(ROOT, "charts", "spiderpool", "templates", "configmap.yaml"), "utf8");
     const written = [...cm.matchAll(/^ {4}(\w+): /gm)].map((m) => m[1]!).sort();
     assert.deepEqual(
@@ -48,7 +48,7 @@ describe("docs/configuration.md (AC-21)", () => {
     );
   });
 
-  it("AC-21 the chart sets no SPIDERPOOL_* variable outside the daemons' and spiderpool-init's upstream names", () => {
+  it("issue 21: the chart sets no SPIDERPOOL_* variable outside the daemons' and spiderpool-init's upstream names", () => {
     for (const n of chartOnlyVars(envVars())) {
       assert.match(
         n,

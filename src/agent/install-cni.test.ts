@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { CNI_NAMES, InstallCniError, installCniBinaries } from "./install-cni.ts";
 
-describe("installCniBinaries (AC-21)", () => {
+describe("installCniBinaries (issue 21)", () => {
   let dir: string;
   let host: string;
   let shim: string;
@@ -20,7 +20,7 @@ describe("installCniBinaries (AC-21)", () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("AC-21 installs the shim under its three names, executable, and leaves no temporary file", () => {
+  it("issue 21: installs the shim under its three names, executable, and leaves no temporary file", () => {
     const r = installCniBinaries(shim, host);
     assert.deepEqual(
       r.map((x) => x.action),
@@ -33,7 +33,7 @@ describe("installCniBinaries (AC-21)", () => {
     }
   });
 
-  it("AC-21 replaces an old binary by rename: a process running the old one keeps its file", async () => {
+  it("issue 21: replaces an old binary by rename: a process running the old one keeps its file", async () => {
     writeFileSync(join(host, "spiderpool"), "#!/bin/sh\nsleep 0.3\necho old\n");
     chmodSync(join(host, "spiderpool"), 0o755);
     const oldIno = statSync(join(host, "spiderpool")).ino;
@@ -48,7 +48,7 @@ describe("installCniBinaries (AC-21)", () => {
     assert.equal(readFileSync(join(host, "spiderpool"), "utf8"), "#!/bin/sh\necho new\n");
   });
 
-  it("AC-21 an unchanged binary is not rewritten (agent restarts do not touch the host)", () => {
+  it("issue 21: an unchanged binary is not rewritten (agent restarts do not touch the host)", () => {
     installCniBinaries(shim, host);
     const inodes = CNI_NAMES.map((n) => statSync(join(host, n)).ino);
     assert.deepEqual(
@@ -61,7 +61,7 @@ describe("installCniBinaries (AC-21)", () => {
     );
   });
 
-  it("AC-21 a missing or empty shim and an unwritable directory are refused, the old binaries intact", () => {
+  it("issue 21: a missing or empty shim and an unwritable directory are refused, the old binaries intact", () => {
     writeFileSync(join(host, "spiderpool"), "old");
     assert.throws(() => installCniBinaries(join(dir, "nope"), host), InstallCniError);
     writeFileSync(join(dir, "empty"), "");

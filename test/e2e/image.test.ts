@@ -1,4 +1,4 @@
-// The container image (AC-21): scripts/build-image.sh builds it with buildah from an
+// The container image (issue 21): scripts/build-image.sh builds it with buildah from an
 // mmdebstrap rootfs, then `podman run` of it installs the shim into a temporary directory
 // standing in for the host's /opt/cni/bin, the installed shim answers VERSION, and Node,
 // both daemons, iproute2 and iptables run inside it. Building takes two to three minutes,
@@ -23,7 +23,7 @@ if (skip !== false) process.stdout.write(`# image test not run: ${skip}\n`);
 const PODMAN = ["--runtime", "/usr/sbin/runc", "--cgroup-manager=cgroupfs", "--events-backend=file"];
 const RUN = ["run", "--rm", "--network=none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096"];
 
-describe("container image (AC-21)", { skip, timeout: 900_000 }, () => {
+describe("container image (issue 21)", { skip, timeout: 900_000 }, () => {
   const tag = `localhost/spiderpool-ts/spiderpool:test-${process.pid}`;
   let host: string;
   let built = false;
@@ -46,7 +46,7 @@ describe("container image (AC-21)", { skip, timeout: 900_000 }, () => {
     if (host !== undefined) rmSync(host, { recursive: true, force: true });
   });
 
-  it("AC-21 podman run installs the shim into the host directory, and the installed shim answers VERSION", async () => {
+  it("issue 21: podman run installs the shim into the host directory, and the installed shim answers VERSION", async () => {
     const { stdout } = await run("podman", [
       ...PODMAN,
       ...RUN,
@@ -76,7 +76,7 @@ describe("container image (AC-21)", { skip, timeout: 900_000 }, () => {
     assert.equal(again.stdout, "spiderpool: unchanged\ncoordinator: unchanged\nifacer: unchanged\n");
   });
 
-  it("AC-21 Node 24, both daemons, iproute2 and iptables run in the image", async () => {
+  it("issue 21: Node 24, both daemons, iproute2 and iptables run in the image", async () => {
     const sh =
       "node --version && spiderpool-agent --help && spiderpool-controller --help && ip -V && iptables --version";
     const { stdout } = await run("podman", [...PODMAN, ...RUN, tag, "sh", "-c", sh]);

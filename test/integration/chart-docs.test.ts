@@ -1,4 +1,4 @@
-// docs/install.md followed as far as this machine allows (AC-21): every `helm install` and
+// docs/install.md followed as far as this machine allows (issue 21): every `helm install` and
 // `helm upgrade` it shows is linted and rendered with exactly its arguments, the objects its
 // kubectl commands name are objects the chart renders, and the CRDs it deletes are the
 // chart's.
@@ -32,17 +32,17 @@ function helmArgs(line: string): string[] {
   return out;
 }
 
-describe("docs/install.md (AC-21)", () => {
+describe("docs/install.md (issue 21)", () => {
   const helmCommands = shellLines.filter((l) => /^helm (install|upgrade) spiderpool charts\/spiderpool /.test(l));
 
-  it("AC-21 shows the three value sets, an upgrade and an uninstall", () => {
+  it("issue 21: shows the three value sets, an upgrade and an uninstall", () => {
     assert.equal(helmCommands.filter((l) => l.startsWith("helm install")).length, 3);
     assert.equal(helmCommands.filter((l) => l.startsWith("helm upgrade")).length, 1);
     assert.ok(shellLines.includes(`helm uninstall spiderpool --namespace ${NAMESPACE}`));
   });
 
   for (const line of helmCommands) {
-    it(`AC-21 lints and renders: ${line.slice(0, 90)}…`, () => {
+    it(`issue 21: lints and renders: ${line.slice(0, 90)}…`, () => {
       const args = helmArgs(line);
       execFileSync(ensureHelm(), ["lint", CHART, "--strict", "--namespace", NAMESPACE, ...args], { encoding: "utf8" });
       const objs = objects(template(args));
@@ -55,7 +55,7 @@ describe("docs/install.md (AC-21)", () => {
     });
   }
 
-  it("AC-21 the objects its kubectl commands name are the chart's", () => {
+  it("issue 21: the objects its kubectl commands name are the chart's", () => {
     const rendered = objects(template()).map((o) => `${String(o.kind).toLowerCase()}/${o.metadata?.name}`);
     // In the commands and in the troubleshooting table alike.
     const named = [...DOC.matchAll(/\b(daemonset|deployment|job)\/([\w-]+)/g)].map((m) => `${m[1]}/${m[2]}`);
@@ -67,7 +67,7 @@ describe("docs/install.md (AC-21)", () => {
     assert.ok(rendered.includes(`validatingwebhookconfiguration/${name}`));
   });
 
-  it("AC-21 the CRDs it deletes are the chart's own (the NetworkAttachmentDefinition one stays for Multus)", () => {
+  it("issue 21: the CRDs it deletes are the chart's own (the NetworkAttachmentDefinition one stays for Multus)", () => {
     const line = shellLines.find((l) => l.startsWith("kubectl delete crd "))!;
     const deleted = line.split(/\s+/).slice(3).sort();
     const chart = readdirSync(join(CHART, "crds"))

@@ -1,4 +1,4 @@
-// Dashboards and alerts against what the daemons export (AC-21): `promtool check rules` and
+// Dashboards and alerts against what the daemons export (issue 21): `promtool check rules` and
 // `promtool test rules` on the chart's alerts, then a running spiderpool-agent's and
 // spiderpool-controller's /metrics parsed, and every metric the Grafana dashboards and the
 // alert expressions name must be among them (Spiderpool's own alerts name metrics its code
@@ -71,7 +71,7 @@ async function scrape(port: number): Promise<string> {
   return res.text();
 }
 
-describe("dashboards and alerts against the daemons' metrics (AC-21)", () => {
+describe("dashboards and alerts against the daemons' metrics (issue 21)", () => {
   let c: Cluster;
   let ctrl: SpiderpoolController;
 
@@ -85,19 +85,19 @@ describe("dashboards and alerts against the daemons' metrics (AC-21)", () => {
     await c?.close();
   });
 
-  it("AC-21 promtool check rules accepts the chart's alerts", () => {
+  it("issue 21: promtool check rules accepts the chart's alerts", () => {
     const out = execFileSync(promtool(), ["check", "rules", RULES], { encoding: "utf8" });
     assert.match(out, /SUCCESS: \d+ rules found/);
   });
 
-  it("AC-21 promtool test rules: each alert fires on its fixture series and not before its `for`", () => {
+  it("issue 21: promtool test rules: each alert fires on its fixture series and not before its `for`", () => {
     for (const f of readdirSync(RULE_TESTS).filter((x) => x.endsWith(".test.yaml"))) {
       const out = execFileSync(promtool(), ["test", "rules", f], { cwd: RULE_TESTS, encoding: "utf8" });
       assert.match(out, /SUCCESS/, f);
     }
   });
 
-  it("AC-21 every metric a dashboard or an alert names is exported by the running agent or controller", async () => {
+  it("issue 21: every metric a dashboard or an alert names is exported by the running agent or controller", async () => {
     const exported = new Set([
       ...exportedNames(await scrape(c.nodes[0]!.agent.ports.metrics)),
       ...exportedNames(await scrape(ctrl.ports.metrics)),

@@ -1,4 +1,4 @@
-// The chart's RBAC against the code (AC-21): spiderpool-agent and spiderpool-controller run
+// The chart's RBAC against the code (issue 21): spiderpool-agent and spiderpool-controller run
 // behind recording proxies through a whole cycle — webhooks admitting pools, a pod's ADD
 // and DEL through the shim, a Deployment's auto-pool created and deleted, a deleted pod's
 // address collected by GC, leader election, and the pre-delete hook's clean — and every
@@ -88,7 +88,7 @@ const UNEXERCISED: Record<string, Record<string, string>> = {
   },
 };
 
-describe("chart RBAC against the daemons' requests (AC-21)", { skip: !shimBuilt() && "the shim is not built" }, () => {
+describe("the chart's RBAC and the daemons' requests (issue 21)", { skip: !shimBuilt() && "no shim" }, () => {
   let h: Harness;
   let dir: string;
   let agentProxy: RecordingProxy;
@@ -158,7 +158,7 @@ describe("chart RBAC against the daemons' requests (AC-21)", { skip: !shimBuilt(
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
 
-  it("AC-21 a whole allocate/auto-pool/GC/webhook cycle makes no request the chart forbids", async () => {
+  it("issue 21: a whole allocate/auto-pool/GC/webhook cycle makes no request the chart forbids", async () => {
     const c = { h, nodes: [{ name: "node1", socket: join(dir, "agent.sock") }], dir } as unknown as Cluster;
     const socket = join(dir, "agent.sock");
     await h.client.create(SUBNETS, {

@@ -1,4 +1,4 @@
-// The Helm chart (AC-21): `helm lint` and `helm template` with the default values, with every
+// The Helm chart (issue 21): `helm lint` and `helm template` with the default values, with every
 // documented boolean switch flipped (each alone must change what is rendered, and all at
 // once must still lint), and with each webhook certificate method; golden files of the
 // rendered output, generated certificates masked (UPDATE_GOLDEN=1 rewrites them); the
@@ -93,26 +93,26 @@ function golden(name: string, rendered: string): void {
   assert.equal(text, want, `${name}: the rendered chart differs from ${file} (UPDATE_GOLDEN=1 rewrites it)`);
 }
 
-describe("Helm chart charts/spiderpool (AC-21)", () => {
-  it("AC-21 helm is available (fetched by scripts/helm.sh when missing)", () => {
+describe("Helm chart charts/spiderpool (issue 21)", () => {
+  it("issue 21: helm is available (fetched by scripts/helm.sh when missing)", () => {
     const v = execFileSync(ensureHelm(), ["version", "--short"], { encoding: "utf8" });
     assert.match(v, /^v3\./);
   });
 
   for (const [name, args] of Object.entries(CASES)) {
-    it(`AC-21 lint and template: ${name}, matching its golden file`, () => {
+    it(`issue 21: lint and template: ${name}, matching its golden file`, () => {
       lint(args);
       golden(name, template(args));
     });
   }
 
-  it("AC-21 all documented switches flipped at once: lints, renders, matches its golden file", () => {
+  it("issue 21: all documented switches flipped at once: lints, renders, matches its golden file", () => {
     const args = switches().flatMap(flipArgs);
     lint(args);
     golden("all-switches-flipped", template(args));
   });
 
-  it("AC-21 each documented switch, flipped alone, changes what is rendered", () => {
+  it("issue 21: each documented switch, flipped alone, changes what is rendered", () => {
     // With fixed certificates: generating a key per render would make this the slowest test.
     const fixed = CASES["tls-provided"]!;
     const base = template(fixed);
@@ -124,7 +124,7 @@ describe("Helm chart charts/spiderpool (AC-21)", () => {
     assert.deepEqual(inert, [], "switches documented in values.yaml that render nothing different");
   });
 
-  it("AC-21 an unknown tls.method and provided without its certificates are refused at render time", () => {
+  it("issue 21: an unknown tls.method and provided without its certificates are refused at render time", () => {
     assert.throws(
       () => template(["--set=spiderpoolController.tls.method=self"]),
       /must be auto, provided or certmanager/,
@@ -132,7 +132,7 @@ describe("Helm chart charts/spiderpool (AC-21)", () => {
     assert.throws(() => template(["--set=spiderpoolController.tls.method=provided"]), /needs tls.provided.tlsCert/);
   });
 
-  it("AC-21 the auto certificate is a CA-signed serving certificate, and both webhook configurations carry that CA", () => {
+  it("issue 21: the auto certificate is a CA-signed serving certificate, and both webhook configurations carry that CA", () => {
     const objs = objects(template()) as Array<Record<string, unknown>>;
     const secret = objs.find((o) => o["kind"] === "Secret") as { data: Record<string, string> };
     const ca = Buffer.from(secret.data["ca.crt"]!, "base64").toString();
@@ -148,7 +148,7 @@ describe("Helm chart charts/spiderpool (AC-21)", () => {
     }
   });
 
-  it("AC-21 the rendered webhooks are those the controller registers (Service, paths, rules)", () => {
+  it("issue 21: the rendered webhooks are those the controller registers (Service, paths, rules)", () => {
     const objs = objects(template()) as Array<Record<string, unknown>>;
     const want = webhookConfigurations(
       { service: { namespace: NAMESPACE, name: "spiderpool-controller", port: 5722 }, caPem: "" },
@@ -172,7 +172,7 @@ describe("Helm chart charts/spiderpool (AC-21)", () => {
     }
   });
 
-  it("AC-21 the chart's README is generated from values.yaml and its CRDs are deploy/crds (node scripts/gen-chart.ts)", async () => {
+  it("issue 21: the chart's README is generated from values.yaml and its CRDs are deploy/crds (node scripts/gen-chart.ts)", async () => {
     const text = readFileSync(join(CHART_DIR, "values.yaml"), "utf8");
     assert.equal(
       readFileSync(join(CHART_DIR, "README.md"), "utf8"),
@@ -191,7 +191,7 @@ describe("Helm chart charts/spiderpool (AC-21)", () => {
     }
   });
 
-  it("AC-21 conf.yml in spiderpool-conf parses and both daemons accept it", async () => {
+  it("issue 21: conf.yml in spiderpool-conf parses and both daemons accept it", async () => {
     const { readConfFile } = await import("../../src/agent/config.ts");
     const { loadControllerConfig } = await import("../../src/controller/config.ts");
     const { mkdtempSync, rmSync } = await import("node:fs");
