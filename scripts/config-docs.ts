@@ -13,6 +13,10 @@ const DESCRIPTIONS: Record<string, string> = {
   KUBECONFIG: "kubeconfig of the API server; unset: the pod's in-cluster service account",
   MULTUS_CLUSTER_NETWORK:
     "`namespace/name` of the cluster's default network (set when `multus.multusCNI.defaultCniCRName` is)",
+  VERSION:
+    "the release (upstream's build variable; the chart sets the chart's appVersion): CRDs older than it are upgraded at start",
+  SPIDERPOOL_TS_UPGRADE_CRDS:
+    "bring the six Spider* CRDs up to this controller's schemas at start unless a newer controller wrote them",
   SPIDERPOOL_LOG_LEVEL: "log level: debug, info, warn, error, fatal (panic is taken as fatal)",
   SPIDERPOOL_POD_NAMESPACE: "the pod's namespace (downward API); the controller's Lease lives there",
   SPIDERPOOL_POD_NAME: "the pod's name (downward API); the controller's leader identity",
@@ -147,6 +151,10 @@ function chartValues(): Map<string, Map<string, string>> {
       const v = m[2]!;
       const values = /\.Values\.([\w.]+)/.exec(v);
       const local = /\$(a|c|co)\.([\w.]+)/.exec(v);
+      if (v.includes(".Chart.AppVersion")) {
+        put(m[1]!, reader, "the chart's `appVersion`");
+        continue;
+      }
       put(
         m[1]!,
         reader,
@@ -177,8 +185,11 @@ export function envVars(): EnvVar[] {
     const text = readFileSync(file, "utf8");
     const folder = relative(join(ROOT, "src"), file).split("/")[0]!;
     const reader = DAEMONS[folder] ?? folder;
-    for (const m of text.matchAll(/["'`]((?:SPIDERPOOL_[A-Z0-9_]+)|MULTUS_CLUSTER_NETWORK|KUBECONFIG)["'`]/g)) {
+    for (const m of text.matchAll(/["'`]((?:SPIDERPOOL_[A-Z0-9_]+)|MULTUS_CLUSTER_NETWORK|KUBECONFIG|VERSION)["'`]/g)) {
       const name = m[1]!;
+      // "VERSION" is also a CNI command and a printer column: only a read of the environment counts.
+      if (name === "VERSION" && !/(?:e\.(?:str|int|bool)\(|env\[)$/.test(text.slice(Math.max(0, m.index - 8), m.index)))
+        continue;
       const e = found.get(name) ?? { readers: new Set<string>(), defaults: new Map<string, string>() };
       e.readers.add(reader);
       const d = defaultOf(text, name);

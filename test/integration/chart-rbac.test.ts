@@ -16,7 +16,10 @@ import { SpiderpoolAgent } from "../../src/agent/agent.ts";
 import { loadAgentConfig } from "../../src/agent/config.ts";
 import type { SpiderIPPool } from "../../src/api/ippool.ts";
 import type { OwnerReference } from "../../src/api/meta.ts";
+import { toCrd } from "../../src/api/crd.ts";
+import { SpiderIPPoolKind } from "../../src/api/ippool.ts";
 import { cleanWebhooks } from "../../src/controller/clean.ts";
+import { covers } from "../../src/controller/crd-upgrade.ts";
 import { loadControllerConfig } from "../../src/controller/config.ts";
 import { SpiderpoolController } from "../../src/controller/controller.ts";
 import { isNotFound } from "../../src/kube/errors.ts";
@@ -113,10 +116,16 @@ describe("the chart's RBAC and the daemons' requests (issue 21)", { skip: !shimB
           : Resources.validatingwebhookconfigurations;
       await h.client.create(rt, o as KubeObject);
     }
+    // An older SpiderIPPool CRD, as `helm upgrade` leaves it: the controller brings it up to date.
+    const crd = await h.client.get(Resources.customresourcedefinitions, "spiderippools.spiderpool.spidernet.io");
+    const spec = structuredClone(crd["spec"]) as { versions: Array<Record<string, unknown>> };
+    delete spec.versions[0]!["additionalPrinterColumns"];
+    await h.client.update(Resources.customresourcedefinitions, { ...crd, spec });
     ctrl = new SpiderpoolController({
       config: loadControllerConfig({
         SPIDERPOOL_POD_NAMESPACE: NAMESPACE,
         SPIDERPOOL_POD_NAME: "spiderpool-controller-0",
+        VERSION: "0.1.0",
         SPIDERPOOL_COORDINATOR_ENABLED: "true",
         SPIDERPOOL_MULTUS_CONFIG_ENABLED: "true",
         SPIDERPOOL_TS_GC_TRACE_POD_GAP_MS: "100",
@@ -131,6 +140,8 @@ describe("the chart's RBAC and the daemons' requests (issue 21)", { skip: !shimB
     });
     await ctrl.start();
     await eventually(() => ctrl.isLeader, 5000, "leader");
+    const upgraded = await h.client.get(Resources.customresourcedefinitions, "spiderippools.spiderpool.spidernet.io");
+    assert.ok(covers(upgraded["spec"], toCrd(SpiderIPPoolKind).spec), "the older CRD was upgraded at start");
     agent = new SpiderpoolAgent({
       config: {
         ...loadAgentConfig({
