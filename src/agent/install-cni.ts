@@ -31,12 +31,13 @@ function sameContent(path: string, want: Buffer): boolean {
   }
 }
 
-function writeAtomically(dir: string, name: string, content: Buffer): void {
+/** Writes `dir/name` beside itself, fsyncs and renames it over the old one (also used for Multus's files). */
+export function writeAtomically(dir: string, name: string, content: Buffer, mode = 0o755): void {
   const target = join(dir, name);
   const tmp = join(dir, `.${name}.${process.pid}.tmp`);
   let fd: number | undefined;
   try {
-    fd = openSync(tmp, "w", 0o755);
+    fd = openSync(tmp, "w", mode);
     for (let off = 0; off < content.length;) off += writeSync(fd, content, off, content.length - off);
     fsyncSync(fd);
     closeSync(fd);
@@ -49,7 +50,7 @@ function writeAtomically(dir: string, name: string, content: Buffer): void {
   }
 }
 
-function fsyncDir(dir: string): void {
+export function fsyncDir(dir: string): void {
   const fd = openSync(dir, "r");
   try {
     fsyncSync(fd);

@@ -52,8 +52,22 @@ const THIRD_PARTY =
   "src/controller/auto-pool.ts #watchThirdParty: the application of an OpenKruise workload's auto-pool (test/integration/agent-subnet.test.ts runs it)";
 const WEBHOOK_CREATE =
   "src/controller/webhooks/registration.ts: a configuration someone deleted is created again at start (the chart creates both, so the cycle updates them)";
+const MULTUS =
+  "Multus's own ClusterRole: the Multus binary on the node calls the API server with the kubeconfig the agent's multus-config sidecar writes from the agent's token";
 const UNEXERCISED: Record<string, Record<string, string>> = {
   agent: {
+    "k8s.cni.cncf.io|*|*": MULTUS,
+    "|pods/status|get": MULTUS,
+    "|pods/status|list": MULTUS,
+    "|pods/status|update": MULTUS,
+    "|pods/status|watch": MULTUS,
+    "|pods|update": MULTUS,
+    "|events|create": MULTUS,
+    "|events|patch": MULTUS,
+    "|events|update": MULTUS,
+    "events.k8s.io|events|create": MULTUS,
+    "events.k8s.io|events|patch": MULTUS,
+    "events.k8s.io|events|update": MULTUS,
     "spiderpool.spidernet.io|spiderippools|create": AGENT_AUTO_POOL,
     "spiderpool.spidernet.io|spiderippools|update": AGENT_AUTO_POOL,
     "spiderpool.spidernet.io|spidersubnets|get": AGENT_AUTO_POOL,
