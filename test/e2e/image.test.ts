@@ -6,7 +6,16 @@
 // itself as skipped with that reason. In CI a missing tool fails it.
 import assert from "node:assert/strict";
 import { execFile, execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -74,6 +83,39 @@ describe("container image (issue 21)", { skip, timeout: 900_000 }, () => {
       "install-cni",
     ]);
     assert.equal(again.stdout, "spiderpool: unchanged\ncoordinator: unchanged\nifacer: unchanged\n");
+  });
+
+  it("issue 21: podman run of the multus-config sidecar writes Multus's files into the host directory; multus-uninstall removes them", async () => {
+    const netd = join(host, "net.d");
+    const sa = join(host, "sa");
+    mkdirSync(netd);
+    mkdirSync(sa);
+    writeFileSync(join(netd, "10-calico.conflist"), '{"name":"k8s-pod-network","plugins":[]}');
+    writeFileSync(join(sa, "token"), "token-1");
+    writeFileSync(join(sa, "ca.crt"), "CA");
+    const mounts = ["-v", `${netd}:/host/etc/cni/net.d`, "-v", `${sa}:/sa:ro`, "-v", `${host}:/host/opt/cni/bin`];
+    const env = ["-e", "KUBERNETES_SERVICE_HOST=192.0.2.1", "-e", "KUBERNETES_SERVICE_PORT=443"];
+    const sidecar = ["/usr/bin/spiderpool-agent", "multus-config", "--service-account-dir=/sa", "--once"];
+    const { stdout } = await run("podman", [...PODMAN, ...RUN, ...mounts, ...env, tag, ...sidecar]);
+    assert.equal(stdout, "wrote multus.d/multus.kubeconfig\nwrote 00-multus.conf\n");
+    const conf = JSON.parse(readFileSync(join(netd, "00-multus.conf"), "utf8")) as {
+      clusterNetwork: string;
+      kubeconfig: string;
+    };
+    assert.equal(conf.clusterNetwork, "k8s-pod-network");
+    assert.equal(conf.kubeconfig, "/etc/cni/net.d/multus.d/multus.kubeconfig");
+    assert.match(readFileSync(join(netd, "multus.d", "multus.kubeconfig"), "utf8"), /token-1/);
+    writeFileSync(join(host, "multus"), "bin");
+    const un = await run("podman", [
+      ...PODMAN,
+      ...RUN,
+      ...mounts,
+      tag,
+      "/usr/bin/spiderpool-agent",
+      "multus-uninstall",
+    ]);
+    assert.equal(un.stdout.split("\n").filter((l) => l.startsWith("removed")).length, 3);
+    assert.deepEqual(readdirSync(netd), ["10-calico.conflist"]);
   });
 
   it("issue 21: Node 24, both daemons, iproute2 and iptables run in the image", async () => {
