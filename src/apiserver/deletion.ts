@@ -44,7 +44,8 @@ export function deleteNow(core: RegistryCore, r: ServedResource, obj: Obj, opts:
       m.deletionTimestamp =
         grace > 0 ? new Date(Date.now() + grace * 1000).toISOString().replace(/\.\d{3}Z$/, "Z") : now();
       m.deletionGracePeriodSeconds = grace;
-      m.generation = (m.generation ?? 1) + 1;
+      // As kube-apiserver's BeforeDelete: only kinds that track a generation count the deletion.
+      if (m.generation !== undefined && m.generation > 0) m.generation += 1;
     } else if (grace < (m.deletionGracePeriodSeconds ?? 0)) {
       m.deletionGracePeriodSeconds = grace;
     }

@@ -16,12 +16,12 @@ export function now(): string {
   return new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
-/** A new object from a request body: identity, timestamps, generation, apiVersion and kind set by the server. */
+/** A new object from a request body: identity, timestamps, apiVersion and kind set by the server (generation: its strategy). */
 export function freshObject(r: ServedResource, body: Record<string, unknown>, namespace: string | undefined): Obj {
   const meta = { ...((body["metadata"] as Obj["metadata"] | undefined) ?? {}) };
   meta.uid = randomUUID();
   meta.creationTimestamp = now();
-  meta.generation = 1;
+  delete meta.generation;
   delete meta.deletionTimestamp;
   delete meta.deletionGracePeriodSeconds;
   delete meta.resourceVersion;

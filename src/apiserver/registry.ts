@@ -230,6 +230,7 @@ export class Registry implements RegistryCore {
     const warnings: string[] = [];
     const strategy = this.strategy(r);
     let obj = freshObject(r, body, r.namespaced ? namespace : undefined);
+    if (strategy.tracksGeneration) obj.metadata.generation = 1;
     strategy.prepareForCreate(obj);
     const name = obj.metadata.name ?? "";
     this.#schema(r, obj, opts, warnings);
@@ -397,8 +398,9 @@ export class Registry implements RegistryCore {
       // Unconditional writes (patches without a resourceVersion) are rebuilt on the latest object.
       return this.#write(r, namespace, name, build, rv, subresource, opts);
     }
-    if (specChanged(r, old, next)) next.metadata.generation = (old.metadata.generation ?? 1) + 1;
     const strategy = this.strategy(r);
+    if (strategy.tracksGeneration && specChanged(r, old, next))
+      next.metadata.generation = (old.metadata.generation ?? 1) + 1;
     next = strategy.canonicalize(next);
     const unchanged = same(next, {
       ...old,

@@ -12,6 +12,8 @@ import type { Obj, Store } from "./store.ts";
 export interface Strategy {
   /** Namespaces are named by DNS-1123 labels, everything else by subdomains. */
   readonly nameRule: "label" | "subdomain";
+  /** Whether `metadata.generation` counts spec changes (workloads, CRDs, custom resources; not Leases or Pods). */
+  readonly tracksGeneration: boolean;
   /** Sets or resets fields of a new object (status where it is a subresource). */
   prepareForCreate(obj: Obj): void;
   /** Validation beyond ObjectMeta (and beyond a custom resource's schema). */
