@@ -9,7 +9,7 @@ import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { stringify } from "yaml";
 import type { StatusReason } from "../kube/status.ts";
-import { parseJson as parseExactJson, stringifyJson } from "../api/int64.ts";
+import { stringifyJson } from "../api/int64.ts";
 import {
   badRequest,
   HttpError,
@@ -34,6 +34,7 @@ import {
   TABLE_TYPE,
 } from "./negotiation.ts";
 import { RequestMetrics, requestLabels } from "./request-metrics.ts";
+import { readJson, readObject } from "./request-body.ts";
 import { serialized, serveWatch, type ActiveWatch } from "./watch.ts";
 
 export type Verb = "get" | "list" | "watch" | "create" | "update" | "patch" | "delete" | "deletecollection";
@@ -66,7 +67,6 @@ export interface ServerOptions extends RegistryOptions {
   onRequest?: (r: { method: string; path: string; status: number; ms: number }) => void;
 }
 
-const MAX_BODY = 3 * 1024 * 1024;
 const VERSION_INFO = {
   major: "1",
   minor: "32",
@@ -83,33 +83,6 @@ function send(res: ServerResponse, code: number, body: unknown, contentType = "a
   const text = typeof body === "string" ? body : stringifyJson(body);
   res.writeHead(code, { "content-type": contentType, "content-length": Buffer.byteLength(text) });
   res.end(text);
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        reject(statusError(413, "RequestEntityTooLarge", "the request body is larger than 3 MiB"));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
-}
-
-function parseJson(text: string): unknown {
-  if (text.trim() === "") return undefined;
-  try {
-    return parseExactJson(text);
-  } catch (err) {
-    throw badRequest(`the request body is not valid JSON: ${(err as Error).message}`);
-  }
 }
 
 interface Route {
@@ -321,6 +294,8 @@ export class EmbeddedApiServer {
         if (route.name === "") return this.#list(req, res, route, q);
         return this.#get(req, res, route);
       case "POST":
+        // A subresource this server lacks (a kind it does not serve, read as one) is 404, as in kube-apiserver.
+        if (route.subresource !== "") throw pathNotFound(path);
         if (route.name !== "") throw methodNotAllowed(`POST is not allowed on ${path}`);
         return this.#create(req, res, route, q);
       case "PUT":
@@ -510,8 +485,7 @@ export class EmbeddedApiServer {
 
   async #create(req: IncomingMessage, res: ServerResponse, r: Route, q: URLSearchParams): Promise<void> {
     this.#fault("create", r.resource);
-    this.#json(req);
-    const body = parseJson(await readBody(req));
+    const body = await readObject(req);
     const out = await this.registry.create(r.resource, r.namespace, body, this.#writeOptions(q));
     this.#sendWarnings(res, out.warnings);
     this.#sendObject(req, res, out.code, out.object, r);
@@ -519,8 +493,7 @@ export class EmbeddedApiServer {
 
   async #update(req: IncomingMessage, res: ServerResponse, r: Route, q: URLSearchParams): Promise<void> {
     this.#fault("update", r.resource);
-    this.#json(req);
-    const body = parseJson(await readBody(req));
+    const body = await readObject(req);
     const out = await this.registry.update(r.resource, r.namespace, r.name, body, r.subresource, this.#writeOptions(q));
     this.#sendWarnings(res, out.warnings);
     this.#sendObject(req, res, out.code, out.object, r);
@@ -538,7 +511,7 @@ export class EmbeddedApiServer {
     ) {
       throw unsupportedMediaType(ct);
     }
-    const body = parseJson(await readBody(req));
+    const body = await readJson(req);
     const out = await this.registry.patch(
       r.resource,
       r.namespace,
@@ -553,7 +526,7 @@ export class EmbeddedApiServer {
   }
 
   async #delete(req: IncomingMessage, res: ServerResponse, r: Route, q: URLSearchParams): Promise<void> {
-    const body = parseJson(await readBody(req)) as (Omit<DeleteOptions, "dryRun"> & { dryRun?: string[] }) | undefined;
+    const body = (await readJson(req)) as (Omit<DeleteOptions, "dryRun"> & { dryRun?: string[] }) | undefined;
     const opts: DeleteOptions = {};
     const pol = body?.propagationPolicy ?? q.get("propagationPolicy") ?? undefined;
     if (pol !== undefined) {
@@ -592,15 +565,10 @@ export class EmbeddedApiServer {
     this.#sendObject(req, res, out.code, out.status ?? out.object, r);
   }
 
-  #json(req: IncomingMessage): void {
-    const ct = (req.headers["content-type"] ?? "application/json").split(";")[0]?.trim() ?? "";
-    if (ct !== "application/json" && ct !== "") throw unsupportedMediaType(ct);
-  }
-
   /** Test controls over HTTP, for servers run as a separate process (spiderpoolctl apiserver). */
   async #control(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     if (req.method !== "POST") throw methodNotAllowed("control endpoints take POST");
-    const body = (parseJson(await readBody(req)) ?? {}) as Record<string, unknown>;
+    const body = ((await readJson(req)) ?? {}) as Record<string, unknown>;
     switch (path) {
       case "/_embedded/faults":
         this.injectFault(body as unknown as Fault);

@@ -15,6 +15,26 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const CHART = join(ROOT, "test", "support", "manifests", "chart-kinds.yaml");
 const noKubectl = KUBECTL === undefined ? "kubectl is not installed (package kubernetes-client)" : false;
 
+/** A field by dotted path, without the empty values JSON writes and protobuf does not (`resources: {}`, `null`). */
+function at(obj: unknown, path: string): unknown {
+  let v = obj;
+  for (const k of path.split(".")) v = (v as Record<string, unknown> | undefined)?.[k];
+  return withoutEmpty(v);
+}
+
+function withoutEmpty(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(withoutEmpty);
+  if (typeof v !== "object" || v === null) return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) {
+    const y = withoutEmpty(x);
+    if (y === null || y === undefined) continue;
+    if (typeof y === "object" && !Array.isArray(y) && Object.keys(y).length === 0) continue;
+    out[k] = y;
+  }
+  return out;
+}
+
 describe("issue 20: built-in kinds of a chart, served with their schemas", () => {
   let server: EmbeddedApiServer;
   let client: KubeClient;
@@ -140,6 +160,97 @@ describe("issue 20: built-in kinds of a chart, served with their schemas", () =>
     assert.match(type.stderr, /spec\.replicas in body must be of type integer/);
   });
 
+  it(
+    "kubectl create of built-in kinds sends protobuf, and the server stores what kubectl meant",
+    { skip: noKubectl },
+    async () => {
+      const probe = await kubectl(["create", "namespace", "demo", "-v=8"]);
+      assert.equal(probe.code, 0, probe.stderr);
+      assert.match(probe.stderr, /Content-Type: application\/vnd\.kubernetes\.protobuf/, "kubectl sent protobuf");
+      const cases: Array<{ create: string[]; get: string[]; fields: string[] }> = [
+        { create: ["configmap", "c", "--from-literal=a=b", "--from-literal=x=y"], get: ["cm", "c"], fields: ["data"] },
+        { create: ["secret", "generic", "s", "--from-literal=p=q"], get: ["secret", "s"], fields: ["data", "type"] },
+        {
+          create: ["deployment", "web", "--image=nginx", "--image=busybox", "--replicas=2", "--port=80"],
+          get: ["deployment", "web"],
+          fields: ["metadata.labels", "spec"],
+        },
+        {
+          create: ["job", "once", "--image=busybox", "--", "sh", "-c", "echo hi"],
+          get: ["job", "once"],
+          fields: ["spec"],
+        },
+        {
+          create: ["cronjob", "tick", "--image=busybox", "--schedule=*/5 * * * *", "--", "date"],
+          get: ["cronjob", "tick"],
+          fields: ["spec"],
+        },
+        {
+          create: ["service", "nodeport", "np", "--tcp=80:8080", "--node-port=30080"],
+          get: ["svc", "np"],
+          fields: ["spec"],
+        },
+        {
+          create: ["service", "externalname", "ext", "--external-name=db.example"],
+          get: ["svc", "ext"],
+          fields: ["spec"],
+        },
+        { create: ["serviceaccount", "robot"], get: ["sa", "robot"], fields: ["metadata.name"] },
+        {
+          create: ["role", "reader", "--verb=get,list", "--resource=pods,deployments.apps", "--resource-name=x"],
+          get: ["role", "reader"],
+          fields: ["rules"],
+        },
+        {
+          create: ["clusterrole", "agg", "--aggregation-rule=example.com/aggregate=true"],
+          get: ["clusterrole", "agg"],
+          fields: ["aggregationRule"],
+        },
+        {
+          create: [
+            "rolebinding",
+            "rb",
+            "--clusterrole=view",
+            "--user=alice",
+            "--group=devs",
+            "--serviceaccount=default:robot",
+          ],
+          get: ["rolebinding", "rb"],
+          fields: ["subjects", "roleRef"],
+        },
+        {
+          create: ["priorityclass", "high", "--value=1000", "--preemption-policy=Never", "--description=x"],
+          get: ["priorityclass", "high"],
+          fields: ["value", "description", "preemptionPolicy"],
+        },
+        {
+          create: ["poddisruptionbudget", "pdb", "--selector=app=web", "--min-available=1"],
+          get: ["pdb", "pdb"],
+          fields: ["spec"],
+        },
+      ];
+      for (const c of cases) {
+        const what = `kubectl create ${c.create.join(" ")}`;
+        // Flags go before a `--`, after which everything is the container's command.
+        const dash = c.create.includes("--") ? c.create.indexOf("--") : c.create.length;
+        const dryRun = [...c.create.slice(0, dash), "--dry-run=client", "-o", "json", ...c.create.slice(dash)];
+        const meant = await kubectl(["create", ...dryRun]);
+        assert.equal(meant.code, 0, `${what} --dry-run=client: ${meant.stderr}`);
+        const created = await kubectl(["create", ...c.create]);
+        assert.equal(created.code, 0, `${what}: ${created.stderr}`);
+        const stored = await kubectl(["get", ...c.get, "-o", "json"]);
+        assert.equal(stored.code, 0, stored.stderr);
+        for (const field of c.fields) {
+          assert.deepEqual(
+            at(JSON.parse(stored.stdout), field),
+            at(JSON.parse(meant.stdout), field),
+            `${what}: ${field}`,
+          );
+        }
+      }
+    },
+  );
+
   it("a Status with kind, reason, code and causes for an invalid built-in object", async () => {
     const res = await fetch(`${server.url}/apis/rbac.authorization.k8s.io/v1/clusterrolebindings`, {
       method: "POST",
@@ -174,7 +285,7 @@ describe("issue 20: built-in kinds of a chart, served with their schemas", () =>
     const cm = await client.create(Resources.configmaps, {
       apiVersion: "v1",
       kind: "ConfigMap",
-      metadata: { name: "c", namespace: "default" },
+      metadata: { name: "gen", namespace: "default" },
       data: { a: "1" },
     } as KubeObject);
     assert.equal(cm.metadata?.["generation"], undefined);
