@@ -6,6 +6,7 @@
  * every non-pointer field) and refused otherwise, so nothing a client set is lost silently.
  */
 import { SpiderpoolError } from "../../errors/base.ts";
+import { SelfSubjectAccessReview, TokenRequest } from "./authentication.ts";
 import { ClusterRole, ClusterRoleBinding, PodDisruptionBudget, PriorityClass, Role, RoleBinding } from "./cluster.ts";
 import { ConfigMap, Namespace, Secret, Service, ServiceAccount } from "./core.ts";
 import type { Field, Message } from "./message.ts";
@@ -42,6 +43,8 @@ const KINDS: ReadonlyMap<string, Message> = new Map([
   ["rbac.authorization.k8s.io/v1/ClusterRoleBinding", ClusterRoleBinding],
   ["scheduling.k8s.io/v1/PriorityClass", PriorityClass],
   ["policy/v1/PodDisruptionBudget", PodDisruptionBudget],
+  ["authentication.k8s.io/v1/TokenRequest", TokenRequest],
+  ["authorization.k8s.io/v1/SelfSubjectAccessReview", SelfSubjectAccessReview],
 ]);
 
 /** Decodes a `k8s\0` envelope to the object it carries, with its apiVersion and kind. */
