@@ -35,6 +35,7 @@ import type {
   WriteResult,
 } from "./registry-types.ts";
 import { BUILTIN_RESOURCES, groupVersion, storageKey, type ServedResource } from "./resources.ts";
+import { hasScale, scaleOf, withScale } from "./scale.ts";
 import { prepareCustomResource, type FieldError } from "./schema.ts";
 import { strategyFor } from "./strategies/index.ts";
 import { NamespaceStrategy, SYSTEM_NAMESPACES } from "./strategies/namespaces.ts";
@@ -294,7 +295,8 @@ export class Registry implements RegistryCore {
     opts: WriteOptions = {},
   ): Promise<WriteResult> {
     if (!isObj(body)) throw badRequest("the request body must be a JSON object");
-    this.#checkKind(r, body);
+    const scale = subresource === "scale";
+    if (!scale) this.#checkKind(r, body);
     const meta = (body["metadata"] ?? {}) as Obj["metadata"];
     if (!isObj(meta)) throw badRequest("metadata must be an object");
     if (meta.name !== undefined && meta.name !== name) {
@@ -313,7 +315,8 @@ export class Registry implements RegistryCore {
         },
       ]);
     }
-    return this.#write(r, namespace, name, () => body as Obj, rv, subresource, opts);
+    const build = scale ? (current: Obj) => withScale(r, current, body) : () => body as Obj;
+    return this.#write(r, namespace, name, build, rv, subresource, opts);
   }
 
   async patch(
@@ -332,7 +335,11 @@ export class Registry implements RegistryCore {
       const pm = patchBody["metadata"];
       if (isObj(pm) && typeof pm["resourceVersion"] === "string") rv = pm["resourceVersion"];
     }
-    return this.#write(r, namespace, name, (current) => applyPatch(type, current, patchBody), rv, subresource, opts);
+    const build =
+      subresource === "scale"
+        ? (current: Obj) => withScale(r, current, applyPatch(type, scaleOf(current) as Obj, patchBody))
+        : (current: Obj) => applyPatch(type, current, patchBody);
+    return this.#write(r, namespace, name, build, rv, subresource, opts);
   }
 
   /** The shared update path: build the new object from the current one, admit, commit with the precondition. */
@@ -345,7 +352,11 @@ export class Registry implements RegistryCore {
     subresource: string,
     opts: WriteOptions,
   ): Promise<WriteResult> {
-    if (subresource !== "" && !(subresource === "status" && r.statusSubresource)) {
+    if (
+      subresource !== "" &&
+      !(subresource === "status" && r.statusSubresource) &&
+      !(subresource === "scale" && hasScale(r))
+    ) {
       throw notFound(this.#target(r, `${name}/${subresource}`));
     }
     const old = this.get(r, namespace, name);

@@ -35,6 +35,8 @@ import {
 } from "./negotiation.ts";
 import { RequestMetrics, requestLabels } from "./request-metrics.ts";
 import { readJson, readObject } from "./request-body.ts";
+import type { Obj } from "./store.ts";
+import { hasScale, scaleOf } from "./scale.ts";
 import { AccessGate, verbOf } from "./auth/gate.ts";
 import { tokenRequest } from "./auth/token-request.ts";
 import { ACCESS_REVIEW_PATH, accessReview } from "./auth/access-review.ts";
@@ -403,6 +405,17 @@ export class EmbeddedApiServer {
       if (r.shortNames.length > 0) entry["shortNames"] = r.shortNames;
       if (r.categories.length > 0) entry["categories"] = r.categories;
       resources.push(entry);
+      if (hasScale(r)) {
+        resources.push({
+          name: `${r.plural}/scale`,
+          singularName: "",
+          namespaced: r.namespaced,
+          group: "autoscaling",
+          version: "v1",
+          kind: "Scale",
+          verbs: ["get", "patch", "update"],
+        });
+      }
       if (r.statusSubresource) {
         resources.push({
           name: `${r.plural}/status`,
@@ -439,6 +452,7 @@ export class EmbeddedApiServer {
   /** Sends a stored object in the form the request accepts; a Status is sent as it is. */
   #sendObject(req: IncomingMessage, res: ServerResponse, code: number, obj: unknown, r: Route): void {
     const o = obj as { kind?: string; metadata?: { resourceVersion?: string } };
+    if (r.subresource === "scale" && o.kind !== "Status") return send(res, code, scaleOf(obj as Obj));
     const form = o.kind === "Status" ? "object" : answerForm(req.headers.accept, false);
     if (form === "metadata") return send(res, code, asMetadata(o as { metadata: unknown }), METADATA_TYPE);
     if (form === "table") {
@@ -454,6 +468,9 @@ export class EmbeddedApiServer {
 
   #get(req: IncomingMessage, res: ServerResponse, r: Route): void {
     this.#fault("get", r.resource);
+    if (r.subresource === "scale" && hasScale(r.resource)) {
+      return send(res, 200, scaleOf(this.registry.get(r.resource, r.namespace, r.name)));
+    }
     if (r.subresource !== "" && !(r.subresource === "status" && r.resource.statusSubresource)) {
       throw pathNotFound(`${r.resource.plural}/${r.name}/${r.subresource}`);
     }
