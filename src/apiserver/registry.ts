@@ -22,7 +22,7 @@ import {
 import { isObj, same, withoutKeys } from "./json-values.ts";
 import { ListSnapshots } from "./list-snapshots.ts";
 import { checkNamespace } from "./namespace-lifecycle.ts";
-import { freshObject, generatedName, validateObjectMeta } from "./object-meta.ts";
+import { freshObject, generatedName, metadataShapeErrors, validateObjectMeta } from "./object-meta.ts";
 import { jsonPatch, mergePatch, PatchError, strategicMergePatch } from "./patch.ts";
 import type {
   AdmissionRequest,
@@ -221,6 +221,8 @@ export class Registry implements RegistryCore {
     this.#checkKind(r, body);
     const meta = (body["metadata"] ?? {}) as Obj["metadata"];
     if (!isObj(meta)) throw badRequest("metadata must be an object");
+    const shape = metadataShapeErrors(meta);
+    if (shape.length > 0) throw invalid(this.#target(r, typeof meta.name === "string" ? meta.name : ""), shape);
     if (r.namespaced && meta.namespace !== undefined && meta.namespace !== "" && meta.namespace !== namespace) {
       throw badRequest("the namespace of the provided object does not match the namespace sent on the request");
     }
@@ -365,6 +367,8 @@ export class Registry implements RegistryCore {
     const warnings: string[] = [];
     let next = structuredClone(build(structuredClone(old)));
     if (!isObj(next) || !isObj(next.metadata)) throw badRequest("the result must be an object with metadata");
+    const shape = metadataShapeErrors(next.metadata);
+    if (shape.length > 0) throw invalid(this.#target(r, name), shape);
     // A resourceVersion written by the body or a patch is a precondition, whatever the verb.
     const wanted = next.metadata.resourceVersion;
     if (wanted !== undefined && wanted !== "" && wanted !== old.metadata.resourceVersion) {

@@ -3,6 +3,7 @@
  * Scale), what `kubectl scale` and autoscalers read and patch: the object's replicas and
  * its selector as a string; writing one changes only the object's `spec.replicas`.
  */
+import { stringifyJson } from "../api/int64.ts";
 import { invalid } from "./http-errors.ts";
 import { isObj } from "./json-values.ts";
 import { storageKey, type ServedResource } from "./resources.ts";
@@ -59,7 +60,7 @@ export function withScale(r: ServedResource, obj: Obj, scale: unknown): Obj {
       {
         type: "FieldValueInvalid",
         field: "spec.replicas",
-        message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`,
+        message: `Invalid value: ${stringifyJson(replicas) ?? String(replicas)}: must be greater than or equal to 0`,
       },
     ]);
   }
