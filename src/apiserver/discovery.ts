@@ -24,8 +24,11 @@ export function apiVersions(host: string): Record<string, unknown> {
   };
 }
 
+/** Resources that are requests rather than stored objects (served by auth/), create-only. */
+const REVIEWS = { group: "authorization.k8s.io", version: "v1" };
+
 export function apiGroups(resources: readonly ServedResource[]): ApiGroup[] {
-  const byGroup = new Map<string, Set<string>>();
+  const byGroup = new Map<string, Set<string>>([[REVIEWS.group, new Set([REVIEWS.version])]]);
   for (const r of resources) {
     if (r.group === "") continue;
     let s = byGroup.get(r.group);
@@ -47,8 +50,16 @@ export function resourceList(
   version: string,
 ): Record<string, unknown> | undefined {
   const rs = resources.filter((r) => r.group === group && r.version === version);
-  if (rs.length === 0) return undefined;
   const out: Array<Record<string, unknown>> = [];
+  if (group === REVIEWS.group && version === REVIEWS.version) {
+    out.push({
+      name: "selfsubjectaccessreviews",
+      singularName: "selfsubjectaccessreview",
+      namespaced: false,
+      kind: "SelfSubjectAccessReview",
+      verbs: ["create"],
+    });
+  } else if (rs.length === 0) return undefined;
   for (const r of rs) {
     const entry: Record<string, unknown> = {
       name: r.plural,
@@ -64,6 +75,16 @@ export function resourceList(
     if (hasScale(r))
       out.push({ name: `${r.plural}/scale`, group: "autoscaling", version: "v1", kind: "Scale", ...sub });
     if (r.statusSubresource) out.push({ name: `${r.plural}/status`, kind: r.kind, ...sub });
+    if (r.group === "" && r.plural === "serviceaccounts") {
+      out.push({
+        ...sub,
+        name: "serviceaccounts/token",
+        group: "authentication.k8s.io",
+        version: "v1",
+        kind: "TokenRequest",
+        verbs: ["create"],
+      });
+    }
   }
   return {
     kind: "APIResourceList",
