@@ -192,6 +192,30 @@ export class Registry implements RegistryCore {
     return errors;
   }
 
+  /**
+   * kube-apiserver decodes a built-in kind into its Go type before anything else reads it,
+   * so a value of the wrong type is the decoder's 400 BadRequest there, not a field error.
+   */
+  #decoded(r: ServedResource, errors: FieldError[]): void {
+    if (r.crd !== undefined) return;
+    const e = errors.find((x) => x.type === "FieldValueTypeInvalid");
+    if (e !== undefined) {
+      throw badRequest(
+        `${r.kind} in version "${r.version}" cannot be handled as a ${r.kind}: ${e.field}: ${e.message}`,
+      );
+    }
+  }
+
+  /** ObjectMeta of the wrong shape cannot be decoded, for any kind: 400, as kube-apiserver's decoder answers. */
+  #decodedMeta(r: ServedResource, meta: Record<string, unknown>): void {
+    const e = metadataShapeErrors(meta)[0];
+    if (e !== undefined) {
+      throw badRequest(
+        `${r.kind} in version "${r.version}" cannot be handled as a ${r.kind}: ${e.field}: ${e.message}`,
+      );
+    }
+  }
+
   /** Metadata rules plus the kind's own validation. */
   #validate(r: ServedResource, obj: Obj): FieldError[] {
     const s = this.strategy(r);
@@ -221,8 +245,7 @@ export class Registry implements RegistryCore {
     this.#checkKind(r, body);
     const meta = (body["metadata"] ?? {}) as Obj["metadata"];
     if (!isObj(meta)) throw badRequest("metadata must be an object");
-    const shape = metadataShapeErrors(meta);
-    if (shape.length > 0) throw invalid(this.#target(r, typeof meta.name === "string" ? meta.name : ""), shape);
+    this.#decodedMeta(r, meta);
     if (r.namespaced && meta.namespace !== undefined && meta.namespace !== "" && meta.namespace !== namespace) {
       throw badRequest("the namespace of the provided object does not match the namespace sent on the request");
     }
@@ -236,7 +259,7 @@ export class Registry implements RegistryCore {
     if (strategy.tracksGeneration) obj.metadata.generation = 1;
     strategy.prepareForCreate(obj);
     const name = obj.metadata.name ?? "";
-    this.#schema(r, obj, opts, warnings);
+    this.#decoded(r, this.#schema(r, obj, opts, warnings));
     const req = (o: Obj | undefined, n = name): AdmissionRequest => ({
       operation: "CREATE",
       resource: r,
@@ -367,8 +390,7 @@ export class Registry implements RegistryCore {
     const warnings: string[] = [];
     let next = structuredClone(build(structuredClone(old)));
     if (!isObj(next) || !isObj(next.metadata)) throw badRequest("the result must be an object with metadata");
-    const shape = metadataShapeErrors(next.metadata);
-    if (shape.length > 0) throw invalid(this.#target(r, name), shape);
+    this.#decodedMeta(r, next.metadata);
     // A resourceVersion written by the body or a patch is a precondition, whatever the verb.
     const wanted = next.metadata.resourceVersion;
     if (wanted !== undefined && wanted !== "" && wanted !== old.metadata.resourceVersion) {
@@ -387,7 +409,7 @@ export class Registry implements RegistryCore {
         ]);
       }
     }
-    this.#schema(r, next, opts, warnings);
+    this.#decoded(r, this.#schema(r, next, opts, warnings));
     const req = (o: Obj | undefined): AdmissionRequest => ({
       operation: "UPDATE",
       resource: r,
