@@ -9,21 +9,12 @@ import { matchesRequirements, parseSelector, type Requirement } from "../api/sel
 import { checkPreconditions, deleteNow, afterDelete } from "./deletion.ts";
 import { matchesFields, parseFieldSelector, type FieldRequirement } from "./fields.ts";
 import { GarbageCollector } from "./garbage-collector.ts";
-import {
-  alreadyExists,
-  badRequest,
-  conflict,
-  HttpError,
-  invalid,
-  notFound,
-  STALE,
-  type Target,
-} from "./http-errors.ts";
-import { isObj, same, withoutKeys } from "./json-values.ts";
+import { alreadyExists, badRequest, conflict, invalid, notFound, STALE, type Target } from "./http-errors.ts";
+import { isObj, same } from "./json-values.ts";
 import { ListSnapshots } from "./list-snapshots.ts";
+import { applyPatch, carryOver, specChanged } from "./write-rules.ts";
 import { checkNamespace } from "./namespace-lifecycle.ts";
 import { freshObject, generatedName, metadataShapeErrors, validateObjectMeta } from "./object-meta.ts";
-import { jsonPatch, mergePatch, PatchError, strategicMergePatch } from "./patch.ts";
 import type {
   AdmissionRequest,
   Admitter,
@@ -496,57 +487,6 @@ export class Registry implements RegistryCore {
     this.deleteNow(this.builtin("pods"), pod, { gracePeriodSeconds: 0 });
     return true;
   }
-}
-
-function applyPatch(type: string, current: Obj, patchBody: unknown): Obj {
-  try {
-    if (type === "application/merge-patch+json") return mergePatch(current, patchBody) as Obj;
-    if (type === "application/strategic-merge-patch+json") return strategicMergePatch(current, patchBody) as Obj;
-    if (type === "application/json-patch+json") return jsonPatch(current, patchBody) as Obj;
-  } catch (err) {
-    if (err instanceof PatchError) throw statusOf(422, "Invalid", err.message);
-    throw err;
-  }
-  throw statusOf(415, "UnsupportedMediaType", `the server does not support the patch type ${type}`);
-}
-
-function statusOf(code: number, reason: "Invalid" | "UnsupportedMediaType", message: string): HttpError {
-  return new HttpError({ kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message, reason, code });
-}
-
-/** Fields a client cannot change through this endpoint come from the stored object. */
-function carryOver(r: ServedResource, old: Obj, next: Obj, subresource: string): Obj {
-  let out: Obj;
-  if (subresource === "status") {
-    out = { ...structuredClone(old), status: next["status"] } as Obj;
-    if (next["status"] === undefined) delete out["status"];
-  } else {
-    out = { ...next, apiVersion: old["apiVersion"], kind: old["kind"] } as Obj;
-    if (r.statusSubresource) {
-      if (old["status"] === undefined) delete out["status"];
-      else out["status"] = structuredClone(old["status"]);
-    }
-  }
-  const m: Obj["metadata"] = { ...out.metadata };
-  // Identity and bookkeeping fields always come from the stored object.
-  for (const k of ["name", "namespace", "uid", "creationTimestamp", "generation", "resourceVersion"] as const) {
-    if (old.metadata[k] !== undefined) (m as Record<string, unknown>)[k] = old.metadata[k];
-    else delete m[k];
-  }
-  if (old.metadata.deletionTimestamp !== undefined) m.deletionTimestamp = old.metadata.deletionTimestamp;
-  else delete m.deletionTimestamp;
-  if (old.metadata.deletionGracePeriodSeconds !== undefined)
-    m.deletionGracePeriodSeconds = old.metadata.deletionGracePeriodSeconds;
-  else delete m.deletionGracePeriodSeconds;
-  delete m.managedFields;
-  delete m.selfLink;
-  out.metadata = m;
-  return out;
-}
-
-function specChanged(r: ServedResource, old: Obj, next: Obj): boolean {
-  const skip = r.statusSubresource ? ["metadata", "status"] : ["metadata"];
-  return !same(withoutKeys(old, skip), withoutKeys(next, skip));
 }
 
 export type { EventType };
