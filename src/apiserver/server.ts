@@ -36,9 +36,6 @@ import { RequestMetrics, requestLabels } from "./request-metrics.ts";
 import { readJson, readObject } from "./request-body.ts";
 import { VERSION_INFO, type ServerOptions } from "./server-options.ts";
 import { control, Faults, type Controlled, type Fault, type Verb } from "./test-controls.ts";
-
-export type { Fault, Verb } from "./test-controls.ts";
-export type { ServerOptions } from "./server-options.ts";
 import { apiGroups, apiVersions, resourceList } from "./discovery.ts";
 import type { Obj } from "./store.ts";
 import { hasScale, scaleOf } from "./scale.ts";
@@ -46,6 +43,9 @@ import { AccessGate, verbOf } from "./auth/gate.ts";
 import { tokenRequest } from "./auth/token-request.ts";
 import { ACCESS_REVIEW_PATH, accessReview } from "./auth/access-review.ts";
 import { serialized, serveWatch, type ActiveWatch } from "./watch.ts";
+
+export type { Fault, Verb } from "./test-controls.ts";
+export type { ServerOptions } from "./server-options.ts";
 
 function send(res: ServerResponse, code: number, body: unknown, contentType = "application/json"): void {
   const text = typeof body === "string" ? body : stringifyJson(body);
@@ -125,7 +125,6 @@ export class EmbeddedApiServer {
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
 
-  /** A kubeconfig for this server (HTTPS: with the given CA). */
   /** The admin kubeconfig's bearer token (full rights, also with authentication on). */
   get adminToken(): string {
     return this.#gate.adminToken;
