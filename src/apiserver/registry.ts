@@ -207,9 +207,11 @@ export class Registry implements RegistryCore {
     }
   }
 
-  /** Metadata rules plus the kind's own validation. */
+  /** Metadata rules plus the kind's own validation (the shape again: mutating webhooks ran since). */
   #validate(r: ServedResource, obj: Obj): FieldError[] {
     const s = this.strategy(r);
+    const shape = metadataShapeErrors(obj.metadata);
+    if (shape.length > 0) return shape;
     return [...validateObjectMeta(obj, s.nameRule), ...s.validate(obj)];
   }
 
