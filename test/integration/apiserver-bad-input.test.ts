@@ -86,6 +86,63 @@ describe("issue 20: bad input for built-in kinds gets a Status, never a crash", 
     }
   });
 
+  it("random merge, strategic and JSON patches and PUTs of existing objects", async () => {
+    const deployments = kinds.find((r) => r.plural === "deployments") as ServedResource;
+    const created = await fetch(collectionUrl(url, deployments, false), {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name: "patched" },
+        spec: { replicas: 1 },
+      }),
+    });
+    assert.equal(created.status, 201);
+    const item = `${url}/apis/apps/v1/namespaces/default/deployments/patched`;
+    const op = fc.record({
+      op: fc.constantFrom("add", "remove", "replace", "move", "copy", "test", "bogus"),
+      path: fc.constantFrom(
+        "",
+        "/",
+        "/spec",
+        "/spec/replicas",
+        "/metadata/labels",
+        "/metadata/ownerReferences",
+        "/x/y/z",
+        "/spec/-",
+        "~1",
+      ),
+      from: fc.constantFrom("/spec", "/metadata/name", "/nope"),
+      value: anything,
+    });
+    const request = fc.oneof(
+      fc.record({ type: fc.constant("application/merge-patch+json"), method: fc.constant("PATCH"), body: anything }),
+      fc.record({
+        type: fc.constant("application/strategic-merge-patch+json"),
+        method: fc.constant("PATCH"),
+        body: anything,
+      }),
+      fc.record({
+        type: fc.constant("application/json-patch+json"),
+        method: fc.constant("PATCH"),
+        body: fc.array(op, { maxLength: 3 }),
+      }),
+      fc.record({ type: fc.constant("application/json"), method: fc.constant("PUT"), body: body(deployments) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(request, fc.constantFrom("", "/status", "/scale"), async (r, sub) => {
+        const res = await fetch(`${item}${sub}`, {
+          method: r.method,
+          headers: { "content-type": r.type },
+          body: JSON.stringify(r.body),
+        });
+        await checkAnswer(res, `${r.method} ${sub} ${r.type} ${JSON.stringify(r.body)}`);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it("random messages in a well-formed protobuf envelope", async () => {
     const decodable = kinds.filter((r) =>
       [
