@@ -96,6 +96,7 @@ export class SpiderpoolAgent {
       config: opts.config,
       metrics: this.metrics,
       log: this.log,
+      ...(opts.hostNetwork !== undefined ? { host: opts.hostNetwork.network } : {}),
     });
     const hostNet = opts.hostNetwork;
     if (hostNet !== undefined) {
