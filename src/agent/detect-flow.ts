@@ -71,11 +71,13 @@ export class DetectFlow {
     const up = await host.apply([{ op: "link.set", ns, name: req.ifName, up: true }]);
     if (up !== undefined) throw new DetectionFailedError(`failed to set ${req.ifName} up: ${up.message}`);
     const byFamily = (f: 4 | 6): AddressChecks[] => plan.checks.filter((c) => c.family === f);
+    // The first family to fail ends the other's wait for DAD: the ADD has its answer.
+    const done = { stopped: false };
     try {
       await Promise.all([
-        this.#family(host, ns, req.ifName, byFamily(4), log),
-        this.#family(host, ns, req.ifName, byFamily(6), log),
-      ]);
+        this.#family(host, ns, req.ifName, byFamily(4), done, log),
+        this.#family(host, ns, req.ifName, byFamily(6), done, log),
+      ]).finally(() => (done.stopped = true));
     } catch (err) {
       if (err instanceof IpConflictError || err instanceof GatewayUnreachableError) {
         log.warn({ err: err.message }, "detection failed; releasing the allocation");
@@ -106,10 +108,23 @@ export class DetectFlow {
   }
 
   /** One family's checks in order; IPv6 first waits for the interface's link-local address. */
-  async #family(host: HostNetwork, ns: NetnsRef, ifName: string, checks: readonly AddressChecks[], log: Logger) {
+  async #family(
+    host: HostNetwork,
+    ns: NetnsRef,
+    ifName: string,
+    checks: readonly AddressChecks[],
+    done: { stopped: boolean },
+    log: Logger,
+  ): Promise<void> {
     if (checks.length === 0) return;
-    if (checks[0]?.family === 6) await this.#linkLocalReady(host, ns, ifName);
+    try {
+      if (checks[0]?.family === 6) await this.#linkLocalReady(host, ns, ifName, done);
+    } catch (err) {
+      if (done.stopped) return;
+      throw err;
+    }
     for (const c of checks) {
+      if (done.stopped) return;
       if (c.conflict) await this.#conflict(host, ns, ifName, c, log);
       if (c.gateway !== undefined) await this.#gateway(host, ns, ifName, c, c.gateway, log);
     }
@@ -199,10 +214,10 @@ export class DetectFlow {
   }
 
   /** Until the interface's link-local address has passed DAD (an NDP socket can bind it), at most 10 s. */
-  async #linkLocalReady(host: HostNetwork, ns: NetnsRef, ifName: string): Promise<void> {
+  async #linkLocalReady(host: HostNetwork, ns: NetnsRef, ifName: string, done: { stopped: boolean }): Promise<void> {
     const clock = this.#d.clock;
     const deadline = clock.now() + DETECTION.dadCapMs;
-    for (;;) {
+    while (!done.stopped) {
       const st = await host.observe(ns);
       const link = st.links.find((l) => l.name === ifName);
       const ready = st.addresses.some(
