@@ -80,6 +80,7 @@ describe(
       await lab.addNamespace(SQUAT);
       squatterMac = await macvlanIn(SQUAT, "sq0");
       await ip("-n", SQUAT, "addr", "add", "192.0.2.10/24", "dev", "sq0");
+      await ip("-n", SQUAT, "addr", "add", "2001:db8:de::40/64", "dev", "sq0", "nodad");
       await lab.addNamespace(OBS);
       await macvlanIn(OBS, "ob0");
       await ip("-n", OBS, "addr", "add", "2001:db8:de::99/64", "dev", "ob0", "nodad");
@@ -90,6 +91,7 @@ describe(
       await h.client.create(Resources.nodes, { apiVersion: "v1", kind: "Node", metadata: { name: "node1" } });
       // One address each where the test needs to know which one the pod gets.
       await createPool(h, "de-conflict", { subnet: "192.0.2.0/24", ips: ["192.0.2.10"], gateway: "192.0.2.1" });
+      await createPool(h, "de-conflict6", { subnet: "2001:db8:de::/64", ips: ["2001:db8:de::40"] });
       await createPool(h, "de-v6", { subnet: "2001:db8:de::/64", ips: ["2001:db8:de::10-2001:db8:de::11"] });
       await createPool(h, "de-nogw", { subnet: "192.0.2.0/24", ips: ["192.0.2.30"], gateway: "192.0.2.254" });
       await createPool(h, "de-ok4", { subnet: "192.0.2.0/24", ips: ["192.0.2.20"], gateway: "192.0.2.1" });
@@ -167,7 +169,7 @@ describe(
       );
     };
 
-    it("NN-29 another host holding the address: ADD fails with upstream's text and both families go back to their pools", async () => {
+    it("NN-29 AC-114 another host holding the address: ADD fails with upstream's text and both families go back to their pools", async () => {
       const pod = await createPod(h, {
         name: "de-a",
         node: "node1",
@@ -186,6 +188,25 @@ describe(
       assert.deepEqual(await held(String(pod.metadata?.uid)), [], "every address of the pod back in its pool");
       assert.equal(await endpoint("de-a"), undefined, "no SpiderEndpoint left");
       assert.equal(await metric({ family: "ipv4", purpose: "conflict", outcome: "conflict" }), 1);
+    });
+
+    it("NN-29 an IPv6 address another host holds: found by NDP once the link-local address is ready", async () => {
+      const pod = await createPod(h, {
+        name: "de-d",
+        node: "node1",
+        annotations: { "ipam.spidernet.io/ippool": '{"ipv6":["de-conflict6"]}' },
+      });
+      const D = `${p}-d`;
+      await lab.addNamespace(D);
+      const r = await add(pod, D);
+      assert.notEqual(r.code, 0, r.stdout);
+      const err = JSON.parse(r.stdout) as { code: number; msg: string };
+      assert.equal(
+        err.msg,
+        `ip conflict: pod's interface eth0 with an conflicting ip 2001:db8:de::40, 2001:db8:de::40 is located at ${squatterMac}`,
+      );
+      assert.deepEqual(await held(String(pod.metadata?.uid)), []);
+      assert.equal(await endpoint("de-d"), undefined);
     });
 
     it("NN-29 a gateway nobody answers for: `gateway <gw> is unreachable`, the address back in its pool", async () => {

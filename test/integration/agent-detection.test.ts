@@ -111,7 +111,7 @@ describe("NN-29 IP-conflict and gateway detection (flows on FakeHost)", () => {
     assert.deepEqual(s.writers.held("u1").sort(), ["192.0.2.10", "2001:db8::10"]);
   });
 
-  it("NN-29 an IPv4 conflict: ADD fails with upstream's text, every address and the endpoint go back", async () => {
+  it("NN-29 AC-114 an IPv4 conflict: ADD fails with upstream's text, every address and the endpoint go back", async () => {
     const s = setup({ switches: { ipConflict: true, gateway: false } });
     const host = s.host as FakeHost;
     host.addResponder(s.ns as NetnsRef, "net1", "192.0.2.10", OTHER_MAC);
@@ -191,7 +191,7 @@ describe("NN-29 IP-conflict and gateway detection (flows on FakeHost)", () => {
     );
   });
 
-  it("NN-29 KubeVirt live-migration target (VMIM exists): no conflict detection; VMIM gone: detection on", async () => {
+  it("NN-29 AC-67 KubeVirt live-migration target (VMIM exists): no conflict detection; VMIM gone: detection on", async () => {
     const podMeta = {
       annotations: { "kubevirt.io/migrationJobName": "mig-1" },
       ownerReferences: [
