@@ -7,6 +7,7 @@ import type { Logger } from "pino";
 import type { HostNetwork } from "../host/network.ts";
 import { isNotFound } from "../kube/errors.ts";
 import { KUBEVIRT_VMIM } from "../kube/resources.ts";
+import { retryTransient } from "../kube/retry.ts";
 import { systemClock, type Clock } from "../kube/clock.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { KubeEndpointStore, type EndpointStore } from "../poolstore/endpoint-store.ts";
@@ -72,7 +73,9 @@ export class IpamService {
       switches: { ipConflict: deps.config.enableIPConflictDetection, gateway: deps.config.enableGatewayDetection },
       migrationExists: async (ns, name) => {
         try {
-          await deps.client.get(KUBEVIRT_VMIM, name, ns);
+          await retryTransient(`GET VirtualMachineInstanceMigration ${ns}/${name}`, () =>
+            deps.client.get(KUBEVIRT_VMIM, name, ns),
+          );
           return true;
         } catch (err) {
           if (isNotFound(err)) return false;
