@@ -97,6 +97,15 @@ export class DetectFlow {
     log.debug({ checks: plan.checks, announced: plan.announce }, "detection passed");
   }
 
+  /**
+   * The switches as they apply to this pod: what upstream's agent sets on the IPConfigs of its
+   * `POST /v1/ipam/ip` answer (`enableIPConflictDetection`, `enableGatewayDetection`).
+   */
+  async flags(req: AddRequest, log: Logger): Promise<DetectSwitches> {
+    const on = this.#d.switches;
+    return { ipConflict: on.ipConflict && !(await this.#migrationTarget(req, log)), gateway: on.gateway };
+  }
+
   async #migrationTarget(req: AddRequest, log: Logger): Promise<boolean> {
     if (!this.#d.switches.ipConflict) return false;
     const pod = await this.#d.view.getPod(req.podNamespace, req.podName);

@@ -155,6 +155,11 @@ export class IpamService {
     }
   }
 
+  /** The detection switches as they apply to this pod (the flags of upstream's JSON answer). */
+  detectionFlags(req: AddRequest, log: Logger): ReturnType<DetectFlow["flags"]> {
+    return this.#detect.flags(req, log);
+  }
+
   async release(req: DelRequest, log: Logger): Promise<DelOutcome> {
     const { metrics } = this.#d;
     const started = performance.now();

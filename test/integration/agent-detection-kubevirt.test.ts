@@ -3,6 +3,7 @@
 // here has conflict detection on and no host access, so an ADD that would probe fails with
 // that reason, and one that is exempt succeeds without touching any namespace.
 import assert from "node:assert/strict";
+import { request } from "node:http";
 import { after, afterEach, before, describe, it } from "node:test";
 import { Resources, type KubeObject } from "../../src/kube/index.ts";
 import {
@@ -15,6 +16,28 @@ import {
 import { cni, consistency, createPod, createPool, shimBuilt, startCluster, type Cluster } from "../support/cluster.ts";
 
 const skip = shimBuilt() ? false : "the shim is not built (gcc missing)";
+
+/** `POST /v1/ipam/ip` on the agent's socket, as upstream's plugin calls it. */
+function postIpamIp(socket: string, body: unknown): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const data = JSON.stringify(body);
+    const req = request(
+      {
+        socketPath: socket,
+        method: "POST",
+        path: "/v1/ipam/ip",
+        headers: { "content-length": Buffer.byteLength(data) },
+      },
+      (res) => {
+        let text = "";
+        res.on("data", (c: Buffer) => (text += c.toString()));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
+    req.on("error", reject);
+    req.end(data);
+  });
+}
 
 describe("NN-29 detection and KubeVirt live migration (agent, API server)", { skip }, () => {
   let c: Cluster;
@@ -85,5 +108,26 @@ describe("NN-29 detection and KubeVirt live migration (agent, API server)", { sk
     const exempt = await add();
     assert.equal(exempt.code, 0, exempt.stdout);
     assert.equal((exempt.json?.["ips"] as { address: string }[])[0]?.address, "192.0.2.10/24");
+  });
+
+  it("NN-29 upstream's JSON API answers with the detection flags as they apply to the pod", async () => {
+    const pod = await createPod(c.h, {
+      name: "api-pod",
+      node: "node1",
+      annotations: { "ipam.spidernet.io/ippool": '{"ipv4":["vm-pool"]}' },
+    });
+    const res = await postIpamIp(socket, {
+      containerID: "c-api",
+      ifName: "eth0",
+      netNamespace: "/var/run/netns/api-pod",
+      podNamespace: "default",
+      podName: "api-pod",
+      podUID: pod.metadata?.uid,
+    });
+    assert.equal(res.status, 200, res.body);
+    const ips = (JSON.parse(res.body) as { ips: Record<string, unknown>[] }).ips;
+    // Conflict detection on (this cluster's agent), gateway detection off: omitted, as go-swagger omits false.
+    assert.equal(ips[0]?.["enableIPConflictDetection"], true);
+    assert.equal("enableGatewayDetection" in (ips[0] ?? {}), false);
   });
 });
