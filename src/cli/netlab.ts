@@ -55,6 +55,14 @@ export class NetLab {
     return this.nsPath(name);
   }
 
+  /** Removes one namespace this lab made (a pod's, when its pod goes). */
+  async removeNamespace(name: string): Promise<void> {
+    const i = this.#namespaces.indexOf(name);
+    if (i < 0) return;
+    await ip(["netns", "del", name]);
+    this.#namespaces.splice(i, 1);
+  }
+
   /** A node namespace with `master` (one end of a veth pair) up, ready to parent macvlans. */
   async addNode(name: string, master = "eth-m"): Promise<string> {
     await this.addNamespace(name);
