@@ -9,7 +9,7 @@ import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { stringify } from "yaml";
 import type { StatusReason } from "../kube/status.ts";
-import { parseJson as parseExactJson, stringifyJson } from "../api/int64.ts";
+import { stringifyJson } from "../api/int64.ts";
 import {
   badRequest,
   HttpError,
@@ -34,6 +34,10 @@ import {
   TABLE_TYPE,
 } from "./negotiation.ts";
 import { RequestMetrics, requestLabels } from "./request-metrics.ts";
+import { readJson, readObject } from "./request-body.ts";
+import { AccessGate, verbOf } from "./auth/gate.ts";
+import { tokenRequest } from "./auth/token-request.ts";
+import { ACCESS_REVIEW_PATH, accessReview } from "./auth/access-review.ts";
 import { serialized, serveWatch, type ActiveWatch } from "./watch.ts";
 
 export type Verb = "get" | "list" | "watch" | "create" | "update" | "patch" | "delete" | "deletecollection";
@@ -62,11 +66,15 @@ export interface ServerOptions extends RegistryOptions {
   watchBufferBytes?: number;
   /** Watch timeout when the client gives none (default 1800 s, as kube's min-request-timeout). */
   defaultWatchTimeoutSeconds?: number;
+  /**
+   * Authenticate requests (the admin kubeconfig's token, ServiceAccount tokens from
+   * TokenRequest) and authorize them with RBAC; off by default (tests that do not need it).
+   */
+  auth?: boolean;
   /** Called for every request that completes, for logs. */
   onRequest?: (r: { method: string; path: string; status: number; ms: number }) => void;
 }
 
-const MAX_BODY = 3 * 1024 * 1024;
 const VERSION_INFO = {
   major: "1",
   minor: "32",
@@ -85,31 +93,10 @@ function send(res: ServerResponse, code: number, body: unknown, contentType = "a
   res.end(text);
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        reject(statusError(413, "RequestEntityTooLarge", "the request body is larger than 3 MiB"));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
-}
-
-function parseJson(text: string): unknown {
-  if (text.trim() === "") return undefined;
-  try {
-    return parseExactJson(text);
-  } catch (err) {
-    throw badRequest(`the request body is not valid JSON: ${(err as Error).message}`);
-  }
+/** Whether a path names a resource (or a collection) rather than discovery, OpenAPI or the like. */
+function isResourcePath(path: string): boolean {
+  const segs = path.split("/").filter((x) => x !== "");
+  return (segs[0] === "api" && segs.length >= 3) || (segs[0] === "apis" && segs.length >= 4);
 }
 
 interface Route {
@@ -130,11 +117,13 @@ export class EmbeddedApiServer {
   #openapi: OpenApiIndex | undefined;
   /** The CA of a generated serving certificate. */
   readonly caPem: string | undefined;
+  readonly #gate: AccessGate;
 
   constructor(opts: ServerOptions = {}) {
     this.#opts = opts;
     this.registry = new Registry(opts);
     this.registry.admitter = new WebhookAdmitter(this.registry.store);
+    this.#gate = new AccessGate(this.registry.store, opts.auth === true);
     this.registry.onResourcesChanged = () => {
       this.#openapi = undefined;
     };
@@ -177,14 +166,20 @@ export class EmbeddedApiServer {
   }
 
   /** A kubeconfig for this server (HTTPS: with the given CA). */
-  kubeconfig(caPem = this.caPem): string {
+  /** The admin kubeconfig's bearer token (full rights, also with authentication on). */
+  get adminToken(): string {
+    return this.#gate.adminToken;
+  }
+
+  /** A kubeconfig for this server (HTTPS: with the given CA), with the admin's token or another. */
+  kubeconfig(caPem = this.caPem, token = this.#gate.adminToken): string {
     const cluster: Record<string, unknown> = { server: this.#url };
     if (caPem !== undefined) cluster["certificate-authority-data"] = Buffer.from(caPem).toString("base64");
     return stringify({
       apiVersion: "v1",
       kind: "Config",
       clusters: [{ name: "embedded", cluster }],
-      users: [{ name: "embedded", user: { token: "embedded" } }],
+      users: [{ name: "embedded", user: { token } }],
       contexts: [{ name: "embedded", context: { cluster: "embedded", user: "embedded", namespace: "default" } }],
       "current-context": "embedded",
     });
@@ -258,8 +253,21 @@ export class EmbeddedApiServer {
     const method = req.method ?? "GET";
     if (path === "/healthz" || path === "/readyz" || path === "/livez") return send(res, 200, "ok", "text/plain");
     if (path === "/version") return send(res, 200, VERSION_INFO);
+    const user = this.#gate.user(req.headers.authorization);
+    if (path.startsWith("/_embedded/")) {
+      this.#gate.checkAdmin(user, path);
+      return this.#control(req, res, path);
+    }
+    // Resource requests are authorized once their route is resolved, below.
+    if (!isResourcePath(path)) this.#gate.checkPath(user, method, path);
     if (path === "/metrics") return send(res, 200, this.requestMetrics.render(), "text/plain; version=0.0.4");
-    if (path.startsWith("/_embedded/")) return this.#control(req, res, path);
+    if (path === ACCESS_REVIEW_PATH && method === "POST") {
+      return send(
+        res,
+        201,
+        accessReview(user, await readObject(req), (a) => this.#gate.allows(a)),
+      );
+    }
     if (path === "/openapi/v2") {
       // Only the protobuf form of v2 is useful to kubectl, and v3 answers what it needs.
       throw pathNotFound(path);
@@ -315,12 +323,17 @@ export class EmbeddedApiServer {
     const route = this.#resolve(group, version, rest, path);
     const q = url.searchParams;
     const isWatch = watchPath || q.get("watch") === "true" || q.get("watch") === "1";
+    this.#gate.checkResource(user, verbOf(method, route.name !== "", isWatch), route, path);
     switch (method) {
       case "GET":
         if (isWatch) return this.#watch(req, res, route, q);
         if (route.name === "") return this.#list(req, res, route, q);
         return this.#get(req, res, route);
       case "POST":
+        if (route.subresource === "token" && route.resource.group === "" && route.resource.plural === "serviceaccounts")
+          return this.#createToken(req, res, route);
+        // A subresource this server lacks (a kind it does not serve, read as one) is 404, as in kube-apiserver.
+        if (route.subresource !== "") throw pathNotFound(path);
         if (route.name !== "") throw methodNotAllowed(`POST is not allowed on ${path}`);
         return this.#create(req, res, route, q);
       case "PUT":
@@ -334,6 +347,11 @@ export class EmbeddedApiServer {
       default:
         throw methodNotAllowed(`${method} is not supported`);
     }
+  }
+
+  async #createToken(req: IncomingMessage, res: ServerResponse, r: Route): Promise<void> {
+    const sa = this.registry.get(r.resource, r.namespace, r.name);
+    send(res, 201, tokenRequest(this.#gate.issuer, sa, await readObject(req)));
   }
 
   #resolve(group: string, version: string, rest: string[], path: string): Route {
@@ -510,8 +528,7 @@ export class EmbeddedApiServer {
 
   async #create(req: IncomingMessage, res: ServerResponse, r: Route, q: URLSearchParams): Promise<void> {
     this.#fault("create", r.resource);
-    this.#json(req);
-    const body = parseJson(await readBody(req));
+    const body = await readObject(req);
     const out = await this.registry.create(r.resource, r.namespace, body, this.#writeOptions(q));
     this.#sendWarnings(res, out.warnings);
     this.#sendObject(req, res, out.code, out.object, r);
@@ -519,8 +536,7 @@ export class EmbeddedApiServer {
 
   async #update(req: IncomingMessage, res: ServerResponse, r: Route, q: URLSearchParams): Promise<void> {
     this.#fault("update", r.resource);
-    this.#json(req);
-    const body = parseJson(await readBody(req));
+    const body = await readObject(req);
     const out = await this.registry.update(r.resource, r.namespace, r.name, body, r.subresource, this.#writeOptions(q));
     this.#sendWarnings(res, out.warnings);
     this.#sendObject(req, res, out.code, out.object, r);
@@ -538,7 +554,7 @@ export class EmbeddedApiServer {
     ) {
       throw unsupportedMediaType(ct);
     }
-    const body = parseJson(await readBody(req));
+    const body = await readJson(req);
     const out = await this.registry.patch(
       r.resource,
       r.namespace,
@@ -553,7 +569,7 @@ export class EmbeddedApiServer {
   }
 
   async #delete(req: IncomingMessage, res: ServerResponse, r: Route, q: URLSearchParams): Promise<void> {
-    const body = parseJson(await readBody(req)) as (Omit<DeleteOptions, "dryRun"> & { dryRun?: string[] }) | undefined;
+    const body = (await readJson(req)) as (Omit<DeleteOptions, "dryRun"> & { dryRun?: string[] }) | undefined;
     const opts: DeleteOptions = {};
     const pol = body?.propagationPolicy ?? q.get("propagationPolicy") ?? undefined;
     if (pol !== undefined) {
@@ -592,15 +608,10 @@ export class EmbeddedApiServer {
     this.#sendObject(req, res, out.code, out.status ?? out.object, r);
   }
 
-  #json(req: IncomingMessage): void {
-    const ct = (req.headers["content-type"] ?? "application/json").split(";")[0]?.trim() ?? "";
-    if (ct !== "application/json" && ct !== "") throw unsupportedMediaType(ct);
-  }
-
   /** Test controls over HTTP, for servers run as a separate process (spiderpoolctl apiserver). */
   async #control(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     if (req.method !== "POST") throw methodNotAllowed("control endpoints take POST");
-    const body = (parseJson(await readBody(req)) ?? {}) as Record<string, unknown>;
+    const body = ((await readJson(req)) ?? {}) as Record<string, unknown>;
     switch (path) {
       case "/_embedded/faults":
         this.injectFault(body as unknown as Fault);
