@@ -154,6 +154,9 @@ export class Kubelet {
   #seen(p: Pod): void {
     const uid = p.metadata.uid ?? "";
     this.#byUid.set(uid, p);
+    // While a failed ADD waits for its backoff, updates (our own status write among them)
+    // do not retry it early; a deletion does not wait.
+    if (this.#retries.get(uid)?.timer !== undefined && p.metadata.deletionTimestamp === undefined) return;
     this.#enqueue(uid);
   }
 
