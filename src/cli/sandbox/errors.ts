@@ -9,3 +9,8 @@ export class NetworkNotFoundError extends SpiderpoolError {
 export class CniPluginError extends SpiderpoolError {
   readonly code = "ERR_SANDBOX_CNI_PLUGIN";
 }
+
+/** An `--apply` manifest that cannot be read or that the server refuses. */
+export class ManifestError extends SpiderpoolError {
+  readonly code = "ERR_SANDBOX_MANIFEST";
+}
