@@ -39,6 +39,7 @@ import { AccessGate, verbOf } from "./auth/gate.ts";
 import { tokenRequest } from "./auth/token-request.ts";
 import { ACCESS_REVIEW_PATH, accessReview } from "./auth/access-review.ts";
 import { serialized, serveWatch, type ActiveWatch } from "./watch.ts";
+import { isScalable, patchScale, replicasPatch, scaleDiscovery, scaleOf } from "./scale.ts";
 
 export type Verb = "get" | "list" | "watch" | "create" | "update" | "patch" | "delete" | "deletecollection";
 
@@ -412,6 +413,7 @@ export class EmbeddedApiServer {
           verbs: ["get", "patch", "update"],
         });
       }
+      if (isScalable(r)) resources.push(scaleDiscovery(r));
     }
     return {
       kind: "APIResourceList",
@@ -454,6 +456,8 @@ export class EmbeddedApiServer {
 
   #get(req: IncomingMessage, res: ServerResponse, r: Route): void {
     this.#fault("get", r.resource);
+    if (r.subresource === "scale" && isScalable(r.resource))
+      return send(res, 200, scaleOf(this.registry.get(r.resource, r.namespace, r.name)));
     if (r.subresource !== "" && !(r.subresource === "status" && r.resource.statusSubresource)) {
       throw pathNotFound(`${r.resource.plural}/${r.name}/${r.subresource}`);
     }
@@ -537,6 +541,7 @@ export class EmbeddedApiServer {
   async #update(req: IncomingMessage, res: ServerResponse, r: Route, q: URLSearchParams): Promise<void> {
     this.#fault("update", r.resource);
     const body = await readObject(req);
+    if (r.subresource === "scale" && isScalable(r.resource)) return this.#scale(res, r, q, body);
     const out = await this.registry.update(r.resource, r.namespace, r.name, body, r.subresource, this.#writeOptions(q));
     this.#sendWarnings(res, out.warnings);
     this.#sendObject(req, res, out.code, out.object, r);
@@ -555,6 +560,10 @@ export class EmbeddedApiServer {
       throw unsupportedMediaType(ct);
     }
     const body = await readJson(req);
+    if (r.subresource === "scale" && isScalable(r.resource)) {
+      const current = scaleOf(this.registry.get(r.resource, r.namespace, r.name));
+      return this.#scale(res, r, q, patchScale(current, ct, body));
+    }
     const out = await this.registry.patch(
       r.resource,
       r.namespace,
@@ -566,6 +575,21 @@ export class EmbeddedApiServer {
     );
     this.#sendWarnings(res, out.warnings);
     this.#sendObject(req, res, out.code, out.object, r);
+  }
+
+  /** Writes a Scale's replicas to its object; answers with the Scale of the result. */
+  async #scale(res: ServerResponse, r: Route, q: URLSearchParams, scale: unknown): Promise<void> {
+    const out = await this.registry.patch(
+      r.resource,
+      r.namespace,
+      r.name,
+      "application/merge-patch+json",
+      replicasPatch(scale),
+      "",
+      this.#writeOptions(q),
+    );
+    this.#sendWarnings(res, out.warnings);
+    send(res, 200, scaleOf(out.object as never));
   }
 
   async #delete(req: IncomingMessage, res: ServerResponse, r: Route, q: URLSearchParams): Promise<void> {

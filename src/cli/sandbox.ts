@@ -102,13 +102,53 @@ interface PodView extends KubeObject {
 
 const settled = (p: PodView): boolean => p.status?.phase === "Running" || p.status?.phase === "Succeeded";
 
-/** Waits until every pod runs (or has completed), up to `ms`; returns the ones that do not. */
-async function waitForPods(client: KubeClient, ms: number): Promise<PodView[]> {
+interface WorkloadView {
+  metadata: { name?: string; namespace?: string; generation?: number };
+  spec?: { replicas?: number };
+  status?: {
+    observedGeneration?: number;
+    readyReplicas?: number;
+    numberReady?: number;
+    desiredNumberScheduled?: number;
+    conditions?: Array<{ type?: string; status?: string }>;
+  };
+}
+
+/** The workloads whose controllers have not yet made and readied their pods. */
+async function unsettledWorkloads(client: KubeClient): Promise<string[]> {
+  const out: string[] = [];
+  const list = async (rt: (typeof Resources)[keyof typeof Resources]): Promise<WorkloadView[]> =>
+    (await client.listAll<WorkloadView>(rt)).items;
+  const observed = (w: WorkloadView): boolean => (w.status?.observedGeneration ?? 0) >= (w.metadata.generation ?? 1);
+  const name = (kind: string, w: WorkloadView): string => `${kind} ${w.metadata.namespace}/${w.metadata.name}`;
+  for (const [kind, rt] of [
+    ["Deployment", Resources.deployments],
+    ["StatefulSet", Resources.statefulsets],
+  ] as const)
+    for (const w of await list(rt))
+      if (!observed(w) || (w.status?.readyReplicas ?? 0) !== (w.spec?.replicas ?? 1)) out.push(name(kind, w));
+  for (const w of await list(Resources.daemonsets))
+    if (!observed(w) || (w.status?.numberReady ?? 0) !== (w.status?.desiredNumberScheduled ?? -1))
+      out.push(name("DaemonSet", w));
+  for (const w of await list(Resources.jobs))
+    if (
+      !(w.status?.conditions ?? []).some((c) => (c.type === "Complete" || c.type === "Failed") && c.status === "True")
+    )
+      out.push(name("Job", w));
+  return out;
+}
+
+/**
+ * Waits until every workload has its pods ready and every pod runs (or has completed), up to
+ * `ms`; returns what is still waiting.
+ */
+async function waitForPods(client: KubeClient, ms: number): Promise<{ pods: PodView[]; workloads: string[] }> {
   const deadline = Date.now() + ms;
   for (;;) {
     const pods = (await client.listAll<PodView>(Resources.pods)).items;
     const waiting = pods.filter((p) => !settled(p) || p.metadata.deletionTimestamp !== undefined);
-    if (waiting.length === 0 || Date.now() > deadline) return waiting;
+    const workloads = await unsettledWorkloads(client);
+    if ((waiting.length === 0 && workloads.length === 0) || Date.now() > deadline) return { pods: waiting, workloads };
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -316,7 +356,8 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
       ]);
     }
     out.write(`\n${table(["NAMESPACE", "POD", "NODE", "STATUS", "ADDRESSES", "SEEN IN"], rows)}\n\n`);
-    for (const p of waiting) {
+    for (const w of waiting.workloads) out.write(`not ready after 60 s: ${w}\n`);
+    for (const p of waiting.pods) {
       const w = p.status?.containerStatuses?.[0]?.state?.waiting;
       out.write(
         `not running after 60 s: ${p.metadata.namespace}/${p.metadata.name}${w?.message !== undefined ? `: ${w.message}` : ""}\n`,
@@ -363,7 +404,7 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
     out.write(
       `kubeconfig: ${kubeconfigPath}\n  kubectl --kubeconfig ${kubeconfigPath} get pods -A -o wide\n  kubectl --kubeconfig ${kubeconfigPath} get spidersubnets,spiderippools,spiderendpoints -A\n`,
     );
-    if (!report.ok || waiting.length > 0) return 1;
+    if (!report.ok || waiting.pods.length > 0 || waiting.workloads.length > 0) return 1;
     if (!values.once) {
       out.write("running; Ctrl-C to stop and clean up\n");
       await new Promise<void>((r) => {
