@@ -9,6 +9,9 @@ SPIDERPOOL_DEBS=(
   "/usr/bin/gcc|gcc"
   "/usr/bin/kubectl|kubernetes-client"
   "/usr/lib/cni/macvlan|containernetworking-plugins"
+  # The coordinator's end-to-end test: the executor's mangle rules, and ping inside namespaces.
+  "/usr/sbin/iptables-restore|iptables"
+  "/bin/busybox|busybox-static"
 )
 
 ensure_debs() {

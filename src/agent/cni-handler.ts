@@ -67,17 +67,7 @@ export async function handleCni(call: CniCall, deps: CniHandlerDeps): Promise<Cn
       stdout: `${JSON.stringify({ cniVersion: "1.1.0", supportedVersions: ["0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"] })}\n`,
     };
   }
-  let conf: NetConf;
-  try {
-    conf = parseNetConf(call.stdin);
-  } catch (err) {
-    const e =
-      err instanceof CniError
-        ? err
-        : new CniError(CniCode.DecodingFailure, "failed to decode the network configuration", String(err));
-    log.warn({ err: e.message }, "refused the network configuration");
-    return fail("1.0.0", e);
-  }
+  // A role handler reads its own netconf (a coordinator's has no `ipam` object).
   const roleHandler = call.role === "coordinator" || call.role === "ifacer" ? deps.roles?.[call.role] : undefined;
   if (roleHandler !== undefined) {
     try {
@@ -88,8 +78,19 @@ export async function handleCni(call: CniCall, deps: CniHandlerDeps): Promise<Cn
           ? err
           : new CniError(CniCode.Internal, err instanceof Error ? err.message : String(err));
       log.warn({ err: e.message, cniCode: e.cniCode }, `${call.role} ${call.command} failed`);
-      return fail(conf.cniVersion, e);
+      return fail("1.0.0", e);
     }
+  }
+  let conf: NetConf;
+  try {
+    conf = parseNetConf(call.stdin);
+  } catch (err) {
+    const e =
+      err instanceof CniError
+        ? err
+        : new CniError(CniCode.DecodingFailure, "failed to decode the network configuration", String(err));
+    log.warn({ err: e.message }, "refused the network configuration");
+    return fail("1.0.0", e);
   }
   if (call.role !== "ipam") {
     return fail(

@@ -1,6 +1,7 @@
 /** spiderpoolctl: the command-line entry point. */
 import { APISERVER_USAGE, runApiServer } from "./apiserver.ts";
 import { CHECK_USAGE, runCheck } from "./check.ts";
+import { INIT_USAGE, runInitCommand } from "./init.ts";
 import { runSandbox, SANDBOX_USAGE } from "./sandbox.ts";
 import { UsageError } from "./usage.ts";
 
@@ -10,6 +11,7 @@ commands:
   sandbox     run Spiderpool on this machine: API server, agents, pools, pods through the CNI
   apiserver   run the embedded Kubernetes-compatible API server (tests, benchmarks, sandbox)
   check       check a cluster's IPAM state for consistency (exit 0 only when consistent)
+  init        spiderpool-init: the default SpiderCoordinator, pools and default-CNI SpiderMultusConfig
 
 Run 'spiderpoolctl <command> --help' for a command's options.
 `;
@@ -24,6 +26,8 @@ export async function main(argv: string[]): Promise<number> {
         return await runSandbox(rest);
       case "check":
         return await runCheck(rest);
+      case "init":
+        return await runInitCommand(rest);
       case undefined:
       case "help":
       case "--help":
@@ -37,7 +41,7 @@ export async function main(argv: string[]): Promise<number> {
     const usageLike = err instanceof UsageError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
     if (usageLike) {
       process.stderr.write(
-        `spiderpoolctl: ${(err as Error).message}\n\n${command === "apiserver" ? APISERVER_USAGE : command === "sandbox" ? SANDBOX_USAGE : command === "check" ? CHECK_USAGE : USAGE}`,
+        `spiderpoolctl: ${(err as Error).message}\n\n${command === "apiserver" ? APISERVER_USAGE : command === "sandbox" ? SANDBOX_USAGE : command === "check" ? CHECK_USAGE : command === "init" ? INIT_USAGE : USAGE}`,
       );
       return 2;
     }

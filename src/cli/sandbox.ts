@@ -34,9 +34,40 @@ import { KubeClient, Resources, type KubeObject } from "../kube/index.ts";
 import { labUnavailable, NetLab } from "./netlab.ts";
 import { applyManifests, readManifests } from "./sandbox/manifests.ts";
 import { SimulatedCluster } from "./sandbox/simulated-cluster.ts";
+import { COORDINATORS } from "../controller/coordinator/controller.ts";
+import { NADS } from "../controller/multus/controller.ts";
+import { loadInitConfig } from "../init/config.ts";
+import { runInit } from "../init/run.ts";
+import { resourceTypeOf } from "../kube/resources.ts";
+import { SpiderMultusConfigKind } from "../api/multusconfig.ts";
+import type { SpiderCoordinator } from "../api/coordinator.ts";
+import type { NetworkAttachmentDefinition } from "../api/nad.ts";
+import { confListOf } from "./sandbox/network-plan.ts";
+import { NetlinkHost } from "../host/netlink-host.ts";
 import { UsageError } from "./usage.ts";
 
 const SANDBOX_SUBNET = "sandbox-subnet-v4";
+const SANDBOX_SMC = "macvlan-eth-m";
+
+/** Polls until the controller has written the SMC's NAD; its config is the cluster's default network. */
+async function waitForNad(client: KubeClient, namespace: string, name: string): Promise<string> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const nad = await client.get<NetworkAttachmentDefinition>(NADS, name, namespace).catch(() => undefined);
+    if (nad?.spec?.config !== undefined) return nad.spec.config;
+    if (Date.now() > deadline) throw new Error(`the controller wrote no NAD ${namespace}/${name} in 30 s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function waitForSynced(client: KubeClient): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const c = await client.get<SpiderCoordinator>(COORDINATORS, "default").catch(() => undefined);
+    if (c?.status?.phase === "Synced") return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 /** Polls until the controller has created the application's auto pool at `size` addresses. */
 async function waitForAutoPool(client: KubeClient, app: string, size: number): Promise<string> {
@@ -88,6 +119,16 @@ function ensureShim(out: NodeJS.WritableStream): string {
     );
   }
   return shim;
+}
+
+/** Why the host addon (the coordinator's node side) cannot load here, or undefined when it can. */
+function nodeNetworkUnavailable(): string | undefined {
+  try {
+    new NetlinkHost();
+    return undefined;
+  } catch (err) {
+    return `the host addon is not loadable: ${(err as Error).message}`;
+  }
 }
 
 interface PodView extends KubeObject {
@@ -195,11 +236,8 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
       ? "mode: macvlan in network namespaces (root, containernetworking-plugins found)\n"
       : `mode: IPAM only (${values.mode === "ipam" ? "asked for" : why})\n`,
   );
-  out.write(
-    macvlan
-      ? "chain: macvlan → spiderpool (the coordinator is not run: this build's agent has no node networking)\n"
-      : "chain: spiderpool IPAM only (no network namespaces, no interfaces)\n",
-  );
+  // The coordinator configures the node's side through the host addon; without it, the chain stops at spiderpool.
+  const hostAddon = macvlan ? nodeNetworkUnavailable() : "no network namespaces";
 
   const work = mkdtempSync(join(tmpdir(), "spiderpool-sandbox-"));
   const kubeconfigPath = resolve(values["kubeconfig-out"]);
@@ -234,6 +272,9 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
         SPIDERPOOL_POD_NAMESPACE: "kube-system",
         SPIDERPOOL_POD_NAME: "spiderpool-controller-0",
         SPIDERPOOL_LOG_LEVEL: "warn",
+        SPIDERPOOL_COORDINATOR_ENABLED: "true",
+        SPIDERPOOL_MULTUS_CONFIG_ENABLED: "true",
+        SPIDERPOOL_CNI_CONFIG_DIR: work,
       }),
       client: new KubeClient({ server: server.url }),
       logger: log,
@@ -241,6 +282,52 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
     });
     await controller.start();
     out.write(`controller serving admission webhooks at ${controller.webhookUrl}\n`);
+    // What kubeadm leaves in a cluster: the coordinator discovers the pod and Service CIDRs from it.
+    await client.create(Resources.configmaps, {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "kubeadm-config", namespace: "kube-system" },
+      data: { ClusterConfiguration: "networking:\n  podSubnet: 203.0.113.0/25\n  serviceSubnet: 203.0.113.128/25\n" },
+    } as KubeObject);
+    // What the endpoints controller writes for the controller's Service once its pod is ready:
+    // spiderpool-init waits for an address there before it creates anything.
+    await client.create(Resources.endpoints, {
+      apiVersion: "v1",
+      kind: "Endpoints",
+      metadata: { name: "spiderpool-controller", namespace: "kube-system" },
+      subsets: [
+        {
+          addresses: [{ ip: "127.0.0.1" }],
+          ports: [{ name: "webhook", port: Number(new URL(controller.webhookUrl).port), protocol: "TCP" }],
+        },
+      ],
+    } as KubeObject);
+    // spiderpool-init, as the chart's post-install Job: the default SpiderCoordinator.
+    await runInit({
+      client,
+      config: loadInitConfig({
+        SPIDERPOOL_NAMESPACE: "kube-system",
+        SPIDERPOOL_INIT_DEFAULT_COORDINATOR_NAME: "default",
+        SPIDERPOOL_INIT_DEFAULT_COORDINATOR_POD_CIDR_TYPE: "cluster",
+      }),
+      // Its "not yet" while the controller takes the Lease is expected here, not news.
+      log: log.child({}, { level: "error" }),
+      backoff: { initialMs: 50, maxMs: 500 },
+    });
+    // The cluster's default network: a SpiderMultusConfig, whose NAD the controller writes;
+    // every kubelet runs its plugin list for eth0, as Multus runs its clusterNetwork.
+    await client.create(resourceTypeOf(SpiderMultusConfigKind), {
+      apiVersion: "spiderpool.spidernet.io/v2beta1",
+      kind: "SpiderMultusConfig",
+      metadata: {
+        name: SANDBOX_SMC,
+        namespace: "sandbox",
+        annotations: { "multus.spidernet.io/cni-version": "1.0.0" },
+      },
+      spec: { cniType: "macvlan", macvlan: { master: ["eth-m"] } },
+    } as KubeObject);
+    const nadConfig = await waitForNad(client, "sandbox", SANDBOX_SMC);
+    out.write(`SpiderMultusConfig sandbox/${SANDBOX_SMC}: NetworkAttachmentDefinition written: ${nadConfig}\n`);
     const pool = (name: string, subnet: string, ips: string, gateway: string): KubeObject => ({
       apiVersion: "spiderpool.spidernet.io/v2beta1",
       kind: "SpiderIPPool",
@@ -266,18 +353,28 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
       );
     }
 
+    const nadList = confListOf(nadConfig, SANDBOX_SMC);
+    const defaultNetwork =
+      hostAddon === undefined
+        ? nadList
+        : { ...nadList, plugins: nadList.plugins.filter((p) => p["type"] !== "coordinator") };
+    const types = defaultNetwork.plugins.map((p) => String(p["type"]));
+    out.write(
+      macvlan
+        ? `chain: ${[...types.slice(0, 1), "spiderpool", ...types.slice(1)].join(" → ")}${hostAddon !== undefined && types.length < nadList.plugins.length ? ` (coordinator not run: ${hostAddon})` : ""}\n`
+        : "chain: spiderpool IPAM only (no network namespaces, no interfaces)\n",
+    );
     cluster = new SimulatedCluster({
       server: server.url,
       nodes: nodeNames,
       mode: macvlan ? "netns" : "ipam",
       shimDir: dirname(shim),
       workDir: work,
-      defaultNetwork: {
-        cniVersion: "1.0.0",
-        name: "macvlan-eth-m",
-        plugins: [{ type: "macvlan", master: "eth-m", mode: "bridge", ipam: { type: "spiderpool" } }],
-      },
+      defaultNetwork,
       ...(macvlan ? { lab } : {}),
+      ...(hostAddon === undefined
+        ? { nodeNetwork: (path: string) => ({ network: new NetlinkHost(), ns: { kind: "path" as const, path } }) }
+        : {}),
       log,
       agentEnv: { SPIDERPOOL_TS_WAIT_SUBNET_POOL_MS: "100" },
     });
@@ -390,6 +487,26 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
           ]),
         )}\n\n`,
       );
+    const nads = (await client.listAll<NetworkAttachmentDefinition>(NADS)).items;
+    out.write(
+      `${table(
+        ["NAMESPACE", "NAD", "OWNER", "PLUGINS"],
+        nads.map((n) => [
+          n.metadata.namespace ?? "",
+          n.metadata.name ?? "",
+          n.metadata.ownerReferences?.[0]?.name ?? "",
+          n.spec?.config === undefined
+            ? "(no config: Multus reads the same-named file)"
+            : ((JSON.parse(n.spec.config) as { plugins?: { type?: string }[] }).plugins?.map((p) => p.type).join(",") ??
+              ""),
+        ]),
+      )}\n\n`,
+    );
+    await waitForSynced(client);
+    const coord = await client.get<SpiderCoordinator>(COORDINATORS, "default");
+    out.write(
+      `SpiderCoordinator default: ${coord.status?.phase ?? "-"}, overlayPodCIDR ${JSON.stringify(coord.status?.overlayPodCIDR ?? [])}, serviceCIDR ${JSON.stringify(coord.status?.serviceCIDR ?? [])}\n\n`,
+    );
     const report = checkConsistency({
       pools: poolList,
       pods: (await client.listAll(Resources.pods)).items as never,
@@ -402,7 +519,7 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
         : `consistency check FAILED:\n  ${report.problems.join("\n  ")}\n`,
     );
     out.write(
-      `kubeconfig: ${kubeconfigPath}\n  kubectl --kubeconfig ${kubeconfigPath} get pods -A -o wide\n  kubectl --kubeconfig ${kubeconfigPath} get spidersubnets,spiderippools,spiderendpoints -A\n`,
+      `kubeconfig: ${kubeconfigPath}\n  kubectl --kubeconfig ${kubeconfigPath} get pods -A -o wide\n  kubectl --kubeconfig ${kubeconfigPath} get spidersubnets,spiderippools,spiderendpoints -A\n  kubectl --kubeconfig ${kubeconfigPath} get spidermultusconfigs,network-attachment-definitions -A\n  kubectl --kubeconfig ${kubeconfigPath} get spidercoordinators -o yaml\n`,
     );
     if (!report.ok || waiting.pods.length > 0 || waiting.workloads.length > 0) return 1;
     if (!values.once) {

@@ -41,6 +41,19 @@ export interface ControllerConfig {
   enableValidatingResourcesDeletedWebhook: boolean;
   enableCoordinator: boolean;
   enableMultusConfig: boolean;
+  /** conf.yml `podResourceInject`: the pod webhook and the namespaces it sees. */
+  podResourceInject: { enabled: boolean; namespacesExclude: string[]; namespacesInclude: string[] };
+  /** Every SpiderMultusConfig is reconciled again at this period (a deleted NAD comes back). */
+  multusConfigResyncMs: number;
+  /**
+   * The SpiderCoordinator whose status the controller keeps (`SPIDERPOOL_COORDINATOR_DEAFULT_NAME`, sic). Its resync
+   * period is not read: upstream's resync re-enqueues nothing unchanged, so there is no periodic reconcile to time.
+   */
+  coordinatorName: string;
+  /** The host's CNI configuration directory, where podCIDRType `auto` looks. */
+  cniConfigDir: string;
+  /** `namespace/name` of Cilium's ConfigMap. */
+  ciliumConfigMap: string;
   gc: GcConfig;
   gcTraceGapMs: number;
   gcWorkers: number;
@@ -64,10 +77,38 @@ interface ConfFile {
   enableValidatingResourcesDeletedWebhook?: boolean;
 }
 
-function readConf(path: string | undefined): ConfFile & { flexible: number } {
+function readConf(
+  path: string | undefined,
+): ConfFile & { flexible: number; inject: ControllerConfig["podResourceInject"] } {
   const fail = (m: string): ControllerConfigError => new ControllerConfigError(m);
   const conf = readConfMapping(path, fail, (k) => k.startsWith("enable"));
-  return { ...(conf as ConfFile), flexible: defaultFlexibleIPNumber(conf, path ?? "", fail) };
+  return {
+    ...(conf as ConfFile),
+    flexible: defaultFlexibleIPNumber(conf, path ?? "", fail),
+    inject: podResourceInject(conf["podResourceInject"], path ?? ""),
+  };
+}
+
+const DEFAULT_INJECT_EXCLUDE = ["kube-system", "spiderpool", "metallb-system", "istio-system"];
+
+function podResourceInject(v: unknown, path: string): ControllerConfig["podResourceInject"] {
+  const fail = (m: string) => new ControllerConfigError(`config file '${path}': podResourceInject.${m}`);
+  if (v === undefined || v === null)
+    return { enabled: false, namespacesExclude: DEFAULT_INJECT_EXCLUDE, namespacesInclude: [] };
+  if (typeof v !== "object" || Array.isArray(v)) throw fail("must be a mapping");
+  const o = v as Record<string, unknown>;
+  if (o["enabled"] !== undefined && typeof o["enabled"] !== "boolean") throw fail("enabled must be true or false");
+  const list = (k: string, dflt: string[]): string[] => {
+    const x = o[k];
+    if (x === undefined || x === null) return dflt;
+    if (!Array.isArray(x) || x.some((s) => typeof s !== "string")) throw fail(`${k} must be a list of names`);
+    return x as string[];
+  };
+  return {
+    enabled: o["enabled"] === true,
+    namespacesExclude: list("namespacesExclude", DEFAULT_INJECT_EXCLUDE),
+    namespacesInclude: list("namespacesInclude", []),
+  };
 }
 
 export function loadControllerConfig(env: NodeJS.ProcessEnv = process.env, confPath?: string): ControllerConfig {
@@ -110,6 +151,15 @@ export function loadControllerConfig(env: NodeJS.ProcessEnv = process.env, confP
     enableValidatingResourcesDeletedWebhook: conf.enableValidatingResourcesDeletedWebhook ?? false,
     enableCoordinator: e.bool("SPIDERPOOL_COORDINATOR_ENABLED", false),
     enableMultusConfig: e.bool("SPIDERPOOL_MULTUS_CONFIG_ENABLED", false),
+    podResourceInject: conf.inject,
+    multusConfigResyncMs: ms(
+      "SPIDERPOOL_TS_MULTUS_CONFIG_RESYNC_MS",
+      "SPIDERPOOL_MULTUS_CONFIG_INFORMER_RESYNC_PERIOD",
+      60,
+    ),
+    coordinatorName: e.str("SPIDERPOOL_COORDINATOR_DEAFULT_NAME", "default"),
+    cniConfigDir: e.str("SPIDERPOOL_CNI_CONFIG_DIR", "/etc/cni/net.d"),
+    ciliumConfigMap: e.str("SPIDERPOOL_CILIUM_CONFIGMAP_NAMESPACE_NAME", "kube-system/cilium-config"),
     gc: {
       enabled: e.bool("SPIDERPOOL_GC_IP_ENABLED", true),
       terminatingOnReadyNode: e.bool("SPIDERPOOL_GC_STATELESS_TERMINATING_POD_ON_READY_NODE_ENABLED", true),

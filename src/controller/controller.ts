@@ -22,6 +22,11 @@ import { AutoPoolController, type AppInformers } from "./auto-pool.ts";
 import { GarbageCollector } from "./gc/collector.ts";
 import type { GcPod } from "./gc/decide.ts";
 import { LeaderElector } from "./leader.ts";
+import { EventRecorder } from "./events.ts";
+import { MultusConfigController } from "./multus/controller.ts";
+import { CoordinatorStatusController, COORDINATORS } from "./coordinator/controller.ts";
+import type { SpiderCoordinator } from "../api/coordinator.ts";
+import { SpiderMultusConfigKind, type SpiderMultusConfig } from "../api/multusconfig.ts";
 import { ControllerMetrics } from "./metrics.ts";
 import { reconcilePool } from "./pool-status.ts";
 import { reconcileSubnet } from "./subnet-status.ts";
@@ -29,6 +34,7 @@ import {
   ALWAYS_REGISTERED,
   COORDINATOR_REGISTERED,
   MULTUS_CONFIG_REGISTERED,
+  podRegistered,
   registerWebhooks,
 } from "./webhooks/registration.ts";
 import { webhookRoutes } from "./webhooks/routes.ts";
@@ -61,6 +67,13 @@ export class SpiderpoolController {
   /** Present when the SpiderSubnet feature and auto-pools are enabled. */
   readonly autoPools: AutoPoolController | undefined;
   readonly #apps: AppInformers | undefined;
+  /** Present when SPIDERPOOL_MULTUS_CONFIG_ENABLED: SpiderMultusConfigs and their NADs. */
+  readonly multusConfigs: MultusConfigController | undefined;
+  readonly #smcs: Informer<SpiderMultusConfig> | undefined;
+  readonly events: EventRecorder;
+  /** Present when SPIDERPOOL_COORDINATOR_ENABLED: the default SpiderCoordinator's status. */
+  readonly coordinator: CoordinatorStatusController | undefined;
+  readonly #coordInformers: Informer<KubeObject>[] = [];
   readonly elector: LeaderElector;
   readonly #o: ControllerOptions;
   readonly #writers = new Map<string, PoolWriter>();
@@ -113,6 +126,52 @@ export class SpiderpoolController {
           poolsDeleted: (n) => this.metrics.autoPoolsDeleted.inc(n),
         },
         log: this.log.child({ part: "auto-pool" }),
+      });
+    }
+    this.events = new EventRecorder(o.client, "spiderpool-controller", this.log.child({ part: "events" }));
+    if (o.config.enableMultusConfig) {
+      this.#smcs = new Informer<SpiderMultusConfig>(o.client, resourceTypeOf(SpiderMultusConfigKind), {
+        onError: onError("spidermultusconfigs"),
+      });
+      this.multusConfigs = new MultusConfigController({
+        client: o.client,
+        smcs: this.#smcs,
+        isLeader: () => this.elector.isLeader && !this.#stopping,
+        events: this.events,
+        resyncMs: o.config.multusConfigResyncMs,
+        retryMs: o.config.autoPoolRetryMs,
+        maxRetries: o.config.autoPoolMaxRetries,
+        metrics: {
+          reconciled: (r) => this.metrics.multusReconciles.inc({ result: r }),
+          written: (op) => this.metrics.nadsWritten.inc({ op }),
+          depth: (n) => this.metrics.multusQueueDepth.set(n),
+        },
+        log: this.log.child({ part: "multus-config" }),
+      });
+    }
+    if (o.config.enableCoordinator) {
+      const coordinators = new Informer<SpiderCoordinator>(o.client, COORDINATORS, {
+        onError: onError("spidercoordinators"),
+      });
+      const configMaps = new Informer<KubeObject>(o.client, Resources.configmaps, { onError: onError("configmaps") });
+      const crds = new Informer<KubeObject>(o.client, Resources.customresourcedefinitions, {
+        onError: onError("customresourcedefinitions"),
+      });
+      this.#coordInformers.push(coordinators as unknown as Informer<KubeObject>, configMaps, crds);
+      this.coordinator = new CoordinatorStatusController({
+        client: o.client,
+        coordinators,
+        configMaps,
+        crds,
+        name: o.config.coordinatorName,
+        cniConfigDir: o.config.cniConfigDir,
+        ciliumConfigMap: o.config.ciliumConfigMap,
+        isLeader: () => this.elector.isLeader && !this.#stopping,
+        events: this.events,
+        retryMs: o.config.autoPoolRetryMs,
+        maxRetries: o.config.autoPoolMaxRetries,
+        metrics: { reconciled: (r) => this.metrics.coordinatorReconciles.inc({ result: r }) },
+        log: this.log.child({ part: "coordinator" }),
       });
     }
     this.elector = new LeaderElector({
@@ -226,6 +285,8 @@ export class SpiderpoolController {
     await Promise.all(this.#informers().map((i) => i.waitForSync()));
     this.gc.start();
     this.autoPools?.start();
+    this.multusConfigs?.start();
+    await this.coordinator?.start();
     this.elector.start();
     this.#ready = true;
     this.log.info({ webhook: this.#webhookUrl, ...this.ports }, "spiderpool-controller serving");
@@ -237,6 +298,8 @@ export class SpiderpoolController {
     clearTimeout(this.#subnetPass);
     this.gc.stop();
     this.autoPools?.stop();
+    this.multusConfigs?.stop();
+    await this.coordinator?.stop();
     await this.elector.stop();
     await this.#webhooks?.close();
     for (const s of [this.#health, this.#metricsServer]) {
@@ -255,6 +318,8 @@ export class SpiderpoolController {
       this.pods,
       this.nodes,
       ...Object.values(this.#apps ?? {}),
+      ...(this.#smcs !== undefined ? [this.#smcs] : []),
+      ...this.#coordInformers,
     ] as unknown as Informer<KubeObject>[];
   }
 
@@ -344,6 +409,7 @@ export class SpiderpoolController {
       enableValidatingResourcesDeletedWebhook: c.enableValidatingResourcesDeletedWebhook,
       enableCoordinator: c.enableCoordinator,
       enableMultusConfig: c.enableMultusConfig,
+      podResourceInject: c.podResourceInject.enabled,
     });
     const wlog = this.log.child({ part: "webhook" });
     this.#webhooks = new WebhookServer(this.#tls.serving, routes, (level, msg, fields) => wlog[level](fields, msg));
@@ -368,6 +434,14 @@ export class SpiderpoolController {
       ...ALWAYS_REGISTERED,
       ...(this.config.enableMultusConfig ? [MULTUS_CONFIG_REGISTERED] : []),
       ...(this.config.enableCoordinator ? [COORDINATOR_REGISTERED] : []),
+      ...(this.config.podResourceInject.enabled
+        ? [
+            podRegistered(
+              this.config.podResourceInject.namespacesExclude,
+              this.config.podResourceInject.namespacesInclude,
+            ),
+          ]
+        : []),
     ]);
   }
 
@@ -388,6 +462,8 @@ export class SpiderpoolController {
     for (const p of this.pools.list()) this.#reconcilePool(p);
     this.#scheduleSubnets();
     this.autoPools?.resync();
+    this.multusConfigs?.resync();
+    this.coordinator?.enqueue();
     this.gc.replay();
     // A new leader's first job: one full scan, as upstream does when its pod informer syncs.
     void this.gc.scanAll().catch((err: unknown) => this.log.error({ err }, "GC scan failed"));

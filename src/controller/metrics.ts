@@ -13,6 +13,10 @@ export class ControllerMetrics {
   readonly webhookDecisions: Gauge<"webhook" | "result">;
   readonly autoPoolReconciles: Counter<"result">;
   readonly autoPoolsDeleted: Counter;
+  readonly multusReconciles: Counter<"result">;
+  readonly multusQueueDepth: Gauge;
+  readonly nadsWritten: Counter<"op">;
+  readonly coordinatorReconciles: Counter<"result">;
 
   constructor(identity: string) {
     this.registry.setDefaultLabels({ otel_scope_name: "spiderpool-controller", controller: identity });
@@ -55,6 +59,29 @@ export class ControllerMetrics {
     this.autoPoolsDeleted = new Counter({
       name: "spiderpool_ts_auto_pool_deleted_total",
       help: "auto-created IPPools deleted because their application is gone",
+      registers,
+    });
+    this.multusReconciles = new Counter({
+      name: "spiderpool_ts_multus_config_reconciles_total",
+      help: "SpiderMultusConfig reconciles, by result (ok, retry, dropped)",
+      labelNames: ["result"],
+      registers,
+    });
+    this.multusQueueDepth = new Gauge({
+      name: "spiderpool_ts_multus_config_queue_depth",
+      help: "SpiderMultusConfigs waiting in the reconcile queue",
+      registers,
+    });
+    this.nadsWritten = new Counter({
+      name: "spiderpool_ts_nad_writes_total",
+      help: "NetworkAttachmentDefinitions written, by operation (create, update)",
+      labelNames: ["op"],
+      registers,
+    });
+    this.coordinatorReconciles = new Counter({
+      name: "spiderpool_ts_coordinator_reconciles_total",
+      help: "SpiderCoordinator status reconciles, by result (Synced, NotReady, error)",
+      labelNames: ["result"],
       registers,
     });
   }

@@ -405,6 +405,9 @@ describe("controller webhooks: SpiderSubnet and SpiderReservedIP through the API
         spec: { cniType: "macvlan", macvlan: { master: ["eth0", "eth1"] } },
       }),
     );
-    assert.match(e.statusMessage, /spec\.macvlan\.bond: Required value: two or more masters need a bond/);
+    assert.match(
+      e.statusMessage,
+      /spec\.macvlan\.bond: Required value: the bond property is nil with multiple Interfaces/,
+    );
   });
 });

@@ -1,7 +1,7 @@
 // Every manifest under examples/ applied to the sandbox's simulated cluster (controller,
 // agents, kubelets; IPAM only), each checked for what its feature promises.
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -39,7 +39,7 @@ describe("examples/ applied to the sandbox", { skip: shimBuilt() ? false : "the 
   before(async () => {
     h = await startApiServer({ podDeletion: "graceful" });
     dir = mkdtempSync(join(tmpdir(), "sandbox-examples-"));
-    // The multus and coordinator switches matter once the controller has those reconcilers.
+    // The SpiderMultusConfig → NAD and SpiderCoordinator reconcilers, as the sandbox runs them.
     controller = testController(h, "ctl", {
       SPIDERPOOL_MULTUS_CONFIG_ENABLED: "true",
       SPIDERPOOL_COORDINATOR_ENABLED: "true",
@@ -158,30 +158,25 @@ describe("examples/ applied to the sandbox", { skip: shimBuilt() ? false : "the 
     }
   });
 
-  const smcController = existsSync(join(ROOT, "src", "controller", "multus", "controller.ts"));
-  it(
-    "AC-sandbox-15: multi-nic.yaml — the SpiderMultusConfig's NAD gives each pod net1 from its own pool",
-    { skip: smcController ? false : "this build's controller writes no NAD from a SpiderMultusConfig (branch multus)" },
-    async () => {
-      await apply("multi-nic.yaml");
-      for (const p of await runningPods("example-multi", 2)) {
-        const status = JSON.parse(p.metadata.annotations?.["k8s.v1.cni.cncf.io/network-status"] ?? "[]") as Array<{
-          name: string;
-          interface: string;
-          ips: string[];
-        }>;
-        assert.deepEqual(
-          status.map((s) => [s.name, s.interface]),
-          [
-            ["macvlan-eth-m", "eth0"],
-            ["example-multi/macvlan-net1", "net1"],
-          ],
-        );
-        assert.match(status[0]?.ips[0] ?? "", /^203\.0\.113\.(19[4-9]|20[0-6])$/);
-        assert.match(status[1]?.ips[0] ?? "", /^203\.0\.113\.(21\d|22[0-2])$/);
-      }
-    },
-  );
+  it("AC-sandbox-15: multi-nic.yaml — the SpiderMultusConfig's NAD gives each pod net1 from its own pool", async () => {
+    await apply("multi-nic.yaml");
+    for (const p of await runningPods("example-multi", 2)) {
+      const status = JSON.parse(p.metadata.annotations?.["k8s.v1.cni.cncf.io/network-status"] ?? "[]") as Array<{
+        name: string;
+        interface: string;
+        ips: string[];
+      }>;
+      assert.deepEqual(
+        status.map((s) => [s.name, s.interface]),
+        [
+          ["macvlan-eth-m", "eth0"],
+          ["example-multi/macvlan-net1", "net1"],
+        ],
+      );
+      assert.match(status[0]?.ips[0] ?? "", /^203\.0\.113\.(19[4-9]|20[0-6])$/);
+      assert.match(status[1]?.ips[0] ?? "", /^203\.0\.113\.(21\d|22[0-2])$/);
+    }
+  });
 
   it("AC-sandbox-16: coordinator.yaml — the settings are stored as written, and a second apply configures", async () => {
     assert.deepEqual(await apply("coordinator.yaml"), ["spidercoordinators.spiderpool.spidernet.io/default created"]);

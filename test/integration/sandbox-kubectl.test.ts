@@ -165,6 +165,11 @@ describe("issue 20 acceptance: kubectl against a running sandbox", { skip }, () 
         before = await namespaceAddresses(prefix);
         const held = [...before.values()].flat();
         for (const ip of ips) assert.ok(held.includes(ip), `a network namespace holds ${ip}`);
+        // With the host addon the chain ends with the coordinator, whose veth0 links the pod to its node.
+        if (/^chain: macvlan → spiderpool → coordinator$/m.test(output))
+          for (const [ns, addrs] of before)
+            if (addrs.some((a) => ips.includes(a)))
+              assert.match((await exec("ip", ["-n", ns, "link", "show", "veth0"])).stdout, /veth0@/, `${ns} has veth0`);
       }
 
       assert.match(await kubectl("-n", "demo", "delete", "deployment", "web"), /deployment\.apps "web" deleted/);

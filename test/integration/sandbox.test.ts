@@ -58,6 +58,11 @@ describe("spiderpoolctl sandbox --once", () => {
       assert.match(r.out, /^auto4-web-eth0-[0-9a-f]{5}\s+192\.0\.2\.0\/24\s+2\s+3$/m);
       assert.match(r.out, /^sandbox-subnet-v4\s+192\.0\.2\.0\/24\s+3\s+241\s+auto4-web-eth0-[0-9a-f]{5}$/m);
       assert.match(r.out, /consistency check: ok \(6 records\)/);
+      assert.match(r.out, /^sandbox\s+macvlan-eth-m\s+macvlan-eth-m\s+macvlan,coordinator$/m, "the NAD from the SMC");
+      assert.match(
+        r.out,
+        /SpiderCoordinator default: Synced, overlayPodCIDR \["203\.0\.113\.0\/25"\], serviceCIDR \["203\.0\.113\.128\/25"\]/,
+      );
       assert.doesNotMatch(r.out, /KUBECONFIG LEFT BEHIND/);
     },
   );

@@ -7,7 +7,7 @@
  */
 import { join } from "node:path";
 import type pino from "pino";
-import { SpiderpoolAgent } from "../../agent/agent.ts";
+import { SpiderpoolAgent, type AgentOptions } from "../../agent/agent.ts";
 import { loadAgentConfig } from "../../agent/config.ts";
 import type { NetworkAttachmentDefinition } from "../../api/nad.ts";
 import { Informer, KubeClient, type BackoffOptions } from "../../kube/index.ts";
@@ -34,11 +34,14 @@ export interface SimulatedClusterOptions {
   nodeLabels?: Record<string, Record<string, string>>;
   heartbeatMs?: number;
   backoff?: BackoffOptions;
+  /** "netns" mode: the agent's view of its node's network (the coordinator's), given the node namespace's path. */
+  nodeNetwork?: (nsPath: string) => AgentOptions["hostNetwork"];
 }
 
 interface SimNode {
   name: string;
   socket: string;
+  nodeNamespace: string | undefined;
   agent: SpiderpoolAgent | undefined;
   kubelet: Kubelet;
 }
@@ -77,7 +80,7 @@ export class SimulatedCluster {
       const socket = join(o.workDir, `${name}.sock`);
       let nodeNamespace: string | undefined;
       if (o.mode === "netns" && o.lab !== undefined) nodeNamespace = await o.lab.addNode(`${o.lab.prefix}-${name}`);
-      const agent = await this.#startAgent(name, socket);
+      const agent = await this.#startAgent(name, socket, nodeNamespace);
       const kubelet = new Kubelet({
         client: this.#client(),
         node: name,
@@ -99,12 +102,17 @@ export class SimulatedCluster {
         ...(o.heartbeatMs !== undefined ? { heartbeatMs: o.heartbeatMs } : {}),
       });
       await kubelet.start();
-      this.#nodes.set(name, { name, socket, agent, kubelet });
+      this.#nodes.set(name, { name, socket, nodeNamespace, agent, kubelet });
     }
   }
 
-  async #startAgent(name: string, socket: string): Promise<SpiderpoolAgent> {
+  async #startAgent(name: string, socket: string, nodeNamespace: string | undefined): Promise<SpiderpoolAgent> {
+    const hostNetwork =
+      nodeNamespace !== undefined && this.#o.lab !== undefined
+        ? this.#o.nodeNetwork?.(this.#o.lab.nsPath(nodeNamespace))
+        : undefined;
     const agent = new SpiderpoolAgent({
+      ...(hostNetwork !== undefined ? { hostNetwork } : {}),
       config: {
         ...loadAgentConfig({
           SPIDERPOOL_POD_NAMESPACE: "kube-system",
@@ -137,7 +145,7 @@ export class SimulatedCluster {
 
   async startAgent(node: string): Promise<void> {
     const n = this.#nodes.get(node);
-    if (n !== undefined && n.agent === undefined) n.agent = await this.#startAgent(node, n.socket);
+    if (n !== undefined && n.agent === undefined) n.agent = await this.#startAgent(node, n.socket, n.nodeNamespace);
   }
 
   /** Stops the controllers, the kubelets, then the agents; namespaces are the lab's to remove. */

@@ -125,7 +125,10 @@ describe("SpiderMultusConfig webhook (spec §2.4)", () => {
         },
       },
     });
-    assert.match(v?.detail ?? "", /already managed by SpiderMultusConfig other/);
+    assert.equal(
+      v?.detail,
+      "the net-attach-def kube-system/n2 already exists and is managed by SpiderMultusConfig kube-system/other.",
+    );
     assert.equal(
       validateMultusConfig({ operation: "CREATE", object: m, existingNad: { metadata: { name: "n2" } } }),
       undefined,

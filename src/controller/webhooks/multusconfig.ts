@@ -11,6 +11,7 @@ import {
 } from "../../api/annotations/index.ts";
 import type { ObjectMeta } from "../../api/meta.ts";
 import type { CniType, MultusCNIConfigSpec, SpiderMultusConfig, SpiderpoolPools } from "../../api/multusconfig.ts";
+import { ownedByOtherMessage } from "../multus/plan.ts";
 import { validateCoordinatorSpec } from "./coordinator.ts";
 import { forbidden, invalid, required, type Verdict } from "./verdict.ts";
 
@@ -128,21 +129,36 @@ export function validateMultusConfig(a: MultusConfigAdmission): Verdict | undefi
   const crName = annos[ANNO_SMC_CR_NAME];
   if (a.operation === "UPDATE") {
     const old = a.oldObject?.metadata.annotations?.[ANNO_SMC_CR_NAME];
-    if (crName !== old && (old !== undefined || crName !== undefined))
-      return invalid("metadata.annotations", crName ?? null, `the annotation ${ANNO_SMC_CR_NAME} is not changeable`);
+    // Removing the annotation is allowed, as upstream: the NAD keeps the SMC's name.
+    if (old !== undefined && crName !== undefined && crName !== old)
+      return invalid(
+        "metadata.annotations",
+        crName,
+        `it's unsupported to change customized Multus net-attach-def resource name from '${old}' to '${crName}'`,
+      );
+    if (old === undefined && crName !== undefined)
+      return invalid(
+        "metadata.annotations",
+        crName,
+        `it's unsupported to changed Multus net-attach-def '${name}' to customized name '${crName}'`,
+      );
   }
   if (crName !== undefined && (crName.length > 253 || !DNS1123_SUBDOMAIN.test(crName)))
-    return invalid("metadata.annotations", crName, `${ANNO_SMC_CR_NAME} must be a DNS-1123 subdomain`);
+    return invalid(
+      "metadata.annotations",
+      crName,
+      `invalid custom net-attach-def resource name, err: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`,
+    );
   const owner = a.existingNad?.metadata.ownerReferences?.find((o) => o.kind === "SpiderMultusConfig");
   if (owner !== undefined && owner.name !== name)
     return invalid(
       "metadata.name",
       crName ?? name,
-      `the NetworkAttachmentDefinition ${crName ?? name} is already managed by SpiderMultusConfig ${owner.name}`,
+      ownedByOtherMessage(m.metadata.namespace ?? "", crName ?? name, owner.name),
     );
   const ver = annos[ANNO_SMC_CNI_VERSION];
   if (ver !== undefined && !CNI_VERSIONS.includes(ver))
-    return invalid("metadata.annotations", ver, `${ANNO_SMC_CNI_VERSION} must be one of ${CNI_VERSIONS.join(", ")}`);
+    return invalid("metadata.annotations", ver, `unsupported CNI version ${ver}`);
   const s = m.spec ?? {};
   const t = s.cniType;
   if (t === undefined) return invalid("spec.cniType", null, "cniType must be set");
@@ -154,21 +170,23 @@ export function validateMultusConfig(a: MultusConfigAdmission): Verdict | undefi
     others.length > 0 || (t !== "custom" && s.customCNI !== undefined && s.customCNI !== "")
       ? forbidden("spec.cniType", `only the ${t} configuration may be set for cniType ${t}`)
       : undefined;
-  const v = checkType(t, s, injRdma, injNet) ?? exclusive();
+  const v = checkType(t, s, injRdma, injNet, `${m.metadata.namespace ?? ""}/${name}`) ?? exclusive();
   if (v !== undefined) return v;
   if (s.coordinator !== undefined) {
     const c = validateCoordinatorSpec(s.coordinator, false, "spec.coordinator");
     if (c !== undefined) return c;
   }
-  for (const [i, j] of (s.chainCNIJsonData ?? []).entries()) {
-    let ok = false;
+  for (const j of s.chainCNIJsonData ?? []) {
+    let problem: string | undefined;
     try {
       const parsed = JSON.parse(j) as { type?: unknown };
-      ok = typeof parsed === "object" && parsed !== null && typeof parsed.type === "string" && parsed.type !== "";
-    } catch {
-      ok = false;
+      if (typeof parsed !== "object" || parsed === null || typeof parsed.type !== "string" || parsed.type === "")
+        problem = "missing 'type'";
+    } catch (err) {
+      problem = (err as Error).message;
     }
-    if (!ok) return forbidden("spec.chainCNIJsonData", `item ${i} must be a CNI plugin's JSON with a non-empty type`);
+    if (problem !== undefined)
+      return forbidden("spec.chainCNIJsonData", `invalid ${j}: error parsing configuration: ${problem}`);
   }
   return undefined;
 }
@@ -177,10 +195,22 @@ function vlanRange(field: string, v: number | undefined): Verdict | undefined {
   return v !== undefined && (v < 0 || v > 4094) ? invalid(field, v, "must be within 0..4094") : undefined;
 }
 
-function checkType(t: CniType, s: Spec, injRdma: boolean, injNet: boolean): Verdict | undefined {
-  const need = (k: SubKey) => required(`spec.${k}`, `the ${t} configuration is required for cniType ${t}`);
+const BLOCK_TEXT: Record<SubKey, string> = {
+  macvlan: "spec.macvlanConfig",
+  ipvlan: "spec.ipvlanConfig",
+  vlan: "spec.vlan",
+  sriov: "spec.sriovConfig",
+  ibsriov: "spec.ibsriovConfig",
+  ipoib: "spec.ipoibConfig",
+  ovs: "spec.ovsConfig",
+};
+
+function checkType(t: CniType, s: Spec, injRdma: boolean, injNet: boolean, id: string): Verdict | undefined {
+  const need = (k: SubKey) => required(`spec.${k}`, `no ${BLOCK_TEXT[k]} specified`);
   const noPools = (k: SubKey) =>
-    forbidden(`spec.${k}.ippools`, "at least one IPPool is required to inject network resources");
+    forbidden(`spec.${k}.ippools`, `no any ippools configured for spidermultusconfig ${id}`);
+  const noInject = () =>
+    forbidden("metadata.annotations", `the cniType ${t} does not support RDMA resource or network resource injected`);
   switch (t) {
     case "macvlan":
     case "ipvlan":
@@ -201,12 +231,14 @@ function checkType(t: CniType, s: Spec, injRdma: boolean, injNet: boolean): Verd
       if (c.ippools?.matchMasterSubnet === true)
         return forbidden(`spec.${t}.ippools.matchMasterSubnet`, `not supported for cniType ${t}`);
       if ((c.master ?? []).length === 0 || (c.master ?? []).some((x) => x === ""))
-        return required(`spec.${t}.master`, "at least one master interface is required");
-      if ((c.master ?? []).length >= 2 && (c.bond === undefined || c.bond.name === ""))
-        return required(`spec.${t}.bond`, "two or more masters need a bond with a name");
+        return required(`spec.${t}.master`, "master can't be empty");
+      if ((c.master ?? []).length >= 2 && c.bond === undefined)
+        return required(`spec.${t}.bond`, "the bond property is nil with multiple Interfaces");
+      if ((c.master ?? []).length >= 2 && c.bond?.name === "")
+        return required(`spec.${t}.bond`, "bond name can't be empty");
       if (injRdma && ((c.rdmaResourceName ?? "") === "" || poolCount(c.ippools) === 0))
         return (c.rdmaResourceName ?? "") === ""
-          ? required(`spec.${t}.rdmaResourceName`, "rdmaResourceName is required to inject RDMA resources")
+          ? required(`spec.${t}.rdmaResourceName`, `rdmaResourceName can not empty for spidermultusconfig ${id}`)
           : noPools(t);
       if (injNet && (c.rdmaResourceName ?? "") !== "" && poolCount(c.ippools) === 0) return noPools(t);
       return undefined;
@@ -223,27 +255,29 @@ function checkType(t: CniType, s: Spec, injRdma: boolean, injNet: boolean): Verd
         c.maxTxRateMbps > 0 &&
         c.minTxRateMbps > c.maxTxRateMbps
       )
-        return invalid("spec.sriov.minTxRateMbps", c.minTxRateMbps, "must not exceed maxTxRateMbps");
-      if ((c.resourceName ?? "") === "") return required("spec.sriov.resourceName", "resourceName is required");
+        return invalid("spec.sriov.minTxRateMbps", c.minTxRateMbps, "minTxRateMbps must be less than maxTxRateMbps");
+      if ((c.resourceName ?? "") === "")
+        return required("spec.sriov.resourceName", "no spec.sriovConfig[resourceName] specified");
       if ((injRdma || injNet) && poolCount(c.ippools) === 0) return noPools("sriov");
       return undefined;
     }
     case "ib-sriov": {
       const c = s.ibsriov;
       if (c === undefined) return need("ibsriov");
-      if ((c.resourceName ?? "") === "") return required("spec.ibsriov.resourceName", "resourceName is required");
+      if ((c.resourceName ?? "") === "")
+        return required("spec.ibsriov.resourceName", "no spec.ibsriovConfig[resourceName] specified");
       if ((injRdma || injNet) && poolCount(c.ippools) === 0) return noPools("ibsriov");
       return undefined;
     }
     case "ipoib": {
       const c = s.ipoib;
       if (c === undefined) return need("ipoib");
-      if ((c.master ?? "") === "") return required("spec.ipoib.master", "master is required");
+      if ((c.master ?? "") === "") return required("spec.ipoib.master", "no spec.ipoibConfig[master] specified");
       if ((injRdma || injNet) && poolCount(c.ippools) === 0) return noPools("ipoib");
       return undefined;
     }
     case "ovs": {
-      if (injRdma || injNet) return forbidden("metadata.annotations", "resource injection is not supported for ovs");
+      if (injRdma || injNet) return noInject();
       const c = s.ovs;
       if (c === undefined) return need("ovs");
       const r = vlanRange("spec.ovs.vlan", c.vlan);
@@ -258,15 +292,14 @@ function checkType(t: CniType, s: Spec, injRdma: boolean, injNet: boolean): Verd
       return undefined;
     }
     case "custom": {
-      if (injRdma || injNet)
-        return forbidden("metadata.annotations", "resource injection is not supported for cniType custom");
+      if (injRdma || injNet) return noInject();
       const typed = SUB_CONFIGS.filter((k) => s[k] !== undefined);
       if (typed.length > 0) return forbidden("spec.cniType", `cniType custom takes no ${typed[0]} configuration`);
       if (s.customCNI !== undefined && s.customCNI !== "") {
         try {
           JSON.parse(s.customCNI);
         } catch {
-          return forbidden("spec.customCNI", "customCNI must be valid JSON");
+          return forbidden("spec.customCNI", "customCniConfig isn't a valid JSON encoding");
         }
       }
       return undefined;

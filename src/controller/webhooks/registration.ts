@@ -22,6 +22,34 @@ export interface RegisteredResource {
   plural: string;
   mutatingOps: readonly string[];
   validatingOps: readonly string[];
+  /** For a kind outside spiderpool.spidernet.io/v2beta1 (the pod webhook). */
+  name?: string;
+  apiGroup?: string;
+  apiVersion?: string;
+  mutatePath?: string;
+  namespaceSelector?: Record<string, unknown>;
+}
+
+export const POD_WEBHOOK_NAME = "pods.spiderpool.spidernet.io";
+export const POD_MUTATE_PATH = "/mutate--v1-pod";
+
+/** The pod webhook (spiderpool-api §2.0): CREATE only, namespaces selected as the chart does. */
+export function podRegistered(exclude: readonly string[], include: readonly string[]): RegisteredResource {
+  const exprs = [
+    ...(exclude.length > 0 ? [{ key: "kubernetes.io/metadata.name", operator: "NotIn", values: [...exclude] }] : []),
+    ...(include.length > 0 ? [{ key: "kubernetes.io/metadata.name", operator: "In", values: [...include] }] : []),
+  ];
+  return {
+    singular: "pod",
+    plural: "pods",
+    mutatingOps: ["CREATE"],
+    validatingOps: [],
+    name: POD_WEBHOOK_NAME,
+    apiGroup: "",
+    apiVersion: "v1",
+    mutatePath: POD_MUTATE_PATH,
+    ...(exprs.length > 0 ? { namespaceSelector: { matchExpressions: exprs } } : {}),
+  };
 }
 
 /** The resources of spec §2.0 registered unconditionally. */
@@ -68,23 +96,29 @@ function clientConfig(t: WebhookTarget, path: string): Record<string, unknown> {
 }
 
 function hooks(t: WebhookTarget, rs: readonly RegisteredResource[], mode: "mutate" | "validate"): unknown[] {
-  return rs.map((r) => ({
-    name: `${r.singular}.${GROUP}`,
-    admissionReviewVersions: ["v1"],
-    sideEffects: "None",
-    failurePolicy: "Fail",
-    timeoutSeconds: 10,
-    clientConfig: clientConfig(t, mode === "mutate" ? mutatePath(r.singular) : validatePath(r.singular)),
-    rules: [
-      {
-        operations: mode === "mutate" ? r.mutatingOps : r.validatingOps,
-        apiGroups: [GROUP],
-        apiVersions: ["v2beta1"],
-        resources: [r.plural],
-        scope: "*",
-      },
-    ],
-  }));
+  return rs
+    .filter((r) => (mode === "mutate" ? r.mutatingOps : r.validatingOps).length > 0)
+    .map((r) => ({
+      name: r.name ?? `${r.singular}.${GROUP}`,
+      admissionReviewVersions: ["v1"],
+      sideEffects: "None",
+      failurePolicy: "Fail",
+      timeoutSeconds: 10,
+      clientConfig: clientConfig(
+        t,
+        mode === "mutate" ? (r.mutatePath ?? mutatePath(r.singular)) : validatePath(r.singular),
+      ),
+      ...(r.namespaceSelector !== undefined ? { namespaceSelector: r.namespaceSelector } : {}),
+      rules: [
+        {
+          operations: mode === "mutate" ? r.mutatingOps : r.validatingOps,
+          apiGroups: [r.apiGroup ?? GROUP],
+          apiVersions: [r.apiVersion ?? "v2beta1"],
+          resources: [r.plural],
+          scope: "*",
+        },
+      ],
+    }));
 }
 
 export function webhookConfigurations(

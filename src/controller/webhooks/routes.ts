@@ -15,6 +15,10 @@ import type { SpiderMultusConfig } from "../../api/multusconfig.ts";
 import { NetworkAttachmentDefinitionKind } from "../../api/nad.ts";
 import { isNotFound } from "../../kube/errors.ts";
 import { mutateMultusConfig, validateMultusConfig } from "./multusconfig.ts";
+import { injectGroup, injectPod, type PodLike } from "./pod.ts";
+import { POD_MUTATE_PATH, POD_WEBHOOK_NAME } from "./registration.ts";
+import { Resources } from "../../kube/resources.ts";
+import { SpiderMultusConfigKind } from "../../api/multusconfig.ts";
 import { mutateReservedIP, validateReservedIP } from "./reservedip.ts";
 import { mutateSubnet, validateSubnet } from "./subnet.ts";
 import type { AdmissionRequestV1, WebhookRoute } from "./server.ts";
@@ -29,7 +33,7 @@ function defaulter<T>(fn: (obj: T) => T): (r: AdmissionRequestV1) => Promise<Rec
 
 export function webhookRoutes(
   client: KubeClient,
-  cfg: PoolWebhookConfig & { enableCoordinator?: boolean; enableMultusConfig?: boolean },
+  cfg: PoolWebhookConfig & { enableCoordinator?: boolean; enableMultusConfig?: boolean; podResourceInject?: boolean },
 ): WebhookRoute[] {
   const subnets = async (): Promise<SpiderSubnet[]> =>
     cfg.enableSpiderSubnet ? (await client.listAll<SpiderSubnet>(SUBNETS)).items : [];
@@ -141,6 +145,32 @@ export function webhookRoutes(
                 ...(r.oldObject ? { oldObject: r.oldObject as unknown as SpiderMultusConfig } : {}),
                 ...(existingNad !== undefined ? { existingNad: existingNad as never } : {}),
               });
+            },
+          },
+        ]
+      : []),
+    ...(cfg.podResourceInject === true
+      ? [
+          {
+            singular: "pod",
+            kind: "Pod",
+            mutatePath: POD_MUTATE_PATH,
+            hookName: POD_WEBHOOK_NAME,
+            mutate: async (r: AdmissionRequestV1) => {
+              if (r.operation !== "CREATE" || !r.object) return undefined;
+              const pod = r.object as unknown as PodLike;
+              const nsName = pod.metadata.namespace ?? r.namespace ?? "";
+              const ns = await client.get(Resources.namespaces, nsName).catch((err: unknown) => {
+                if (isNotFound(err)) return undefined;
+                throw err;
+              });
+              const group = injectGroup(pod, ns?.metadata?.annotations as Record<string, string> | undefined);
+              if (group === undefined) return undefined;
+              // Uncached, as upstream: an SMC created just before the pod is seen.
+              const smcs = await client.listAll<SpiderMultusConfig>(resourceTypeOf(SpiderMultusConfigKind), {
+                labelSelector: `${group.key} in (${group.value})`,
+              });
+              return injectPod(pod, group, smcs.items) as unknown as Record<string, unknown>;
             },
           },
         ]

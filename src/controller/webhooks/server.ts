@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { parseJson, stringifyJson } from "../../api/int64.ts";
 import type { KeyPairPem } from "../../pki/certs.ts";
-import { toStatus, type Verdict } from "./verdict.ts";
+import { AdmissionDenied, toStatus, type Verdict } from "./verdict.ts";
 
 export interface AdmissionRequestV1 {
   uid: string;
@@ -31,6 +31,10 @@ export interface WebhookRoute {
   kind: string;
   mutate?: MutateHandler;
   validate?: ValidateHandler;
+  /** A path of its own, as `/mutate--v1-pod` for a core kind. */
+  mutatePath?: string;
+  /** The webhook's name in logs and counters; `<singular>.spiderpool.spidernet.io` by default. */
+  hookName?: string;
 }
 
 export interface WebhookLog {
@@ -80,7 +84,8 @@ export class WebhookServer {
   constructor(tls: KeyPairPem, routes: readonly WebhookRoute[], log: WebhookLog = () => {}) {
     this.#log = log;
     for (const r of routes) {
-      if (r.mutate !== undefined) this.#routes.set(mutatePath(r.singular), { route: r, mode: "mutate" });
+      if (r.mutate !== undefined)
+        this.#routes.set(r.mutatePath ?? mutatePath(r.singular), { route: r, mode: "mutate" });
       if (r.validate !== undefined) this.#routes.set(validatePath(r.singular), { route: r, mode: "validate" });
     }
     this.#server = createServer({ cert: tls.certPem, key: tls.keyPem }, (req, res) => {
@@ -130,7 +135,7 @@ export class WebhookServer {
     if (r === undefined || typeof r.uid !== "string") {
       return reply(res, 400, { message: "an AdmissionReview with a request is expected" });
     }
-    const hook = `${target.route.singular}.${GROUP}`;
+    const hook = target.route.hookName ?? `${target.route.singular}.${GROUP}`;
     const response = await this.#decide(target.route, target.mode, r, hook);
     reply(res, 200, { apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", response });
   }
@@ -172,6 +177,11 @@ export class WebhookServer {
       });
       return { uid: r.uid, allowed: false, status: toStatus(verdict, route.kind, GROUP, name) };
     } catch (err) {
+      if (err instanceof AdmissionDenied) {
+        this.counters.inc(hook, "denied");
+        this.#log("info", "denied", { webhook: hook, operation: r.operation, name, reason: err.message });
+        return { uid: r.uid, allowed: false, status: { code: 403, reason: "Forbidden", message: err.message } };
+      }
       // A handler that cannot decide (API server unreachable) must not let the request
       // through unchecked: the configuration's failurePolicy is Fail, and so is this.
       this.counters.inc(hook, "error");

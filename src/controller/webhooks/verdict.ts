@@ -5,6 +5,12 @@
  * the spec's order.
  */
 import { stringifyJson } from "../../api/int64.ts";
+import { SpiderpoolError } from "../../errors/base.ts";
+
+/** A mutating webhook refuses the object (controller-runtime's Denied): 403 with the message. */
+export class AdmissionDenied extends SpiderpoolError {
+  readonly code = "ERR_ADMISSION_DENIED";
+}
 
 export type VerdictType = "Invalid" | "Forbidden" | "NotSupported" | "Required" | "AlreadyExists" | "InternalError";
 
