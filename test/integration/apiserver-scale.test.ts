@@ -35,7 +35,7 @@ describe("the scale subresource", () => {
     status: { selector: string };
   };
 
-  it("AC-sandbox-19: GET answers a Scale with the replicas and the selector as a string", async () => {
+  it("SB-19: GET answers a Scale with the replicas and the selector as a string", async () => {
     const s = await h.client.request<Scale>("GET", path);
     assert.equal(s.kind, "Scale");
     assert.equal(s.apiVersion, "autoscaling/v1");
@@ -43,7 +43,7 @@ describe("the scale subresource", () => {
     assert.equal(s.status.selector, "app=web,tier in (a,b)");
   });
 
-  it("AC-sandbox-20: a merge patch and a PUT set the Deployment's replicas; a stale PUT is a conflict; bad replicas are refused", async () => {
+  it("SB-20: a merge patch and a PUT set the Deployment's replicas; a stale PUT is a conflict; bad replicas are refused", async () => {
     const patched = await h.client.request<Scale>("PATCH", path, {
       body: { spec: { replicas: 5 } },
       contentType: "application/merge-patch+json",
@@ -63,7 +63,7 @@ describe("the scale subresource", () => {
     );
   });
 
-  it("AC-sandbox-21: discovery lists deployments/scale; pods have none", async () => {
+  it("SB-21: discovery lists deployments/scale; pods have none", async () => {
     const list = await h.client.request<{ resources: Array<{ name: string; kind: string; group?: string }> }>(
       "GET",
       "/apis/apps/v1",

@@ -88,7 +88,7 @@ describe("examples/ applied to the sandbox", { skip: shimBuilt() ? false : "the 
   }
   const ips = (p: Pod): string[] => (p.status?.podIPs ?? []).map((x) => x.ip);
 
-  it("AC-sandbox-9: default-pools.yaml — pods naming no pool get one address of each family from the default pools", async () => {
+  it("SB-9 (AC-01): default-pools.yaml — pods naming no pool get one address of each family from the default pools", async () => {
     assert.deepEqual(await apply("default-pools.yaml"), [
       "namespaces/example-default created",
       "spiderippools.spiderpool.spidernet.io/default-v4 created",
@@ -102,14 +102,14 @@ describe("examples/ applied to the sandbox", { skip: shimBuilt() ? false : "the 
     }
   });
 
-  it("AC-sandbox-10: namespace-pool.yaml — the namespace's annotation picks its pool", async () => {
+  it("SB-10: namespace-pool.yaml — the namespace's annotation picks its pool", async () => {
     await apply("namespace-pool.yaml");
     const pods = await runningPods("team-a", 3);
     for (const p of pods) assert.match(ips(p)[0] ?? "", /^203\.0\.113\.(3[4-9]|[45]\d|6[0-2])$/);
     assert.equal(new Set(pods.map((p) => ips(p)[0])).size, 3);
   });
 
-  it("AC-sandbox-11: statefulset.yaml — a replica deleted and re-created keeps its addresses", async () => {
+  it("SB-11 (AC-58): statefulset.yaml — a replica deleted and re-created keeps its addresses", async () => {
     await apply("statefulset.yaml");
     const pods = await runningPods("example-sts", 3);
     const db1 = pods.find((p) => p.metadata.name === "db-1");
@@ -128,7 +128,7 @@ describe("examples/ applied to the sandbox", { skip: shimBuilt() ? false : "the 
     assert.deepEqual(ips(await h.client.get<Pod>(Resources.pods, "db-1", "example-sts")), before);
   });
 
-  it("AC-sandbox-12: subnet.yaml — the controller carves the Deployment a pool of two from the subnet", async () => {
+  it("SB-12: subnet.yaml — the controller carves the Deployment a pool of two from the subnet", async () => {
     await apply("subnet.yaml");
     const pods = await runningPods("example-subnet", 2);
     const pool = (await h.client.listAll<SpiderIPPool>(POOLS)).items.find(
@@ -141,13 +141,13 @@ describe("examples/ applied to the sandbox", { skip: shimBuilt() ? false : "the 
     assert.equal(sub.status?.allocatedIPCount, 2);
   });
 
-  it("AC-sandbox-13: reserved-ips.yaml — reserved addresses are never handed out", async () => {
+  it("SB-13 (AC-21): reserved-ips.yaml — reserved addresses are never handed out", async () => {
     await apply("reserved-ips.yaml");
     const got = (await runningPods("example-reserved", 3)).map((p) => ips(p)[0]).sort();
     assert.deepEqual(got, ["203.0.113.133", "203.0.113.134", "203.0.113.135"]);
   });
 
-  it("AC-sandbox-14: node-affinity.yaml — node1 draws from its rack's pool, the others from theirs", async () => {
+  it("SB-14 (AC-33): node-affinity.yaml — node1 draws from its rack's pool, the others from theirs", async () => {
     await apply("node-affinity.yaml");
     const pods = await runningPods("example-affinity", 3);
     for (const p of pods) {
@@ -158,7 +158,7 @@ describe("examples/ applied to the sandbox", { skip: shimBuilt() ? false : "the 
     }
   });
 
-  it("AC-sandbox-15: multi-nic.yaml — the SpiderMultusConfig's NAD gives each pod net1 from its own pool", async () => {
+  it("SB-15 (AC-17): multi-nic.yaml — the SpiderMultusConfig's NAD gives each pod net1 from its own pool", async () => {
     await apply("multi-nic.yaml");
     for (const p of await runningPods("example-multi", 2)) {
       const status = JSON.parse(p.metadata.annotations?.["k8s.v1.cni.cncf.io/network-status"] ?? "[]") as Array<{
@@ -178,7 +178,7 @@ describe("examples/ applied to the sandbox", { skip: shimBuilt() ? false : "the 
     }
   });
 
-  it("AC-sandbox-16: coordinator.yaml — the settings are stored as written, and a second apply configures", async () => {
+  it("SB-16: coordinator.yaml — the settings are stored as written, and a second apply configures", async () => {
     assert.deepEqual(await apply("coordinator.yaml"), ["spidercoordinators.spiderpool.spidernet.io/default created"]);
     const c = await h.client.get<KubeObject & { spec?: Record<string, unknown> }>(
       {
@@ -198,7 +198,7 @@ describe("examples/ applied to the sandbox", { skip: shimBuilt() ? false : "the 
     ]);
   });
 
-  it("AC-sandbox-17: after every example, the IPAM state is consistent", async () => {
+  it("SB-17: after every example, the IPAM state is consistent", async () => {
     const r = checkConsistency({
       pools: (await h.client.listAll<SpiderIPPool>(POOLS)).items,
       subnets: (await h.client.listAll<SpiderSubnet>(SUBNETS)).items,

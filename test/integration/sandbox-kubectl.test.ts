@@ -124,7 +124,7 @@ describe("issue 20 acceptance: kubectl against a running sandbox", { skip }, () 
   });
 
   it(
-    "AC-sandbox-18: create namespace, apply, scale to 5, get -o wide, delete; check passes",
+    "SB-18: create namespace, apply, scale to 5, get -o wide, delete; check passes",
     { timeout: 180_000 },
     async () => {
       assert.match(output, /^example-sts\s+db-0\s+node\d\s+Running\s+203\.0\.113\.66/m, "the applied example runs");

@@ -118,7 +118,7 @@ describe("sandbox kubelet, IPAM only", { skip: shimBuilt() ? false : "the shim i
   });
   after(async () => env?.close());
 
-  it("AC-sandbox-1: a bound pod gets Running, podIP from its pool and network-status; deleting it frees the address", async () => {
+  it("SB-1: a bound pod gets Running, podIP from its pool and network-status; deleting it frees the address", async () => {
     const { h } = env;
     await h.client.create(Resources.pods, podWith("a", { "ipam.spidernet.io/ippool": '{"ipv4":["kl-v4"]}' }));
     let pod: Pod | undefined;
@@ -149,7 +149,7 @@ describe("sandbox kubelet, IPAM only", { skip: shimBuilt() ? false : "the shim i
     assert.equal((await h.client.listAll(ENDPOINTS, { namespace: "default" })).items.length, 0);
   });
 
-  it("AC-sandbox-2: a failing ADD is an Event and ContainerCreating, retried without leaking, and succeeds once the pool exists", async () => {
+  it("SB-2: a failing ADD is an Event and ContainerCreating, retried without leaking, and succeeds once the pool exists", async () => {
     const { h } = env;
     await h.client.create(Resources.pods, podWith("b", { "ipam.spidernet.io/ippool": '{"ipv4":["kl-later"]}' }));
     let pod: Pod | undefined;
@@ -190,7 +190,7 @@ describe("sandbox kubelet, IPAM only", { skip: shimBuilt() ? false : "the shim i
     await eventually(() => gone(h, "default", "b"), 15_000, "pod b gone");
   });
 
-  it("AC-sandbox-3: the Node is Ready while its agent serves and NotReady once it stops", async () => {
+  it("SB-3: the Node is Ready while its agent serves and NotReady once it stops", async () => {
     const { h } = env;
     const ready = async (): Promise<boolean> => isNodeReady(await h.client.get<KubeObject>(Resources.nodes, "node1"));
     await eventually(ready, 5000, "node1 Ready");
@@ -220,7 +220,7 @@ describe("sandbox kubelet, macvlan in network namespaces", { skip: noLab ?? fals
     assert.deepEqual(await lab.cleanup(), []);
   });
 
-  it("AC-sandbox-4: eth0 and net1 (from the pod's NAD) hold the addresses; deletion removes the namespace", async () => {
+  it("SB-4: eth0 and net1 (from the pod's NAD) hold the addresses; deletion removes the namespace", async () => {
     const { h } = env;
     await h.client.create(NADS, {
       apiVersion: "k8s.cni.cncf.io/v1",

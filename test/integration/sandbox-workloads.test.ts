@@ -99,7 +99,7 @@ describe(
       if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
     });
 
-    it("AC-sandbox-5: Deployment apply, scale up and down, rollout restart and delete; every pod a unique address of its pool", async () => {
+    it("SB-5: Deployment apply, scale up and down, rollout restart and delete; every pod a unique address of its pool", async () => {
       const ann = { "ipam.spidernet.io/ippool": '{"ipv4":["wl-v4"]}' };
       await h.client.create(Resources.deployments, workload(Resources.deployments, "web", { replicas: 2 }, ann));
       await eventually(async () => running(await pods(h, "app=web")).length === 2, 20_000, "2 web pods Running");
@@ -158,7 +158,7 @@ describe(
       await consistent(h);
     });
 
-    it("AC-sandbox-6: StatefulSet from ordinals.start in order, scale-down from the highest ordinal, fixed names", async () => {
+    it("SB-6: StatefulSet from ordinals.start in order, scale-down from the highest ordinal, fixed names", async () => {
       const seen: string[] = [];
       const abort = new AbortController();
       const watching = (async () => {
@@ -188,7 +188,7 @@ describe(
       await eventually(async () => (await allocated(h, "wl-sts")) === 0, 10_000, "addresses freed");
     });
 
-    it("AC-sandbox-7: a DaemonSet's pod on every node, a Job to completion, nodeSelector honoured", async () => {
+    it("SB-7: a DaemonSet's pod on every node, a Job to completion, nodeSelector honoured", async () => {
       const ann = { "ipam.spidernet.io/ippool": '{"ipv4":["wl-v4"]}' };
       await h.client.create(Resources.daemonsets, workload(Resources.daemonsets, "ds", {}, ann));
       await eventually(async () => running(await pods(h, "app=ds")).length === 2, 20_000, "a ds pod per node");
@@ -227,7 +227,7 @@ describe(
       );
     });
 
-    it("AC-sandbox-8: a node whose agent stops turns NotReady and gets no new pods", async () => {
+    it("SB-8: a node whose agent stops turns NotReady and gets no new pods", async () => {
       await cluster.stopAgent("node2");
       await eventually(
         async () => !isNodeReady(await h.client.get<KubeObject>(Resources.nodes, "node2")),
