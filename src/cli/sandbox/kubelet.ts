@@ -228,6 +228,8 @@ export class Kubelet {
       return;
     }
     if (sb?.running === true) return;
+    // A sandbox whose earlier teardown failed is finished first, so its namespace and addresses never leak.
+    if (sb !== undefined) await this.#teardown(uid, sb, ref);
     let results: AttachmentResult[];
     try {
       results = await this.#setUp(pod, ref);
