@@ -5,6 +5,7 @@
 // Usage: npm run bench:records [-- --runs N] [--records N]
 import { parseArgs } from "node:util";
 import { Draft, RecordSet } from "../src/ipam/record-set.ts";
+import { recordsWire } from "../src/poolstore/record-wire.ts";
 import { describeMachine, machineInfo } from "./lib/machine.ts";
 
 const { values } = parseArgs({
@@ -34,7 +35,7 @@ function run(): number {
       s.sync(versions[v]);
       const d = new Draft(s);
       d.set(`2001:db8::ffff:${a}`, { pod: "default/next", podUid: "next" });
-      s.wire(d);
+      recordsWire(s, d);
       ops++;
     }
   }

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, describe, it } from "node:test";
-import { checkTree, importsOf } from "./check-deps.ts";
+import { checkTree, fileCycles, importsOf } from "./check-deps.ts";
 
 describe("dependency-direction check", () => {
   const root = mkdtempSync(join(tmpdir(), "deps-"));
@@ -44,5 +44,27 @@ describe("dependency-direction check", () => {
   it("rejects folders missing from the table", () => {
     write("mystery/x.ts", `export {};\n`);
     assert.ok(checkTree(root).some((v) => v.reason === "folder src/mystery is not in the dependency table"));
+  });
+
+  it("refuses import cycles between files, type-only imports included", () => {
+    const cyc = mkdtempSync(join(tmpdir(), "deps-cycle-"));
+    try {
+      const put = (rel: string, text: string): void => {
+        mkdirSync(dirname(join(cyc, rel)), { recursive: true });
+        writeFileSync(join(cyc, rel), text);
+      };
+      put("ipam/a.ts", `import { b } from "./b.ts";\nexport const a = 1;\n`);
+      put("ipam/b.ts", `import type { C } from "./c.ts";\nexport const b = 1;\n`);
+      put("ipam/c.ts", `import { a } from "./a.ts";\nexport type C = number;\n`);
+      put("ipam/d.ts", `import { a } from "./a.ts";\n`);
+      assert.deepEqual(fileCycles(cyc), [["ipam/a.ts", "ipam/b.ts", "ipam/c.ts", "ipam/a.ts"]]);
+      assert.ok(
+        checkTree(cyc).some((v) => v.reason === "import cycle: ipam/a.ts -> ipam/b.ts -> ipam/c.ts -> ipam/a.ts"),
+      );
+      put("ipam/c.ts", `export type C = number;\n`);
+      assert.deepEqual(fileCycles(cyc), []);
+    } finally {
+      rmSync(cyc, { recursive: true, force: true });
+    }
   });
 });

@@ -1,5 +1,6 @@
-// Enforces the direction of dependencies between src/ folders (ARCHITECTURE.md), and
-// keeps the pure cores pure: src/ip and src/ipam import no I/O. Run by scripts/test.
+// Enforces the direction of dependencies between src/ folders (ARCHITECTURE.md), keeps the
+// pure cores pure (src/ip and src/ipam import no I/O), and refuses import cycles between
+// files (type-only imports included). Run by scripts/test.
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -126,7 +127,81 @@ export function checkTree(srcRoot: string): Violation[] {
       }
     }
   }
+  for (const cycle of fileCycles(srcRoot))
+    violations.push({ file: cycle[0] ?? "", specifier: "", reason: `import cycle: ${cycle.join(" -> ")}` });
   return violations;
+}
+
+/**
+ * Cycles among the files under `srcRoot` by their relative imports (type-only ones too: a
+ * cycle of types is still two files that cannot be understood apart). Each cycle once, as
+ * paths relative to `srcRoot`, starting and ending at its first file in sorted order.
+ */
+export function fileCycles(srcRoot: string): string[][] {
+  const edges = new Map<string, string[]>();
+  for (const file of tsFiles(srcRoot)) {
+    const from = relative(srcRoot, file);
+    const to = importsOf(readFileSync(file, "utf8"))
+      .filter((spec) => spec.startsWith(".") && spec.endsWith(".ts"))
+      .map((spec) => relative(srcRoot, resolve(dirname(file), spec)))
+      .filter((rel) => !rel.startsWith(".."));
+    edges.set(from, to);
+  }
+  // Tarjan's strongly connected components; a component of more than one file (or a file
+  // importing itself) holds a cycle, reported along one path through it.
+  let index = 0;
+  const idx = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const on = new Set<string>();
+  const out: string[][] = [];
+  const visit = (v: string): void => {
+    idx.set(v, index);
+    low.set(v, index++);
+    stack.push(v);
+    on.add(v);
+    for (const w of edges.get(v) ?? []) {
+      if (!edges.has(w)) continue;
+      if (!idx.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v) ?? 0, low.get(w) ?? 0));
+      } else if (on.has(w)) low.set(v, Math.min(low.get(v) ?? 0, idx.get(w) ?? 0));
+    }
+    if (low.get(v) !== idx.get(v)) return;
+    const comp: string[] = [];
+    for (;;) {
+      const w = stack.pop() as string;
+      on.delete(w);
+      comp.push(w);
+      if (w === v) break;
+    }
+    if (comp.length > 1 || (edges.get(v) ?? []).includes(v)) out.push(pathThrough(new Set(comp), edges));
+  };
+  for (const v of [...edges.keys()].sort()) if (!idx.has(v)) visit(v);
+  return out;
+}
+
+/** One cycle inside a strongly connected component, from its first file back to it. */
+function pathThrough(comp: ReadonlySet<string>, edges: ReadonlyMap<string, readonly string[]>): string[] {
+  const start = [...comp].sort()[0] as string;
+  const prev = new Map<string, string>();
+  const queue = [start];
+  while (queue.length > 0) {
+    const v = queue.shift() as string;
+    for (const w of edges.get(v) ?? []) {
+      if (!comp.has(w)) continue;
+      if (w === start) {
+        const path = [start];
+        for (let at = v; at !== start; at = prev.get(at) as string) path.splice(1, 0, at);
+        return [...path, start];
+      }
+      if (!prev.has(w)) {
+        prev.set(w, v);
+        queue.push(w);
+      }
+    }
+  }
+  return [start, start];
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

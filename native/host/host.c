@@ -116,14 +116,27 @@ static int socket_in(const char *path, int domain, int type, int proto) {
   return fd;
 }
 
-/* netlinkOpen(nsPath?: string): number — a bound NETLINK_ROUTE socket in that namespace. */
+/*
+ * netlinkOpen(nsPath?: string, protocol?: number): number — a bound netlink socket in that
+ * namespace: NETLINK_ROUTE unless protocol says otherwise (NETLINK_NETFILTER for nf_tables).
+ * Only those two: nothing else of netlink is the agent's business.
+ */
 static napi_value netlink_open(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
+  size_t argc = 2;
+  napi_value argv[2];
   char path[4096];
+  int32_t proto = NETLINK_ROUTE;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 1 || get_path(env, argv[0], path, sizeof path) < 0) return throw_errno(env, "netlinkOpen", EINVAL);
-  int fd = socket_in(path, AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+  if (argc >= 2) {
+    napi_valuetype t;
+    CHECK(napi_typeof(env, argv[1], &t));
+    if (t != napi_undefined && napi_get_value_int32(env, argv[1], &proto) != napi_ok)
+      return throw_errno(env, "netlinkOpen", EINVAL);
+  }
+  if (proto != NETLINK_ROUTE && proto != NETLINK_NETFILTER)
+    return throw_errno(env, "netlinkOpen: protocol", EPROTONOSUPPORT);
+  int fd = socket_in(path, AF_NETLINK, SOCK_RAW, proto);
   if (fd < 0) return throw_errno(env, "netlinkOpen", errno);
   int one = 1;
   int buf = 1 << 20;
@@ -190,6 +203,51 @@ static napi_value close_fd(napi_env env, napi_callback_info info) {
   if (argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok) return throw_errno(env, "close", EINVAL);
   close(fd);
   return NULL;
+}
+
+struct deferred_close {
+  napi_async_work work;
+  napi_deferred deferred;
+  int fd;
+};
+
+static void deferred_close_execute(napi_env env, void *arg) {
+  (void)env;
+  close(((struct deferred_close *)arg)->fd);
+}
+
+static void deferred_close_complete(napi_env env, napi_status status, void *arg) {
+  (void)status;
+  struct deferred_close *c = arg;
+  napi_value undef;
+  napi_get_undefined(env, &undef);
+  napi_resolve_deferred(env, c->deferred, undef);
+  napi_delete_async_work(env, c->work);
+  free(c);
+}
+
+/*
+ * closeAsync(fd): Promise<void> — close(2) on libuv's pool. Closing a NETLINK_NETFILTER
+ * socket that committed an nf_tables transaction waits in the kernel for the transaction's
+ * release, an RCU grace period (nft_rcv_nl_event flushes the destroy work): ~10 ms the event
+ * loop need not spend. The caller must not use fd again.
+ */
+static napi_value close_async(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct deferred_close *c = calloc(1, sizeof *c);
+  if (c == NULL) return throw_errno(env, "closeAsync", ENOMEM);
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &c->fd) != napi_ok) {
+    free(c);
+    return throw_errno(env, "closeAsync", EINVAL);
+  }
+  napi_value promise, name;
+  CHECK(napi_create_promise(env, &c->deferred, &promise));
+  CHECK(napi_create_string_utf8(env, "spiderpool.closeAsync", NAPI_AUTO_LENGTH, &name));
+  CHECK(napi_create_async_work(env, NULL, name, deferred_close_execute, deferred_close_complete, c, &c->work));
+  CHECK(napi_queue_async_work(env, c->work));
+  return promise;
 }
 
 /* packetOpen(nsPath, ifindex, ethertype): number — AF_PACKET/SOCK_RAW bound to one link. */
@@ -343,6 +401,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"send", NULL, send_buf, NULL, NULL, NULL, napi_default, NULL},
       {"recv", NULL, recv_buf, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, close_fd, NULL, NULL, NULL, napi_default, NULL},
+      {"closeAsync", NULL, close_async, NULL, NULL, NULL, napi_default, NULL},
       {"packetOpen", NULL, packet_open, NULL, NULL, NULL, napi_default, NULL},
       {"packetRecv", NULL, packet_recv, NULL, NULL, NULL, napi_default, NULL},
       {"writeProcSys", NULL, write_proc_sys, NULL, NULL, NULL, napi_default, NULL},

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +22,7 @@
 #define MAX_STDIN (1 << 20)   /* netconf larger than 1 MiB is refused */
 #define MAX_REPLY (4 << 20)   /* so is an agent answer over 4 MiB */
 #define DEFAULT_TIMEOUT_MS 100000 /* upstream's DefaultCNIClientTimeout */
+#define PATH_MAX_SOCK (sizeof(((struct sockaddr_un *)0)->sun_path))
 #define SUPPORTED "[\"0.3.0\",\"0.3.1\",\"0.4.0\",\"1.0.0\",\"1.1.0\"]"
 
 static char in[MAX_STDIN + 1];
@@ -112,6 +114,63 @@ static size_t header(char *dst, size_t cap, const char *name, const char *env) {
   return (size_t)n;
 }
 
+/* Root, or the user we run as (a test harness, an unprivileged runtime). */
+static int trusted_uid(uid_t uid) { return uid == 0 || uid == geteuid(); }
+
+/*
+ * The netconf names the socket, and anyone who may write a NetworkAttachmentDefinition may
+ * write a netconf: a socket there could receive pods' CNI calls and forge their results. So
+ * the path must be absolute without `..`; its directory and the socket must be owned by root
+ * (or us) and the directory writable by nobody else; and, when SPIDERPOOL_SHIM_SOCKET_DIR is
+ * set in the runtime's environment, inside that directory. A socket that is not there yet is
+ * the agent starting: connect() reports it (try again later).
+ */
+static void check_socket_path(const char *path) {
+  char why[200 + PATH_MAX_SOCK];
+  if (path[0] != '/' || strstr(path, "/../") || (strlen(path) >= 3 && strcmp(path + strlen(path) - 3, "/..") == 0)) {
+    snprintf(why, sizeof why, "ipam_unix_socket_path '%s' must be an absolute path without '..'", path);
+    fail(7, "invalid network configuration", why);
+  }
+  const char *allowed = getenv("SPIDERPOOL_SHIM_SOCKET_DIR");
+  if (allowed && *allowed) {
+    size_t n = strlen(allowed);
+    while (n > 1 && allowed[n - 1] == '/') n--;
+    if (strncmp(path, allowed, n) != 0 || path[n] != '/' || strchr(path + n + 1, '/')) {
+      snprintf(why, sizeof why, "ipam_unix_socket_path '%s' is outside %.*s", path, (int)n, allowed);
+      fail(7, "invalid network configuration", why);
+    }
+  }
+  char dir[PATH_MAX_SOCK];
+  strcpy(dir, path);
+  char *slash = strrchr(dir, '/');
+  if (slash == dir) slash[1] = 0;
+  else *slash = 0;
+  struct stat st;
+  if (lstat(dir, &st) == 0) {
+    if (!S_ISDIR(st.st_mode) || !trusted_uid(st.st_uid) || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+      snprintf(why, sizeof why, "the socket directory %s is not a directory owned by root and writable by root alone", dir);
+      fail(7, "invalid network configuration", why);
+    }
+  }
+  if (lstat(path, &st) == 0 && (!S_ISSOCK(st.st_mode) || !trusted_uid(st.st_uid))) {
+    snprintf(why, sizeof why, "%s is not a socket owned by root", path);
+    fail(7, "invalid network configuration", why);
+  }
+}
+
+/* Content-Length of the head ending at `end` (its blank line), or -1 when there is none. */
+static long content_length(const char *head, const char *end) {
+  for (const char *line = strstr(head, "\r\n"); line && line < end; line = strstr(line + 2, "\r\n")) {
+    if (strncasecmp(line + 2, "Content-Length:", 15) == 0) {
+      char *stop;
+      long v = strtol(line + 17, &stop, 10);
+      if (stop == line + 17 || v < 0 || v > MAX_REPLY) fail(11, "try again later", "bad Content-Length from spiderpool-agent");
+      return v;
+    }
+  }
+  return -1;
+}
+
 int main(int argc, char **argv) {
   (void)argc;
   const char *base = strrchr(argv[0], '/');
@@ -128,16 +187,16 @@ int main(int argc, char **argv) {
   /* A runtime that never closes stdin must not hang us: the same deadline applies. */
   size_t len = 0;
   for (;;) {
-    if (!wait_fd(0, POLLIN, deadline)) fail(4, "invalid configuration", "stdin was not closed before the deadline");
+    if (!wait_fd(0, POLLIN, deadline)) fail(5, "I/O failure", "stdin was not closed before the deadline");
     ssize_t n = read(0, in + len, MAX_STDIN - len);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) fail(4, "invalid configuration", "cannot read stdin");
+    if (n < 0) fail(5, "I/O failure", "cannot read stdin");
     if (n == 0) break;
     len += (size_t)n;
-    if (len == MAX_STDIN) fail(4, "invalid configuration", "network configuration larger than 1 MiB");
+    if (len == MAX_STDIN) fail(6, "failed to decode the network configuration", "larger than 1 MiB");
   }
   in[len] = 0;
-  if (strlen(in) != len) fail(4, "invalid configuration", "network configuration contains a NUL byte");
+  if (strlen(in) != len) fail(6, "failed to decode the network configuration", "it contains a NUL byte");
   char found[32];
   if (json_string(in, "cniVersion", found, sizeof found) == 1 && plain_version(found)) strcpy(version, found);
 
@@ -152,8 +211,9 @@ int main(int argc, char **argv) {
   /* The key belongs to the "ipam" object; a same-named key elsewhere (args) is not ours. */
   const char *ipam = strstr(in, "\"ipam\"");
   int got = ipam ? json_string(ipam, "ipam_unix_socket_path", path, sizeof path) : 0;
-  if (got < 0) fail(7, "invalid configuration", "ipam_unix_socket_path is too long or escaped");
+  if (got < 0) fail(7, "invalid network configuration", "ipam_unix_socket_path is too long or escaped");
   if (got == 0 || !*path) strcpy(path, DEFAULT_SOCKET);
+  check_socket_path(path);
 
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) fail(11, "try again later", "cannot create a unix socket");
@@ -167,9 +227,21 @@ int main(int argc, char **argv) {
       continue;
     }
     char why[160 + sizeof path];
+    if (errno == EACCES || errno == EPERM) {
+      snprintf(why, sizeof why, "permission denied connecting to %s: the plugin must run as root", path);
+      fail(999, "spiderpool-agent socket not usable", why);
+    }
     snprintf(why, sizeof why, "spiderpool-agent unreachable at %s: %s", path, strerror(errno));
     /* The coordinator's first step is asking the agent for its config; users match upstream's words for it. */
     fail(11, strcmp(role, "coordinator") == 0 ? "failed to GetCoordinatorConfig" : "try again later", why);
+  }
+  /* Whoever answers gets the pod's CNI call and writes its result: only root (or us). */
+  struct ucred cred;
+  socklen_t cred_len = sizeof cred;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) != 0 || !trusted_uid(cred.uid)) {
+    char why[160 + sizeof path];
+    snprintf(why, sizeof why, "the process serving %s is not root", path);
+    fail(999, "spiderpool-agent socket not trusted", why);
   }
 
   static char head[16384];
@@ -186,26 +258,38 @@ int main(int argc, char **argv) {
   send_all(fd, head, h + (size_t)n, deadline);
   send_all(fd, in, len, deadline);
 
+  /* Read the head, then Content-Length bytes of body; without one, until the agent closes. */
   size_t got_len = 0;
+  char *head_end = NULL;
+  long want = -1;
+  int closed = 0;
   for (;;) {
+    if (head_end && want >= 0 && got_len - (size_t)(head_end + 4 - out) >= (size_t)want) break;
     if (!wait_fd(fd, POLLIN, deadline)) fail(11, "try again later", "spiderpool-agent did not answer in time");
     ssize_t r = recv(fd, out + got_len, MAX_REPLY - got_len, 0);
     if (r < 0 && (errno == EINTR || errno == EAGAIN)) continue;
     if (r < 0) fail(11, "try again later", "connection to spiderpool-agent lost while reading");
-    if (r == 0) break;
+    if (r == 0) {
+      closed = 1;
+      break;
+    }
     got_len += (size_t)r;
+    out[got_len] = 0;
     if (got_len == MAX_REPLY) fail(11, "try again later", "spiderpool-agent answer larger than 4 MiB");
+    if (!head_end && (head_end = strstr(out, "\r\n\r\n")) != NULL) want = content_length(out, head_end);
   }
   close(fd);
   out[got_len] = 0;
+  if (closed && got_len == 0) fail(11, "try again later", "spiderpool-agent closed the connection without answering (restarting?)");
+  if (closed && head_end && want >= 0 && got_len - (size_t)(head_end + 4 - out) < (size_t)want)
+    fail(11, "try again later", "spiderpool-agent closed the connection before its answer was complete (restarting?)");
 
   /* Status line, an X-CNI-Exit-Code header, a blank line, then the plugin's stdout. */
-  char *body = strstr(out, "\r\n\r\n");
-  if (got_len < 12 || strncmp(out, "HTTP/1.", 7) != 0 || !body) {
+  if (got_len < 12 || strncmp(out, "HTTP/1.", 7) != 0 || !head_end) {
     fail(11, "try again later", "malformed answer from spiderpool-agent");
   }
-  *body = 0;
-  body += 4;
+  char *body = head_end + 4;
+  *head_end = 0;
   int status = atoi(out + 9);
   int code = status == 200 ? 0 : 1;
   for (char *line = strstr(out, "\r\n"); line; line = strstr(line + 2, "\r\n")) {
@@ -215,11 +299,12 @@ int main(int argc, char **argv) {
       long v = strtol(line + 18, &end, 10);
       code = (v >= 0 && v <= 255 && end != line + 18) ? (int)v : 1;
     }
-    /* The protocol sends Content-Length and closes; a chunked body would be relayed garbled. */
+    /* The protocol sends Content-Length; a chunked body would be relayed garbled. */
     if (strncasecmp(line + 2, "Transfer-Encoding:", 18) == 0) fail(11, "try again later", "chunked answer from spiderpool-agent");
   }
   if (status != 200 && code == 0) fail(11, "try again later", "spiderpool-agent answered an error without a result");
   size_t body_len = got_len - (size_t)(body - out);
+  if (want >= 0 && (size_t)want < body_len) body_len = (size_t)want;
   fwrite(body, 1, body_len, stdout);
   fflush(stdout);
   return code;

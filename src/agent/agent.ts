@@ -4,7 +4,7 @@
  * as upstream's does, so the first CNI call never decides on an empty cache.
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync, rmSync } from "node:fs";
+import { chmodSync, rmSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { dirname } from "node:path";
@@ -25,6 +25,7 @@ import { handleCni, type CniHandlerDeps } from "./cni-handler.ts";
 import type { AgentConfig } from "./config.ts";
 import { IpamService } from "./ipam-service.ts";
 import { AgentMetrics } from "./metrics.ts";
+import { secureSocketDir } from "./socket-dir.ts";
 import { SocketServer, type SocketAnswer, type SocketRequest } from "./socket-server.ts";
 
 const MAX_BODY = 1 << 20;
@@ -140,7 +141,7 @@ export class SpiderpoolAgent {
     const present = this.cache.pods.list();
     this.service.knownPods(present.map((p) => p.metadata.uid ?? ""));
     this.log.info({ ms: Math.round(performance.now() - t0), pods: present.length }, "caches synced");
-    mkdirSync(dirname(this.config.socketPath), { recursive: true });
+    secureSocketDir(dirname(this.config.socketPath), this.log);
     rmSync(this.config.socketPath, { force: true });
     this.#socket = new SocketServer((req) => this.#onSocket(req), {
       maxBody: MAX_BODY,
@@ -148,6 +149,8 @@ export class SpiderpoolAgent {
       onError: (err) => this.log.error({ err }, "socket request failed unexpectedly"),
     });
     await this.#socket.listen(this.config.socketPath);
+    // Only root may talk to the agent; the shim also checks the directory and the peer.
+    chmodSync(this.config.socketPath, 0o600);
     this.#started = true;
     this.log.info({ socket: this.config.socketPath, ...this.ports }, "spiderpool-agent serving");
   }
@@ -162,6 +165,7 @@ export class SpiderpoolAgent {
     }
     rmSync(this.config.socketPath, { force: true });
     await Promise.all([this.cache.stop(), this.#coordinators?.stop()]);
+    this.service.close();
   }
 
   #listenTcp(server: Server, port: number): Promise<void> {
@@ -276,6 +280,7 @@ export class SpiderpoolAgent {
             netns: header(req, "x-cni-netns"),
             ifName: header(req, "x-cni-ifname"),
             args: header(req, "x-cni-args"),
+            path: header(req, "x-cni-path"),
             stdin: req.body,
           },
           { service: this.service, ready: () => this.ready, log: this.log, roles: this.#roles },

@@ -20,6 +20,7 @@ import type { AnyObject, KubeClient } from "../kube/client.ts";
 import { isNotFound } from "../kube/errors.ts";
 import { byNamespace, Informer } from "../kube/informer.ts";
 import { Resources, resourceTypeOf, type ResourceType } from "../kube/resources.ts";
+import { retryTransient } from "../kube/retry.ts";
 import { POOLS } from "../poolstore/pool-writer.ts";
 
 export const ENDPOINTS = resourceTypeOf(SpiderEndpointKind);
@@ -109,7 +110,9 @@ export class AgentCache {
     const hit = informer.getByName(name, namespace);
     if (hit !== undefined) return hit;
     try {
-      return await this.#client.get<T>(rt, name, namespace);
+      return await retryTransient(`GET ${rt.kind} ${namespace ?? ""}/${name}`, () =>
+        this.#client.get<T>(rt, name, namespace),
+      );
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
@@ -123,7 +126,9 @@ export class AgentCache {
   /** A fresh read, for decisions that must not act on a stale copy (release on DEL). */
   async getPodFresh(namespace: string, name: string): Promise<Pod | undefined> {
     try {
-      return await this.#client.get<Pod>(Resources.pods, name, namespace);
+      return await retryTransient(`GET Pod ${namespace}/${name}`, () =>
+        this.#client.get<Pod>(Resources.pods, name, namespace),
+      );
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
@@ -149,7 +154,7 @@ export class AgentCache {
 
   /** Every SpiderEndpoint recorded on a node, from a paged list of all of them. */
   async endpointsOnNode(nodeName: string): Promise<SpiderEndpoint[]> {
-    const all = await this.#client.listAll<SpiderEndpoint>(ENDPOINTS);
+    const all = await retryTransient("LIST SpiderEndpoints", () => this.#client.listAll<SpiderEndpoint>(ENDPOINTS));
     return all.items.filter((e) => e.status?.current.node === nodeName);
   }
 

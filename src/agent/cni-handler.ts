@@ -6,8 +6,11 @@
 import type { Logger } from "pino";
 import { parseCniArgs } from "../cni/args.ts";
 import { parseNetConf, type NetConf } from "../cni/config.ts";
+import { validateCniEnv } from "../cni/env.ts";
 import { CniCode, CniError } from "../cni/errors.ts";
+import { addFailure, cniErrorOf } from "../cni/map-error.ts";
 import { renderResult } from "../cni/result.ts";
+import { IpamError } from "../ipam/errors.ts";
 import type { IpamService } from "./ipam-service.ts";
 
 export interface CniCall {
@@ -18,6 +21,8 @@ export interface CniCall {
   ifName: string;
   args: string;
   stdin: string;
+  /** CNI_PATH as the shim forwarded it ("" when unset); undefined from callers that do not forward it. */
+  path?: string;
 }
 
 export interface CniAnswer {
@@ -25,8 +30,7 @@ export interface CniAnswer {
   stdout: string;
 }
 
-/** Upstream's plugin wraps agent failures this way; users' alerts and e2e suites match it. */
-export const ALLOCATION_ERROR_PREFIX = "spiderpool IP allocation error: [POST /ipam/ip][500] postIpamIpFailure  ";
+export { ALLOCATION_ERROR_PREFIX } from "../cni/map-error.ts";
 
 function fail(version: string, err: CniError): CniAnswer {
   return { exitCode: 1, stdout: `${JSON.stringify(err.toJSON(version))}\n` };
@@ -73,10 +77,7 @@ export async function handleCni(call: CniCall, deps: CniHandlerDeps): Promise<Cn
     try {
       return await roleHandler(call, log);
     } catch (err) {
-      const e =
-        err instanceof CniError
-          ? err
-          : new CniError(CniCode.Internal, err instanceof Error ? err.message : String(err));
+      const e = cniErrorOf(err);
       log.warn({ err: e.message, cniCode: e.cniCode }, `${call.role} ${call.command} failed`);
       return fail("1.0.0", e);
     }
@@ -100,8 +101,11 @@ export async function handleCni(call: CniCall, deps: CniHandlerDeps): Promise<Cn
   }
   try {
     parseCniArgs(call.args);
+    validateCniEnv(call);
   } catch (err) {
-    return fail(conf.cniVersion, err as CniError);
+    const e = cniErrorOf(err);
+    log.warn({ err: e.message, cniCode: e.cniCode }, "refused the CNI environment");
+    return fail(conf.cniVersion, e);
   }
   switch (call.command) {
     case "ADD": {
@@ -132,7 +136,7 @@ export async function handleCni(call: CniCall, deps: CniHandlerDeps): Promise<Cn
         );
         const mine = res.ips.filter((i) => i.nic === call.ifName);
         if (mine.length === 0) {
-          throw new Error(`no Interface ${call.ifName} IP allocation found`);
+          throw new IpamError("ERR_WRONG_INPUT", `no Interface ${call.ifName} IP allocation found`);
         }
         log.info({ ips: mine.map((i) => i.address) }, "allocated");
         return {
@@ -140,9 +144,12 @@ export async function handleCni(call: CniCall, deps: CniHandlerDeps): Promise<Cn
           stdout: `${JSON.stringify(renderResult(conf.cniVersion, call.ifName, res.ips, res.routes))}\n`,
         };
       } catch (err) {
-        const msg = (err as Error).message;
-        log.warn({ err: msg, code: (err as { code?: string }).code }, "allocation failed");
-        return fail(conf.cniVersion, new CniError(CniCode.Internal, `${ALLOCATION_ERROR_PREFIX}${msg}`));
+        const e = addFailure(err);
+        log.warn(
+          { err: (err as Error).message, code: (err as { code?: string }).code, cniCode: e.cniCode },
+          "allocation failed",
+        );
+        return fail(conf.cniVersion, e);
       }
     }
     case "DEL": {
@@ -151,7 +158,7 @@ export async function handleCni(call: CniCall, deps: CniHandlerDeps): Promise<Cn
         return { exitCode: 0, stdout: "" };
       }
       try {
-        await service.release(
+        const outcome = await service.release(
           {
             containerID: call.containerID,
             ifName: call.ifName,
@@ -161,7 +168,8 @@ export async function handleCni(call: CniCall, deps: CniHandlerDeps): Promise<Cn
           },
           log,
         );
-        log.info("released");
+        // Kept and nothing-to-do outcomes have logged their own reason.
+        if (outcome === "released") log.info("released");
       } catch (err) {
         // As upstream: a failed release is logged and DEL succeeds; garbage collection finishes it.
         log.error({ err: (err as Error).message }, "release failed; left to garbage collection");
@@ -177,9 +185,15 @@ export async function handleCni(call: CniCall, deps: CniHandlerDeps): Promise<Cn
     case "GC": {
       // Records belong to pods, not to attachments, so GC sweeps this node's endpoints with the
       // DEL rules: a live pod keeps its addresses whatever attachments the runtime lists.
-      const n = await service.gcNode(log);
-      log.info({ endpoints: n, valid: conf.validAttachments?.length ?? 0 }, "GC swept this node's endpoints");
-      return { exitCode: 0, stdout: "" };
+      try {
+        const n = await service.gcNode(log);
+        log.info({ endpoints: n, valid: conf.validAttachments?.length ?? 0 }, "GC swept this node's endpoints");
+        return { exitCode: 0, stdout: "" };
+      } catch (err) {
+        const e = cniErrorOf(err);
+        log.warn({ err: e.message, cniCode: e.cniCode }, "GC failed");
+        return fail(conf.cniVersion, e);
+      }
     }
     default:
       return fail(

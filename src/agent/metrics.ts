@@ -18,6 +18,8 @@ export class AgentMetrics {
   readonly releaseDuration: Histogram;
   readonly writeRetries: Counter;
   readonly queueDepth: Gauge<"pool">;
+  readonly oldestBatchAge: Gauge;
+  #oldest: () => number = () => 0;
   readonly batchSize: Histogram;
 
   constructor(agent: string) {
@@ -78,11 +80,22 @@ export class AgentMetrics {
       labelNames: ["pool"],
       registers: r,
     });
+    this.oldestBatchAge = new Gauge({
+      name: "spiderpool_ts_pool_oldest_batch_age_seconds",
+      help: "how long the oldest pool operation still waiting has waited (queued or being written)",
+      registers: r,
+      collect: () => this.oldestBatchAge.set(this.#oldest() / 1000),
+    });
     this.batchSize = new Histogram({
       name: "spiderpool_ts_pool_write_batch_size",
       help: "operations per pool status write (group commit)",
       buckets: [1, 2, 4, 8, 16, 32, 64, 128],
       registers: r,
     });
+  }
+
+  /** Where the oldest batch's age (ms) is read at each scrape. */
+  oldestBatchFrom(ms: () => number): void {
+    this.#oldest = ms;
   }
 }

@@ -3,6 +3,7 @@
  * fills, and the name and label rules every kind shares.
  */
 import { randomUUID } from "node:crypto";
+import { stringifyJson } from "../api/int64.ts";
 import { groupVersion, type ServedResource } from "./resources.ts";
 import type { FieldError } from "./schema.ts";
 import type { Obj } from "./store.ts";
@@ -62,6 +63,53 @@ export function validateObjectMeta(obj: Obj, nameRule: "label" | "subdomain"): F
       field: "metadata.labels",
       message: "Invalid value: label values must be strings",
     });
+  }
+  return errors;
+}
+
+const TYPE_ERROR = (field: string, v: unknown, want: string): FieldError => ({
+  type: "FieldValueTypeInvalid",
+  field,
+  message: `Invalid value: ${stringifyJson(v) ?? String(v)}: must be ${want}`,
+});
+
+/**
+ * The shape of ObjectMeta, checked before anything reads it (admission, the store's owner
+ * index): kube-apiserver's decoder refuses these; here they are field errors (422).
+ */
+export function metadataShapeErrors(meta: Record<string, unknown>): FieldError[] {
+  const errors: FieldError[] = [];
+  for (const k of ["name", "generateName", "namespace", "uid", "resourceVersion"]) {
+    if (meta[k] !== undefined && meta[k] !== null && typeof meta[k] !== "string")
+      errors.push(TYPE_ERROR(`metadata.${k}`, meta[k], "a string"));
+  }
+  for (const k of ["labels", "annotations"]) {
+    const m = meta[k];
+    if (m !== undefined && m !== null && (!isObj(m) || Object.values(m).some((v) => typeof v !== "string")))
+      errors.push(TYPE_ERROR(`metadata.${k}`, m, "a map of strings"));
+  }
+  const fins = meta["finalizers"];
+  if (fins !== undefined && fins !== null && (!Array.isArray(fins) || fins.some((f) => typeof f !== "string")))
+    errors.push(TYPE_ERROR("metadata.finalizers", fins, "a list of strings"));
+  const refs = meta["ownerReferences"];
+  if (refs !== undefined && refs !== null) {
+    if (!Array.isArray(refs)) errors.push(TYPE_ERROR("metadata.ownerReferences", refs, "a list"));
+    else
+      refs.forEach((ref, i) => {
+        const at = `metadata.ownerReferences[${i}]`;
+        if (!isObj(ref)) {
+          errors.push(TYPE_ERROR(at, ref, "an object"));
+          return;
+        }
+        for (const k of ["apiVersion", "kind", "name", "uid"]) {
+          if (typeof ref[k] !== "string" || ref[k] === "")
+            errors.push({ type: "FieldValueRequired", field: `${at}.${k}`, message: "Required value" });
+        }
+        for (const k of ["controller", "blockOwnerDeletion"]) {
+          if (ref[k] !== undefined && ref[k] !== null && typeof ref[k] !== "boolean")
+            errors.push(TYPE_ERROR(`${at}.${k}`, ref[k], "a boolean"));
+        }
+      });
   }
   return errors;
 }

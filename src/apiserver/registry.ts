@@ -9,21 +9,12 @@ import { matchesRequirements, parseSelector, type Requirement } from "../api/sel
 import { checkPreconditions, deleteNow, afterDelete } from "./deletion.ts";
 import { matchesFields, parseFieldSelector, type FieldRequirement } from "./fields.ts";
 import { GarbageCollector } from "./garbage-collector.ts";
-import {
-  alreadyExists,
-  badRequest,
-  conflict,
-  HttpError,
-  invalid,
-  notFound,
-  STALE,
-  type Target,
-} from "./http-errors.ts";
-import { isObj, same, withoutKeys } from "./json-values.ts";
+import { alreadyExists, badRequest, conflict, invalid, notFound, STALE, type Target } from "./http-errors.ts";
+import { isObj, same } from "./json-values.ts";
 import { ListSnapshots } from "./list-snapshots.ts";
+import { applyPatch, carryOver, specChanged } from "./write-rules.ts";
 import { checkNamespace } from "./namespace-lifecycle.ts";
-import { freshObject, generatedName, validateObjectMeta } from "./object-meta.ts";
-import { jsonPatch, mergePatch, PatchError, strategicMergePatch } from "./patch.ts";
+import { freshObject, generatedName, metadataShapeErrors, validateObjectMeta } from "./object-meta.ts";
 import type {
   AdmissionRequest,
   Admitter,
@@ -35,6 +26,7 @@ import type {
   WriteResult,
 } from "./registry-types.ts";
 import { BUILTIN_RESOURCES, groupVersion, storageKey, type ServedResource } from "./resources.ts";
+import { hasScale, scaleOf, withScale } from "./scale.ts";
 import { prepareCustomResource, type FieldError } from "./schema.ts";
 import { strategyFor } from "./strategies/index.ts";
 import { NamespaceStrategy, SYSTEM_NAMESPACES } from "./strategies/namespaces.ts";
@@ -191,9 +183,35 @@ export class Registry implements RegistryCore {
     return errors;
   }
 
-  /** Metadata rules plus the kind's own validation. */
+  /**
+   * kube-apiserver decodes a built-in kind into its Go type before anything else reads it,
+   * so a value of the wrong type is the decoder's 400 BadRequest there, not a field error.
+   */
+  #decoded(r: ServedResource, errors: FieldError[]): void {
+    if (r.crd !== undefined) return;
+    const e = errors.find((x) => x.type === "FieldValueTypeInvalid");
+    if (e !== undefined) {
+      throw badRequest(
+        `${r.kind} in version "${r.version}" cannot be handled as a ${r.kind}: ${e.field}: ${e.message}`,
+      );
+    }
+  }
+
+  /** ObjectMeta of the wrong shape cannot be decoded, for any kind: 400, as kube-apiserver's decoder answers. */
+  #decodedMeta(r: ServedResource, meta: Record<string, unknown>): void {
+    const e = metadataShapeErrors(meta)[0];
+    if (e !== undefined) {
+      throw badRequest(
+        `${r.kind} in version "${r.version}" cannot be handled as a ${r.kind}: ${e.field}: ${e.message}`,
+      );
+    }
+  }
+
+  /** Metadata rules plus the kind's own validation (the shape again: mutating webhooks ran since). */
   #validate(r: ServedResource, obj: Obj): FieldError[] {
     const s = this.strategy(r);
+    const shape = metadataShapeErrors(obj.metadata);
+    if (shape.length > 0) return shape;
     return [...validateObjectMeta(obj, s.nameRule), ...s.validate(obj)];
   }
 
@@ -220,6 +238,7 @@ export class Registry implements RegistryCore {
     this.#checkKind(r, body);
     const meta = (body["metadata"] ?? {}) as Obj["metadata"];
     if (!isObj(meta)) throw badRequest("metadata must be an object");
+    this.#decodedMeta(r, meta);
     if (r.namespaced && meta.namespace !== undefined && meta.namespace !== "" && meta.namespace !== namespace) {
       throw badRequest("the namespace of the provided object does not match the namespace sent on the request");
     }
@@ -233,7 +252,7 @@ export class Registry implements RegistryCore {
     if (strategy.tracksGeneration) obj.metadata.generation = 1;
     strategy.prepareForCreate(obj);
     const name = obj.metadata.name ?? "";
-    this.#schema(r, obj, opts, warnings);
+    this.#decoded(r, this.#schema(r, obj, opts, warnings));
     const req = (o: Obj | undefined, n = name): AdmissionRequest => ({
       operation: "CREATE",
       resource: r,
@@ -294,7 +313,8 @@ export class Registry implements RegistryCore {
     opts: WriteOptions = {},
   ): Promise<WriteResult> {
     if (!isObj(body)) throw badRequest("the request body must be a JSON object");
-    this.#checkKind(r, body);
+    const scale = subresource === "scale";
+    if (!scale) this.#checkKind(r, body);
     const meta = (body["metadata"] ?? {}) as Obj["metadata"];
     if (!isObj(meta)) throw badRequest("metadata must be an object");
     if (meta.name !== undefined && meta.name !== name) {
@@ -313,7 +333,8 @@ export class Registry implements RegistryCore {
         },
       ]);
     }
-    return this.#write(r, namespace, name, () => body as Obj, rv, subresource, opts);
+    const build = scale ? (current: Obj) => withScale(r, current, body) : () => body as Obj;
+    return this.#write(r, namespace, name, build, rv, subresource, opts);
   }
 
   async patch(
@@ -332,7 +353,11 @@ export class Registry implements RegistryCore {
       const pm = patchBody["metadata"];
       if (isObj(pm) && typeof pm["resourceVersion"] === "string") rv = pm["resourceVersion"];
     }
-    return this.#write(r, namespace, name, (current) => applyPatch(type, current, patchBody), rv, subresource, opts);
+    const build =
+      subresource === "scale"
+        ? (current: Obj) => withScale(r, current, applyPatch(type, scaleOf(current) as Obj, patchBody))
+        : (current: Obj) => applyPatch(type, current, patchBody);
+    return this.#write(r, namespace, name, build, rv, subresource, opts);
   }
 
   /** The shared update path: build the new object from the current one, admit, commit with the precondition. */
@@ -345,7 +370,11 @@ export class Registry implements RegistryCore {
     subresource: string,
     opts: WriteOptions,
   ): Promise<WriteResult> {
-    if (subresource !== "" && !(subresource === "status" && r.statusSubresource)) {
+    if (
+      subresource !== "" &&
+      !(subresource === "status" && r.statusSubresource) &&
+      !(subresource === "scale" && hasScale(r))
+    ) {
       throw notFound(this.#target(r, `${name}/${subresource}`));
     }
     const old = this.get(r, namespace, name);
@@ -354,6 +383,7 @@ export class Registry implements RegistryCore {
     const warnings: string[] = [];
     let next = structuredClone(build(structuredClone(old)));
     if (!isObj(next) || !isObj(next.metadata)) throw badRequest("the result must be an object with metadata");
+    this.#decodedMeta(r, next.metadata);
     // A resourceVersion written by the body or a patch is a precondition, whatever the verb.
     const wanted = next.metadata.resourceVersion;
     if (wanted !== undefined && wanted !== "" && wanted !== old.metadata.resourceVersion) {
@@ -372,7 +402,7 @@ export class Registry implements RegistryCore {
         ]);
       }
     }
-    this.#schema(r, next, opts, warnings);
+    this.#decoded(r, this.#schema(r, next, opts, warnings));
     const req = (o: Obj | undefined): AdmissionRequest => ({
       operation: "UPDATE",
       resource: r,
@@ -459,57 +489,6 @@ export class Registry implements RegistryCore {
     this.deleteNow(this.builtin("pods"), pod, { gracePeriodSeconds: 0 });
     return true;
   }
-}
-
-function applyPatch(type: string, current: Obj, patchBody: unknown): Obj {
-  try {
-    if (type === "application/merge-patch+json") return mergePatch(current, patchBody) as Obj;
-    if (type === "application/strategic-merge-patch+json") return strategicMergePatch(current, patchBody) as Obj;
-    if (type === "application/json-patch+json") return jsonPatch(current, patchBody) as Obj;
-  } catch (err) {
-    if (err instanceof PatchError) throw statusOf(422, "Invalid", err.message);
-    throw err;
-  }
-  throw statusOf(415, "UnsupportedMediaType", `the server does not support the patch type ${type}`);
-}
-
-function statusOf(code: number, reason: "Invalid" | "UnsupportedMediaType", message: string): HttpError {
-  return new HttpError({ kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message, reason, code });
-}
-
-/** Fields a client cannot change through this endpoint come from the stored object. */
-function carryOver(r: ServedResource, old: Obj, next: Obj, subresource: string): Obj {
-  let out: Obj;
-  if (subresource === "status") {
-    out = { ...structuredClone(old), status: next["status"] } as Obj;
-    if (next["status"] === undefined) delete out["status"];
-  } else {
-    out = { ...next, apiVersion: old["apiVersion"], kind: old["kind"] } as Obj;
-    if (r.statusSubresource) {
-      if (old["status"] === undefined) delete out["status"];
-      else out["status"] = structuredClone(old["status"]);
-    }
-  }
-  const m: Obj["metadata"] = { ...out.metadata };
-  // Identity and bookkeeping fields always come from the stored object.
-  for (const k of ["name", "namespace", "uid", "creationTimestamp", "generation", "resourceVersion"] as const) {
-    if (old.metadata[k] !== undefined) (m as Record<string, unknown>)[k] = old.metadata[k];
-    else delete m[k];
-  }
-  if (old.metadata.deletionTimestamp !== undefined) m.deletionTimestamp = old.metadata.deletionTimestamp;
-  else delete m.deletionTimestamp;
-  if (old.metadata.deletionGracePeriodSeconds !== undefined)
-    m.deletionGracePeriodSeconds = old.metadata.deletionGracePeriodSeconds;
-  else delete m.deletionGracePeriodSeconds;
-  delete m.managedFields;
-  delete m.selfLink;
-  out.metadata = m;
-  return out;
-}
-
-function specChanged(r: ServedResource, old: Obj, next: Obj): boolean {
-  const skip = r.statusSubresource ? ["metadata", "status"] : ["metadata"];
-  return !same(withoutKeys(old, skip), withoutKeys(next, skip));
 }
 
 export type { EventType };

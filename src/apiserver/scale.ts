@@ -1,53 +1,39 @@
 /**
- * The `scale` subresource, as kube-apiserver serves it for apps/v1 Deployments, ReplicaSets
- * and StatefulSets: an autoscaling/v1 Scale whose spec.replicas is the object's and whose
- * status carries the replica count and the selector as a string. `kubectl scale` patches it.
+ * The `scale` subresource of Deployments, ReplicaSets and StatefulSets (autoscaling/v1
+ * Scale), what `kubectl scale` and autoscalers read and patch: the object's replicas and
+ * its selector as a string; writing one changes only the object's `spec.replicas`.
  */
-import { badRequest } from "./http-errors.ts";
-import { jsonPatch, mergePatch, PatchError, strategicMergePatch } from "./patch.ts";
-import type { ServedResource } from "./resources.ts";
+import { stringifyJson } from "../api/int64.ts";
+import { invalid } from "./http-errors.ts";
+import { isObj } from "./json-values.ts";
+import { storageKey, type ServedResource } from "./resources.ts";
 import type { Obj } from "./store.ts";
 
-const SCALABLE = new Set(["apps/deployments", "apps/replicasets", "apps/statefulsets"]);
+const SCALED = new Set(["deployments.apps", "replicasets.apps", "statefulsets.apps"]);
 
-export function isScalable(r: ServedResource): boolean {
-  return SCALABLE.has(`${r.group}/${r.plural}`);
+export function hasScale(r: ServedResource): boolean {
+  return SCALED.has(storageKey(r));
 }
 
-/** The discovery entry kube-apiserver lists for `<plural>/scale`. */
-export function scaleDiscovery(r: ServedResource): Record<string, unknown> {
-  return {
-    name: `${r.plural}/scale`,
-    singularName: "",
-    namespaced: r.namespaced,
-    group: "autoscaling",
-    version: "v1",
-    kind: "Scale",
-    verbs: ["get", "patch", "update"],
-  };
-}
-
-interface Selector {
-  matchLabels?: Record<string, string>;
-  matchExpressions?: Array<{ key: string; operator: string; values?: string[] }>;
-}
-
-/** A label selector in its string form (metav1.FormatLabelSelector), as Scale's status.selector has it. */
-function selectorString(s: Selector | undefined): string {
-  if (s === undefined) return "";
-  const parts = Object.entries(s.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
-  for (const e of s.matchExpressions ?? []) {
-    const vs = [...(e.values ?? [])].sort().join(",");
-    if (e.operator === "In") parts.push(`${e.key} in (${vs})`);
-    else if (e.operator === "NotIn") parts.push(`${e.key} notin (${vs})`);
-    else if (e.operator === "Exists") parts.push(e.key);
-    else if (e.operator === "DoesNotExist") parts.push(`!${e.key}`);
+/** A label selector in its string form (`a=b,c in (d,e)`), as Scale's status carries it. */
+function selectorString(sel: unknown): string {
+  if (!isObj(sel)) return "";
+  const parts = Object.entries(isObj(sel["matchLabels"]) ? sel["matchLabels"] : {}).map(
+    ([k, v]) => `${k}=${String(v)}`,
+  );
+  for (const e of Array.isArray(sel["matchExpressions"]) ? sel["matchExpressions"] : []) {
+    const { key, operator, values } = e as { key?: string; operator?: string; values?: string[] };
+    const vs = `(${(values ?? []).join(",")})`;
+    if (operator === "In") parts.push(`${key ?? ""} in ${vs}`);
+    else if (operator === "NotIn") parts.push(`${key ?? ""} notin ${vs}`);
+    else if (operator === "Exists") parts.push(key ?? "");
+    else if (operator === "DoesNotExist") parts.push(`!${key ?? ""}`);
   }
   return parts.join(",");
 }
 
 export function scaleOf(obj: Obj): Record<string, unknown> {
-  const spec = (obj["spec"] ?? {}) as { replicas?: number; selector?: Selector };
+  const spec = (obj["spec"] ?? {}) as { replicas?: number; selector?: unknown };
   const status = (obj["status"] ?? {}) as { replicas?: number };
   const m = obj.metadata;
   return {
@@ -65,28 +51,23 @@ export function scaleOf(obj: Obj): Record<string, unknown> {
   };
 }
 
-/** A Scale after a patch of the given type. */
-export function patchScale(scale: Record<string, unknown>, type: string, body: unknown): Record<string, unknown> {
-  try {
-    if (type === "application/merge-patch+json") return mergePatch(scale, body) as Record<string, unknown>;
-    if (type === "application/strategic-merge-patch+json")
-      return strategicMergePatch(scale, body) as Record<string, unknown>;
-    return jsonPatch(scale, body) as Record<string, unknown>;
-  } catch (err) {
-    if (err instanceof PatchError) throw badRequest(err.message);
-    throw err;
+/** The object with the replicas of a written Scale; its resourceVersion stays the precondition. */
+export function withScale(r: ServedResource, obj: Obj, scale: unknown): Obj {
+  const s = (isObj(scale) ? scale : {}) as { spec?: { replicas?: unknown }; metadata?: { resourceVersion?: string } };
+  const replicas = s.spec?.replicas ?? 0;
+  if (typeof replicas !== "number" || !Number.isInteger(replicas) || replicas < 0) {
+    throw invalid({ group: "autoscaling", resource: r.plural, kind: "Scale", name: obj.metadata.name ?? "" }, [
+      {
+        type: "FieldValueInvalid",
+        field: "spec.replicas",
+        message: `Invalid value: ${stringifyJson(replicas) ?? String(replicas)}: must be greater than or equal to 0`,
+      },
+    ]);
   }
-}
-
-/** The merge patch that sets the object's replicas from a Scale (its resourceVersion, when given, the precondition). */
-export function replicasPatch(scale: unknown): Record<string, unknown> {
-  const s = (scale ?? {}) as { metadata?: { resourceVersion?: unknown }; spec?: { replicas?: unknown } };
-  const n = s.spec?.replicas;
-  if (typeof n !== "number" || !Number.isInteger(n) || n < 0)
-    throw badRequest(`Scale.spec.replicas must be a non-negative integer, got ${JSON.stringify(n)}`);
   const rv = s.metadata?.resourceVersion;
   return {
-    ...(typeof rv === "string" && rv !== "" ? { metadata: { resourceVersion: rv } } : {}),
-    spec: { replicas: n },
-  };
+    ...obj,
+    metadata: { ...obj.metadata, ...(rv !== undefined && rv !== "" ? { resourceVersion: rv } : {}) },
+    spec: { ...(obj["spec"] as object | undefined), replicas },
+  } as Obj;
 }

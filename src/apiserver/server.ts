@@ -1,14 +1,14 @@
 /**
- * The embedded Kubernetes-compatible API server: JSON over HTTP (or HTTPS when given a
- * certificate), discovery, the REST verbs of registry.ts, watches, Table output for
- * kubectl, and knobs for tests and benchmarks (write latency, fault injection, dropping
- * watches). For tests, benchmarks and the sandbox only: never a production store.
+ * The embedded Kubernetes-compatible API server: HTTP (or HTTPS when given a certificate)
+ * routing to discovery (discovery.ts), OpenAPI, the REST verbs of registry.ts, watches,
+ * Table and metadata answers, with authentication and RBAC in front (auth/) and knobs for
+ * tests and benchmarks (test-controls.ts). For tests, benchmarks and the sandbox only:
+ * never a production store.
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { stringify } from "yaml";
-import type { StatusReason } from "../kube/status.ts";
 import { stringifyJson } from "../api/int64.ts";
 import {
   badRequest,
@@ -16,10 +16,9 @@ import {
   internal,
   methodNotAllowed,
   pathNotFound,
-  statusError,
   unsupportedMediaType,
 } from "./http-errors.ts";
-import { Registry, type DeleteOptions, type RegistryOptions, type WriteOptions } from "./registry.ts";
+import { Registry, type DeleteOptions, type WriteOptions } from "./registry.ts";
 import { groupVersion, type ServedResource } from "./resources.ts";
 import { generateCA, issueServingCert } from "../pki/certs.ts";
 import { WebhookAdmitter } from "./admission.ts";
@@ -35,58 +34,18 @@ import {
 } from "./negotiation.ts";
 import { RequestMetrics, requestLabels } from "./request-metrics.ts";
 import { readJson, readObject } from "./request-body.ts";
+import { VERSION_INFO, type ServerOptions } from "./server-options.ts";
+import { control, Faults, type Controlled, type Fault, type Verb } from "./test-controls.ts";
+import { apiGroups, apiVersions, resourceList } from "./discovery.ts";
+import type { Obj } from "./store.ts";
+import { hasScale, scaleOf } from "./scale.ts";
 import { AccessGate, verbOf } from "./auth/gate.ts";
 import { tokenRequest } from "./auth/token-request.ts";
 import { ACCESS_REVIEW_PATH, accessReview } from "./auth/access-review.ts";
 import { serialized, serveWatch, type ActiveWatch } from "./watch.ts";
-import { isScalable, patchScale, replicasPatch, scaleDiscovery, scaleOf } from "./scale.ts";
 
-export type Verb = "get" | "list" | "watch" | "create" | "update" | "patch" | "delete" | "deletecollection";
-
-export interface Fault {
-  /** A verb, or "*" for any. */
-  verb: Verb | "*";
-  /** A resource (plural), or "*" for any. */
-  resource: string;
-  status: number;
-  reason?: StatusReason;
-  message?: string;
-  /** How many matching requests fail; then the fault is spent. */
-  count: number;
-}
-
-export interface ServerOptions extends RegistryOptions {
-  /**
-   * Serve HTTPS: with the given PEM certificate and key, or "generate" for a fresh CA and
-   * a certificate for 127.0.0.1, ::1 and localhost (the CA goes into kubeconfig()).
-   */
-  tls?: { cert: string; key: string } | "generate";
-  /** How often watches with allowWatchBookmarks get a BOOKMARK (default 1 s; kube: about a minute). */
-  bookmarkIntervalMs?: number;
-  /** Output a watch may have buffered before it is dropped as too slow (default 16 MiB). */
-  watchBufferBytes?: number;
-  /** Watch timeout when the client gives none (default 1800 s, as kube's min-request-timeout). */
-  defaultWatchTimeoutSeconds?: number;
-  /**
-   * Authenticate requests (the admin kubeconfig's token, ServiceAccount tokens from
-   * TokenRequest) and authorize them with RBAC; off by default (tests that do not need it).
-   */
-  auth?: boolean;
-  /** Called for every request that completes, for logs. */
-  onRequest?: (r: { method: string; path: string; status: number; ms: number }) => void;
-}
-
-const VERSION_INFO = {
-  major: "1",
-  minor: "32",
-  gitVersion: "v1.32.0-spiderpool-embedded",
-  gitCommit: "embedded",
-  gitTreeState: "clean",
-  buildDate: "2026-01-01T00:00:00Z",
-  goVersion: "none",
-  compiler: "node",
-  platform: `${process.platform}/${process.arch}`,
-};
+export type { Fault, Verb } from "./test-controls.ts";
+export type { ServerOptions } from "./server-options.ts";
 
 function send(res: ServerResponse, code: number, body: unknown, contentType = "application/json"): void {
   const text = typeof body === "string" ? body : stringifyJson(body);
@@ -113,7 +72,7 @@ export class EmbeddedApiServer {
   readonly #opts: ServerOptions;
   readonly #server: Server;
   readonly #watches = new Set<ActiveWatch>();
-  #faults: Fault[] = [];
+  readonly #faults = new Faults();
   #url = "";
   #openapi: OpenApiIndex | undefined;
   /** The CA of a generated serving certificate. */
@@ -166,7 +125,6 @@ export class EmbeddedApiServer {
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
 
-  /** A kubeconfig for this server (HTTPS: with the given CA). */
   /** The admin kubeconfig's bearer token (full rights, also with authentication on). */
   get adminToken(): string {
     return this.#gate.adminToken;
@@ -189,11 +147,11 @@ export class EmbeddedApiServer {
   // ---- knobs ------------------------------------------------------------------------------
 
   injectFault(f: Fault): void {
-    this.#faults.push({ ...f });
+    this.#faults.inject(f);
   }
 
   clearFaults(): void {
-    this.#faults = [];
+    this.#faults.clear();
   }
 
   setWriteLatency(ms: number): void {
@@ -214,17 +172,6 @@ export class EmbeddedApiServer {
 
   get openWatches(): number {
     return this.#watches.size;
-  }
-
-  #takeFault(verb: Verb, resource: string): Fault | undefined {
-    const i = this.#faults.findIndex(
-      (f) => (f.verb === "*" || f.verb === verb) && (f.resource === "*" || f.resource === resource),
-    );
-    if (i < 0) return undefined;
-    const f = this.#faults[i] as Fault;
-    f.count--;
-    if (f.count <= 0) this.#faults.splice(i, 1);
-    return f;
   }
 
   // ---- HTTP -------------------------------------------------------------------------------
@@ -280,14 +227,10 @@ export class EmbeddedApiServer {
       if (doc === undefined) throw pathNotFound(path);
       return send(res, 200, doc);
     }
-    if (path === "/api") {
-      return send(res, 200, {
-        kind: "APIVersions",
-        versions: ["v1"],
-        serverAddressByClientCIDRs: [{ clientCIDR: "0.0.0.0/0", serverAddress: req.headers.host ?? "" }],
-      });
+    if (path === "/api") return send(res, 200, apiVersions(req.headers.host ?? ""));
+    if (path === "/apis") {
+      return send(res, 200, { kind: "APIGroupList", apiVersion: "v1", groups: apiGroups(this.registry.all()) });
     }
-    if (path === "/apis") return send(res, 200, { kind: "APIGroupList", apiVersion: "v1", groups: this.#groups() });
     const segs = path
       .split("/")
       .filter((s) => s !== "")
@@ -302,7 +245,7 @@ export class EmbeddedApiServer {
     } else if (segs[0] === "apis" && segs.length >= 2) {
       group = segs[1] as string;
       if (segs.length === 2) {
-        const g = this.#groups().find((x) => x.name === group);
+        const g = apiGroups(this.registry.all()).find((x) => x.name === group);
         if (g === undefined) throw pathNotFound(path);
         return send(res, 200, { kind: "APIGroup", apiVersion: "v1", ...g });
       }
@@ -312,7 +255,7 @@ export class EmbeddedApiServer {
       throw pathNotFound(path);
     }
     if (rest.length === 0) {
-      const list = this.#resourceList(group, version);
+      const list = resourceList(this.registry.all(), group, version);
       if (list === undefined) throw pathNotFound(path);
       return send(res, 200, list);
     }
@@ -371,63 +314,8 @@ export class EmbeddedApiServer {
     return { resource, namespace, name: parts[1] ?? "", subresource: parts[2] ?? "" };
   }
 
-  #groups(): Array<{
-    name: string;
-    versions: Array<{ groupVersion: string; version: string }>;
-    preferredVersion: { groupVersion: string; version: string };
-  }> {
-    const byGroup = new Map<string, Set<string>>();
-    for (const r of this.registry.all()) {
-      if (r.group === "") continue;
-      let s = byGroup.get(r.group);
-      if (s === undefined) byGroup.set(r.group, (s = new Set()));
-      s.add(r.version);
-    }
-    return [...byGroup].map(([name, versions]) => {
-      const vs = [...versions].map((v) => ({ groupVersion: `${name}/${v}`, version: v }));
-      return { name, versions: vs, preferredVersion: vs[0] as { groupVersion: string; version: string } };
-    });
-  }
-
-  #resourceList(group: string, version: string): Record<string, unknown> | undefined {
-    const rs = this.registry.all().filter((r) => r.group === group && r.version === version);
-    if (rs.length === 0) return undefined;
-    const resources: Array<Record<string, unknown>> = [];
-    for (const r of rs) {
-      const entry: Record<string, unknown> = {
-        name: r.plural,
-        singularName: r.singular,
-        namespaced: r.namespaced,
-        kind: r.kind,
-        verbs: ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"],
-      };
-      if (r.shortNames.length > 0) entry["shortNames"] = r.shortNames;
-      if (r.categories.length > 0) entry["categories"] = r.categories;
-      resources.push(entry);
-      if (r.statusSubresource) {
-        resources.push({
-          name: `${r.plural}/status`,
-          singularName: "",
-          namespaced: r.namespaced,
-          kind: r.kind,
-          verbs: ["get", "patch", "update"],
-        });
-      }
-      if (isScalable(r)) resources.push(scaleDiscovery(r));
-    }
-    return {
-      kind: "APIResourceList",
-      apiVersion: "v1",
-      groupVersion: group === "" ? version : `${group}/${version}`,
-      resources,
-    };
-  }
-
   #fault(verb: Verb, r: ServedResource): void {
-    const f = this.#takeFault(verb, r.plural);
-    if (f !== undefined) {
-      throw statusError(f.status, f.reason ?? "InternalError", f.message ?? `injected fault on ${verb} ${r.plural}`);
-    }
+    this.#faults.check(verb, r.plural);
   }
 
   #sendWarnings(res: ServerResponse, warnings: string[]): void {
@@ -441,6 +329,7 @@ export class EmbeddedApiServer {
   /** Sends a stored object in the form the request accepts; a Status is sent as it is. */
   #sendObject(req: IncomingMessage, res: ServerResponse, code: number, obj: unknown, r: Route): void {
     const o = obj as { kind?: string; metadata?: { resourceVersion?: string } };
+    if (r.subresource === "scale" && o.kind !== "Status") return send(res, code, scaleOf(obj as Obj));
     const form = o.kind === "Status" ? "object" : answerForm(req.headers.accept, false);
     if (form === "metadata") return send(res, code, asMetadata(o as { metadata: unknown }), METADATA_TYPE);
     if (form === "table") {
@@ -456,8 +345,9 @@ export class EmbeddedApiServer {
 
   #get(req: IncomingMessage, res: ServerResponse, r: Route): void {
     this.#fault("get", r.resource);
-    if (r.subresource === "scale" && isScalable(r.resource))
+    if (r.subresource === "scale" && hasScale(r.resource)) {
       return send(res, 200, scaleOf(this.registry.get(r.resource, r.namespace, r.name)));
+    }
     if (r.subresource !== "" && !(r.subresource === "status" && r.resource.statusSubresource)) {
       throw pathNotFound(`${r.resource.plural}/${r.name}/${r.subresource}`);
     }
@@ -541,7 +431,6 @@ export class EmbeddedApiServer {
   async #update(req: IncomingMessage, res: ServerResponse, r: Route, q: URLSearchParams): Promise<void> {
     this.#fault("update", r.resource);
     const body = await readObject(req);
-    if (r.subresource === "scale" && isScalable(r.resource)) return this.#scale(res, r, q, body);
     const out = await this.registry.update(r.resource, r.namespace, r.name, body, r.subresource, this.#writeOptions(q));
     this.#sendWarnings(res, out.warnings);
     this.#sendObject(req, res, out.code, out.object, r);
@@ -560,10 +449,6 @@ export class EmbeddedApiServer {
       throw unsupportedMediaType(ct);
     }
     const body = await readJson(req);
-    if (r.subresource === "scale" && isScalable(r.resource)) {
-      const current = scaleOf(this.registry.get(r.resource, r.namespace, r.name));
-      return this.#scale(res, r, q, patchScale(current, ct, body));
-    }
     const out = await this.registry.patch(
       r.resource,
       r.namespace,
@@ -575,21 +460,6 @@ export class EmbeddedApiServer {
     );
     this.#sendWarnings(res, out.warnings);
     this.#sendObject(req, res, out.code, out.object, r);
-  }
-
-  /** Writes a Scale's replicas to its object; answers with the Scale of the result. */
-  async #scale(res: ServerResponse, r: Route, q: URLSearchParams, scale: unknown): Promise<void> {
-    const out = await this.registry.patch(
-      r.resource,
-      r.namespace,
-      r.name,
-      "application/merge-patch+json",
-      replicasPatch(scale),
-      "",
-      this.#writeOptions(q),
-    );
-    this.#sendWarnings(res, out.warnings);
-    send(res, 200, scaleOf(out.object as never));
   }
 
   async #delete(req: IncomingMessage, res: ServerResponse, r: Route, q: URLSearchParams): Promise<void> {
@@ -636,32 +506,16 @@ export class EmbeddedApiServer {
   async #control(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     if (req.method !== "POST") throw methodNotAllowed("control endpoints take POST");
     const body = ((await readJson(req)) ?? {}) as Record<string, unknown>;
-    switch (path) {
-      case "/_embedded/faults":
-        this.injectFault(body as unknown as Fault);
-        return send(res, 200, { ok: true });
-      case "/_embedded/faults/clear":
-        this.clearFaults();
-        return send(res, 200, { ok: true });
-      case "/_embedded/write-latency":
-        this.setWriteLatency(Number(body["ms"] ?? 0));
-        return send(res, 200, { ok: true });
-      case "/_embedded/drop-watches":
-        return send(res, 200, {
-          dropped: this.dropWatches(typeof body["resource"] === "string" ? body["resource"] : undefined),
-        });
-      case "/_embedded/compact":
-        this.registry.store.compact();
-        return send(res, 200, { ok: true });
-      case "/_embedded/pod-deletion":
-        this.registry.podDeletion = body["mode"] === "graceful" ? "graceful" : "immediate";
-        return send(res, 200, { ok: true });
-      case "/_embedded/finish-pod-deletion":
-        return send(res, 200, {
-          finished: this.registry.finishPodDeletion(String(body["namespace"]), String(body["name"])),
-        });
-      default:
-        throw pathNotFound(path);
-    }
+    const registry = this.registry;
+    const target: Controlled = {
+      injectFault: (f) => this.injectFault(f),
+      clearFaults: () => this.clearFaults(),
+      setWriteLatency: (ms) => this.setWriteLatency(ms),
+      dropWatches: (resource) => this.dropWatches(resource),
+      compact: () => registry.store.compact(),
+      setPodDeletion: (mode) => (registry.podDeletion = mode),
+      finishPodDeletion: (ns, name) => registry.finishPodDeletion(ns, name),
+    };
+    send(res, 200, control(target, path, body));
   }
 }

@@ -11,7 +11,7 @@
  * on Ctrl-C (or at once with --once).
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -121,8 +121,36 @@ function ensureShim(out: NodeJS.WritableStream): string {
   return shim;
 }
 
-/** Why the host addon (the coordinator's node side) cannot load here, or undefined when it can. */
+/**
+ * Why the host addon (the coordinator's node side) cannot load here, or undefined when it can.
+ * It is built first when missing or older than its source, under the lock the daemons' launcher
+ * takes (scripts/daemon.sh), so parallel runs do not write it at once.
+ */
 function nodeNetworkUnavailable(): string | undefined {
+  const addon = join(ROOT, "native", "host", "build", "spiderpool_host.node");
+  const source = join(ROOT, "native", "host", "host.c");
+  const stale = (): boolean => !existsSync(addon) || statSync(source).mtimeMs > statSync(addon).mtimeMs;
+  if (stale()) {
+    try {
+      mkdirSync(join(ROOT, "dist"), { recursive: true });
+      execFileSync(
+        "flock",
+        [
+          join(ROOT, "dist", ".build.lock"),
+          "bash",
+          "-c",
+          `if [ ! -f "$1" ] || [ "$2" -nt "$1" ]; then bash "$3" >&2; fi`,
+          "build-host-addon",
+          addon,
+          source,
+          join(ROOT, "native", "host", "build.sh"),
+        ],
+        { stdio: ["ignore", "ignore", "pipe"] },
+      );
+    } catch (err) {
+      return `the host addon could not be built: ${(err as Error).message.split("\n")[0] ?? ""}`;
+    }
+  }
   try {
     new NetlinkHost();
     return undefined;

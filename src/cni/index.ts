@@ -4,3 +4,5 @@ export * from "./errors.ts";
 export * from "./result.ts";
 export * from "./version.ts";
 export * from "./prev-result.ts";
+export * from "./env.ts";
+export * from "./map-error.ts";

@@ -15,10 +15,15 @@ import { isConflict, isNotFound } from "../kube/errors.ts";
 import { Informer } from "../kube/informer.ts";
 import { Resources, resourceTypeOf } from "../kube/resources.ts";
 import { APP_RESOURCES, SUBNETS } from "../poolstore/auto-pool.ts";
-import { POOLS, PoolWriter, type OpResult, type PoolOp } from "../poolstore/pool-writer.ts";
+import { POOLS, PoolWriter } from "../poolstore/pool-writer.ts";
+import { PoolWriters } from "../poolstore/pool-writers.ts";
+import { KubeEndpointStore } from "../poolstore/endpoint-store.ts";
+import { KubeOwnerResolver } from "../poolstore/owner-resolver.ts";
+import { systemClock } from "../kube/clock.ts";
 import type { ControllerConfig } from "./config.ts";
 import { poolNameFitsUid, type Workload } from "../ipam/index.ts";
 import { AutoPoolController, type AppInformers } from "./auto-pool.ts";
+import { upgradeCrds } from "./crd-upgrade.ts";
 import { GarbageCollector } from "./gc/collector.ts";
 import type { GcPod } from "./gc/decide.ts";
 import { LeaderElector } from "./leader.ts";
@@ -36,10 +41,12 @@ import {
   MULTUS_CONFIG_REGISTERED,
   podRegistered,
   registerWebhooks,
+  webhooksRegistered,
 } from "./webhooks/registration.ts";
 import { webhookRoutes } from "./webhooks/routes.ts";
 import { WebhookServer } from "./webhooks/server.ts";
-import { dueForRotation, loadOrGenerateTls, type TlsOptions, type WebhookTls } from "./webhooks/tls.ts";
+import { dueForRotation, type TlsOptions, type WebhookTls } from "./webhooks/tls.ts";
+import { sharedTls } from "./webhooks/tls-secret.ts";
 
 export const ENDPOINTS = resourceTypeOf(SpiderEndpointKind);
 export { SUBNETS };
@@ -76,7 +83,8 @@ export class SpiderpoolController {
   readonly #coordInformers: Informer<KubeObject>[] = [];
   readonly elector: LeaderElector;
   readonly #o: ControllerOptions;
-  readonly #writers = new Map<string, PoolWriter>();
+  /** The collector only releases; one writer per pool, evicted with the pool. */
+  readonly writers: PoolWriters;
   #webhooks: WebhookServer | undefined;
   #webhookUrl = "";
   #tls: WebhookTls | undefined;
@@ -93,6 +101,7 @@ export class SpiderpoolController {
     this.config = o.config;
     this.log = o.logger;
     this.metrics = new ControllerMetrics(o.config.podName);
+    this.writers = new PoolWriters((pool) => this.#newWriter(pool));
     const onError = (what: string) => (err: unknown) => this.log.warn({ err, informer: what }, "informer error");
     this.pools = new Informer<SpiderIPPool>(o.client, POOLS, { onError: onError("spiderippools") });
     this.endpoints = new Informer<SpiderEndpoint>(o.client, ENDPOINTS, { onError: onError("spiderendpoints") });
@@ -195,8 +204,9 @@ export class SpiderpoolController {
       pools: this.pools,
       endpoints: this.endpoints,
       nodes: this.nodes,
-      endpointsType: ENDPOINTS,
-      submit: (pool, op) => this.#submit(pool, op),
+      endpointStore: new KubeEndpointStore(o.client, ENDPOINTS),
+      owners: new KubeOwnerResolver(o.client, o.config.gc, systemClock),
+      submit: (pool, op) => this.writers.submit(pool, op),
       isLeader: () => this.elector.isLeader && !this.#stopping,
       cfg: o.config.gc,
       traceGapMs: o.config.gcTraceGapMs,
@@ -229,27 +239,22 @@ export class SpiderpoolController {
     return { health: port(this.#health), metrics: port(this.#metricsServer) };
   }
 
-  #submit(pool: string, op: PoolOp): Promise<OpResult> {
-    let w = this.#writers.get(pool);
-    if (w === undefined) {
-      w = new PoolWriter(pool, {
-        client: this.#o.client,
-        cached: (n) => this.pools.getByName(n),
-        // The collector only releases; reserved addresses matter to allocation alone.
-        reserved: (f) => IPRangeSet.empty(f),
-        maxRecords: this.config.maxAllocatedIPs,
-        maxRetries: 100,
-        deadlineMs: 30_000,
-        metrics: {
-          queueDepth: () => {},
-          batch: () => {},
-          conflict: () => this.metrics.releaseConflicts.inc(),
-        },
-        log: this.log,
-      });
-      this.#writers.set(pool, w);
-    }
-    return w.submit(op);
+  #newWriter(pool: string): PoolWriter {
+    return new PoolWriter(pool, {
+      client: this.#o.client,
+      cached: (n) => this.pools.getByName(n),
+      // The collector only releases; reserved addresses matter to allocation alone.
+      reserved: (f) => IPRangeSet.empty(f),
+      maxRecords: this.config.maxAllocatedIPs,
+      maxRetries: 100,
+      deadlineMs: 30_000,
+      metrics: {
+        queueDepth: () => {},
+        batch: () => {},
+        conflict: () => this.metrics.releaseConflicts.inc(),
+      },
+      log: this.log,
+    });
   }
 
   async start(): Promise<void> {
@@ -260,14 +265,15 @@ export class SpiderpoolController {
       this.#metricsServer = createServer((_req, res) => void this.#onMetrics(res));
       await listen(this.#metricsServer, ports.metrics ?? this.config.metricPort, this.config.bindAddress);
     }
+    if (this.config.upgradeCrds) await upgradeCrds(this.#o.client, this.log, this.config.version);
     await this.#startWebhooks(ports.webhook ?? this.config.webhookPort);
+    this.writers.follow(this.pools);
     this.pools.addHandlers({
       onAdd: (p) => {
         this.#reconcilePool(p);
         this.#scheduleSubnets();
       },
       onUpdate: (o, p) => {
-        this.#writers.get(p.metadata.name ?? "")?.observe(p);
         this.#reconcilePool(p);
         // Agents rewrite pool status on every allocation; subnet accounting depends only
         // on what a pool is (spec, owner, deletion), so status-only updates skip the pass.
@@ -308,6 +314,7 @@ export class SpiderpoolController {
       await new Promise<void>((r) => s.close(() => r()));
     }
     await Promise.all(this.#informers().map((i) => i.stop()));
+    this.writers.close();
   }
 
   #informers(): Informer<KubeObject>[] {
@@ -401,7 +408,8 @@ export class SpiderpoolController {
       ipAddresses: [c.bindAddress === "0.0.0.0" || c.bindAddress === "::" ? "127.0.0.1" : c.bindAddress],
     };
     this.#tlsOpts = tlsOpts;
-    this.#tls = loadOrGenerateTls(tlsOpts);
+    // One certificate for every replica (a Secret), so the registered caBundle verifies them all.
+    this.#tls = await sharedTls(this.#o.client, c.podNamespace, tlsOpts);
     const routes = webhookRoutes(this.#o.client, {
       enableIPv4: c.enableIPv4,
       enableIPv6: c.enableIPv6,
@@ -415,21 +423,30 @@ export class SpiderpoolController {
     this.#webhooks = new WebhookServer(this.#tls.serving, routes, (level, msg, fields) => wlog[level](fields, msg));
     const url = await this.#webhooks.listen(port, c.bindAddress);
     this.#webhookUrl = c.webhookUrl ?? url;
-    await this.#register();
+    await this.#register(false);
     this.#rotation = setInterval(() => void this.#rotate(), ROTATION_CHECK_MS);
     this.#rotation.unref();
   }
 
-  async #register(): Promise<void> {
+  /** With a URL (sandbox, tests) the API server calls one replica directly; in a cluster, the Service. */
+  get #byUrl(): boolean {
+    return this.config.webhookUrl !== undefined || this.config.bindAddress.startsWith("127.");
+  }
+
+  /**
+   * Registers the webhooks. By URL only one replica can be named: the first to start, then
+   * the leader on every takeover, so that stopping a replica that is not named never breaks
+   * admission, and losing the named one is repaired by the election.
+   */
+  async #register(asLeader: boolean): Promise<void> {
     const tls = this.#tls as WebhookTls;
-    // With a URL (sandbox, tests) the API server calls us directly; in a cluster, the Service.
-    const target =
-      this.config.webhookUrl !== undefined || this.config.bindAddress.startsWith("127.")
-        ? { url: this.#webhookUrl, caPem: tls.caPem }
-        : {
-            service: { namespace: this.config.podNamespace, name: this.config.webhookServiceName, port: 5722 },
-            caPem: tls.caPem,
-          };
+    if (this.#byUrl && !asLeader && !this.elector.isLeader && (await webhooksRegistered(this.#o.client))) return;
+    const target = this.#byUrl
+      ? { url: this.#webhookUrl, caPem: tls.caPem }
+      : {
+          service: { namespace: this.config.podNamespace, name: this.config.webhookServiceName, port: 5722 },
+          caPem: tls.caPem,
+        };
     await registerWebhooks(this.#o.client, target, [
       ...ALWAYS_REGISTERED,
       ...(this.config.enableMultusConfig ? [MULTUS_CONFIG_REGISTERED] : []),
@@ -446,11 +463,15 @@ export class SpiderpoolController {
   }
 
   async #rotate(): Promise<void> {
-    if (this.#tls === undefined || !dueForRotation(this.#tls)) return;
+    // Another replica may have renewed the shared certificate: the Secret is read at each check.
+    if (this.#tls === undefined || (this.#tls.source === "files" && !dueForRotation(this.#tls))) return;
     try {
-      this.#tls = loadOrGenerateTls(this.#tlsOpts);
-      this.#webhooks?.setCertificate(this.#tls.serving);
-      await this.#register();
+      const next = await sharedTls(this.#o.client, this.config.podNamespace, this.#tlsOpts);
+      if (next.serving.certPem === this.#tls.serving.certPem) return;
+      const newCa = next.caPem !== this.#tls.caPem;
+      this.#tls = next;
+      this.#webhooks?.setCertificate(next.serving);
+      if (newCa) await this.#register(false);
       this.log.info("webhook certificate renewed");
     } catch (err) {
       this.log.error({ err }, "webhook certificate renewal failed; retrying within the hour");
@@ -459,6 +480,8 @@ export class SpiderpoolController {
 
   #onLeader(): void {
     this.metrics.leader.set(1);
+    if (this.#byUrl && this.#webhooks !== undefined)
+      this.#register(true).catch((err: unknown) => this.log.error({ err }, "webhook registration on takeover failed"));
     for (const p of this.pools.list()) this.#reconcilePool(p);
     this.#scheduleSubnets();
     this.autoPools?.resync();

@@ -132,13 +132,10 @@ async function add(call: PluginCall, deps: CoordinatorDeps): Promise<Outcome> {
     mode: plan.decision.mode,
     firstInvoke: plan.decision.firstInvoke,
     table: plan.decision.table,
-    ops: plan.ops.length + plan.mangle.length,
+    ops: plan.ops.length,
   };
   if (plan.warnings.length > 0) fields["warnings"] = plan.warnings;
-  // Each family's mangle rules run beside the netlink ops (see AddPlan.mangle); a failure of
-  // the main plan is reported before theirs, as it comes first in upstream's order too.
-  const results = await Promise.all([deps.host.apply(plan.ops), ...plan.mangle.map((op) => deps.host.apply([op]))]);
-  const failure = results.find((f) => f !== undefined);
+  const failure = await deps.host.apply(plan.ops);
   if (failure !== undefined) {
     throw new CoordinatorApplyError(failure.message, {
       cause: { step: failure.index, op: failure.op.op, errno: failure.errno },

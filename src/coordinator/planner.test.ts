@@ -167,7 +167,7 @@ const neighs = (p: AddPlan, ns: "pod" | "host"): string[] =>
     );
 const sysctls = (p: AddPlan, ns: "pod" | "host"): string[] =>
   p.ops.filter(where(ns)).flatMap((o) => (o.op === "sysctl.set" ? [`${o.key}=${o.value}`] : []));
-const ops = (p: AddPlan, kind: HostOp["op"]): HostOp[] => [...p.ops, ...p.mangle].filter((o) => o.op === kind);
+const ops = (p: AddPlan, kind: HostOp["op"]): HostOp[] => p.ops.filter((o) => o.op === kind);
 
 // ---- pods as the main CNI leaves them ----------------------------------------------------------
 
@@ -288,14 +288,15 @@ describe("planner: table A, underlay single NIC, first invocation", () => {
   it("NN-7 fwmark rule and table 100, the three mangle rules", () => {
     assert.deepEqual(rules(p, "pod"), ["v4 1000: from all fwmark 1 lookup 100"]);
     assert.deepEqual(routesAdded(p, "pod", "100"), ["100 0.0.0.0/0 via 192.0.2.2 dev veth0 src 192.0.2.10"]);
-    const [ipt] = ops(p, "iptables.ensure");
-    assert.ok(ipt?.op === "iptables.ensure" && ipt.family === 4);
-    assert.match(
-      ipt.rules[0] as string,
-      /^-t mangle -A PREROUTING -i veth0 -m conntrack --ctstate NEW -j MARK --set-xmark 0x1/,
+    const marks = ops(p, "mark.replyPath");
+    assert.deepEqual(
+      marks.map((o) => o.op === "mark.replyPath" && [o.family, o.dev, o.mark, o.context]),
+      [[4, "veth0", 1, "failed to makeReplyPacketViaVeth: iptables ensureRule err: %w"]],
     );
-    assert.match(ipt.rules[1] as string, /^-t mangle -A PREROUTING -m mark --mark 0x1 -j CONNMARK --save-mark/);
-    assert.match(ipt.rules[2] as string, /^-t mangle -A OUTPUT -j CONNMARK --restore-mark/);
+    // Step 19's place: after the hijack routes, just before the fwmark rule that reads the mark.
+    const at = p.ops.indexOf(marks[0] as HostOp);
+    const next = p.ops[at + 1];
+    assert.ok(next?.op === "rule.add" && next.rule.fwmark === 1);
   });
 
   it("NN-8 node: rule 1000 to table 500, E dev veth, neighbours both ways", () => {
@@ -407,7 +408,7 @@ describe("planner: table A in IPv6 and dual stack", () => {
       `500 2001:db8:1::10/128 dev ${HOST_VETH} scope link`,
     ]);
     assert.deepEqual(
-      ops(p, "iptables.ensure").map((o) => o.op === "iptables.ensure" && o.family),
+      ops(p, "mark.replyPath").map((o) => o.op === "mark.replyPath" && o.family),
       [4, 6],
     );
     assert.equal(p.warnings.length, 0);
@@ -436,9 +437,9 @@ describe("planner: table B, underlay second NIC", () => {
     );
   });
 
-  it("no pod neighbours, no iptables, no new veth; node: N dev veth<cid11>, neighbour N → veth0's MAC", () => {
+  it("no pod neighbours, no reply marks, no new veth; node: N dev veth<cid11>, neighbour N → veth0's MAC", () => {
     assert.deepEqual(neighs(p, "pod"), []);
-    assert.equal(ops(p, "iptables.ensure").length + ops(p, "link.addVeth").length, 0);
+    assert.equal(ops(p, "mark.replyPath").length + ops(p, "link.addVeth").length, 0);
     assert.deepEqual(routesAdded(p, "host", "500"), [`500 203.0.113.10/32 dev ${HOST_VETH} scope link`]);
     assert.deepEqual(neighs(p, "host"), [`203.0.113.10 lladdr ${POD_MAC} dev ${HOST_VETH}`]);
   });
@@ -487,7 +488,7 @@ describe("planner: table C, overlay (Calico eth0) + macvlan net1", () => {
       `192.0.2.2 lladdr ${CALI_MAC} dev eth0`,
       `198.51.100.2 lladdr ${CALI_MAC} dev eth0`,
     ]);
-    assert.equal(ops(p, "link.addVeth").length + ops(p, "iptables.ensure").length, 0);
+    assert.equal(ops(p, "link.addVeth").length + ops(p, "mark.replyPath").length, 0);
   });
 
   it("NN-21 tunePodRoutes false: no source rules, no table 100; host and hijack routes still there", () => {

@@ -35,12 +35,6 @@ export interface AddPlan {
   decision: ModeDecision;
   hostVeth: string;
   ops: HostOp[];
-  /**
-   * The §1.8 mangle rules, one op per family. They name `veth0` but need nothing else of the
-   * plan, and each costs iptables processes rather than a netlink message: the flow applies
-   * them alongside `ops` instead of in step 19's place.
-   */
-  mangle: HostOp[];
   /** Gratuitous ARP / NA after a MAC change: applied after `ops`, failures only logged (§1.4 step 11). */
   announcements: HostOp[];
   warnings: string[];
@@ -55,14 +49,8 @@ export function hostVethName(containerID: string): string {
   return `veth${containerID.slice(0, 11)}`;
 }
 
-/** The §1.8 mangle rules: connections that came in through veth0 are answered through it. */
-export function replyMarkRules(podVeth: string): string[] {
-  return [
-    `-t mangle -A PREROUTING -i ${podVeth} -m conntrack --ctstate NEW -j MARK --set-xmark 0x1/0xffffffff`,
-    "-t mangle -A PREROUTING -m mark --mark 0x1 -j CONNMARK --save-mark --nfmask 0xffffffff --ctmask 0xffffffff",
-    "-t mangle -A OUTPUT -j CONNMARK --restore-mark --nfmask 0xffffffff --ctmask 0xffffffff",
-  ];
-}
+/** §1.8's mark (`--set-xmark 0x1`): what the reply path's fwmark rule (table 100) looks for. */
+export const REPLY_MARK = 1;
 
 function sameRoute(a: Route, b: Route): boolean {
   return a.table === b.table && a.dst === b.dst && a.gateway === b.gateway && a.dev === b.dev;
@@ -80,7 +68,6 @@ export function planAdd(input: AddInput): AddPlan {
 
   const ops: HostOp[] = [];
   const announcements: HostOp[] = [];
-  const mangle: HostOp[] = [];
   const warnings: string[] = [];
   const P = input.pod;
   const H = input.host;
@@ -287,17 +274,18 @@ export function planAdd(input: AddInput): AddPlan {
   if (mode === "underlay" && firstInvoke) {
     for (const f of families) {
       const via = gw(f);
-      mangle.push({
-        op: "iptables.ensure",
+      ops.push({
+        op: "mark.replyPath",
         ns: P,
         family: f,
-        rules: replyMarkRules(podVeth),
+        dev: podVeth,
+        mark: REPLY_MARK,
         context: "failed to makeReplyPacketViaVeth: iptables ensureRule err: %w",
       });
       ops.push({
         op: "rule.add",
         ns: P,
-        rule: { family: f, priority: 1000, table: TABLE_REPLY, fwmark: 1 },
+        rule: { family: f, priority: 1000, table: TABLE_REPLY, fwmark: REPLY_MARK },
         ignore: "exists",
         context: "failed to makeReplyPacketViaVeth: failed to add rule table with mark: %w",
       });
@@ -332,7 +320,7 @@ export function planAdd(input: AddInput): AddPlan {
       `failed to setupPolicyRoutes: failed to AddRoute for configured route ${r.dst} via ${r.gw}: %w`,
     );
   }
-  return { decision, hostVeth, ops, mangle, announcements, warnings };
+  return { decision, hostVeth, ops, announcements, warnings };
 }
 
 interface TuneContext {

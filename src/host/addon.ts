@@ -11,11 +11,14 @@ import { errnoName, errnoText } from "./errno.ts";
 import { HostAddonError, HostSyscallError } from "./errors.ts";
 
 export interface HostAddon {
-  netlinkOpen(nsPath: string | null): number;
+  /** A bound netlink socket inside the namespace: NETLINK_ROUTE (0) unless `protocol` is NETLINK_NETFILTER (12). */
+  netlinkOpen(nsPath: string | null, protocol?: number): number;
   send(fd: number, buf: Uint8Array): number;
   /** Bytes of one datagram, -1 when none is queued. */
   recv(fd: number, buf: Uint8Array): number;
   close(fd: number): void;
+  /** close(2) on libuv's pool, for a close the kernel makes wait (a NETLINK_NETFILTER socket after a commit). */
+  closeAsync(fd: number): Promise<void>;
   packetOpen(nsPath: string | null, ifindex: number, ethertype: number): number;
   /** Length of the frame read into `buf`, -1 at the deadline; never blocks the event loop. */
   packetRecv(fd: number, buf: Uint8Array, timeoutMs: number): Promise<number>;

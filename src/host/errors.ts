@@ -55,3 +55,18 @@ export class HostSyscallError extends SpiderpoolError {
 export class IptablesError extends SpiderpoolError {
   readonly code = "IPTABLES_FAILED";
 }
+
+/**
+ * The kernel refused the reply-path marks (nf_tables). The message names the step as
+ * upstream's iptables calls do (`failed to set-xmark: …`), so the spec's error text holds.
+ */
+export class ReplyMarkError extends SpiderpoolError {
+  readonly code = "REPLY_MARK_FAILED";
+  readonly errno: string;
+  readonly detail: string | undefined;
+  constructor(step: string, errno: string, text: string, detail?: string, options?: ErrorOptions) {
+    super(`failed to ${step}: ${text}`, options);
+    this.errno = errno;
+    this.detail = detail;
+  }
+}

@@ -153,6 +153,12 @@ export type HostOp = (
   | { op: "sysctl.set"; key: string; value: string }
   /** Append each iptables rule (`-t mangle -A …` argument text) unless it is already there. */
   | { op: "iptables.ensure"; family: Family; rules: readonly string[] }
+  /**
+   * §1.8's reply path: a connection that enters through `dev` gets `mark`, kept on the
+   * connection and put back on its replies, so a rule on the mark can route them out through
+   * `dev` again. Applying it again replaces what it set before (never a second copy).
+   */
+  | { op: "mark.replyPath"; family: Family; dev: string; mark: number }
   /** Gratuitous ARP (IPv4) or unsolicited neighbour advertisement (IPv6) for `address` from `dev`. */
   | { op: "announce"; dev: string; address: string }
 ) & {

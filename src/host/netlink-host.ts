@@ -1,7 +1,8 @@
 /**
  * HostNetwork on the kernel: rtnetlink through sockets the addon opens inside each
- * namespace, /proc/sys writes from inside it, iptables through Debian's iptables-restore,
- * ARP/NDP through packet sockets. One plan opens at most one netlink socket per namespace
+ * namespace, /proc/sys writes from inside it, the reply-path marks as one nf_tables batch
+ * (iptables.ensure, kept for other rules, through Debian's iptables-restore), ARP/NDP through
+ * packet sockets. One plan opens at most one netlink socket per namespace
  * it touches and closes them when it ends.
  */
 import { closeSync, openSync, statfsSync, statSync } from "node:fs";
@@ -9,11 +10,19 @@ import { SpiderpoolError } from "../errors/base.ts";
 import type { HostAddon } from "./addon.ts";
 import { loadAddon, syscallError } from "./addon.ts";
 import { errnoText } from "./errno.ts";
-import { HostSyscallError, IptablesError, LinkNotFoundError, NetlinkError, NotANetnsError } from "./errors.ts";
+import {
+  HostSyscallError,
+  IptablesError,
+  LinkNotFoundError,
+  NetlinkError,
+  NotANetnsError,
+  ReplyMarkError,
+} from "./errors.ts";
 import { ensureIptables } from "./iptables.ts";
 import type { HostOp, Link, NetnsRef, NetnsState, OpFailure, Route } from "./model.ts";
 import type { HostNetwork, ProbeAnswer, ProbeRequest } from "./network.ts";
 import { announce, probe } from "./neighbour-probe.ts";
+import { applyReplyMark, openNetfilter } from "./reply-mark.ts";
 import { NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE } from "./netlink/wire.ts";
 import {
   AF_INET,
@@ -51,9 +60,10 @@ export function nsPathOf(ns: NetnsRef): string | null {
   return ns.kind === "host" ? null : ns.path;
 }
 
-/** Opens the namespace's socket on first use within one plan or one observation. */
+/** Opens the namespace's sockets on first use within one plan or one observation. */
 class Sockets {
   private readonly open = new Map<string, NetlinkSocket>();
+  private readonly netfilter = new Map<string, NetlinkSocket>();
   private readonly addon: HostAddon;
   constructor(addon: HostAddon) {
     this.addon = addon;
@@ -67,9 +77,22 @@ class Sockets {
     }
     return s;
   }
+  /** One per namespace and plan: both families' batches share it, so neither waits on the other's release. */
+  nftables(ns: NetnsRef): NetlinkSocket {
+    const key = keyOf(ns);
+    let s = this.netfilter.get(key);
+    if (s === undefined) {
+      s = openNetfilter(this.addon, nsPathOf(ns));
+      this.netfilter.set(key, s);
+    }
+    return s;
+  }
   close(): void {
     for (const s of this.open.values()) s.close();
     this.open.clear();
+    // Its close waits for the kernel to release the committed transaction: off the event loop.
+    for (const s of this.netfilter.values()) s.closeInBackground();
+    this.netfilter.clear();
   }
 }
 
@@ -270,6 +293,9 @@ export class NetlinkHost implements HostNetwork {
       case "iptables.ensure":
         await ensureIptables(nsPathOf(op.ns), op.family, op.rules, this.options.iptables);
         return;
+      case "mark.replyPath":
+        applyReplyMark(sockets.nftables(op.ns), op.family, op.dev, op.mark);
+        return;
       case "announce": {
         const link = linkByName(sock, op.dev);
         await announce(this.addon, nsPathOf(op.ns), link, op.address);
@@ -294,7 +320,12 @@ function openNetns(ns: NetnsRef): number {
 }
 
 function errnoOf(err: unknown): string | undefined {
-  if (err instanceof NetlinkError || err instanceof HostSyscallError || err instanceof LinkNotFoundError)
+  if (
+    err instanceof NetlinkError ||
+    err instanceof HostSyscallError ||
+    err instanceof LinkNotFoundError ||
+    err instanceof ReplyMarkError
+  )
     return err.errno;
   if (err instanceof IptablesError) return "EIO";
   return undefined;

@@ -1,7 +1,8 @@
 /**
  * The consistency check (spec §9): every record's pod exists with the recorded UID (or is
  * a StatefulSet/KubeVirt workload whose endpoint holds the address), no address is recorded
- * twice across pools of one network, a pod UID appears at most once per pool, counts match,
+ * twice across pools of one network, a pod UID appears at most once per pool (once per NIC
+ * of the pod that draws from it), counts match,
  * and each record has an endpoint item with the same address. Pure: callers pass what they
  * listed; `spiderpoolctl check` and every test use it.
  */
@@ -25,6 +26,11 @@ export interface ConsistencyReport {
   ok: boolean;
   problems: string[];
   records: number;
+}
+
+/** How many of the endpoint's NIC items draw from `pool`. */
+function nicsFrom(ep: SpiderEndpoint | undefined, pool: string): number {
+  return ep?.status?.current.ips.filter((i) => i.ipv4Pool === pool || i.ipv6Pool === pool).length ?? 0;
 }
 
 export function checkConsistency(input: ConsistencyInput): ConsistencyReport {
@@ -54,17 +60,19 @@ export function checkConsistency(input: ConsistencyInput): ConsistencyReport {
       problems.push(`pool ${name}: ${(err as Error).message}`);
       continue;
     }
-    const uids = new Map<string, string>();
+    const uids = new Map<string, string[]>();
     for (const [ip, rec] of records) {
       const where = `pool ${name}: ${ip} (${rec.pod}, uid ${rec.podUid})`;
       const key = `${pool.spec.subnet}|${ip}`;
       const prev = owners.get(key);
       if (prev !== undefined) problems.push(`${where}: address also recorded by ${prev}`);
       owners.set(key, `${name}:${rec.pod}`);
-      const dup = uids.get(rec.podUid);
-      if (dup !== undefined) problems.push(`${where}: pod UID also holds ${dup} in this pool`);
-      uids.set(rec.podUid, ip);
       const ep = endpoints.get(rec.pod);
+      // One record per pod UID and pool, or one per NIC of the pod drawing from the pool.
+      const held = uids.get(rec.podUid) ?? [];
+      const nics = Math.max(1, nicsFrom(ep, name));
+      if (held.length >= nics) problems.push(`${where}: pod UID also holds ${held.join(", ")} in this pool`);
+      uids.set(rec.podUid, [...held, ip]);
       const pod = pods.get(rec.pod);
       const fixed =
         ep?.status?.ownerControllerType === "StatefulSet" ||

@@ -84,3 +84,15 @@ export const deadPod = (ns: string, name: string): IpamError =>
 
 export const retriesExhausted = (what: string, attempts: number): IpamError =>
   new IpamError("ERR_RETRIES_EXHAUSTED", `exhaust all retries (${attempts} times), ${what}`);
+
+/**
+ * Upstream wraps every failure of the allocation proper (candidates, filters, draws) in this
+ * text; tools match it. The code stays the cause's, and the cause stays reachable, so a
+ * transient cause is still told apart at the CNI boundary.
+ */
+export const inStandardMode = (err: unknown): IpamError =>
+  new IpamError(
+    err instanceof IpamError ? err.code : "ERR_ALLOCATION_FAILED",
+    `failed to allocate IP addresses in standard mode: ${err instanceof Error ? err.message : String(err)}`,
+    { cause: err },
+  );

@@ -3,6 +3,7 @@ export * from "./errors.ts";
 export * from "./filter.ts";
 export * from "./pod.ts";
 export * from "./pool-state.ts";
+export * from "./pick.ts";
 export * from "./result.ts";
 export * from "./consistency.ts";
 export * from "./auto-pool.ts";

@@ -18,14 +18,8 @@ import {
   type TopController,
 } from "./pod.ts";
 import { allocationFailed, usedOut } from "./errors.ts";
-import {
-  parseAllocatedIPs,
-  pickInDraft,
-  poolAddresses,
-  releaseInDraft,
-  type PoolAddresses,
-  type PoolRecord,
-} from "./pool-state.ts";
+import { pickInDraft, releaseInDraft } from "./pick.ts";
+import { parseAllocatedIPs, poolAddresses, type PoolAddresses, type PoolRecord } from "./pool-state.ts";
 import { Draft, RecordSet } from "./record-set.ts";
 import { assemble } from "./result.ts";
 

@@ -7,8 +7,6 @@ import type { IPPoolSpec } from "../api/ippool.ts";
 import type { Route } from "../api/meta.ts";
 import { cappedInt64, type IntValue } from "../api/int64.ts";
 import { formatIP, IPRangeSet, parseCIDR, parseIPRange, tryParseIP, type CIDR, type IPRange } from "../ip/index.ts";
-import { recordCapExceeded, usedOut } from "./errors.ts";
-import type { Draft } from "./record-set.ts";
 
 export interface PoolRecord {
   pod: string;
@@ -38,7 +36,7 @@ export function parseKey(text: string): AddressKey | undefined {
 }
 
 /** Records a text the caller formatted from `value` as its own canonical key, so parseKey finds it without parsing. */
-function rememberKey(text: string, family: 4 | 6, value: bigint): void {
+export function rememberKey(text: string, family: 4 | 6, value: bigint): void {
   if (keyMemo.size >= KEY_MEMO_CAP) keyMemo.clear();
   keyMemo.set(text, { key: text, family, value });
 }
@@ -83,63 +81,6 @@ export function poolAddresses(spec: IPPoolSpec): PoolAddresses {
   const out: PoolAddresses = { family, subnet, effective: ips.subtract(excluded), routes: spec.routes ?? [] };
   if (spec.gateway !== undefined && spec.gateway !== "") out.gateway = spec.gateway;
   return out;
-}
-
-export interface Pick {
-  ip: string;
-  /** True when the pod already held this address in the pool (an idempotent retry). */
-  reused: boolean;
-}
-
-/**
- * Spec §1.10 over a planned batch: the address this pod already holds in the pool, else the
- * lowest address of `available` (the effective set minus reserved addresses) that is not
- * recorded. The record cap counts records. The draft answers "in use" and "held by this
- * pod" from indexes, so a pick costs in the batch and the run of used addresses it skips.
- */
-export function pickInDraft(
-  pool: string,
-  available: IPRangeSet,
-  draft: Draft,
-  podUid: string,
-  maxRecords: number,
-): Pick {
-  const held = draft.addressOf(podUid);
-  if (held !== undefined) return { ip: held, reused: true };
-  let from: bigint | undefined;
-  if (!draft.hasRemovals) {
-    // Without removals in the draft, every address below the first one the base leaves
-    // free is taken: start there, and remember it for the next search of this base.
-    const base = draft.base;
-    const baseFree = available.lowestFree({ has: (v) => base.isUsed(v) }, base.hintFor(available));
-    if (baseFree === undefined) throw usedOut();
-    base.setHint(available, baseFree);
-    from = baseFree;
-  }
-  const free = available.lowestFree({ has: (v) => draft.isUsed(v) }, from);
-  if (free === undefined) throw usedOut();
-  if (draft.size + 1 > maxRecords) throw recordCapExceeded(maxRecords, pool);
-  // The draft records it at once (parseKey): an IPv6 address would otherwise be parsed back from the text just made.
-  const ip = formatIP(available.family, free);
-  rememberKey(ip, available.family, free);
-  return { ip, reused: false };
-}
-
-/**
- * Drops from the draft the records of `ips` that belong to `podUid`; another pod's record of
- * an address is never touched (spec §9.5). Returns the canonical addresses released.
- */
-export function releaseInDraft(draft: Draft, ips: readonly string[], podUid: string): string[] {
-  const released: string[] = [];
-  for (const ip of ips) {
-    const text = ip.includes("/") ? ip.slice(0, ip.indexOf("/")) : ip;
-    const key = parseKey(text)?.key ?? text;
-    if (draft.get(key)?.podUid === podUid) {
-      draft.delete(key);
-      released.push(key);
-    }
-  }
-  return released;
 }
 
 export { INT64_MAX } from "../api/int64.ts";

@@ -3,7 +3,8 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { formatIP, IPRangeSet, parseIP } from "../ip/index.ts";
 import { usedOut } from "./errors.ts";
-import { parseAllocatedIPs, pickInDraft, poolAddresses, type PoolAddresses, type PoolRecord } from "./pool-state.ts";
+import { pickInDraft } from "./pick.ts";
+import { parseAllocatedIPs, poolAddresses, type PoolAddresses, type PoolRecord } from "./pool-state.ts";
 import { Draft, RecordSet } from "./record-set.ts";
 
 const addrs = poolAddresses({

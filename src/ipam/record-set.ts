@@ -5,10 +5,10 @@
  * succeeded. Planning a batch therefore costs in the batch, not in the pool: a pool with
  * 5 000 records is neither parsed, copied nor re-indexed for every allocation.
  *
- * Records are kept for the wire in blocks of encoded text, so writing the status of a big
- * pool re-encodes only the blocks a batch touched and copies the rest: a pool with 5 000
- * records costs tens of microseconds to render, not the milliseconds of encoding and
- * escaping half a megabyte that a fresh serialisation costs.
+ * Records are kept in blocks of rendered JSON text (`fragments`), so rendering the status of
+ * a big pool renders only the blocks a batch touched and repeats the rest: a pool with 5 000
+ * records costs tens of microseconds, not the milliseconds of encoding half a megabyte. How
+ * the text goes on the wire (escaped, in byte pieces) is src/poolstore/record-wire.ts's.
  */
 import { parseKey, parseRawAllocatedIPs, type PoolRecord, type RawAllocatedIPs } from "./pool-state.ts";
 
@@ -27,33 +27,25 @@ function plainRecords(records: Iterable<[string, PoolRecord]>): string {
   return text;
 }
 
-/**
- * Members' text as it appears inside the JSON string that is `status.allocatedIPs` in the
- * body of a write: escaped once more, and ASCII only (anything else as a \u escape of four
- * hex digits), so the bytes are its Latin-1 encoding and need no UTF-8 pass.
- */
-function wireBytes(plain: string): Buffer {
-  const escaped = JSON.stringify(plain)
-    .slice(1, -1)
-    .replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
-  return Buffer.from(escaped, "latin1");
-}
-
 interface Block {
   ips: Set<string>;
   /**
    * The block's members as text (plainRecords): what another version repeats of it, and what
-   * its wire bytes are made from. Undefined once a record of it changed or left; an appended
+   * what a writer encodes for the wire. Undefined once a record of it changed or left; an appended
    * record extends it.
    */
   plain: string | undefined;
-  /** `plain` as wire bytes; undefined until a write needs them after any change. */
-  bytes: Buffer | undefined;
 }
 
-const OPEN = Buffer.from("{");
-const CLOSE = Buffer.from("}");
-const COMMA = Buffer.from(",");
+/**
+ * One piece of `status.allocatedIPs`'s members: a block's text, with the block itself when
+ * the text is the block's as stored (so a caller may cache what it derives from it, keyed
+ * by the block and checked against the text), or no block for text made for one draft.
+ */
+export interface Fragment {
+  block: object | undefined;
+  plain: string;
+}
 
 export class RecordSet {
   readonly family: 4 | 6;
@@ -209,16 +201,13 @@ export class RecordSet {
     if (b === undefined) {
       b = this.#blocks.at(-1);
       if (b === undefined || b.ips.size >= this.#blockRecords)
-        this.#blocks.push((b = { ips: new Set(), bytes: undefined, plain: undefined }));
+        this.#blocks.push((b = { ips: new Set(), plain: undefined }));
       b.ips.add(ip);
       this.#blockOf.set(ip, b);
       // An appended record (every allocation) extends the block's text by its member rather
-      // than having every record of the block rendered again; the bytes, escaped from the
-      // text in one pass, wait for a write.
+      // than having every record of the block rendered again.
       if (b.plain !== undefined) b.plain += `,${plainFragment(ip, rec)}`;
-      b.bytes = undefined;
     } else {
-      b.bytes = undefined;
       b.plain = undefined;
     }
     if (k !== undefined && k.family === this.family) this.#used.add(k.value);
@@ -242,7 +231,6 @@ export class RecordSet {
     if (b !== undefined) {
       this.#blockOf.delete(ip);
       b.ips.delete(ip);
-      b.bytes = undefined;
       b.plain = undefined;
       if (b.ips.size === 0) this.#blocks.splice(this.#blocks.indexOf(b), 1);
     }
@@ -274,13 +262,12 @@ export class RecordSet {
   }
 
   /**
-   * `status.allocatedIPs` for these records changed by `d`, as the bytes between the quotes
-   * of the JSON string a write carries (escaped, ASCII), in pieces to be sent one after
-   * another: the blocks are shared, not copied. No records is `undefined`.
+   * The members of `status.allocatedIPs` for these records changed by `d`, in order, as
+   * pieces of JSON text to be joined by commas: untouched blocks as they are stored, blocks
+   * the draft changes rendered for it alone (it may yet be discarded), its additions last.
+   * Empty pieces are left out.
    */
-  wire(d?: Draft): Buffer[] | undefined {
-    // Blocks holding a record the draft removes or replaces are encoded without it, for
-    // this write only: the draft may yet be discarded.
+  fragments(d?: Draft): Fragment[] {
     let touched: Set<Block> | undefined;
     if (d !== undefined) {
       for (const ip of [...d.removed, ...d.added.keys()]) {
@@ -288,26 +275,19 @@ export class RecordSet {
         if (b !== undefined) (touched ??= new Set()).add(b);
       }
     }
-    const parts: Buffer[] = [OPEN];
-    const push = (bytes: Buffer): void => {
-      if (bytes.length === 0) return;
-      if (parts.length > 1) parts.push(COMMA);
-      parts.push(bytes);
-    };
+    const out: Fragment[] = [];
     for (const b of this.#blocks) {
-      if (touched?.has(b) === true) push(wireBytes(plainRecords(this.#recordsOf(b.ips, d))));
-      else push((b.bytes ??= wireBytes(this.#plainOf(b))));
+      const plain = touched?.has(b) === true ? plainRecords(this.#recordsOf(b.ips, d)) : this.#plainOf(b);
+      if (plain !== "") out.push({ block: touched?.has(b) === true ? undefined : b, plain });
     }
-    if (d !== undefined && d.added.size > 0) push(wireBytes(plainRecords(d.added)));
-    if (parts.length === 1) return undefined;
-    parts.push(CLOSE);
-    return parts;
+    if (d !== undefined && d.added.size > 0) out.push({ block: undefined, plain: plainRecords(d.added) });
+    return out;
   }
 
   /** The JSON text of `status.allocatedIPs` for these records changed by `d`; no records is `undefined`. */
   render(d?: Draft): string | undefined {
-    const w = this.wire(d);
-    return w === undefined ? undefined : decodeWire(w);
+    const parts = this.fragments(d);
+    return parts.length === 0 ? undefined : `{${parts.map((f) => f.plain).join(",")}}`;
   }
 
   /** A plain copy of the records, for callers that want a Map. */
@@ -381,9 +361,15 @@ export class Draft {
     for (const ip of this.base.addressesOf(podUid) ?? []) if (!this.removed.has(ip) && !this.added.has(ip)) return ip;
     return undefined;
   }
-}
 
-/** The text a JSON string's escaped content (as `RecordSet.wire` gives it) stands for. */
-export function decodeWire(w: readonly Buffer[]): string {
-  return JSON.parse(`"${Buffer.concat(w).toString("latin1")}"`) as string;
+  /** Every address `podUid` holds in the draft, lowest first. */
+  addressesOf(podUid: string): string[] {
+    const out: string[] = [];
+    for (const [ip, r] of this.added) if (r.podUid === podUid) out.push(ip);
+    for (const ip of this.base.addressesOf(podUid) ?? [])
+      if (!this.removed.has(ip) && !this.added.has(ip)) out.push(ip);
+    if (out.length < 2) return out;
+    const value = (ip: string): bigint => parseKey(ip)?.value ?? 0n;
+    return out.sort((a, b) => (value(a) < value(b) ? -1 : value(a) > value(b) ? 1 : 0));
+  }
 }

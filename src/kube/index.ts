@@ -6,3 +6,5 @@ export * from "./informer.ts";
 export * from "./optimistic.ts";
 export * from "./resources.ts";
 export * from "./status.ts";
+export * from "./retry.ts";
+export * from "./clock.ts";

@@ -260,4 +260,34 @@ describe("PoolWriter after a lost write", () => {
     assert.equal((await a).ip, "192.0.2.12");
     assert.equal(h.gets.length, 0);
   });
+
+  it(
+    "an old batch is not deferred: its priority rises with its age, and its age is reported",
+    { timeout: 5000 },
+    async () => {
+      const h = harness(pool(5, {}));
+      let now = 1000;
+      // The most versions allowed, as above; but the batch has waited 2 s by its first loss.
+      const w = new PoolWriter("p", { ...h.deps, random: () => 0.999, clock: { now: () => now } });
+      const a = w.submit({ kind: "allocate", podUid: "ua", podRef: "ns/a" });
+      await h.write(1);
+      now += 2000;
+      assert.equal(w.oldestAgeMs, 2000);
+      h.writes[0]?.answer(conflict());
+      const v6 = pool(6, { "192.0.2.10": { pod: "ns/x", podUid: "ux" } });
+      h.cache(v6);
+      w.observe(v6);
+      await h.write(2);
+      assert.equal(
+        h.writes[1]?.body.metadata.resourceVersion,
+        "6",
+        "planned on the first version seen, none let go by",
+      );
+      const second = h.writes[1]?.body as SpiderIPPool;
+      h.writes[1]?.answer({ ...second, metadata: { ...second.metadata, resourceVersion: "7" } });
+      assert.equal((await a).ip, "192.0.2.11");
+      await new Promise((r) => setImmediate(r));
+      assert.equal(w.oldestAgeMs, 0, "nothing waits once the batch is written");
+    },
+  );
 });

@@ -10,13 +10,17 @@ import type { Logger } from "pino";
 import { jsonReady, stringifyJson } from "../api/int64.ts";
 import { SpiderIPPoolKind, type SpiderIPPool } from "../api/ippool.ts";
 import { IPRangeSet, tryParseIP, type CIDR } from "../ip/index.ts";
-import { poolNotFound, poolUnreadable, retriesExhausted } from "../ipam/errors.ts";
-import { pickInDraft, poolAddresses, releaseInDraft, type PoolAddresses } from "../ipam/pool-state.ts";
-import { decodeWire, Draft, RecordSet } from "../ipam/record-set.ts";
+import { IpamError, poolNotFound, poolUnreadable, retriesExhausted } from "../ipam/errors.ts";
+import { pickInDraft, releaseInDraft } from "../ipam/pick.ts";
+import { poolAddresses, type PoolAddresses } from "../ipam/pool-state.ts";
+import { Draft, RecordSet } from "../ipam/record-set.ts";
+import { decodeWire, recordsWire } from "./record-wire.ts";
 import { Backoff, sleep } from "../kube/backoff.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { isConflict, isNotFound } from "../kube/errors.ts";
 import { resourceTypeOf } from "../kube/resources.ts";
+import { retryTransient, type RetryBudget } from "../kube/retry.ts";
+import type { Clock } from "../kube/clock.ts";
 
 /** What a writer reports; the agent and the controller each back it with their metrics. */
 export interface WriterMetrics {
@@ -42,6 +46,8 @@ export interface AllocateOp {
   podUid: string;
   /** `ns/name` (`ns/<vmi>` for KubeVirt). */
   podRef: string;
+  /** Which of the pod's records in this pool (0 unless another NIC of the pod draws from it too). */
+  slot?: number;
 }
 
 export interface ReleaseOp {
@@ -72,7 +78,16 @@ interface Pending {
   op: PoolOp;
   resolve: (r: OpResult) => void;
   reject: (e: Error) => void;
+  /** When it was submitted (ms, the writer's clock). */
+  since: number;
 }
+
+/**
+ * Fairness under contention: each this much of a batch's age takes one version off the
+ * random number of versions it lets go by after a loss, so the batch that has waited longest
+ * races at once instead of being deferred most (issue 16: `pod-77 … exhaust all retries`).
+ */
+const AGE_STEP_MS = 250;
 
 export interface WriterDeps {
   client: KubeClient;
@@ -91,6 +106,10 @@ export interface WriterDeps {
    * Default CONFLICT_WAIT_MS; an owner that never calls `observe` should pass 0.
    */
   conflictWaitMs?: number;
+  /** Transient API failures (429, 5xx, no answer) of one read or write; DEFAULT_RETRY by default. */
+  retry?: RetryBudget;
+  /** Ages batches for fairness; performance.now by default. */
+  clock?: Pick<Clock, "now">;
   /** Randomness for the backoff (tests make it deterministic); Math.random by default. */
   random?: () => number;
   metrics: WriterMetrics;
@@ -102,6 +121,8 @@ export class PoolWriter {
   readonly #deps: WriterDeps;
   #queue: Pending[] = [];
   #running = false;
+  /** When the oldest op of the batch being committed was submitted. */
+  #batchSince: number | undefined;
   /** The pool as our last write left it; the informer may lag behind it. */
   #latest: SpiderIPPool | undefined;
   #addrs: { key: string; value: PoolAddresses } | undefined;
@@ -127,6 +148,16 @@ export class PoolWriter {
 
   get depth(): number {
     return this.#queue.length;
+  }
+
+  /** How long the oldest op waiting here (queued or in the batch being written) has waited, in ms. */
+  get oldestAgeMs(): number {
+    const since = Math.min(this.#batchSince ?? Infinity, this.#queue[0]?.since ?? Infinity);
+    return since === Infinity ? 0 : Math.max(0, this.#now() - since);
+  }
+
+  #now(): number {
+    return this.#deps.clock?.now() ?? performance.now();
   }
 
   /**
@@ -176,7 +207,7 @@ export class PoolWriter {
 
   submit(op: PoolOp): Promise<OpResult> {
     return new Promise((resolve, reject) => {
-      this.#queue.push({ op, resolve, reject });
+      this.#queue.push({ op, resolve, reject, since: this.#now() });
       this.#deps.metrics.queueDepth(this.name, this.#queue.length);
       if (!this.#running) void this.#drain();
     });
@@ -187,6 +218,7 @@ export class PoolWriter {
     try {
       while (this.#queue.length > 0) {
         const batch = this.#queue.splice(0);
+        this.#batchSince = batch[0]?.since;
         this.#deps.metrics.queueDepth(this.name, this.#queue.length);
         this.#deps.metrics.batch(batch.length);
         try {
@@ -196,6 +228,7 @@ export class PoolWriter {
           this.#deps.log.error({ pool: this.name, err }, "pool write failed unexpectedly");
           for (const p of batch) p.reject(err as Error);
         }
+        this.#batchSince = undefined;
       }
     } finally {
       this.#running = false;
@@ -221,7 +254,11 @@ export class PoolWriter {
       if (known !== undefined) return known;
     }
     try {
-      return await this.#deps.client.get<SpiderIPPool>(POOLS, this.name);
+      return await retryTransient(
+        `GET IPPool ${this.name}`,
+        () => this.#deps.client.get<SpiderIPPool>(POOLS, this.name),
+        this.#deps.retry,
+      );
     } catch (err) {
       if (isNotFound(err)) throw poolNotFound(this.name);
       throw err;
@@ -277,7 +314,13 @@ export class PoolWriter {
         done: new Promise((r) => (answered = r)),
       };
       try {
-        const meta = await this.#deps.client.updateStatusEncoded(POOLS, this.name, undefined, body).finally(() => {
+        // A 500 or a timeout is tried again as it is: had it been applied after all, the
+        // retry meets a 409 and replans on that version, where this batch's records are.
+        const meta = await retryTransient(
+          `PUT IPPool ${this.name}/status`,
+          () => this.#deps.client.updateStatusEncoded(POOLS, this.name, undefined, body),
+          this.#deps.retry,
+        ).finally(() => {
           this.#inflight = undefined;
         });
         written.metadata = meta as SpiderIPPool["metadata"];
@@ -303,7 +346,9 @@ export class PoolWriter {
         // never idles, with fewer contenders per round, and the batch that waits grows and
         // carries more when it wins. Measured on the storm: 946 → 422 conflicts, 8.2 → 6.0 s.
         losses++;
-        const skip = Math.floor((this.#deps.random ?? Math.random)() * Math.min(losses + 1, 8));
+        const age = this.#now() - (this.#batchSince ?? this.#now());
+        const window = Math.max(0, Math.min(losses + 1, 8) - Math.floor(age / AGE_STEP_MS));
+        const skip = Math.floor((this.#deps.random ?? Math.random)() * window);
         next = await this.#newerThan(rvNumber(pool), skip, this.#deps.conflictWaitMs ?? CONFLICT_WAIT_MS);
         // Ops that queued while this batch was losing go out with it: under contention the
         // batch that finally wins carries them all, instead of each waiting for a turn.
@@ -397,7 +442,7 @@ export class PoolWriter {
     for (const { op } of batch) {
       if (op.kind === "allocate") {
         try {
-          const pick = pickInDraft(this.name, available, draft, op.podUid, this.#deps.maxRecords);
+          const pick = pickInDraft(this.name, available, draft, op.podUid, this.#deps.maxRecords, op.slot ?? 0);
           if (!pick.reused) draft.set(pick.ip, { pod: op.podRef, podUid: op.podUid });
           results.push({ ip: pick.ip, reused: pick.reused, subnet: addrs.subnet });
         } catch (err) {
@@ -430,7 +475,10 @@ export class PoolWriter {
         }
         results.push(
           broken.length > 0
-            ? new Error(`failed to update allocated IP because of data broken: ${broken.join(", ")}`)
+            ? new IpamError(
+                "ERR_DATA_BROKEN",
+                `failed to update allocated IP because of data broken: ${broken.join(", ")}`,
+              )
             : {},
         );
       }
@@ -470,7 +518,7 @@ function encodeWrite(pool: SpiderIPPool, draft: Draft): { body: Buffer[]; writte
     textStatus[k] = jsonReady(old[k]);
   }
   status["allocatedIPCount"] = textStatus["allocatedIPCount"] = draft.size;
-  const wire = draft.base.wire(draft);
+  const wire = recordsWire(draft.base, draft);
   if (wire === undefined) {
     return {
       body: [Buffer.from(stringifyJson({ ...pool, status: textStatus }))],

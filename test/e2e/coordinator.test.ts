@@ -2,7 +2,7 @@
 // Debian's macvlan (IPAM: our shim as `spiderpool`), then our shim as `coordinator` with the
 // macvlan result as prevResult — inside a "node" namespace the test creates, against an agent
 // whose node is that namespace (HostNetwork = the netlink executor on a path). The state is read
-// back with iproute2/iptables and real packets cross: pod → node over veth0, pod → a hijacked
+// back with iproute2/nft and real packets cross: pod → node over veth0, pod → a hijacked
 // "service" address answered by the node, pod → gateway, node → pod (reply-path marking), pod → pod.
 // Nothing touches the machine's own namespace.
 import assert from "node:assert/strict";
@@ -22,6 +22,7 @@ import { NetlinkHost } from "../../src/host/netlink-host.ts";
 import { Resources, type KubeObject } from "../../src/kube/index.ts";
 import { resourceTypeOf } from "../../src/kube/resources.ts";
 import { eventually, startApiServer, type Harness } from "../support/apiserver.ts";
+import { nftTable, replyMarkTable } from "../support/nft.ts";
 import { createPod, createPool, SHIM, shimBuilt } from "../support/cluster.ts";
 
 const exec = promisify(execFile);
@@ -73,9 +74,10 @@ const rules = async (ns: string, family: 4 | 6): Promise<string[]> =>
   (
     await ipj<{ priority: number; src: string; fwmark?: string; table: string }[]>(ns, `-${family}`, "rule", "show")
   ).map((r) => `${r.priority}: from ${r.src}${r.fwmark ? ` fwmark ${r.fwmark}` : ""} lookup ${r.table}`);
-const pingable = async (ns: string, addr: string): Promise<boolean> => {
+const pingable = async (ns: string, addr: string, from?: string): Promise<boolean> => {
   try {
-    await sh(ns, "busybox", addr.includes(":") ? "ping6" : "ping", "-c", "1", "-W", "2", addr);
+    const src = from === undefined ? [] : ["-I", from];
+    await sh(ns, "busybox", addr.includes(":") ? "ping6" : "ping", ...src, "-c", "1", "-W", "2", addr);
     return true;
   } catch {
     return false;
@@ -255,10 +257,9 @@ describe("coordinator chain (macvlan → spiderpool → coordinator) in network 
     assert.deepEqual(await routes(A, 4, "100"), [`default via 192.0.2.2 dev veth0 src ${E}`]);
     assert.deepEqual(await routes(A, 4, "101"), [`192.0.2.2 dev veth0 scope link src ${E}`]);
     assert.ok((await rules(A, 4)).includes("1000: from all fwmark 0x1 lookup 100"), (await rules(A, 4)).join("; "));
-    const mangle = await sh(A, "iptables", "-t", "mangle", "-S");
-    assert.match(mangle, /-A PREROUTING -i veth0 -m conntrack --ctstate NEW -j MARK --set-xmark 0x1\/0xffffffff/);
-    assert.match(mangle, /-A PREROUTING -m mark --mark 0x1 -j CONNMARK --save-mark/);
-    assert.match(mangle, /-A OUTPUT -j CONNMARK --restore-mark/);
+    // §1.8's mangle rules, as nf_tables in a table of ours (ADR 0009); IPv4 only for this pod.
+    assert.deepEqual(nftTable(A, "ip", "spiderpool"), replyMarkTable("veth0"));
+    assert.equal(nftTable(A, "ip6", "spiderpool"), undefined);
     assert.equal((await sh(A, "cat", "/proc/sys/net/ipv4/conf/all/rp_filter")).trim(), "0");
     const podNeigh = await ipj<{ dst: string; dev: string; lladdr: string; state: string[] }[]>(A, "neigh", "show");
     assert.ok(
@@ -284,6 +285,26 @@ describe("coordinator chain (macvlan → spiderpool → coordinator) in network 
     assert.ok(await pingable(NODE, E), "node → pod, the reply leaving through veth0");
   });
 
+  it("NN-7 the reply mark at work: the node reaches the pod from an address the pod routes via eth0, and not without the marks", async () => {
+    // 203.0.113.150 is on no route of the pod's but the default (via the gateway, over eth0): only
+    // the mark, restored on the reply, sends the answer back through veth0 (table 100).
+    const FROM = "203.0.113.150";
+    await exec("ip", ["-n", NODE, "addr", "add", `${FROM}/32`, "dev", "lo"]);
+    try {
+      assert.ok(await pingable(NODE, E, FROM), "node → pod from an address the pod routes elsewhere");
+      await sh(A, "nft", "flush", "table", "ip", "spiderpool");
+      assert.equal(await pingable(NODE, E, FROM), false, "without the marks the reply leaves through eth0");
+      const ns = { kind: "path" as const, path: lab.nsPath(A) };
+      assert.equal(
+        await new NetlinkHost().apply([{ op: "mark.replyPath", ns, family: 4, dev: "veth0", mark: 1 }]),
+        undefined,
+      );
+      assert.ok(await pingable(NODE, E, FROM), "with them again, through veth0");
+    } finally {
+      await exec("ip", ["-n", NODE, "addr", "del", `${FROM}/32`, "dev", "lo"]);
+    }
+  });
+
   it("NN-11 a second, dual-stack pod on the same parent: IPv6 without src, pods reach each other", async () => {
     const pod = await createPod(h, {
       name: "co-b",
@@ -298,6 +319,8 @@ describe("coordinator chain (macvlan → spiderpool → coordinator) in network 
     assert.ok(v6.includes("2001:db8:c0::2 dev veth0"), v6.join("; "));
     assert.deepEqual(await routes(B, 6, "100"), ["default via 2001:db8:c0::2 dev veth0"]);
     assert.ok((await rules(B, 6)).includes("1000: from all fwmark 0x1 lookup 100"));
+    assert.deepEqual(nftTable(B, "ip6", "spiderpool"), replyMarkTable("veth0"));
+    assert.deepEqual(nftTable(B, "ip", "spiderpool"), replyMarkTable("veth0"));
     assert.ok(await pingable(B, "192.0.2.2"), "second pod → node");
     // Over IPv6 once the pod's address has finished duplicate address detection.
     await eventually(() => pingable(B, "2001:db8:c0::2"), 10_000, "pod → node over IPv6 through veth0");

@@ -197,7 +197,7 @@ describe("spiderpool-agent through the shim", { skip }, () => {
       assert.equal(r.json?.["code"], 999);
       assert.equal(
         r.json?.["msg"],
-        "spiderpool IP allocation error: [POST /ipam/ip][500] postIpamIpFailure  failed to allocate any IPv4 IP address to NIC eth0 from IPPools [tiny]: all IP addresses used out",
+        "spiderpool IP allocation error: [POST /ipam/ip][500] postIpamIpFailure  failed to allocate IP addresses in standard mode: failed to allocate any IPv4 IP address to NIC eth0 from IPPools [tiny]: all IP addresses used out",
       );
       assert.equal((await pool("tiny")).status?.allocatedIPCount, 1);
     }

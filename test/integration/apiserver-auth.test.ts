@@ -141,6 +141,33 @@ describe("issue 20: authentication and RBAC authorization", () => {
     assert.equal((await status(as(token).get(Resources.configmaps, "c", "apps"))).status, 401);
   });
 
+  it("discovery lists the TokenRequest subresource and SelfSubjectAccessReview", async () => {
+    const core = await admin.request<{ resources: Array<{ name: string; kind: string; verbs: string[] }> }>(
+      "GET",
+      "/api/v1",
+    );
+    assert.deepEqual(
+      core.resources.find((r) => r.name === "serviceaccounts/token"),
+      {
+        name: "serviceaccounts/token",
+        singularName: "",
+        namespaced: true,
+        group: "authentication.k8s.io",
+        version: "v1",
+        kind: "TokenRequest",
+        verbs: ["create"],
+      },
+    );
+    const authz = await admin.request<{ resources: Array<{ name: string; verbs: string[] }> }>(
+      "GET",
+      "/apis/authorization.k8s.io/v1",
+    );
+    assert.deepEqual(
+      authz.resources.map((r) => [r.name, r.verbs]),
+      [["selfsubjectaccessreviews", ["create"]]],
+    );
+  });
+
   it("kubectl create token, --token and auth can-i", { skip: noKubectl }, async () => {
     const created = await kubectl(["create", "token", "reader", "--duration=15m"]);
     assert.equal(created.code, 0, created.stderr);

@@ -157,7 +157,10 @@ describe("issue 20: built-in kinds of a chart, served with their schemas", () =>
       file("deploy.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: bad}\nspec: {replicas: three}\n"),
     ]);
     assert.notEqual(type.code, 0);
-    assert.match(type.stderr, /spec\.replicas in body must be of type integer/);
+    assert.match(
+      type.stderr,
+      /Error from server \(BadRequest\).*Deployment in version "v1" cannot be handled as a Deployment: spec\.replicas/,
+    );
   });
 
   it(
@@ -167,6 +170,14 @@ describe("issue 20: built-in kinds of a chart, served with their schemas", () =>
       const probe = await kubectl(["create", "namespace", "demo", "-v=8"]);
       assert.equal(probe.code, 0, probe.stderr);
       assert.match(probe.stderr, /Content-Type: application\/vnd\.kubernetes\.protobuf/, "kubectl sent protobuf");
+      const label = await kubectl([
+        "get",
+        "ns",
+        "demo",
+        "-o",
+        "jsonpath={.metadata.labels.kubernetes\\.io/metadata\\.name}",
+      ]);
+      assert.equal(label.stdout, "demo", "every namespace carries its name as a label, as in kube-apiserver");
       const cases: Array<{ create: string[]; get: string[]; fields: string[] }> = [
         { create: ["configmap", "c", "--from-literal=a=b", "--from-literal=x=y"], get: ["cm", "c"], fields: ["data"] },
         { create: ["secret", "generic", "s", "--from-literal=p=q"], get: ["secret", "s"], fields: ["data", "type"] },
@@ -248,6 +259,42 @@ describe("issue 20: built-in kinds of a chart, served with their schemas", () =>
           );
         }
       }
+    },
+  );
+
+  it(
+    "kubectl scale and the scale subresource of Deployments, ReplicaSets and StatefulSets",
+    { skip: noKubectl },
+    async () => {
+      const created = await kubectl(["create", "deployment", "scaled", "--image=nginx"]);
+      assert.equal(created.code, 0, created.stderr);
+      const scaled = await kubectl(["scale", "deployment", "scaled", "--replicas=5"]);
+      assert.equal(scaled.code, 0, scaled.stderr);
+      assert.equal((await kubectl(["get", "deploy", "scaled", "-o", "jsonpath={.spec.replicas}"])).stdout, "5");
+      // --current-replicas makes kubectl PUT the Scale with its resourceVersion.
+      const put = await kubectl(["scale", "deployment", "scaled", "--current-replicas=5", "--replicas=2"]);
+      assert.equal(put.code, 0, put.stderr);
+      const path = "/apis/apps/v1/namespaces/default/deployments/scaled/scale";
+      const scale = await client.request<Record<string, unknown>>("GET", path);
+      assert.equal(scale["kind"], "Scale");
+      assert.equal(scale["apiVersion"], "autoscaling/v1");
+      assert.deepEqual(scale["spec"], { replicas: 2 });
+      assert.deepEqual(scale["status"], { replicas: 0, selector: "app=scaled" });
+      const stale = await fetch(`${server.url}${path}`, {
+        method: "PATCH",
+        headers: { "content-type": "application/merge-patch+json" },
+        body: JSON.stringify({ metadata: { resourceVersion: "1" }, spec: { replicas: 3 } }),
+      });
+      assert.equal(stale.status, 409);
+      const negative = await fetch(`${server.url}${path}`, {
+        method: "PATCH",
+        headers: { "content-type": "application/merge-patch+json" },
+        body: JSON.stringify({ spec: { replicas: -1 } }),
+      });
+      assert.equal(negative.status, 422);
+      assert.match(((await negative.json()) as { message: string }).message, /spec.replicas: Invalid value: -1/);
+      const none = await fetch(`${server.url}/api/v1/namespaces/default/configmaps/gen/scale`);
+      assert.equal(none.status, 404);
     },
   );
 

@@ -192,7 +192,8 @@ describe("coordinator flow: underlay", () => {
       "198.51.100.2/32 dev veth0 scope link src 192.0.2.10",
     ]);
     assert.deepEqual(rules(pod), ["1000: from all fwmark 0x1 lookup 100"]);
-    assert.equal(w.fake.iptablesRules(w.pod, 4).length, 3);
+    assert.deepEqual(w.fake.replyMark(w.pod, 4), { dev: "veth0", mark: 1 });
+    assert.equal(w.fake.replyMark(w.pod, 6), undefined);
     assert.equal(w.fake.sysctl(w.pod, "net.ipv4.conf.all.rp_filter"), "0");
     assert.equal(w.fake.sysctl(HOST, `net/ipv6/conf/${HOST_VETH}/accept_ra`), "0");
     assert.deepEqual(rules(node), ["1000: from all lookup 500"]);
@@ -476,6 +477,18 @@ describe("coordinator flow: config, errors, pass-through", () => {
     const a = await w.role(call(w, "ADD"), w.log);
     assert.equal(a.exitCode, 1);
     assert.match(errorOf(a.stdout), /^failed to add route table\(500\): /);
+  });
+
+  it("NN-7 reply marks the kernel refuses fail ADD with §1.8's text", async () => {
+    const w = world();
+    await underlay(w);
+    w.fake.failNext((op) => op.op === "mark.replyPath", "EOPNOTSUPP");
+    const a = await w.role(call(w, "ADD"), w.log);
+    assert.equal(a.exitCode, 1);
+    assert.equal(
+      errorOf(a.stdout),
+      "failed to makeReplyPacketViaVeth: iptables ensureRule err: failed to set-xmark: operation not supported",
+    );
   });
 
   it("CHECK is a no-op; one log line and one metric sample per call", async () => {

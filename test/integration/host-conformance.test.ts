@@ -7,6 +7,7 @@ import type { HostOp, NetnsRef, NetnsState, Route } from "../../src/host/model.t
 import { NetlinkHost } from "../../src/host/netlink-host.ts";
 import { FakeHost } from "../support/fake-host.ts";
 import { tempNetns } from "../support/netns.ts";
+import { nftTable, replyMarkTable } from "../support/nft.ts";
 
 interface Pair {
   real: NetlinkHost;
@@ -487,4 +488,31 @@ test("host conformance: probes are answered by the same neighbours, and announci
     [{ op: "announce", ns: pod, dev: "veth0", address: "192.0.2.1", context: "failed to announce: %w" }],
     "announce from a down link",
   );
+});
+
+test("host conformance: NN-7 reply marks — applied again, for another device, with input the kernel never sees", async (t) => {
+  const p = pair(t);
+  const { pod } = p;
+  await both(p, setupPlan(p), "setup");
+  const mark = (family: 4 | 6, dev: string, value = 1): HostOp => ({
+    op: "mark.replyPath",
+    ns: pod,
+    family,
+    dev,
+    mark: value,
+    context: "failed to makeReplyPacketViaVeth: iptables ensureRule err: %w",
+  });
+  await both(p, [mark(4, "veth0"), mark(6, "veth0"), mark(4, "veth0")], "both families, one again");
+  await both(p, [mark(6, "net1")], "another device (it need not exist: iifname matches by name)");
+  await both(p, [mark(4, "a-name-too-long0")], "a device name iifname cannot hold");
+  await both(p, [mark(4, "veth0", 0)], "no mark");
+  const name = pod.kind === "path" ? pod.path.replace(/^.*\//, "") : "";
+  for (const [family, nft] of [
+    [4, "ip"],
+    [6, "ip6"],
+  ] as const) {
+    const fake = p.fake.replyMark(pod, family);
+    assert.ok(fake !== undefined && fake.mark === 1);
+    assert.deepEqual(nftTable(name, nft, "spiderpool"), replyMarkTable(fake.dev), `${nft}: the kernel's table`);
+  }
 });

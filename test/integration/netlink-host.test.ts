@@ -1,5 +1,5 @@
 // NetlinkHost against the kernel, as root, in namespaces the tests create: what the
-// conformance test does not compare with the fake — sysctls, iptables, probes,
+// conformance test does not compare with the fake — sysctls, iptables, reply marks (nf_tables), probes,
 // announcements, netnsExists, route get, the ifacer's link kinds and the spec's messages.
 import assert from "node:assert/strict";
 import { writeFileSync, rmSync } from "node:fs";
@@ -13,6 +13,7 @@ import type { HostOp, NetnsRef } from "../../src/host/model.ts";
 import { NetlinkHost } from "../../src/host/netlink-host.ts";
 import type { ProbeRequest } from "../../src/host/network.ts";
 import { inNetns, tempNetns } from "../support/netns.ts";
+import { nftTable, replyMarkTable } from "../support/nft.ts";
 
 const host = new NetlinkHost();
 
@@ -131,6 +132,57 @@ test("NN-7 (host primitive) iptables.ensure: the three mangle rules of §1.8 in 
   ]);
   assert.equal(bad?.index, 0);
   assert.match(bad?.message ?? "", /^iptables ensureRule err: failed to set-xmark: iptables-restore exited 1/);
+});
+
+test("NN-7 (host primitive) mark.replyPath: §1.8's three mangle rules as nf_tables, per family, exactly once however often applied", async (t) => {
+  const ns = tempNetns(t, "spt-nf-");
+  const plan: HostOp[] = [
+    { op: "mark.replyPath", ns, family: 4, dev: "veth0", mark: 1 },
+    { op: "mark.replyPath", ns, family: 6, dev: "veth0", mark: 1 },
+  ];
+  assert.equal(await host.apply(plan), undefined);
+  assert.equal(await host.apply(plan), undefined);
+  for (const family of ["ip", "ip6"] as const) {
+    assert.deepEqual(nftTable(ns.name, family, "spiderpool"), replyMarkTable("veth0"), family);
+  }
+  // Not in iptables' own mangle table (docs/compatibility.md says where to look instead).
+  assert.doesNotMatch(inNetns(ns, "iptables-save", ["-t", "mangle"]), /^-A /m);
+  // Another device replaces the rules rather than adding to them.
+  assert.equal(await host.apply([{ op: "mark.replyPath", ns, family: 4, dev: "net1", mark: 1 }]), undefined);
+  assert.deepEqual(nftTable(ns.name, "ip", "spiderpool"), replyMarkTable("net1"));
+});
+
+test("NN-7 (host primitive) mark.replyPath: a refused batch changes nothing and names the rule it could not set", async (t) => {
+  const ns = tempNetns(t, "spt-nf-");
+  // An output chain of ours hooked elsewhere: the kernel will not re-hook it, so the batch fails at that chain.
+  inNetns(ns, "nft", [
+    "add table ip spiderpool; add chain ip spiderpool output { type filter hook output priority 0; }",
+  ]);
+  const before = nftTable(ns.name, "ip", "spiderpool");
+  const bad = await host.apply([
+    {
+      op: "mark.replyPath",
+      ns,
+      family: 4,
+      dev: "veth0",
+      mark: 1,
+      context: "failed to makeReplyPacketViaVeth: iptables ensureRule err: %w",
+    },
+  ]);
+  assert.equal(bad?.index, 0);
+  assert.equal(bad?.errno, "EOPNOTSUPP");
+  assert.equal(
+    bad?.message,
+    "failed to makeReplyPacketViaVeth: iptables ensureRule err: failed to restore-mark: operation not supported",
+  );
+  // All or nothing: no prerouting chain, no rule.
+  assert.deepEqual(nftTable(ns.name, "ip", "spiderpool"), before);
+  assert.equal(before?.chains.length, 1);
+  // Input the kernel never sees fails the op without an errno, as the fake's does.
+  const long = await host.apply([{ op: "mark.replyPath", ns, family: 6, dev: "a-name-too-long0", mark: 1 }]);
+  assert.equal(long?.errno, undefined);
+  assert.equal(long?.message, "not an interface name: 'a-name-too-long0'");
+  assert.equal(nftTable(ns.name, "ip6", "spiderpool"), undefined);
 });
 
 function probeOf(

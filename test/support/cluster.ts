@@ -62,7 +62,7 @@ export async function startAgent(
   h: Harness,
   name: string,
   dir: string,
-  opts: Pick<ClusterOptions, "agentEnv" | "config"> & { logger?: pino.Logger } = {},
+  opts: Pick<ClusterOptions, "agentEnv" | "config"> & { logger?: pino.Logger; client?: KubeClient } = {},
 ): Promise<Node> {
   const socket = join(dir, `${name}.sock`);
   const config: AgentConfig = {
@@ -78,7 +78,7 @@ export async function startAgent(
   };
   const agent = new SpiderpoolAgent({
     config,
-    client: new KubeClient({ server: h.url }),
+    client: opts.client ?? new KubeClient({ server: h.url }),
     logger: opts.logger ?? pino({ level: process.env["AGENT_LOG"] ?? "silent" }),
     healthPort: 0,
     metricPort: 0,
@@ -166,6 +166,8 @@ export interface CniCallOptions {
   containerID?: string;
   netconf?: Record<string, unknown>;
   cniVersion?: string;
+  /** Replaces CNI_* variables; an undefined value unsets the variable. */
+  env?: Record<string, string | undefined>;
 }
 
 /** Runs the shim as a container runtime would, with the netconf on stdin. */
@@ -186,6 +188,7 @@ export function cni(o: CniCallOptions): Promise<CniResult> {
         CNI_IFNAME: o.ifName ?? "eth0",
         CNI_ARGS: args,
         CNI_PATH: "/opt/cni/bin",
+        ...o.env,
       },
       stdio: ["pipe", "pipe", "pipe"],
     });

@@ -15,6 +15,7 @@ import { formatIP, parseIP, type Family } from "../../src/ip/index.ts";
 import { SpiderpoolError } from "../../src/errors/base.ts";
 import { errnoText } from "../../src/host/errno.ts";
 import { macBytes } from "../../src/host/netlink/rtnl.ts";
+import { replyMarkBatch } from "../../src/host/netlink/nftables.ts";
 import type {
   Address,
   HostOp,
@@ -99,8 +100,15 @@ interface FakeNs {
   neighbours: (Neighbour & { linkIndex: number })[];
   sysctls: Map<string, string>;
   iptables: { 4: string[]; 6: string[] };
+  /** What mark.replyPath set per family: the kernel's table holds exactly one copy of its rules. */
+  replyMarks: { 4?: ReplyMark; 6?: ReplyMark };
   /** Kernel routes an op deleted (by kernelKey), until the link comes up again or gets an address. */
   suppressed: Set<string>;
+}
+
+export interface ReplyMark {
+  dev: string;
+  mark: number;
 }
 
 /** Thrown inside the fake's op handlers; becomes the op's OpFailure. */
@@ -147,6 +155,7 @@ function newNs(key: string): FakeNs {
     neighbours: [],
     sysctls: new Map(),
     iptables: { 4: [], 6: [] },
+    replyMarks: {},
     suppressed: new Set(),
   };
   ns.links.push({
@@ -271,6 +280,11 @@ export class FakeHost implements HostNetwork {
 
   iptablesRules(ns: NetnsRef, family: Family): readonly string[] {
     return this.ns(ns).iptables[family];
+  }
+
+  /** The reply-path marking mark.replyPath left in the namespace for one family, if any. */
+  replyMark(ns: NetnsRef, family: Family): ReplyMark | undefined {
+    return this.ns(ns).replyMarks[family];
   }
 
   private ns(ref: NetnsRef): FakeNs {
@@ -417,7 +431,11 @@ export class FakeHost implements HostNetwork {
         const fault = this.faults.find((f) => f.match(op));
         if (fault !== undefined) {
           if (--fault.times <= 0) this.faults.splice(this.faults.indexOf(fault), 1);
-          throw new Errno(fault.errno);
+          // As the executor words a refused nf_tables batch: by the rule it could not set.
+          throw new Errno(
+            fault.errno,
+            op.op === "mark.replyPath" ? `failed to set-xmark: ${errnoText(fault.errno)}` : undefined,
+          );
         }
         this.applyOne(op);
         this.applied.push(op);
@@ -637,6 +655,11 @@ export class FakeHost implements HostNetwork {
         for (const r of op.rules) if (!have.includes(r)) have.push(r);
         return;
       }
+      case "mark.replyPath":
+        // The executor's own encoder judges the input (a name too long for iifname, a bad mark) alike.
+        replyMarkBatch(op.family, op.dev, op.mark);
+        ns.replyMarks[op.family] = { dev: op.dev, mark: op.mark };
+        return;
       case "announce": {
         const l = this.byName(ns, op.dev);
         if (!l.up) throw new Errno("ENETDOWN");

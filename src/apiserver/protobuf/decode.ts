@@ -11,11 +11,12 @@ import { ClusterRole, ClusterRoleBinding, PodDisruptionBudget, PriorityClass, Ro
 import { ConfigMap, Namespace, Secret, Service, ServiceAccount } from "./core.ts";
 import type { Field, Message } from "./message.ts";
 import { Unknown } from "./meta.ts";
-import { BYTES, readFields, VARINT, type WireField } from "./wire.ts";
+import { BYTES, readFields, VARINT, WireError, type WireField } from "./wire.ts";
 import { CronJob, Deployment, Job } from "./workloads.ts";
 
 export const PROTOBUF_TYPE = "application/vnd.kubernetes.protobuf";
 const MAGIC = [0x6b, 0x38, 0x73, 0x00];
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
 
 /** A protobuf body this server cannot turn into its object. */
 export class ProtobufDecodeError extends SpiderpoolError {
@@ -62,7 +63,13 @@ export function decodeObject(body: Uint8Array): Record<string, unknown> {
   const m = KINDS.get(`${apiVersion}/${kind}`);
   if (m === undefined) throw new ProtobufKindError(`no protobuf definition for ${apiVersion}, Kind=${kind}`);
   const raw = Buffer.from(String(unknown["raw"] ?? ""), "base64");
-  return { apiVersion, kind, ...decodeMessage(raw, m, "") };
+  try {
+    return { apiVersion, kind, ...decodeMessage(raw, m, "") };
+  } catch (err) {
+    // Map entries and packed lists are read outside decodeMessage's own guard.
+    if (err instanceof WireError) throw new ProtobufDecodeError(`${m.name}: ${err.message}`);
+    throw err;
+  }
 }
 
 function isZero(w: WireField): boolean {
@@ -161,7 +168,11 @@ function decodeValue(w: WireField, type: Field["type"], at: string): unknown {
   }
   switch (type) {
     case "string":
-      return new TextDecoder("utf-8", { fatal: true }).decode(v);
+      try {
+        return UTF8.decode(v);
+      } catch {
+        throw new ProtobufDecodeError(`${at}: a string that is not UTF-8`);
+      }
     case "bytes":
       return Buffer.from(v).toString("base64");
     case "time": {

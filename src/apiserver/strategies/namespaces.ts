@@ -23,13 +23,18 @@ export class NamespaceStrategy extends GenericStrategy {
     obj["status"] = { phase: "Active" };
   }
 
+  /** Every namespace carries its name as a label, so selectors can pick namespaces by name (kube 1.21+). */
+  override canonicalize(obj: Obj): Obj {
+    const labels = { ...obj.metadata.labels, "kubernetes.io/metadata.name": obj.metadata.name ?? "" };
+    return { ...obj, metadata: { ...obj.metadata, labels } };
+  }
+
   /** The namespaces a cluster starts with. */
   systemNamespace(name: string): Obj {
     const obj = freshObject(this.resource, { metadata: { name } }, undefined);
     obj["spec"] = { finalizers: [NS_FINALIZER] };
     obj["status"] = { phase: "Active" };
-    obj.metadata.labels = { ...obj.metadata.labels, "kubernetes.io/metadata.name": name };
-    return obj;
+    return this.canonicalize(obj);
   }
 
   delete(obj: Obj): DeleteOutcome {

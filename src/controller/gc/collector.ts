@@ -8,25 +8,20 @@
  */
 import type { Logger } from "pino";
 import type { SpiderEndpoint } from "../../api/endpoint.ts";
-import { SPIDER_FINALIZER } from "../../api/group.ts";
 import type { SpiderIPPool } from "../../api/ippool.ts";
-import {
-  controllerOf,
-  isValidStatefulSetPod,
-  isValidVMPod,
-  poolsOf,
-  workloadKind,
-  workloadKindOfEndpoint,
-} from "../../ipam/pod.ts";
+import { controllerOf, poolsOf } from "../../ipam/pod.ts";
 import { parseAllocatedIPs } from "../../ipam/pool-state.ts";
+import { systemClock, type Clock, type Timer } from "../../kube/clock.ts";
 import type { KubeClient, KubeObject } from "../../kube/client.ts";
 import { isNotFound } from "../../kube/errors.ts";
 import type { Informer } from "../../kube/informer.ts";
-import { updateWithRetry } from "../../kube/optimistic.ts";
 import { KUBEVIRT_VM, KUBEVIRT_VMI, Resources, type ResourceType } from "../../kube/resources.ts";
+import type { EndpointStore } from "../../poolstore/endpoint-store.ts";
+import type { OwnerResolver } from "../../poolstore/owner-resolver.ts";
 import { POOLS, type OpResult, type PoolOp } from "../../poolstore/pool-writer.ts";
 import {
   nodeAllows,
+  nodeReadiness,
   scanRecord,
   traceEntryFor,
   type GcConfig,
@@ -47,7 +42,11 @@ export interface CollectorDeps {
   pools: Informer<SpiderIPPool>;
   endpoints: Informer<SpiderEndpoint>;
   nodes: Informer<KubeObject>;
-  endpointsType: ResourceType;
+  /** The same endpoint writes as the agent's DEL, under the same preconditions. */
+  endpointStore: EndpointStore;
+  /** Workload kind and validity, as the agent decides them. */
+  owners: OwnerResolver;
+  clock?: Clock;
   submit: (pool: string, op: PoolOp) => Promise<OpResult>;
   isLeader: () => boolean;
   cfg: GcConfig;
@@ -81,18 +80,22 @@ const splitRef = (ref: string): [string, string] => {
 
 export class GarbageCollector {
   readonly #d: CollectorDeps;
+  readonly #clock: Clock;
   readonly #db = new Map<string, Tracked>();
-  #timers: NodeJS.Timeout[] = [];
+  #timers: Timer[] = [];
   #tracing = false;
   /** A tick asked for while one runs: entries that fell due meanwhile are not left for the next gap. */
   #again = false;
   #againPolled = false;
   /** One timer for the earliest stop time, so an entry is handled when due, not at the next tick. */
-  #wake: { at: number; timer: NodeJS.Timeout } | undefined;
+  #wake: { at: number; timer: Timer } | undefined;
   #scanning: Promise<ScanSummary> | undefined;
+  /** Pool versions whose records could not be read, logged once each. */
+  readonly #unreadable = new Set<string>();
 
   constructor(deps: CollectorDeps) {
     this.#d = deps;
+    this.#clock = deps.clock ?? systemClock;
   }
 
   /** Entries waiting for their time, for tests and the debug endpoint. */
@@ -110,11 +113,11 @@ export class GarbageCollector {
       onUpdate: (o, p) => this.#onPod("update", p, o),
       onDelete: (p) => this.#onPod("delete", p, undefined),
     });
-    this.#timers.push(setInterval(() => void this.#traceTick(true), this.#d.traceGapMs));
+    this.#timers.push(this.#clock.every(this.#d.traceGapMs, () => void this.#traceTick(true)));
     this.#timers.push(
-      setInterval(() => {
+      this.#clock.every(this.#d.scanIntervalMs, () => {
         if (this.#d.isLeader()) this.scanAll().catch((err: unknown) => this.#d.log.error({ err }, "GC scan failed"));
-      }, this.#d.scanIntervalMs),
+      }),
     );
   }
 
@@ -130,9 +133,9 @@ export class GarbageCollector {
   }
 
   stop(): void {
-    for (const t of this.#timers) clearInterval(t);
+    for (const t of this.#timers) t.cancel();
     this.#timers = [];
-    if (this.#wake !== undefined) clearTimeout(this.#wake.timer);
+    this.#wake?.timer.cancel();
     this.#wake = undefined;
   }
 
@@ -143,13 +146,13 @@ export class GarbageCollector {
       const valid = kind === "stateless" ? undefined : await this.#staticValid(kind, pod).catch(() => undefined);
       // Unknown validity of a static pod: no entry; the scan decides later with fresh facts.
       if (kind !== "stateless" && valid === undefined) return;
-      const e = traceEntryFor(event, pod, old, kind, valid, this.#d.cfg, Date.now());
+      const e = traceEntryFor(event, pod, old, kind, valid, this.#d.cfg, this.#clock.now());
       if (e === undefined) return;
       const cur = this.#db.get(e.key);
       if (cur !== undefined && cur.uid === e.uid && cur.stopAt === e.stopAt && cur.reason === e.reason) return;
       if (cur === undefined && this.#db.size >= this.#d.dbCap) {
         this.#d.log.error(
-          { pod: e.key, cap: this.#d.dbCap },
+          { podRef: e.key, cap: this.#d.dbCap },
           "GC trace database is full; the scan will catch this pod",
         );
         return;
@@ -158,17 +161,17 @@ export class GarbageCollector {
       // Stateless pods are handled when due. A StatefulSet or VM pod keeps upstream's poll:
       // a scale-down undone within it keeps the fixed address.
       if (kind === "stateless") this.#wakeAt(e.stopAt);
-      this.#d.log.debug({ pod: e.key, reason: e.reason, stopAt: new Date(e.stopAt).toISOString() }, "tracing pod");
+      this.#d.log.debug({ podRef: e.key, reason: e.reason, stopAt: new Date(e.stopAt).toISOString() }, "tracing pod");
     })().catch((err: unknown) => this.#d.log.error({ err }, "GC pod event failed"));
   }
 
   /** As the agent decides (by group too: an OpenKruise StatefulSet's pods are stateless). */
   #kindOfPod(pod: GcPod): PodKind {
-    return workloadKind(controllerOf(pod.metadata), this.#d.cfg);
+    return this.#d.owners.kindOf(controllerOf(pod.metadata));
   }
 
   #kindOfEndpoint(ep: SpiderEndpoint | undefined): PodKind {
-    return workloadKindOfEndpoint(ep?.status?.ownerControllerType, this.#d.cfg);
+    return this.#d.owners.kindOfEndpoint(ep?.status?.ownerControllerType);
   }
 
   async #getFresh(rt: ResourceType, name: string, ns: string): Promise<KubeObject | undefined> {
@@ -182,24 +185,14 @@ export class GarbageCollector {
 
   /** Uncached, as upstream: a scale-down must be seen the moment it happens. */
   async #staticValid(kind: PodKind, pod: GcPod, ownerName?: string): Promise<boolean> {
-    const ns = pod.metadata.namespace ?? "";
-    const name = pod.metadata.name ?? "";
+    if (kind === "stateless") return false;
     const owner = ownerName ?? pod.metadata.ownerReferences?.find((o) => o.controller === true)?.name ?? "";
-    if (kind === "statefulset") {
-      const sts = await this.#getFresh(Resources.statefulsets, owner, ns);
-      return isValidStatefulSetPod(name, sts as Parameters<typeof isValidStatefulSetPod>[1]);
-    }
-    const vmi = await this.#getFresh(KUBEVIRT_VMI, owner, ns);
-    const vm = await this.#getFresh(KUBEVIRT_VM, owner, ns);
-    return isValidVMPod(vmi as Parameters<typeof isValidVMPod>[0], vm as Parameters<typeof isValidVMPod>[1]);
+    return this.#d.owners.stillWanted(kind, pod.metadata.namespace ?? "", pod.metadata.name ?? "", owner);
   }
 
   #nodeReady(nodeName: string | undefined): boolean | undefined {
     if (nodeName === undefined || nodeName === "") return undefined;
-    const node = this.#d.nodes.getByName(nodeName) as
-      { status?: { conditions?: { type: string; status: string }[] } } | undefined;
-    const c = node?.status?.conditions?.find((x) => x.type === "Ready");
-    return c === undefined ? undefined : c.status === "True";
+    return nodeReadiness(this.#d.nodes.getByName(nodeName) as Parameters<typeof nodeReadiness>[0]);
   }
 
   /**
@@ -209,15 +202,11 @@ export class GarbageCollector {
    */
   #wakeAt(at: number): void {
     if (this.#wake !== undefined && this.#wake.at <= at) return;
-    if (this.#wake !== undefined) clearTimeout(this.#wake.timer);
-    const timer = setTimeout(
-      () => {
-        this.#wake = undefined;
-        void this.#traceTick();
-      },
-      Math.max(0, at - Date.now()),
-    );
-    timer.unref();
+    this.#wake?.timer.cancel();
+    const timer = this.#clock.after(Math.max(0, at - this.#clock.now()), () => {
+      this.#wake = undefined;
+      void this.#traceTick();
+    });
     this.#wake = { at, timer };
   }
 
@@ -235,7 +224,7 @@ export class GarbageCollector {
         if (this.#again) polled ||= this.#againPolled;
         this.#again = false;
         this.#againPolled = false;
-        const now = Date.now();
+        const now = this.#clock.now();
         const due = [...this.#db.values()].filter((e) => e.stopAt <= now && (polled || e.stateless));
         // As upstream's SPIDERPOOL_GC_IP_WORKER_NUM executors: a few pods at a time, so a burst
         // of deletions shares pool writes (the writer batches them) without flooding the API.
@@ -246,7 +235,7 @@ export class GarbageCollector {
         await Promise.all(Array.from({ length: Math.min(this.#d.workers, due.length) }, worker));
       } while (this.#again);
       // Entries still here and due failed this time: they wait for the regular tick.
-      const now = Date.now();
+      const now = this.#clock.now();
       let earliest = Number.POSITIVE_INFINITY;
       for (const e of this.#db.values()) if (e.stateless && e.stopAt > now && e.stopAt < earliest) earliest = e.stopAt;
       if (earliest !== Number.POSITIVE_INFINITY) this.#wakeAt(earliest);
@@ -257,7 +246,8 @@ export class GarbageCollector {
 
   async #releaseTraced(e: Tracked): Promise<void> {
     const [ns, name] = splitRef(e.key);
-    const log = this.#d.log.child({ pod: e.key, reason: e.reason });
+    // `podRef`, not `pod`: the controller's base logger carries its own pod's name as `pod`.
+    const log = this.#d.log.child({ podRef: e.key, reason: e.reason });
     try {
       const pod = this.#d.pods.getByName(name, ns);
       if (pod !== undefined && pod.metadata.uid === e.uid) {
@@ -271,7 +261,7 @@ export class GarbageCollector {
           return;
         }
       }
-      const ep = (await this.#getFresh(this.#d.endpointsType, name, ns)) as SpiderEndpoint | undefined;
+      const ep = await this.#d.endpointStore.get(ns, name);
       if (ep?.status === undefined) {
         this.#db.delete(e.key);
         return;
@@ -333,32 +323,9 @@ export class GarbageCollector {
 
   /** Removes our finalizer and, for endpoints nothing else deletes, the endpoint. */
   async #dropEndpoint(ns: string, name: string, remove: boolean, uid?: string): Promise<boolean> {
-    const rt = this.#d.endpointsType;
-    try {
-      await updateWithRetry<SpiderEndpoint>({
-        what: `SpiderEndpoint ${ns}/${name}`,
-        get: () => this.#d.client.get<SpiderEndpoint>(rt, name, ns),
-        mutate: (cur) => {
-          if (uid !== undefined && cur.status?.current.uid !== uid) return undefined;
-          const fins = (cur.metadata.finalizers ?? []).filter((f) => f !== SPIDER_FINALIZER);
-          if (fins.length === (cur.metadata.finalizers ?? []).length) return undefined;
-          return { ...cur, metadata: { ...cur.metadata, finalizers: fins } };
-        },
-        write: (next) => this.#d.client.update(rt, next),
-      });
-      if (remove) {
-        const cur = await this.#d.client.get<SpiderEndpoint>(rt, name, ns);
-        if (uid !== undefined && cur.status?.current.uid !== uid) return false;
-        await this.#d.client.delete(rt, name, {
-          namespace: ns,
-          preconditions: { resourceVersion: cur.metadata.resourceVersion ?? "" },
-        });
-      }
-      return true;
-    } catch (err) {
-      if (isNotFound(err)) return false;
-      throw err;
-    }
+    const store = this.#d.endpointStore;
+    if (remove) return store.drop(ns, name, uid);
+    return (await store.release(ns, name, uid)) !== undefined;
   }
 
   /** One pass over every record of every pool; concurrent calls share the pass in flight. */
@@ -380,7 +347,16 @@ export class GarbageCollector {
       try {
         records = parseAllocatedIPs(pool.status?.allocatedIPs);
       } catch (err) {
-        this.#d.log.error({ pool: poolName, err }, "pool records are not valid JSON; skipped");
+        // Once per version of the pool, without a stack: the scan comes back every interval.
+        const version = `${poolName} ${pool.metadata.uid ?? ""} ${pool.metadata.resourceVersion ?? ""}`;
+        if (!this.#unreadable.has(version)) {
+          if (this.#unreadable.size >= 1000) this.#unreadable.clear();
+          this.#unreadable.add(version);
+          this.#d.log.error(
+            { pool: poolName, resourceVersion: pool.metadata.resourceVersion, err: (err as Error).message },
+            "pool records are not valid JSON; skipped until the pool changes",
+          );
+        }
         continue;
       }
       for (const [ip, rec] of records) {
@@ -394,7 +370,7 @@ export class GarbageCollector {
           } else sum.kept++;
         } catch (err) {
           sum.skipped++;
-          this.#d.log.warn({ pool: poolName, ip, pod: rec.pod, err }, "scan could not decide; kept");
+          this.#d.log.warn({ pool: poolName, ip, podRef: rec.pod, err }, "scan could not decide; kept");
         }
       }
     }
@@ -438,8 +414,7 @@ export class GarbageCollector {
       let referenced = false;
       for (const pool of pools) if ((await holders(pool))?.has(ref)) referenced = true;
       if (referenced) continue;
-      const cur = (await this.#getFresh(this.#d.endpointsType, ep.metadata.name ?? "", ep.metadata.namespace ?? "")) as
-        SpiderEndpoint | undefined;
+      const cur = await this.#d.endpointStore.get(ep.metadata.namespace ?? "", ep.metadata.name ?? "");
       if (cur === undefined || cur.metadata.resourceVersion !== ep.metadata.resourceVersion) continue;
       if (
         await this.#dropEndpoint(ep.metadata.namespace ?? "", ep.metadata.name ?? "", true, cur.status?.current.uid)
@@ -454,15 +429,32 @@ export class GarbageCollector {
     return deleted;
   }
 
+  /**
+   * A record that names no pod (its value was not an object, or had no `pod`) can belong to
+   * nobody, and would block the pool's deletion for ever. It is released when a fresh read
+   * of the pool still holds it as it is, preconditioned like any release on its pod UID.
+   */
+  async #reclaimUnattributable(pool: string, ip: string, podRef: string, podUid: string): Promise<string> {
+    const fresh = (await this.#getFresh(POOLS, pool, "")) as SpiderIPPool | undefined;
+    const now = fresh === undefined ? undefined : parseAllocatedIPs(fresh.status?.allocatedIPs).get(ip);
+    if (now === undefined || now.pod !== podRef || now.podUid !== podUid) return "kept";
+    const r = await this.#d.submit(pool, { kind: "release", podUid, ips: [ip] });
+    const n = r.released?.length ?? 0;
+    if (n > 0) {
+      this.#d.metrics.reclaimed("PodMissing", n);
+      this.#d.log.warn({ pool, ip, record: { pod: podRef, podUid } }, "scan reclaimed a record that names no pod");
+    }
+    return n > 0 ? "released" : "kept";
+  }
+
   async #scanOne(pool: string, ip: string, podRef: string, podUid: string): Promise<string> {
     const [ns, name] = splitRef(podRef);
+    if (ns === "" || name === "") return this.#reclaimUnattributable(pool, ip, podRef, podUid);
     const facts = async (fresh: boolean) => {
       const pod = fresh
         ? ((await this.#getFresh(Resources.pods, name, ns)) as GcPod | undefined)
         : this.#d.pods.getByName(name, ns);
-      const ep = fresh
-        ? ((await this.#getFresh(this.#d.endpointsType, name, ns)) as SpiderEndpoint | undefined)
-        : this.#d.endpoints.getByName(name, ns);
+      const ep = fresh ? await this.#d.endpointStore.get(ns, name) : this.#d.endpoints.getByName(name, ns);
       let kind = pod !== undefined ? this.#kindOfPod(pod) : this.#kindOfEndpoint(ep);
       let ownerName = pod === undefined ? ep?.status?.ownerControllerName : undefined;
       let unknown = false;
@@ -495,7 +487,7 @@ export class GarbageCollector {
           kind,
           staticValid,
           nodeReady: this.#nodeReady(pod?.spec?.nodeName),
-          now: Date.now(),
+          now: this.#clock.now(),
         },
       };
     };
@@ -514,7 +506,7 @@ export class GarbageCollector {
     const n = r.released?.length ?? 0;
     if (n > 0) {
       this.#d.metrics.reclaimed(d.reason, n);
-      this.#d.log.info({ pool, ip, pod: podRef, podUid, reason: d.reason }, "scan reclaimed an address");
+      this.#d.log.info({ pool, ip, podRef, podUid, reason: d.reason }, "scan reclaimed an address");
     }
     if (d.deleteEndpoint && fresh.ep !== undefined && (await this.#dropEndpoint(ns, name, true, podUid))) {
       return "released+endpoint";

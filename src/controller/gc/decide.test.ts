@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { nodeAllows, scanRecord, traceEntryFor, type GcConfig, type GcPod, type ScanFacts } from "./decide.ts";
+import {
+  nodeAllows,
+  nodeReadiness,
+  scanRecord,
+  traceEntryFor,
+  type GcConfig,
+  type GcPod,
+  type ScanFacts,
+} from "./decide.ts";
 
 const cfg: GcConfig = {
   enabled: true,
@@ -73,6 +81,26 @@ describe("GC scan decisions (ipam-behavior §4.4)", () => {
       reason: "PodMissing",
       deleteEndpoint: true,
     });
+  });
+
+  it("a StatefulSet pod re-created on another CNI (with podIPs): the old records and the old endpoint go", () => {
+    const f = facts(pod({ uid: "u2" }), {
+      kind: "statefulset",
+      staticValid: true,
+      endpoint: { uid: "u1", kind: "statefulset" },
+    });
+    assert.deepEqual(scanRecord(rec, f, cfg), { action: "release", reason: "UIDMismatch", deleteEndpoint: true });
+    // An endpoint the new pod already took over stays.
+    const taken = { ...f, endpoint: { uid: "u2", kind: "statefulset" as const } };
+    assert.deepEqual(scanRecord(rec, taken, cfg), { action: "release", reason: "UIDMismatch", deleteEndpoint: false });
+  });
+
+  it("a node without a Ready condition is not ready; an unknown node is unknown", () => {
+    assert.equal(nodeReadiness({ status: {} }), false);
+    assert.equal(nodeReadiness({}), false);
+    assert.equal(nodeReadiness({ status: { conditions: [{ type: "Ready", status: "Unknown" }] } }), false);
+    assert.equal(nodeReadiness({ status: { conditions: [{ type: "Ready", status: "True" }] } }), true);
+    assert.equal(nodeReadiness(undefined), undefined);
   });
 
   it("a pending pod is never reclaimed (its ADD may be running)", () => {

@@ -92,6 +92,17 @@ export function traceEntryFor(
   return undefined;
 }
 
+/**
+ * A node's readiness as upstream reads it: a node without a Ready condition is not ready;
+ * undefined only when the node itself is unknown.
+ */
+export function nodeReadiness(
+  node: { status?: { conditions?: readonly { type: string; status: string }[] } } | undefined,
+): boolean | undefined {
+  if (node === undefined) return undefined;
+  return node.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") === true;
+}
+
 /** Whether the node flags let a terminating/finished stateless pod's addresses go; undefined node → no. */
 export function nodeAllows(nodeReady: boolean | undefined, cfg: GcConfig): boolean {
   if (nodeReady === undefined) return false;
@@ -150,7 +161,10 @@ export function scanRecord(rec: RecordView, f: ScanFacts, cfg: GcConfig): ScanDe
     if (!isStatic) return release("UIDMismatch", endpoint !== undefined && endpoint.uid === rec.podUid);
     // A static pod re-created under the same name takes its records over at ADD; until it
     // has addresses, the record is kept for it while the pod is wanted.
-    if (hasPodIPs(pod)) return release("UIDMismatch", false);
+    // The pod runs with addresses from elsewhere (its StatefulSet moved to another CNI): the
+    // old pod's endpoint goes with its records, as upstream, or it would later refuse the
+    // StatefulSet's return once its old address is another pod's.
+    if (hasPodIPs(pod)) return release("UIDMismatch", endpoint !== undefined && endpoint.uid === rec.podUid);
     if (f.staticValid === undefined) return keep("static pod validity unknown");
     return f.staticValid ? keep("static pod awaiting its ADD") : release("UIDMismatch", true);
   }

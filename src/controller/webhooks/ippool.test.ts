@@ -75,3 +75,79 @@ describe("IPPool admission: addresses a subnet carved for another pool", () => {
     assert.equal(validatePool({ operation: "CREATE", object: p, pools: [], subnets: subs }, off), undefined);
   });
 });
+
+describe("IPPool admission: pools that can never work (issue 16)", () => {
+  const create = (spec: Partial<SpiderIPPool["spec"]>): ReturnType<typeof validatePool> => {
+    const p = mutatePool(
+      {
+        ...pool("p", ["192.0.2.10-192.0.2.20"]),
+        spec: { subnet: "192.0.2.0/24", ips: ["192.0.2.10-192.0.2.20"], ...spec },
+      } as SpiderIPPool,
+      [],
+      cfg,
+    );
+    return validatePool({ operation: "CREATE", object: p, pools: [], subnets: [] }, cfg);
+  };
+  const refused = (spec: Partial<SpiderIPPool["spec"]>, field: string, detail: RegExp): void => {
+    const v = create(spec);
+    assert.equal(v?.type, "Invalid", JSON.stringify(v));
+    assert.equal(v?.field, field);
+    assert.match(v?.detail ?? "", detail);
+  };
+
+  it("a plain pool is still accepted, and so are valid names and selectors", () => {
+    assert.equal(create({}), undefined);
+    assert.equal(
+      create({
+        namespaceName: ["default"],
+        nodeName: ["worker-1.example"],
+        multusName: ["kube-system/macvlan-conf", "macvlan"],
+        nodeAffinity: { matchExpressions: [{ key: "zone", operator: "In", values: ["a"] }] },
+        gateway: "192.0.2.1",
+      }),
+      undefined,
+    );
+  });
+
+  it("an unknown nodeAffinity operator", () => {
+    refused(
+      { nodeAffinity: { matchExpressions: [{ key: "zone", operator: "Near", values: ["a"] }] } },
+      "spec.nodeAffinity",
+      /Near/,
+    );
+  });
+
+  it("names that are not valid names", () => {
+    refused({ namespaceName: ["Not_A_Namespace"] }, "spec.namespaceName[0]", /namespace name/);
+    refused({ nodeName: ["node 1"] }, "spec.nodeName[0]", /node name/);
+    refused({ multusName: ["a/b/c"] }, "spec.multusName[0]", /Multus network name/);
+  });
+
+  it("the network and broadcast addresses of an IPv4 subnet in ips, unless excluded", () => {
+    refused({ ips: ["192.0.2.0-192.0.2.20"] }, "spec.ips", /holds 192\.0\.2\.0, the network address/);
+    refused({ ips: ["192.0.2.250-192.0.2.255"] }, "spec.ips", /holds 192\.0\.2\.255, the broadcast address/);
+    assert.equal(create({ ips: ["192.0.2.0-192.0.2.255"], excludeIPs: ["192.0.2.0", "192.0.2.255"] }), undefined);
+  });
+
+  it("a gateway that is the network address", () => {
+    refused({ gateway: "192.0.2.0" }, "spec.gateway", /network address/);
+  });
+
+  it("IPv4-mapped IPv6 subnets", () => {
+    const v = validatePool(
+      {
+        operation: "CREATE",
+        object: mutatePool(
+          { ...pool("m", []), spec: { subnet: "::ffff:192.0.2.0/120", ips: ["::ffff:192.0.2.10"] } } as SpiderIPPool,
+          [],
+          cfg,
+        ),
+        pools: [],
+        subnets: [],
+      },
+      cfg,
+    );
+    assert.equal(v?.field, "spec.subnet", JSON.stringify(v));
+    assert.match(v?.detail ?? "", /IPv4-mapped/);
+  });
+});

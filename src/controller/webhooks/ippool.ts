@@ -28,6 +28,7 @@ import {
   mergeList,
   type FamilyConfig,
 } from "./rules.ts";
+import { checkPoolSanity } from "./pool-sanity.ts";
 import { alreadyExists, forbidden, invalid, required, type Verdict } from "./verdict.ts";
 
 export interface PoolWebhookConfig extends FamilyConfig {
@@ -270,7 +271,7 @@ export function validatePool(a: PoolAdmission, cfg: PoolWebhookConfig): Verdict 
   }
   const spec = checkSpec(pool, cidr, a.pools);
   if (spec !== undefined) return spec;
-  const aff = checkAffinity(pool);
+  const aff = checkAffinity(pool) ?? checkPoolSanity(pool.spec, cidr);
   if (aff !== undefined) return aff;
   if (a.operation === "UPDATE") {
     const eff = effective(cidr.family, pool.spec) as IPRangeSet;

@@ -183,3 +183,14 @@ export function renderWebhookManifest(namespace = "kube-system"): string {
     "# caBundle is filled by spiderpool-controller at start with the CA of its serving certificate.\n";
   return `${header}---\n${stringify(mutating)}---\n${stringify(validating)}`;
 }
+
+/** True when the validating configuration exists (some replica registered already). */
+export async function webhooksRegistered(client: KubeClient): Promise<boolean> {
+  try {
+    await client.get(Resources.validatingwebhookconfigurations, WEBHOOK_CONFIG_NAME);
+    return true;
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) return false;
+    throw err;
+  }
+}
