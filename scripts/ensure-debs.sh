@@ -9,6 +9,16 @@ SPIDERPOOL_DEBS=(
   "/usr/bin/gcc|gcc"
   "/usr/bin/kubectl|kubernetes-client"
   "/usr/lib/cni/macvlan|containernetworking-plugins"
+  # The kernel lab (test/kernel-lab/): Debian's kernel under qemu, and what its guest runs.
+  "/usr/bin/qemu-system-x86_64|qemu-system-x86"
+  "/bin/busybox|busybox-static"
+  "/usr/sbin/depmod|kmod"
+  "/usr/bin/xz|xz-utils"
+  "/usr/bin/zstd|zstd"
+  "/usr/bin/cpio|cpio"
+  "/usr/sbin/rdma-ndd|rdma-core"
+  "/usr/bin/ibv_rc_pingpong|ibverbs-utils"
+  "/etc/libibverbs.d/rxe.driver|ibverbs-providers"
 )
 
 ensure_debs() {
