@@ -13,11 +13,12 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   cni: ["api", "ip", "errors"],
   kube: ["api", "errors"],
   host: ["ip", "errors"],
+  ifacer: ["host", "cni", "api", "ip", "errors"],
   pki: ["errors"],
   daemon: ["errors"],
   poolstore: ["ipam", "kube", "api", "ip", "errors"],
   apiserver: ["kube", "api", "ip", "pki", "errors"],
-  agent: ["daemon", "poolstore", "ipam", "kube", "api", "ip", "cni", "host", "errors"],
+  agent: ["daemon", "poolstore", "ipam", "kube", "api", "ip", "cni", "host", "ifacer", "errors"],
   controller: ["daemon", "poolstore", "ipam", "kube", "api", "ip", "cni", "pki", "errors"],
   cli: [
     "agent",
