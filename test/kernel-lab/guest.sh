@@ -5,7 +5,8 @@
 # env (from the kernel command line): checkout, share, tests (comma-separated files; all when empty).
 set -u
 cd "$checkout" || exit 1
-export PATH="$checkout/.toolchain/node/bin:$PATH" KLAB_GUEST=1
+# The serial console is a terminal, but the output ends up in a log: no colours.
+export PATH="$checkout/.toolchain/node/bin:$PATH" KLAB_GUEST=1 NO_COLOR=1
 echo "kernel-lab guest: kernel $(uname -r), $(nproc) cpus, node $(node --version)"
 if [ -n "$tests" ]; then
   set -- $(echo "$tests" | tr , ' ')

@@ -30,6 +30,7 @@ export function labName(tag: string): string {
 
 export interface LinkDetails {
   ifname: string;
+  address?: string;
   flags: string[];
   operstate: string;
   master?: string;
