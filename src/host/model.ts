@@ -53,6 +53,8 @@ export interface Address {
   address: string;
   prefixLength: number;
   scope: Scope;
+  /** IPv6 duplicate address detection still running (IFA_F_TENTATIVE); absent when false. */
+  tentative?: boolean;
 }
 
 export interface NextHop {
@@ -61,8 +63,14 @@ export interface NextHop {
   dev: string;
 }
 
+/** rtnetlink's route types; the local table holds `local` and `broadcast` ones. */
+export type RouteType =
+  "unicast" | "local" | "broadcast" | "anycast" | "multicast" | "blackhole" | "unreachable" | "prohibit" | "throw";
+
 export interface Route {
   table: number;
+  /** Undefined means `unicast`, on ops and in what is observed. */
+  type?: RouteType;
   family: Family;
   /** CIDR; `0.0.0.0/0` / `::/0` for a default route. */
   dst: string;
@@ -133,8 +141,11 @@ export type HostOp = (
   | { op: "link.set"; name: string; up?: boolean; mtu?: number; mac?: string; txQueueLen?: number }
   | { op: "link.del"; name: string }
   | { op: "addr.add"; dev: string; cidr: string }
+  | { op: "addr.del"; dev: string; cidr: string }
   | { op: "route.add"; route: Route }
   | { op: "route.del"; route: Route }
+  /** `ip route replace`: add, or overwrite the route of the same table, dst, tos and metric. */
+  | { op: "route.replace"; route: Route }
   | { op: "rule.add"; rule: Rule }
   | { op: "rule.del"; rule: Rule }
   | { op: "neigh.add"; neighbour: Neighbour }
