@@ -14,7 +14,9 @@ import type { KubeClient } from "../kube/client.ts";
 import { headerValues } from "../kube/http1.ts";
 import { resourceTypeOf } from "../kube/resources.ts";
 import { AgentCache } from "./cache.ts";
-import { handleCni } from "./cni-handler.ts";
+import type { HostNetwork } from "../host/network.ts";
+import { handleCni, type CniHandlerDeps } from "./cni-handler.ts";
+import { ifacerRole } from "./ifacer-role.ts";
 import type { AgentConfig } from "./config.ts";
 import { IpamService } from "./ipam-service.ts";
 import { AgentMetrics } from "./metrics.ts";
@@ -49,6 +51,8 @@ export interface AgentOptions {
   /** Listen on these TCP ports instead of the configured ones (0: any free port), for tests. */
   healthPort?: number;
   metricPort?: number;
+  /** The node's network for the ifacer role; without one, ifacer calls are refused. */
+  host?: HostNetwork;
 }
 
 export class SpiderpoolAgent {
@@ -64,9 +68,11 @@ export class SpiderpoolAgent {
   #metricsServer: Server | undefined;
   #started = false;
   #stopping = false;
+  readonly #roles: NonNullable<CniHandlerDeps["roles"]>;
 
   constructor(opts: AgentOptions) {
     this.#opts = opts;
+    this.#roles = opts.host === undefined ? {} : { ifacer: ifacerRole(opts.host) };
     this.config = opts.config;
     this.#client = opts.client;
     this.log = (
@@ -267,7 +273,7 @@ export class SpiderpoolAgent {
             args: header(req, "x-cni-args"),
             stdin: req.body,
           },
-          { service: this.service, ready: () => this.ready, log: this.log },
+          { service: this.service, ready: () => this.ready, log: this.log, roles: this.#roles },
         );
         return {
           status: answer.exitCode === 0 ? 200 : 500,

@@ -28,6 +28,16 @@ export interface CniAnswer {
 /** Upstream's plugin wraps agent failures this way; users' alerts and e2e suites match it. */
 export const ALLOCATION_ERROR_PREFIX = "spiderpool IP allocation error: [POST /ipam/ip][500] postIpamIpFailure  ";
 
+/** The netconf's cniVersion for an error object, whatever else is wrong with it. */
+function cniVersionOf(stdin: string): string {
+  try {
+    const v = (JSON.parse(stdin) as { cniVersion?: unknown }).cniVersion;
+    return typeof v === "string" && v !== "" ? v : "1.0.0";
+  } catch {
+    return "1.0.0";
+  }
+}
+
 function fail(version: string, err: CniError): CniAnswer {
   return { exitCode: 1, stdout: `${JSON.stringify(err.toJSON(version))}\n` };
 }
@@ -67,17 +77,7 @@ export async function handleCni(call: CniCall, deps: CniHandlerDeps): Promise<Cn
       stdout: `${JSON.stringify({ cniVersion: "1.1.0", supportedVersions: ["0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"] })}\n`,
     };
   }
-  let conf: NetConf;
-  try {
-    conf = parseNetConf(call.stdin);
-  } catch (err) {
-    const e =
-      err instanceof CniError
-        ? err
-        : new CniError(CniCode.DecodingFailure, "failed to decode the network configuration", String(err));
-    log.warn({ err: e.message }, "refused the network configuration");
-    return fail("1.0.0", e);
-  }
+  // A role's netconf is its own plugin's (ifacer's has no `ipam` object): the role parses it.
   const roleHandler = call.role === "coordinator" || call.role === "ifacer" ? deps.roles?.[call.role] : undefined;
   if (roleHandler !== undefined) {
     try {
@@ -88,8 +88,19 @@ export async function handleCni(call: CniCall, deps: CniHandlerDeps): Promise<Cn
           ? err
           : new CniError(CniCode.Internal, err instanceof Error ? err.message : String(err));
       log.warn({ err: e.message, cniCode: e.cniCode }, `${call.role} ${call.command} failed`);
-      return fail(conf.cniVersion, e);
+      return fail(cniVersionOf(call.stdin), e);
     }
+  }
+  let conf: NetConf;
+  try {
+    conf = parseNetConf(call.stdin);
+  } catch (err) {
+    const e =
+      err instanceof CniError
+        ? err
+        : new CniError(CniCode.DecodingFailure, "failed to decode the network configuration", String(err));
+    log.warn({ err: e.message }, "refused the network configuration");
+    return fail("1.0.0", e);
   }
   if (call.role !== "ipam") {
     return fail(

@@ -30,7 +30,13 @@ function plan(netconf: Record<string, unknown>, state: NetnsState): IfacerPlan {
 
 const ens192 = link(2, "ens192");
 const ens224 = link(3, "ens224");
-const up = (name: string): HostOp => ({ op: "link.set", ns: HOST, name, up: true });
+const up = (name: string, wrap = ""): HostOp => ({
+  op: "link.set",
+  ns: HOST,
+  name,
+  up: true,
+  context: `${wrap}failed to set ${name} up`,
+});
 
 describe("ifacer ADD plan", () => {
   const built: Array<[string, Record<string, unknown>, NetnsState, IfacerPlan]> = [
@@ -55,9 +61,9 @@ describe("ifacer ADD plan", () => {
             parent: "ens192",
             vlanId: 100,
             ignore: "exists",
-            context: "failed to createVlanDevice: vlan ens192.100",
+            context: "failed to createVlanDevice",
           },
-          up("ens192.100"),
+          up("ens192.100", "failed to createVlanDevice: "),
         ],
       },
     ],
@@ -68,7 +74,7 @@ describe("ifacer ADD plan", () => {
       {
         master: "ens192.4094",
         ops: [
-          up("ens192"),
+          up("ens192", "failed to createVlanDevice: "),
           {
             op: "link.addVlan",
             ns: HOST,
@@ -76,9 +82,9 @@ describe("ifacer ADD plan", () => {
             parent: "ens192",
             vlanId: 4094,
             ignore: "exists",
-            context: "failed to createVlanDevice: vlan ens192.4094",
+            context: "failed to createVlanDevice",
           },
-          up("ens192.4094"),
+          up("ens192.4094", "failed to createVlanDevice: "),
         ],
       },
     ],
@@ -86,7 +92,7 @@ describe("ifacer ADD plan", () => {
       "an existing VLAN link is reused (set up when down)",
       { interfaces: ["ens192"], vlanID: 100 },
       node(ens192, link(4, "ens192.100", { kind: "vlan", up: false, info: { vlanId: 100 } })),
-      { master: "ens192.100", ops: [up("ens192.100")] },
+      { master: "ens192.100", ops: [up("ens192.100", "failed to createVlanDevice: ")] },
     ],
     [
       "an existing VLAN link that is up: nothing to do",
@@ -117,7 +123,13 @@ describe("ifacer ADD plan", () => {
               context: `failed to createBondDevice: failed to set slave ${s} down`,
             },
             { op: "link.enslave", ns: HOST, name: s, master: "bond0", context: "failed to createBondDevice" },
-            { op: "link.set", ns: HOST, name: s, up: true, context: "failed to createBondDevice" },
+            {
+              op: "link.set",
+              ns: HOST,
+              name: s,
+              up: true,
+              context: `failed to createBondDevice: failed to set ${s} up`,
+            },
           ]),
           {
             op: "link.set",
@@ -139,7 +151,7 @@ describe("ifacer ADD plan", () => {
       "a bond that exists but is down is set up, its slaves left alone",
       { interfaces: ["ens192", "ens224"], bond: { name: "bond0", mode: 4 } },
       node(ens192, ens224, link(5, "bond0", { kind: "bond", up: false })),
-      { master: "bond0", ops: [up("bond0")] },
+      { master: "bond0", ops: [up("bond0", "failed to createBondDevice: ")] },
     ],
     [
       "a VLAN on an existing bond (bond0.100)",

@@ -42,18 +42,23 @@ function checkSameVlan(state: NetnsState, vlanId: number, name: string): void {
   }
 }
 
-function setUp(link: Link | undefined, name: string): HostOp[] {
-  return link?.flags.up === true ? [] : [{ op: "link.set", ns: HOST, name, up: true }];
+function setUp(link: Link | undefined, name: string, wrap: string): HostOp[] {
+  return link?.flags.up === true
+    ? []
+    : [{ op: "link.set", ns: HOST, name, up: true, context: `${wrap}failed to set ${name} up` }];
 }
 
-/** The VLAN `<parent>.<id>` on `parent` (which exists, or is created earlier in the same plan). */
-function vlanOps(state: NetnsState, parent: string, vlanId: number, context: string): HostOp[] {
+/**
+ * The VLAN `<parent>.<id>` on `parent` (which exists, or is created earlier in the same plan).
+ * `ignore: "exists"`: a VLAN another agent call made meanwhile is the one wanted.
+ */
+function vlanOps(state: NetnsState, parent: string, vlanId: number, wrap: string, addContext: string): HostOp[] {
   const name = vlanName(parent, vlanId);
   const existing = byName(state, name);
-  if (existing !== undefined) return setUp(existing, name);
+  if (existing !== undefined) return setUp(existing, name, wrap);
   return [
-    { op: "link.addVlan", ns: HOST, name, parent, vlanId, ignore: "exists", context: `${context} ${name}` },
-    { op: "link.set", ns: HOST, name, up: true },
+    { op: "link.addVlan", ns: HOST, name, parent, vlanId, ignore: "exists", context: addContext },
+    { op: "link.set", ns: HOST, name, up: true, context: `${wrap}failed to set ${name} up` },
   ];
 }
 
@@ -67,8 +72,9 @@ export function planIfacerAdd(conf: IfacerConf, state: NetnsState): IfacerPlan {
     if (parent === undefined) {
       throw new IfacerLinkNotFoundError(`failed to createVlanDevice: failed to LinkByName ${first}: ${NOT_FOUND}`);
     }
+    const wrap = "failed to createVlanDevice: ";
     return {
-      ops: [...setUp(parent, first), ...vlanOps(state, first, conf.vlanID, "failed to createVlanDevice: vlan")],
+      ops: [...setUp(parent, first, wrap), ...vlanOps(state, first, conf.vlanID, wrap, "failed to createVlanDevice")],
       master: name,
     };
   }
@@ -99,7 +105,7 @@ export function planIfacerAdd(conf: IfacerConf, state: NetnsState): IfacerPlan {
       );
     }
     // Reused as it is: its slaves and options are the administrator's once it exists.
-    ops.push(...setUp(existing, bond.name));
+    ops.push(...setUp(existing, bond.name, `${wrap}: `));
   } else {
     for (const slave of conf.interfaces) {
       if (byName(state, slave) === undefined) {
@@ -118,7 +124,7 @@ export function planIfacerAdd(conf: IfacerConf, state: NetnsState): IfacerPlan {
       ops.push(
         { op: "link.set", ns: HOST, name: slave, up: false, context: `${wrap}: failed to set slave ${slave} down` },
         { op: "link.enslave", ns: HOST, name: slave, master: bond.name, context: wrap },
-        { op: "link.set", ns: HOST, name: slave, up: true, context: wrap },
+        { op: "link.set", ns: HOST, name: slave, up: true, context: `${wrap}: failed to set ${slave} up` },
       );
     }
     ops.push({
@@ -130,6 +136,7 @@ export function planIfacerAdd(conf: IfacerConf, state: NetnsState): IfacerPlan {
     });
   }
   if (conf.vlanID === 0) return { ops, master: bond.name };
-  ops.push(...vlanOps(state, bond.name, conf.vlanID, "failed to create vlan interface"));
-  return { ops, master: vlanName(bond.name, conf.vlanID) };
+  const name = vlanName(bond.name, conf.vlanID);
+  ops.push(...vlanOps(state, bond.name, conf.vlanID, "", `failed to create vlan interface ${name}`));
+  return { ops, master: name };
 }
