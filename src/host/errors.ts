@@ -1,12 +1,17 @@
 import { SpiderpoolError } from "../errors/base.ts";
 
-/** The kernel refused a netlink request; `errno` is its name (`EEXIST`, `ENOENT`, …). */
+/**
+ * The kernel refused a netlink request; `errno` is its name (`EEXIST`, `ENOENT`, …), the
+ * message Go's text for it (what upstream's messages wrap), `detail` the kernel's extended ack.
+ */
 export class NetlinkError extends SpiderpoolError {
   readonly code = "NETLINK_ERROR";
   readonly errno: string;
-  constructor(errno: string, message: string) {
+  readonly detail: string | undefined;
+  constructor(errno: string, message: string, detail?: string) {
     super(message);
     this.errno = errno;
+    this.detail = detail;
   }
 }
 

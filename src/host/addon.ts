@@ -1,0 +1,63 @@
+/**
+ * Loads the native addon (native/host/build/spiderpool_host.node, built by
+ * native/host/build.sh) from a known path at run time, with process.dlopen rather than an
+ * import, so esbuild's bundle carries no .node file and needs no loader: the bundle in
+ * dist/ and the sources in src/host/ both find it relative to the repository root.
+ * SPIDERPOOL_HOST_ADDON names another path (an image installs it elsewhere).
+ */
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { errnoName } from "./errno.ts";
+import { HostAddonError, HostSyscallError } from "./errors.ts";
+
+export interface HostAddon {
+  netlinkOpen(nsPath: string | null): number;
+  send(fd: number, buf: Uint8Array): number;
+  /** Bytes of one datagram, -1 when none is queued. */
+  recv(fd: number, buf: Uint8Array): number;
+  close(fd: number): void;
+  packetOpen(nsPath: string | null, ifindex: number, ethertype: number): number;
+  /** Length of the frame read into `buf`, -1 at the deadline; never blocks the event loop. */
+  packetRecv(fd: number, buf: Uint8Array, timeoutMs: number): Promise<number>;
+  writeProcSys(nsPath: string | null, path: string, value: string): void;
+}
+
+const CANDIDATES = [
+  "../../native/host/build/spiderpool_host.node", // src/host/addon.ts
+  "../native/host/build/spiderpool_host.node", // dist/spiderpool-agent.mjs
+];
+
+let loaded: HostAddon | undefined;
+
+export function addonPath(): string | undefined {
+  const env = process.env.SPIDERPOOL_HOST_ADDON;
+  if (env !== undefined && env !== "") return env;
+  for (const rel of CANDIDATES) {
+    const p = fileURLToPath(new URL(rel, import.meta.url));
+    if (existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+export function loadAddon(): HostAddon {
+  if (loaded !== undefined) return loaded;
+  const path = addonPath();
+  if (path === undefined)
+    throw new HostAddonError("the host addon is not built: run native/host/build.sh (or set SPIDERPOOL_HOST_ADDON)");
+  const mod = { exports: {} as HostAddon };
+  try {
+    process.dlopen(mod, path);
+  } catch (err) {
+    throw new HostAddonError(`cannot load the host addon at ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  loaded = mod.exports;
+  return loaded;
+}
+
+/** The addon throws Errors whose `code` is the errno's number: one with its name instead. */
+export function syscallError(err: unknown): HostSyscallError {
+  const e = err as { code?: unknown; message?: unknown };
+  const n = typeof e.code === "string" ? Number(e.code) : NaN;
+  const name = Number.isInteger(n) ? errnoName(n) : "EIO";
+  return new HostSyscallError(name, String(e.message ?? err));
+}

@@ -1,0 +1,116 @@
+/**
+ * A NETLINK_ROUTE socket inside one namespace and the request/answer exchange over it.
+ * rtnetlink answers inside sendmsg() (see native/host/host.c), so every exchange is
+ * synchronous: send, then read until the ack, the error or NLMSG_DONE.
+ */
+import type { HostAddon } from "../addon.ts";
+import { syscallError } from "../addon.ts";
+import { errnoName, errnoText } from "../errno.ts";
+import { NetlinkError } from "../errors.ts";
+import {
+  NLM_F_ACK,
+  NLM_F_DUMP,
+  NLM_F_REQUEST,
+  NLMSG_DONE,
+  NLMSG_ERROR,
+  encodeMessage,
+  parseError,
+  splitMessages,
+  type Attr,
+  type Message,
+} from "./wire.ts";
+
+const RECV_BUFFER = 1 << 18;
+
+export class NetlinkSocket {
+  private readonly fd: number;
+  private seq = Math.floor(Math.random() * 0x7fffffff);
+  private readonly buf = new Uint8Array(RECV_BUFFER);
+  private closed = false;
+  private readonly addon: HostAddon;
+
+  constructor(addon: HostAddon, nsPath: string | null) {
+    this.addon = addon;
+    try {
+      this.fd = addon.netlinkOpen(nsPath);
+    } catch (err) {
+      throw syscallError(err);
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.addon.close(this.fd);
+  }
+
+  /** A request that changes something: resolves on the kernel's ack, throws NetlinkError on its refusal. */
+  exec(type: number, flags: number, header: Uint8Array, attrs: readonly Attr[]): void {
+    const seq = this.send(type, flags | NLM_F_REQUEST | NLM_F_ACK, header, attrs);
+    for (;;) {
+      for (const m of this.read(seq)) {
+        if (m.type === NLMSG_ERROR) return this.check(m);
+      }
+    }
+  }
+
+  /** A single get (RTM_GETLINK by name, RTM_GETROUTE for one destination): its one answer, or the error. */
+  get(type: number, header: Uint8Array, attrs: readonly Attr[]): Message {
+    const seq = this.send(type, NLM_F_REQUEST, header, attrs);
+    for (;;) {
+      for (const m of this.read(seq)) {
+        if (m.type === NLMSG_ERROR) {
+          this.check(m);
+          continue;
+        }
+        return m;
+      }
+    }
+  }
+
+  /** A dump: every message up to NLMSG_DONE, across as many datagrams as the kernel needs. */
+  dump(type: number, header: Uint8Array, attrs: readonly Attr[] = []): Message[] {
+    const seq = this.send(type, NLM_F_REQUEST | NLM_F_DUMP, header, attrs);
+    const out: Message[] = [];
+    for (;;) {
+      for (const m of this.read(seq)) {
+        if (m.type === NLMSG_DONE) return out;
+        if (m.type === NLMSG_ERROR) {
+          this.check(m);
+          continue;
+        }
+        out.push(m);
+      }
+    }
+  }
+
+  private send(type: number, flags: number, header: Uint8Array, attrs: readonly Attr[]): number {
+    this.seq = (this.seq + 1) >>> 0;
+    const msg = encodeMessage(type, flags, this.seq, header, attrs);
+    try {
+      this.addon.send(this.fd, msg);
+    } catch (err) {
+      throw syscallError(err);
+    }
+    return this.seq;
+  }
+
+  /** One datagram's messages of this exchange (a late answer to an abandoned one is dropped). */
+  private read(seq: number): Message[] {
+    let n: number;
+    try {
+      n = this.addon.recv(this.fd, this.buf);
+    } catch (err) {
+      throw syscallError(err);
+    }
+    if (n < 0) throw new NetlinkError("ETIMEDOUT", "netlink: the kernel's answer was not queued after the request");
+    return [...splitMessages(this.buf.slice(0, n))].filter((m) => m.seq === seq);
+  }
+
+  private check(m: Message): void {
+    const e = parseError(m);
+    if (e.errno === 0) return;
+    const name = errnoName(e.errno);
+    throw new NetlinkError(name, errnoText(name), e.text);
+  }
+}

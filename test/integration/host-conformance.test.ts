@@ -1,0 +1,337 @@
+// The same plans against FakeHost and against the kernel through NetlinkHost, comparing
+// what observe() reads after each and which errno each failing op gets. This is what keeps
+// the fake the coordinator's tests run on honest.
+import assert from "node:assert/strict";
+import { test, type TestContext } from "node:test";
+import type { HostOp, NetnsRef, NetnsState, Route } from "../../src/host/model.ts";
+import { NetlinkHost } from "../../src/host/netlink-host.ts";
+import { FakeHost } from "../support/fake-host.ts";
+import { tempNetns } from "../support/netns.ts";
+
+interface Pair {
+  real: NetlinkHost;
+  fake: FakeHost;
+  pod: NetnsRef;
+  node: NetnsRef;
+}
+
+function pair(t: TestContext): Pair {
+  const pod = tempNetns(t);
+  const node = tempNetns(t);
+  const fake = new FakeHost();
+  fake.addNetns(pod.path);
+  fake.addNetns(node.path);
+  return { real: new NetlinkHost(), fake, pod, node };
+}
+
+/** JSON with keys sorted, so two objects built in different orders compare equal. */
+function stable(x: unknown): string {
+  return JSON.stringify(x, (_k, v: unknown) =>
+    v !== null && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : v,
+  );
+}
+
+/** observe() without indexes (each side numbers links its own way), in a stable order. */
+function comparable(s: NetnsState): unknown {
+  const name = new Map(s.links.map((l) => [l.index, l.name]));
+  const sortBy = <T>(xs: readonly T[]) => [...xs].map(stable).sort();
+  return {
+    links: sortBy(
+      s.links.map((l) => ({
+        name: l.name,
+        kind: l.kind,
+        flags: l.flags,
+        mtu: l.mtu,
+        mac: l.name === "lo" ? "" : l.mac,
+        txQueueLen: l.txQueueLen,
+        hasParent: l.parentIndex !== undefined,
+        master: l.masterIndex === undefined ? undefined : name.get(l.masterIndex),
+      })),
+    ),
+    addresses: sortBy(s.addresses.map((a) => ({ ...a, linkIndex: name.get(a.linkIndex) }))),
+    routes: sortBy(s.routes.map((r: Route) => r)),
+    // Order is meaning for rules: compared as listed.
+    rules: s.rules.map(stable),
+    neighbours: sortBy(s.neighbours),
+  };
+}
+
+/**
+ * The kernel finishes IPv6 address setup (link-local generation, DAD even when off) on a
+ * workqueue after the link gains carrier; the fake does it at once. Waits for the kernel to
+ * get there: no tentative address on a link with carrier, and a link-local on each such veth.
+ */
+async function settled(host: NetlinkHost, ns: NetnsRef): Promise<NetnsState> {
+  const deadline = Date.now() + 3000;
+  for (;;) {
+    const s = await host.observe(ns);
+    const carrier = s.links.filter((l) => l.flags.lowerUp && l.kind === "veth");
+    const ready = carrier.every(
+      (l) =>
+        s.addresses.some((a) => a.linkIndex === l.index && a.scope === "link") &&
+        !s.addresses.some((a) => a.linkIndex === l.index && a.tentative === true),
+    );
+    if (ready || Date.now() > deadline) return s;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+async function both(p: Pair, plan: HostOp[], label: string): Promise<void> {
+  const [r, f] = await Promise.all([p.real.apply(plan), p.fake.apply(plan)]);
+  assert.equal(f?.errno, r?.errno, `${label}: errno (kernel ${r?.message ?? "ok"}, fake ${f?.message ?? "ok"})`);
+  assert.equal(f?.index, r?.index, `${label}: failing op`);
+  assert.equal(f?.message, r?.message, `${label}: message`);
+  for (const ns of [p.pod, p.node]) {
+    const [rs, fs] = [await settled(p.real, ns), await p.fake.observe(ns)];
+    assert.deepEqual(comparable(fs), comparable(rs), `${label}: state of ${ns.kind === "path" ? ns.path : "host"}`);
+  }
+}
+
+/** A pod and a node namespace joined by a veth, both ends up and addressed; DAD off so no address is tentative. */
+function setupPlan(p: Pair): HostOp[] {
+  const { pod, node } = p;
+  const noDad = (ns: NetnsRef): HostOp[] => [
+    { op: "sysctl.set", ns, key: "net.ipv6.conf.all.accept_dad", value: "0" },
+    { op: "sysctl.set", ns, key: "net.ipv6.conf.default.accept_dad", value: "0" },
+  ];
+  return [
+    ...noDad(pod),
+    ...noDad(node),
+    {
+      op: "link.addVeth",
+      ns: pod,
+      name: "veth0",
+      mtu: 1400,
+      mac: "0a:00:00:00:00:01",
+      peerName: "vethnode",
+      peerMac: "0a:00:00:00:00:02",
+      peerNs: node,
+    },
+    { op: "addr.add", ns: pod, dev: "veth0", cidr: "192.0.2.1/24" },
+    { op: "addr.add", ns: pod, dev: "veth0", cidr: "192.0.2.2/24" },
+    { op: "addr.add", ns: pod, dev: "veth0", cidr: "192.0.2.9/32" },
+    { op: "addr.add", ns: pod, dev: "veth0", cidr: "2001:db8::1/64" },
+    { op: "link.set", ns: pod, name: "veth0", up: true },
+    { op: "link.set", ns: node, name: "vethnode", up: true },
+    { op: "addr.add", ns: node, dev: "vethnode", cidr: "192.0.2.254/24" },
+    { op: "addr.add", ns: node, dev: "vethnode", cidr: "2001:db8::fe/64" },
+  ];
+}
+
+const v4 = (r: Omit<Route, "family">): Route => ({ family: 4, ...r });
+const v6 = (r: Omit<Route, "family">): Route => ({ family: 6, ...r });
+
+test("host conformance: veth across namespaces, addresses, connected and local routes", async (t) => {
+  const p = pair(t);
+  await both(p, setupPlan(p).slice(0, 5), "veth created, both ends down");
+  await both(p, setupPlan(p).slice(5, 9), "addresses on a down link");
+  await both(p, setupPlan(p).slice(9), "both ends up");
+});
+
+test("host conformance: routes in any table, multipath, IPv6, src, metric, mtu, replace and delete", async (t) => {
+  const p = pair(t);
+  const { pod } = p;
+  await both(p, setupPlan(p), "setup");
+  await both(
+    p,
+    [
+      {
+        op: "route.add",
+        ns: pod,
+        route: v4({ table: 101, dst: "192.0.2.254/32", dev: "veth0", scope: "link", src: "192.0.2.1" }),
+      },
+      {
+        op: "route.add",
+        ns: pod,
+        route: v4({
+          table: 1000,
+          dst: "198.51.100.0/24",
+          gateway: "192.0.2.254",
+          dev: "veth0",
+          src: "192.0.2.1",
+          scope: "universe",
+        }),
+      },
+      {
+        op: "route.add",
+        ns: pod,
+        route: v4({ table: 100, dst: "0.0.0.0/0", gateway: "192.0.2.254", dev: "veth0", metric: 10, mtu: 1300 }),
+      },
+      {
+        op: "route.add",
+        ns: pod,
+        route: v4({
+          table: 254,
+          dst: "203.0.113.0/24",
+          multipath: [
+            { dev: "veth0", gateway: "192.0.2.253" },
+            { dev: "veth0", gateway: "192.0.2.252" },
+          ],
+        }),
+      },
+      {
+        op: "route.add",
+        ns: pod,
+        route: v6({ table: 101, dst: "2001:db8:1::/48", gateway: "2001:db8::fe", dev: "veth0" }),
+      },
+      {
+        op: "route.add",
+        ns: pod,
+        route: v6({ table: 254, dst: "::/0", gateway: "2001:db8::fe", dev: "veth0", metric: 100 }),
+      },
+    ],
+    "routes added",
+  );
+  await both(
+    p,
+    [
+      {
+        op: "route.add",
+        ns: pod,
+        route: v4({ table: 1000, dst: "198.51.100.0/24", gateway: "192.0.2.254", dev: "veth0" }),
+        context: "failed to add route table(1000): %w",
+      },
+    ],
+    "duplicate route",
+  );
+  await both(
+    p,
+    [
+      {
+        op: "route.add",
+        ns: pod,
+        route: v4({ table: 1000, dst: "198.51.100.0/24", gateway: "192.0.2.254", dev: "veth0" }),
+        ignore: "exists",
+      },
+    ],
+    "duplicate route ignored",
+  );
+  await both(
+    p,
+    [
+      {
+        op: "route.add",
+        ns: pod,
+        route: v4({ table: 102, dst: "198.51.100.0/24", gateway: "203.0.113.1", dev: "veth0" }),
+      },
+    ],
+    "off-link IPv4 gateway",
+  );
+  await both(
+    p,
+    [{ op: "route.add", ns: pod, route: v4({ table: 102, dst: "198.51.100.0/24", dev: "veth0", src: "203.0.113.5" }) }],
+    "src not local",
+  );
+  await both(
+    p,
+    [{ op: "route.add", ns: pod, route: v4({ table: 102, dst: "198.51.100.0/24", dev: "nosuch0" }) }],
+    "missing device",
+  );
+  await both(
+    p,
+    [{ op: "route.replace", ns: pod, route: v4({ table: 1000, dst: "198.51.100.0/24", dev: "veth0", scope: "link" }) }],
+    "replace",
+  );
+  await both(p, [{ op: "route.del", ns: pod, route: v4({ table: 1000, dst: "198.51.100.0/24" }) }], "delete");
+  await both(p, [{ op: "route.del", ns: pod, route: v4({ table: 1000, dst: "198.51.100.0/24" }) }], "delete missing");
+  await both(
+    p,
+    [{ op: "route.del", ns: pod, route: v6({ table: 101, dst: "2001:db8:1::/48", dev: "veth0" }) }],
+    "delete IPv6",
+  );
+  await both(p, [{ op: "link.set", ns: pod, name: "veth0", up: false }], "link down drops its routes");
+  await both(
+    p,
+    [{ op: "route.add", ns: pod, route: v4({ table: 102, dst: "198.51.100.0/24", dev: "veth0" }) }],
+    "IPv4 route through a down link",
+  );
+});
+
+test("host conformance (spec Q5): rules with and without priority, fwmark, IPv6, delete", async (t) => {
+  const p = pair(t);
+  const { pod } = p;
+  await both(p, setupPlan(p), "setup");
+  await both(
+    p,
+    [
+      { op: "rule.add", ns: pod, rule: { family: 4, table: 101, src: "192.0.2.1/32" } },
+      { op: "rule.add", ns: pod, rule: { family: 4, table: 101, src: "192.0.2.2/32" } },
+      { op: "rule.add", ns: pod, rule: { family: 4, table: 100, fwmark: 1, priority: 1000 } },
+      { op: "rule.add", ns: pod, rule: { family: 4, table: 500, priority: 1000 } },
+      { op: "rule.add", ns: pod, rule: { family: 4, table: 101, src: "192.0.2.9/32" } },
+      { op: "rule.add", ns: pod, rule: { family: 6, table: 100, fwmark: 1, fwmask: 0xff, priority: 1000 } },
+      { op: "rule.add", ns: pod, rule: { family: 6, table: 101, src: "2001:db8::1/128" } },
+      { op: "rule.add", ns: pod, rule: { family: 4, table: 1000, dst: "203.0.113.0/24", priority: 5 } },
+    ],
+    "rules added",
+  );
+  await both(p, [{ op: "rule.add", ns: pod, rule: { family: 4, table: 500, priority: 1000 } }], "duplicate rule");
+  await both(p, [{ op: "rule.del", ns: pod, rule: { family: 4, table: 101, src: "192.0.2.2/32" } }], "rule deleted");
+  await both(p, [{ op: "rule.del", ns: pod, rule: { family: 4, table: 101, src: "198.51.100.1/32" } }], "missing rule");
+  await both(
+    p,
+    [{ op: "rule.del", ns: pod, rule: { family: 4, table: 101, src: "198.51.100.1/32" }, ignore: "missing" }],
+    "missing rule ignored",
+  );
+});
+
+test("host conformance: permanent neighbours, link changes, addr.del, link.del takes the peer and its state", async (t) => {
+  const p = pair(t);
+  const { pod, node } = p;
+  await both(p, setupPlan(p), "setup");
+  await both(
+    p,
+    [
+      {
+        op: "neigh.add",
+        ns: pod,
+        neighbour: { family: 4, dev: "veth0", address: "192.0.2.254", mac: "0a:00:00:00:00:02", permanent: true },
+      },
+      {
+        op: "neigh.add",
+        ns: pod,
+        neighbour: { family: 6, dev: "veth0", address: "2001:db8::fe", mac: "0a:00:00:00:00:02", permanent: true },
+      },
+      {
+        op: "neigh.add",
+        ns: node,
+        neighbour: { family: 4, dev: "vethnode", address: "192.0.2.1", mac: "0a:00:00:00:00:01", permanent: true },
+      },
+    ],
+    "neighbours added",
+  );
+  await both(
+    p,
+    [
+      {
+        op: "neigh.add",
+        ns: pod,
+        neighbour: { family: 4, dev: "veth0", address: "192.0.2.254", mac: "0a:00:00:00:00:02", permanent: true },
+      },
+    ],
+    "duplicate neighbour",
+  );
+  await both(
+    p,
+    [{ op: "neigh.del", ns: pod, neighbour: { family: 6, dev: "veth0", address: "2001:db8::fe" } }],
+    "neighbour deleted",
+  );
+  await both(
+    p,
+    [{ op: "neigh.del", ns: pod, neighbour: { family: 6, dev: "veth0", address: "2001:db8::fe" } }],
+    "missing neighbour",
+  );
+  await both(p, [{ op: "addr.add", ns: pod, dev: "veth0", cidr: "192.0.2.1/24" }], "duplicate address");
+  await both(p, [{ op: "addr.del", ns: pod, dev: "veth0", cidr: "192.0.2.9/32" }], "address deleted");
+  await both(p, [{ op: "addr.del", ns: pod, dev: "veth0", cidr: "192.0.2.9/32" }], "missing address");
+  await both(
+    p,
+    [{ op: "link.set", ns: pod, name: "veth0", mtu: 1300, mac: "0a:00:00:00:00:03", txQueueLen: 500 }],
+    "link attributes",
+  );
+  await both(p, [{ op: "link.del", ns: node, name: "vethnode" }], "link deleted from the peer's side");
+  await both(p, [{ op: "link.del", ns: node, name: "vethnode" }], "missing link");
+  await both(p, [{ op: "link.del", ns: node, name: "vethnode", ignore: "missing" }], "missing link ignored");
+});
