@@ -6,13 +6,15 @@
  */
 import { CniCode, CniError } from "../cni/errors.ts";
 import { SpiderpoolError } from "../errors/base.ts";
+import type { NetnsRef } from "../host/model.ts";
 import type { HostNetwork } from "../host/network.ts";
 import { parseIfacerConf } from "../ifacer/config.ts";
 import { IfacerApplyError } from "../ifacer/errors.ts";
 import { planIfacerAdd } from "../ifacer/plan.ts";
 import type { RoleHandler } from "./cni-handler.ts";
 
-export function ifacerRole(host: HostNetwork): RoleHandler {
+/** `node`: where the node's links live (the agent's own namespace; tests give a node namespace). */
+export function ifacerRole(host: HostNetwork, node: NetnsRef = { kind: "host" }): RoleHandler {
   // Two pods on one NAD ADD at once: the second must see the first's bond, not race it.
   let last: Promise<unknown> = Promise.resolve();
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
@@ -26,7 +28,7 @@ export function ifacerRole(host: HostNetwork): RoleHandler {
     try {
       const conf = parseIfacerConf(call.stdin);
       const plan = await serial(async () => {
-        const p = planIfacerAdd(conf, await host.observe({ kind: "host" }));
+        const p = planIfacerAdd(conf, await host.observe(node), node);
         const failure = await host.apply(p.ops);
         if (failure !== undefined) throw new IfacerApplyError(failure.message);
         return p;

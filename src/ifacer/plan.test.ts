@@ -289,3 +289,15 @@ describe("ifacer ADD plan", () => {
     });
   }
 });
+
+describe("ifacer ADD plan: where", () => {
+  it("every op runs in the node namespace it is given", () => {
+    const node1 = { kind: "path", path: "/var/run/netns/node1" } as const;
+    const conf = parseIfacerConf(
+      JSON.stringify({ cniVersion: "1.0.0", interfaces: ["ens192", "ens224"], vlanID: 7, bond: { name: "b" } }),
+    );
+    const p = planIfacerAdd(conf, node(ens192, ens224), node1);
+    assert.equal(p.ops.length, 10);
+    assert.ok(p.ops.every((o) => o.ns === node1));
+  });
+});

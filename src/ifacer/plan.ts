@@ -8,12 +8,10 @@
  * upstream created the bond and then failed on a missing slave, a bad primary or a VLAN ID in
  * use, this plan fails first (docs/compatibility.md).
  */
-import type { HostOp, Link, NetnsState } from "../host/model.ts";
+import type { HostOp, Link, NetnsRef, NetnsState } from "../host/model.ts";
 import { parseBondOptions } from "./bond-options.ts";
 import type { IfacerConf } from "./config.ts";
 import { BondModeError, IfacerLinkNotFoundError, NotABondError, VlanConflictError } from "./errors.ts";
-
-const HOST = { kind: "host" } as const;
 
 /** Go netlink's LinkNotFoundError text, which upstream's messages end with. */
 const NOT_FOUND = "Link not found";
@@ -42,27 +40,36 @@ function checkSameVlan(state: NetnsState, vlanId: number, name: string): void {
   }
 }
 
-function setUp(link: Link | undefined, name: string, wrap: string): HostOp[] {
+function setUp(ns: NetnsRef, link: Link | undefined, name: string, wrap: string): HostOp[] {
   return link?.flags.up === true
     ? []
-    : [{ op: "link.set", ns: HOST, name, up: true, context: `${wrap}failed to set ${name} up` }];
+    : [{ op: "link.set", ns, name, up: true, context: `${wrap}failed to set ${name} up` }];
 }
 
 /**
  * The VLAN `<parent>.<id>` on `parent` (which exists, or is created earlier in the same plan).
  * `ignore: "exists"`: a VLAN another agent call made meanwhile is the one wanted.
  */
-function vlanOps(state: NetnsState, parent: string, vlanId: number, wrap: string, addContext: string): HostOp[] {
+function vlanOps(
+  ns: NetnsRef,
+  state: NetnsState,
+  parent: string,
+  vlanId: number,
+  wrap: string,
+  addContext: string,
+): HostOp[] {
   const name = vlanName(parent, vlanId);
   const existing = byName(state, name);
-  if (existing !== undefined) return setUp(existing, name, wrap);
+  if (existing !== undefined) return setUp(ns, existing, name, wrap);
   return [
-    { op: "link.addVlan", ns: HOST, name, parent, vlanId, ignore: "exists", context: addContext },
-    { op: "link.set", ns: HOST, name, up: true, context: `${wrap}failed to set ${name} up` },
+    { op: "link.addVlan", ns, name, parent, vlanId, ignore: "exists", context: addContext },
+    { op: "link.set", ns, name, up: true, context: `${wrap}failed to set ${name} up` },
   ];
 }
 
-export function planIfacerAdd(conf: IfacerConf, state: NetnsState): IfacerPlan {
+/** `node` is where the links live: the host's namespace for the agent, a node namespace in tests. */
+export function planIfacerAdd(conf: IfacerConf, state: NetnsState, node: NetnsRef = { kind: "host" }): IfacerPlan {
+  const ns = node;
   const [first] = conf.interfaces;
   if (conf.interfaces.length === 1 && first !== undefined) {
     if (conf.vlanID === 0) return { ops: [] };
@@ -74,7 +81,10 @@ export function planIfacerAdd(conf: IfacerConf, state: NetnsState): IfacerPlan {
     }
     const wrap = "failed to createVlanDevice: ";
     return {
-      ops: [...setUp(parent, first, wrap), ...vlanOps(state, first, conf.vlanID, wrap, "failed to createVlanDevice")],
+      ops: [
+        ...setUp(ns, parent, first, wrap),
+        ...vlanOps(ns, state, first, conf.vlanID, wrap, "failed to createVlanDevice"),
+      ],
       master: name,
     };
   }
@@ -105,7 +115,7 @@ export function planIfacerAdd(conf: IfacerConf, state: NetnsState): IfacerPlan {
       );
     }
     // Reused as it is: its slaves and options are the administrator's once it exists.
-    ops.push(...setUp(existing, bond.name, `${wrap}: `));
+    ops.push(...setUp(ns, existing, bond.name, `${wrap}: `));
   } else {
     for (const slave of conf.interfaces) {
       if (byName(state, slave) === undefined) {
@@ -114,7 +124,7 @@ export function planIfacerAdd(conf: IfacerConf, state: NetnsState): IfacerPlan {
     }
     ops.push({
       op: "link.addBond",
-      ns: HOST,
+      ns,
       name: bond.name,
       bond: Object.keys(options).length === 0 ? { mode: bond.mode } : { mode: bond.mode, options },
       context: wrap,
@@ -122,14 +132,14 @@ export function planIfacerAdd(conf: IfacerConf, state: NetnsState): IfacerPlan {
     for (const slave of conf.interfaces) {
       // A link is enslaved only while down.
       ops.push(
-        { op: "link.set", ns: HOST, name: slave, up: false, context: `${wrap}: failed to set slave ${slave} down` },
-        { op: "link.enslave", ns: HOST, name: slave, master: bond.name, context: wrap },
-        { op: "link.set", ns: HOST, name: slave, up: true, context: `${wrap}: failed to set ${slave} up` },
+        { op: "link.set", ns, name: slave, up: false, context: `${wrap}: failed to set slave ${slave} down` },
+        { op: "link.enslave", ns, name: slave, master: bond.name, context: wrap },
+        { op: "link.set", ns, name: slave, up: true, context: `${wrap}: failed to set ${slave} up` },
       );
     }
     ops.push({
       op: "link.set",
-      ns: HOST,
+      ns,
       name: bond.name,
       up: true,
       context: `${wrap}: failed to set ${bond.name} up`,
@@ -137,6 +147,6 @@ export function planIfacerAdd(conf: IfacerConf, state: NetnsState): IfacerPlan {
   }
   if (conf.vlanID === 0) return { ops, master: bond.name };
   const name = vlanName(bond.name, conf.vlanID);
-  ops.push(...vlanOps(state, bond.name, conf.vlanID, "", `failed to create vlan interface ${name}`));
+  ops.push(...vlanOps(ns, state, bond.name, conf.vlanID, "", `failed to create vlan interface ${name}`));
   return { ops, master: name };
 }

@@ -27,9 +27,13 @@ done
 case "$OUT$CHECKOUT" in
   *[[:space:]]*) fail "the checkout and OUT_DIR paths must not contain spaces (they go on the kernel command line)" ;;
 esac
-# The CNI tests run our shim; scripts/test builds it first, a run by hand may not have.
+# The tests run our CNI shim and NetlinkHost's addon; scripts/test builds both first, a run
+# by hand may not have.
 if [ ! -x "$CHECKOUT/native/shim/build/spiderpool" ]; then
   bash "$CHECKOUT/native/shim/build.sh" >&2 || fail "could not build the CNI shim (native/shim/build.sh)"
+fi
+if [ ! -e "$CHECKOUT/native/host/build/spiderpool_host.node" ]; then
+  bash "$CHECKOUT/native/host/build.sh" >&2 || fail "could not build the host addon (native/host/build.sh)"
 fi
 if ! env_line=$("$H/kernel.sh" "${KLAB_CACHE:-$CHECKOUT/build/kernel-lab}" | tail -1); then
   fail "could not prepare Debian's kernel (see above)"

@@ -29,6 +29,7 @@ export function labName(tag: string): string {
 }
 
 export interface LinkDetails {
+  ifindex: number;
   ifname: string;
   address?: string;
   flags: string[];
