@@ -9,6 +9,9 @@ import { confPath, runEntry, untilStopSignal } from "../daemon/entry.ts";
 import { inClusterConfig, loadKubeconfig } from "../kube/config.ts";
 import { KubeClient } from "../kube/client.ts";
 import { KubeConfigError } from "../kube/errors.ts";
+import { HostAddonError } from "../host/errors.ts";
+import type { HostNetwork } from "../host/network.ts";
+import { NetlinkHost } from "../host/netlink-host.ts";
 import { SpiderpoolAgent } from "./agent.ts";
 import { AgentConfigError, loadAgentConfig } from "./config.ts";
 
@@ -31,7 +34,20 @@ async function main(): Promise<number> {
   const log = pino({ level: config.logLevel, base: { component: "spiderpool-agent", node: config.nodeName } });
   const kubeconfig = process.env["KUBECONFIG"];
   const cluster = kubeconfig !== undefined && kubeconfig !== "" ? loadKubeconfig(kubeconfig) : inClusterConfig();
-  const agent = new SpiderpoolAgent({ config, client: new KubeClient(cluster), logger: log });
+  let host: HostNetwork | undefined;
+  try {
+    host = new NetlinkHost();
+  } catch (err) {
+    // IPAM needs no addon; the roles that change the node (ifacer) answer that it is missing.
+    if (!(err instanceof HostAddonError)) throw err;
+    log.warn({ err: err.message }, "the node's network is out of reach: ifacer calls will be refused");
+  }
+  const agent = new SpiderpoolAgent({
+    config,
+    client: new KubeClient(cluster),
+    logger: log,
+    ...(host === undefined ? {} : { host }),
+  });
   await agent.start();
   await untilStopSignal();
   log.info("stopping");

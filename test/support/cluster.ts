@@ -19,6 +19,7 @@ import type { IPPoolSpec, SpiderIPPool } from "../../src/api/ippool.ts";
 import type { OwnerReference } from "../../src/api/meta.ts";
 import { checkConsistency, type ConsistencyReport } from "../../src/ipam/consistency.ts";
 import { KubeClient, Resources, type KubeObject } from "../../src/kube/index.ts";
+import type { HostNetwork } from "../../src/host/network.ts";
 import { eventually, startApiServer, type Harness } from "./apiserver.ts";
 
 export const SHIM = resolve(
@@ -52,6 +53,8 @@ export interface ClusterOptions {
   agentEnv?: Record<string, string>;
   writeLatencyMs?: number;
   config?: Partial<AgentConfig>;
+  /** The node's network for the agents' ifacer role (NetlinkHost in the kernel lab, FakeHost elsewhere). */
+  host?: HostNetwork;
 }
 
 /**
@@ -62,7 +65,7 @@ export async function startAgent(
   h: Harness,
   name: string,
   dir: string,
-  opts: Pick<ClusterOptions, "agentEnv" | "config"> & { logger?: pino.Logger } = {},
+  opts: Pick<ClusterOptions, "agentEnv" | "config" | "host"> & { logger?: pino.Logger } = {},
 ): Promise<Node> {
   const socket = join(dir, `${name}.sock`);
   const config: AgentConfig = {
@@ -82,6 +85,7 @@ export async function startAgent(
     logger: opts.logger ?? pino({ level: process.env["AGENT_LOG"] ?? "silent" }),
     healthPort: 0,
     metricPort: 0,
+    ...(opts.host === undefined ? {} : { host: opts.host }),
   });
   await agent.start();
   return { name, agent, socket };

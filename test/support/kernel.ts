@@ -19,8 +19,9 @@ export async function sh(cmd: string, ...args: string[]): Promise<string> {
   }
 }
 
-export function ipn(ns: string, ...args: string[]): Promise<string> {
-  return sh("ip", "-n", ns, ...args);
+/** `ip` inside namespace `ns`; `undefined` is the (guest's) root namespace. */
+export function ipn(ns: string | undefined, ...args: string[]): Promise<string> {
+  return ns === undefined ? sh("ip", ...args) : sh("ip", "-n", ns, ...args);
 }
 
 /** A name with the kernel lab's prefix and a random suffix, short enough for `<name>.4094`. */
@@ -43,13 +44,13 @@ export interface LinkDetails {
   };
 }
 
-export async function linkDetails(ns: string, name: string): Promise<LinkDetails> {
+export async function linkDetails(ns: string | undefined, name: string): Promise<LinkDetails> {
   const [link] = JSON.parse(await ipn(ns, "-d", "-j", "link", "show", "dev", name)) as LinkDetails[];
-  if (link === undefined) throw new Error(`no link ${name} in ${ns}`);
+  if (link === undefined) throw new Error(`no link ${name} in ${ns ?? "the root namespace"}`);
   return link;
 }
 
-export async function linkNames(ns: string): Promise<string[]> {
+export async function linkNames(ns: string | undefined): Promise<string[]> {
   return (JSON.parse(await ipn(ns, "-j", "link", "show")) as LinkDetails[]).map((l) => l.ifname).sort();
 }
 
