@@ -10,12 +10,14 @@ import { latency, USAGE as LATENCY } from "./scenarios/latency.ts";
 import { storm, USAGE as STORM } from "./scenarios/storm.ts";
 import { scale, USAGE as SCALE } from "./scenarios/scale.ts";
 import { gc, USAGE as GC } from "./scenarios/gc.ts";
+import { coordinator, USAGE as COORDINATOR } from "./scenarios/coordinator.ts";
 
 const SCENARIOS: Record<string, { run: (argv: string[]) => Promise<Record<string, unknown>>; usage: string }> = {
   latency: { run: latency, usage: LATENCY },
   storm: { run: storm, usage: STORM },
   scale: { run: scale, usage: SCALE },
   gc: { run: gc, usage: GC },
+  coordinator: { run: coordinator, usage: COORDINATOR },
 };
 
 function usage(): string {

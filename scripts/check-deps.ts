@@ -18,10 +18,12 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   daemon: ["errors"],
   poolstore: ["ipam", "kube", "api", "ip", "errors"],
   apiserver: ["kube", "api", "ip", "pki", "errors"],
-  agent: ["daemon", "poolstore", "ipam", "kube", "api", "ip", "cni", "host", "ifacer", "errors"],
+  coordinator: ["host", "cni", "api", "ip", "errors"],
+  agent: ["daemon", "poolstore", "ipam", "kube", "api", "ip", "cni", "host", "coordinator", "ifacer", "errors"],
   controller: ["daemon", "poolstore", "ipam", "kube", "api", "ip", "cni", "pki", "errors"],
   cli: [
     "agent",
+    "coordinator",
     "controller",
     "daemon",
     "apiserver",

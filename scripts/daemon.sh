@@ -18,6 +18,16 @@ run_daemon() {
       if stale; then node "$root/scripts/build-dist.ts" "$name" >&2; fi
     ) 9>"$root/dist/.build.lock"
   fi
+  # The agent's host addon (ADR 8) is loaded from native/host/build/ at run time; build it
+  # when missing or older than its source, under the same lock.
+  local addon="$root/native/host/build/spiderpool_host.node"
+  if [ "$name" = spiderpool-agent ] && { [ ! -f "$addon" ] || [ "$root/native/host/host.c" -nt "$addon" ]; }; then
+    mkdir -p "$root/dist"
+    (
+      flock 9
+      if [ ! -f "$addon" ] || [ "$root/native/host/host.c" -nt "$addon" ]; then bash "$root/native/host/build.sh" >&2; fi
+    ) 9>"$root/dist/.build.lock"
+  fi
   # Semi-spaces of 4 MB instead of V8's 16: the daemons' objects are small and short-lived
   # (one pool version replaces the last), and every node runs an agent. Measured
   # (docs/performance.md): 2 MB took the agent's peak RSS in the 1000-pod storm from 139 to

@@ -45,8 +45,10 @@ export class CniRunner {
   #buf: Buffer = Buffer.alloc(0);
   #exited: Error | undefined;
 
-  private constructor(bin: string) {
-    this.#child = spawn(bin, [], { stdio: ["pipe", "pipe", "pipe"] });
+  private constructor(bin: string, netns?: string) {
+    // In a network namespace the runner's plugins start there too, at no cost per call.
+    const [cmd, args] = netns === undefined ? [bin, []] : ["nsenter", [`--net=${netns}`, "--", bin]];
+    this.#child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"] });
     this.#child.stdout.on("data", (d: Buffer) => this.#onData(d));
     this.#child.stderr.on("data", (d: Buffer) => process.stderr.write(d));
     this.#child.on("exit", (code, signal) => {
@@ -58,9 +60,9 @@ export class CniRunner {
   }
 
   /** A runner, or undefined when it cannot be built here. */
-  static start(): CniRunner | undefined {
+  static start(netns?: string): CniRunner | undefined {
     const bin = runnerBinary();
-    return bin === undefined ? undefined : new CniRunner(bin);
+    return bin === undefined ? undefined : new CniRunner(bin, netns);
   }
 
   run(plugin: string, env: Record<string, string>, stdin: string): Promise<RunResult> {

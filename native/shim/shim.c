@@ -168,7 +168,8 @@ int main(int argc, char **argv) {
     }
     char why[160 + sizeof path];
     snprintf(why, sizeof why, "spiderpool-agent unreachable at %s: %s", path, strerror(errno));
-    fail(11, "try again later", why);
+    /* The coordinator's first step is asking the agent for its config; users match upstream's words for it. */
+    fail(11, strcmp(role, "coordinator") == 0 ? "failed to GetCoordinatorConfig" : "try again later", why);
   }
 
   static char head[16384];

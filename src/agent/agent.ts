@@ -3,18 +3,24 @@
  * health probes and Prometheus metrics. The socket opens only after the caches have synced,
  * as upstream's does, so the first CNI call never decides on an empty cache.
  */
+import { randomBytes } from "node:crypto";
 import { mkdirSync, rmSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { dirname } from "node:path";
 import pino, { type Logger } from "pino";
-import { ANNO_DEFAULT_ROUTE_NIC, parseDefaultRouteNic } from "../api/annotations/index.ts";
 import { SpiderCoordinatorKind, type SpiderCoordinator } from "../api/coordinator.ts";
+import { agentCoordinatorConfig } from "../coordinator/config.ts";
+import { CoordinatorConfigUnavailableError } from "../coordinator/errors.ts";
+import { coordinatorRole } from "../coordinator/flow.ts";
+import { PluginMetrics } from "../coordinator/metrics.ts";
+import type { NetnsRef } from "../host/model.ts";
+import type { HostNetwork } from "../host/network.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { headerValues } from "../kube/http1.ts";
+import { Informer } from "../kube/informer.ts";
 import { resourceTypeOf } from "../kube/resources.ts";
 import { AgentCache } from "./cache.ts";
-import type { HostNetwork } from "../host/network.ts";
 import { handleCni, type CniHandlerDeps } from "./cni-handler.ts";
 import { ifacerRole } from "./ifacer-role.ts";
 import type { AgentConfig } from "./config.ts";
@@ -51,8 +57,11 @@ export interface AgentOptions {
   /** Listen on these TCP ports instead of the configured ones (0: any free port), for tests. */
   healthPort?: number;
   metricPort?: number;
-  /** The node's network for the ifacer role; without one, ifacer calls are refused. */
-  host?: HostNetwork;
+  /**
+   * The node's network, for the coordinator and ifacer roles: netlink on the agent's own namespace in
+   * production, a simulated node's namespace in end-to-end tests. Without it the role is refused.
+   */
+  hostNetwork?: { network: HostNetwork; ns: NetnsRef };
 }
 
 export class SpiderpoolAgent {
@@ -67,12 +76,12 @@ export class SpiderpoolAgent {
   #health: Server | undefined;
   #metricsServer: Server | undefined;
   #started = false;
+  readonly #coordinators: Informer<SpiderCoordinator> | undefined;
+  readonly #roles: NonNullable<CniHandlerDeps["roles"]> = {};
   #stopping = false;
-  readonly #roles: NonNullable<CniHandlerDeps["roles"]>;
 
   constructor(opts: AgentOptions) {
     this.#opts = opts;
-    this.#roles = opts.host === undefined ? {} : { ifacer: ifacerRole(opts.host) };
     this.config = opts.config;
     this.#client = opts.client;
     this.log = (
@@ -88,6 +97,24 @@ export class SpiderpoolAgent {
       metrics: this.metrics,
       log: this.log,
     });
+    const hostNet = opts.hostNetwork;
+    if (hostNet !== undefined) {
+      const coordinators = new Informer<SpiderCoordinator>(opts.client, COORDINATORS, {
+        onError: (err) => this.log.warn({ err, informer: "spidercoordinators" }, "informer error; retrying"),
+      });
+      this.#coordinators = coordinators;
+      this.#roles = {
+        coordinator: coordinatorRole({
+          host: hostNet.network,
+          hostNs: hostNet.ns,
+          randomBytes,
+          metrics: new PluginMetrics(this.metrics.registry),
+          agentConfig: async (ns, name) =>
+            agentCoordinatorConfig(coordinators.list(), await this.cache.getPod(ns, name), ns, name),
+        }),
+        ifacer: ifacerRole(hostNet.network, hostNet.ns),
+      };
+    }
   }
 
   get ready(): boolean {
@@ -108,7 +135,8 @@ export class SpiderpoolAgent {
       await this.#listenTcp(this.#metricsServer, this.#opts.metricPort ?? this.config.metricPort);
     }
     const t0 = performance.now();
-    await this.cache.start();
+    this.#coordinators?.start();
+    await Promise.all([this.cache.start(), this.#coordinators?.waitForSync(60_000)]);
     // Pods already on this node (after a reboot, an agent upgrade) may have endpoints: their
     // ADDs read them first. Only pods that arrive from now on are taken for new.
     const present = this.cache.pods.list();
@@ -135,7 +163,7 @@ export class SpiderpoolAgent {
       await new Promise<void>((r) => s.close(() => r()));
     }
     rmSync(this.config.socketPath, { force: true });
-    await this.cache.stop();
+    await Promise.all([this.cache.stop(), this.#coordinators?.stop()]);
   }
 
   #listenTcp(server: Server, port: number): Promise<void> {
@@ -226,37 +254,16 @@ export class SpiderpoolAgent {
    */
   async #coordinatorConfig(body: string): Promise<SocketAnswer> {
     const a = JSON.parse(body || "{}") as { podName?: string; podNamespace?: string };
-    const list = await this.#client.list<SpiderCoordinator>(COORDINATORS);
-    const scc = list.items[0];
-    if (scc === undefined) return json(500, "no SpiderCoordinator found");
-    if (scc.status?.phase !== "Synced") {
-      return json(
-        500,
-        `SpiderCoordinator ${scc.metadata.name ?? ""} is not ready (phase ${scc.status?.phase ?? "unknown"}): ${scc.status?.reason ?? ""}`,
-      );
+    const ns = a.podNamespace ?? "";
+    const name = a.podName ?? "";
+    const coordinators = this.#coordinators?.list() ?? (await this.#client.list<SpiderCoordinator>(COORDINATORS)).items;
+    const pod = name !== "" && ns !== "" ? await this.cache.getPod(ns, name) : undefined;
+    try {
+      return json(200, agentCoordinatorConfig(coordinators, pod, ns, name));
+    } catch (err) {
+      if (err instanceof CoordinatorConfigUnavailableError) return json(500, err.reason);
+      throw err;
     }
-    const pod =
-      a.podName !== undefined && a.podNamespace !== undefined
-        ? await this.cache.getPod(a.podNamespace, a.podName)
-        : undefined;
-    if (pod === undefined) return json(500, `failed to get Pod ${a.podNamespace ?? ""}/${a.podName ?? ""}`);
-    const s = scc.spec;
-    const nic = pod.metadata.annotations?.[ANNO_DEFAULT_ROUTE_NIC];
-    return json(200, {
-      mode: s.mode ?? "auto",
-      overlayPodCIDR: scc.status?.overlayPodCIDR ?? [],
-      serviceCIDR: scc.status?.serviceCIDR ?? [],
-      tunePodRoutes: s.tunePodRoutes ?? true,
-      hijackCIDR: s.hijackCIDR ?? [],
-      policyRoutes: s.policyRoutes ?? [],
-      podMACPrefix: s.podMACPrefix ?? "",
-      podDefaultRouteNIC: nic !== undefined && nic !== "" ? parseDefaultRouteNic(nic) : (s.podDefaultRouteNIC ?? ""),
-      hostRuleTable: s.hostRuleTable ?? 500,
-      podRPFilter: s.podRPFilter ?? 0,
-      txQueueLen: s.txQueueLen ?? 0,
-      vethLinkAddress: s.vethLinkAddress ?? "",
-      vethMTU: s.vethMTU ?? 1500,
-    });
   }
 
   async #onSocket(req: SocketRequest): Promise<SocketAnswer> {

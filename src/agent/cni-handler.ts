@@ -77,7 +77,7 @@ export async function handleCni(call: CniCall, deps: CniHandlerDeps): Promise<Cn
       stdout: `${JSON.stringify({ cniVersion: "1.1.0", supportedVersions: ["0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"] })}\n`,
     };
   }
-  // A role's netconf is its own plugin's (ifacer's has no `ipam` object): the role parses it.
+  // A role handler reads its own netconf (a coordinator's or an ifacer's has no `ipam` object).
   const roleHandler = call.role === "coordinator" || call.role === "ifacer" ? deps.roles?.[call.role] : undefined;
   if (roleHandler !== undefined) {
     try {

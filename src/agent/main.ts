@@ -9,10 +9,8 @@ import { confPath, runEntry, untilStopSignal } from "../daemon/entry.ts";
 import { inClusterConfig, loadKubeconfig } from "../kube/config.ts";
 import { KubeClient } from "../kube/client.ts";
 import { KubeConfigError } from "../kube/errors.ts";
-import { HostAddonError } from "../host/errors.ts";
-import type { HostNetwork } from "../host/network.ts";
 import { NetlinkHost } from "../host/netlink-host.ts";
-import { SpiderpoolAgent } from "./agent.ts";
+import { SpiderpoolAgent, type AgentOptions } from "./agent.ts";
 import { AgentConfigError, loadAgentConfig } from "./config.ts";
 
 const USAGE = `usage: spiderpool-agent [--config-path FILE]
@@ -20,6 +18,21 @@ const USAGE = `usage: spiderpool-agent [--config-path FILE]
   /tmp/spiderpool/config-map/conf.yml when it exists); the API server from $KUBECONFIG or
   the in-cluster service account.
 `;
+
+/**
+ * The node's namespace through the host addon: the agent's own, or (SPIDERPOOL_TS_NODE_NETNS, for
+ * benchmarks and the sandbox) a simulated node's. Without the addon the agent still serves IPAM.
+ */
+function nodeNetwork(log: pino.Logger): Pick<AgentOptions, "hostNetwork"> {
+  const path = process.env["SPIDERPOOL_TS_NODE_NETNS"];
+  try {
+    const ns = path !== undefined && path !== "" ? { kind: "path" as const, path } : { kind: "host" as const };
+    return { hostNetwork: { network: new NetlinkHost(), ns } };
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, "host addon unavailable: the coordinator and ifacer roles are refused");
+    return {};
+  }
+}
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -34,20 +47,7 @@ async function main(): Promise<number> {
   const log = pino({ level: config.logLevel, base: { component: "spiderpool-agent", node: config.nodeName } });
   const kubeconfig = process.env["KUBECONFIG"];
   const cluster = kubeconfig !== undefined && kubeconfig !== "" ? loadKubeconfig(kubeconfig) : inClusterConfig();
-  let host: HostNetwork | undefined;
-  try {
-    host = new NetlinkHost();
-  } catch (err) {
-    // IPAM needs no addon; the roles that change the node (ifacer) answer that it is missing.
-    if (!(err instanceof HostAddonError)) throw err;
-    log.warn({ err: err.message }, "the node's network is out of reach: ifacer calls will be refused");
-  }
-  const agent = new SpiderpoolAgent({
-    config,
-    client: new KubeClient(cluster),
-    logger: log,
-    ...(host === undefined ? {} : { host }),
-  });
+  const agent = new SpiderpoolAgent({ config, client: new KubeClient(cluster), logger: log, ...nodeNetwork(log) });
   await agent.start();
   await untilStopSignal();
   log.info("stopping");

@@ -3,3 +3,4 @@ export * from "./config.ts";
 export * from "./errors.ts";
 export * from "./result.ts";
 export * from "./version.ts";
+export * from "./prev-result.ts";

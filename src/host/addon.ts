@@ -7,7 +7,7 @@
  */
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { errnoName } from "./errno.ts";
+import { errnoName, errnoText } from "./errno.ts";
 import { HostAddonError, HostSyscallError } from "./errors.ts";
 
 export interface HostAddon {
@@ -54,10 +54,14 @@ export function loadAddon(): HostAddon {
   return loaded;
 }
 
-/** The addon throws Errors whose `code` is the errno's number: one with its name instead. */
+/**
+ * The addon throws Errors whose `code` is the errno's number and whose message names the call:
+ * one with the errno's name and Go's wording instead (what upstream's messages wrap), the
+ * addon's text kept as the cause.
+ */
 export function syscallError(err: unknown): HostSyscallError {
-  const e = err as { code?: unknown; message?: unknown };
+  const e = err as { code?: unknown };
   const n = typeof e.code === "string" ? Number(e.code) : NaN;
   const name = Number.isInteger(n) ? errnoName(n) : "EIO";
-  return new HostSyscallError(name, String(e.message ?? err));
+  return new HostSyscallError(name, errnoText(name), { cause: err });
 }

@@ -45,8 +45,8 @@ export class HostAddonError extends SpiderpoolError {
 export class HostSyscallError extends SpiderpoolError {
   readonly code = "HOST_SYSCALL_FAILED";
   readonly errno: string;
-  constructor(errno: string, message: string) {
-    super(message);
+  constructor(errno: string, message: string, options?: ErrorOptions) {
+    super(message, options);
     this.errno = errno;
   }
 }

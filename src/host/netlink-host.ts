@@ -5,6 +5,7 @@
  * it touches and closes them when it ends.
  */
 import { closeSync, openSync, statfsSync, statSync } from "node:fs";
+import { SpiderpoolError } from "../errors/base.ts";
 import type { HostAddon } from "./addon.ts";
 import { loadAddon, syscallError } from "./addon.ts";
 import { errnoText } from "./errno.ts";
@@ -140,9 +141,13 @@ export class NetlinkHost implements HostNetwork {
           await this.applyOne(sockets, op);
         } catch (err) {
           const errno = errnoOf(err);
-          if (errno === undefined) throw err;
+          // An op the kernel never saw because it could not be written (a bad MAC, a bad prefix) fails
+          // the plan the same way, without an errno; anything else is a bug and propagates.
+          if (errno === undefined && !(err instanceof SpiderpoolError || err instanceof RangeError)) throw err;
           if (isIgnored(op, errno)) continue;
-          return { index, op, errno, message: failureMessage(op, (err as Error).message) };
+          const failure: OpFailure = { index, op, message: failureMessage(op, (err as Error).message) };
+          if (errno !== undefined) failure.errno = errno;
+          return failure;
         }
       }
       return undefined;
@@ -284,10 +289,7 @@ function openNetns(ns: NetnsRef): number {
     return openSync(ns.kind === "host" ? "/proc/self/ns/net" : ns.path, "r");
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? "EIO";
-    throw new HostSyscallError(
-      code,
-      `failed to open netns ${ns.kind === "host" ? "host" : ns.path}: ${(err as Error).message}`,
-    );
+    throw new HostSyscallError(code, errnoText(code), { cause: err });
   }
 }
 
@@ -309,7 +311,8 @@ function linkByName(sock: NetlinkSocket, name: string): Link {
 }
 
 function linkNames(sock: NetlinkSocket): Map<number, string> {
-  return new Map(sock.dump(RTM.GETLINK, ifinfomsg()).map((m) => [decodeLink(m).index, decodeLink(m).name]));
+  const links = sock.dump(RTM.GETLINK, ifinfomsg()).map(decodeLink);
+  return new Map(links.map((l) => [l.index, l.name]));
 }
 
 function observeWith(sock: NetlinkSocket): NetnsState {

@@ -54,25 +54,29 @@ function comparable(s: NetnsState): unknown {
     routes: sortBy(s.routes.map((r: Route) => r)),
     // Order is meaning for rules: compared as listed.
     rules: s.rules.map(stable),
-    neighbours: sortBy(s.neighbours),
+    // Entries the kernel learns from traffic (a probe's sender) are not the fake's business: it carries no packets.
+    neighbours: sortBy(s.neighbours.filter((n) => n.permanent)),
   };
 }
 
 /**
  * The kernel finishes IPv6 address setup (link-local generation, DAD even when off) on a
  * workqueue after the link gains carrier; the fake does it at once. Waits for the kernel to
- * get there: no tentative address on a link with carrier, and a link-local on each such veth.
+ * get there: a link-local on each veth with carrier, and no address tentative except on a link
+ * that is up without carrier (where it waits for the link).
  */
 async function settled(host: NetlinkHost, ns: NetnsRef): Promise<NetnsState> {
   const deadline = Date.now() + 3000;
   for (;;) {
     const s = await host.observe(ns);
     const carrier = s.links.filter((l) => l.flags.lowerUp && l.kind === "veth");
-    const ready = carrier.every(
-      (l) =>
-        s.addresses.some((a) => a.linkIndex === l.index && a.scope === "link") &&
-        !s.addresses.some((a) => a.linkIndex === l.index && a.tentative === true),
-    );
+    const linkOf = (i: number) => s.links.find((l) => l.index === i);
+    // Tentative for good only on a link that is up without carrier; anywhere else DAD (off) is about to finish.
+    const ready =
+      carrier.every((l) => s.addresses.some((a) => a.linkIndex === l.index && a.scope === "link")) &&
+      s.addresses.every(
+        (a) => a.tentative !== true || (linkOf(a.linkIndex)?.flags.up === true && !linkOf(a.linkIndex)?.flags.lowerUp),
+      );
     if (ready || Date.now() > deadline) return s;
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -334,4 +338,153 @@ test("host conformance: permanent neighbours, link changes, addr.del, link.del t
   await both(p, [{ op: "link.del", ns: node, name: "vethnode" }], "link deleted from the peer's side");
   await both(p, [{ op: "link.del", ns: node, name: "vethnode" }], "missing link");
   await both(p, [{ op: "link.del", ns: node, name: "vethnode", ignore: "missing" }], "missing link ignored");
+});
+
+test("host conformance: what the kernel refuses — name clashes, long names, IPv6 gateways off-link, local gateways", async (t) => {
+  const p = pair(t);
+  const { pod, node } = p;
+  await both(p, setupPlan(p), "setup");
+  const veth = (name: string, peerName: string, peerNs: NetnsRef = node): HostOp => ({
+    op: "link.addVeth",
+    ns: pod,
+    name,
+    mtu: 1500,
+    mac: "0a:00:00:00:00:05",
+    peerName,
+    peerMac: "0a:00:00:00:00:06",
+    peerNs,
+  });
+  await both(p, [veth("veth0", "vethnew")], "pod end exists");
+  await both(p, [veth("vethnew", "vethnode")], "peer end exists in the peer namespace");
+  await both(
+    p,
+    [veth("vethnew", "vethnode"), { op: "link.set", ns: pod, name: "vethnew", up: true }],
+    "half-made pair is not left behind",
+  );
+  await both(p, [veth("a-name-longer-than-15", "vethx")], "name too long");
+  const gone: NetnsRef = { kind: "path", path: "/var/run/netns/spt-ho-gone" };
+  await both(p, [veth("vethnew", "vethx", gone)], "peer namespace missing");
+  await both(p, [{ op: "link.set", ns: gone, name: "veth0", up: true }], "namespace missing");
+  await both(p, [{ op: "link.set", ns: pod, name: "veth0", mtu: 1300, mac: "not-a-mac" }], "bad MAC changes nothing");
+  await both(
+    p,
+    [
+      {
+        op: "route.add",
+        ns: pod,
+        route: v6({ table: 101, dst: "2001:db8:2::/48", gateway: "2001:db8:9::1", dev: "veth0" }),
+      },
+    ],
+    "off-link IPv6 gateway",
+  );
+  await both(
+    p,
+    [{ op: "route.add", ns: pod, route: v6({ table: 101, dst: "2001:db8:2::/48", gateway: "fe80::1", dev: "veth0" }) }],
+    "link-local IPv6 gateway",
+  );
+  await both(
+    p,
+    [{ op: "route.add", ns: pod, route: v4({ table: 101, dst: "0.0.0.0/0", gateway: "192.0.2.1", dev: "veth0" }) }],
+    "own address as IPv4 gateway",
+  );
+  await both(
+    p,
+    [
+      {
+        op: "route.add",
+        ns: pod,
+        route: v6({
+          table: 101,
+          dst: "2001:db8:3::/48",
+          multipath: [
+            { dev: "veth0", gateway: "2001:db8::fe" },
+            { dev: "veth0", gateway: "2001:db8::fd" },
+          ],
+        }),
+      },
+    ],
+    "IPv6 multipath",
+  );
+  await both(
+    p,
+    [{ op: "route.del", ns: pod, route: v4({ table: 254, dst: "192.0.2.0/24", dev: "veth0" }) }],
+    "deleting a connected route",
+  );
+});
+
+test("host conformance: deleting a primary IPv4 address takes its secondaries; link down and up again", async (t) => {
+  const p = pair(t);
+  const { pod } = p;
+  await both(p, setupPlan(p), "setup");
+  await both(p, [{ op: "addr.del", ns: pod, dev: "veth0", cidr: "192.0.2.1/24" }], "primary deleted");
+  await both(p, [{ op: "link.set", ns: pod, name: "veth0", up: false }], "down");
+  await both(p, [{ op: "link.set", ns: pod, name: "veth0", up: true }], "up again");
+});
+
+test("host conformance: route get picks the same table, device, gateway and source", async (t) => {
+  const p = pair(t);
+  const { pod } = p;
+  await both(p, setupPlan(p), "setup");
+  await both(
+    p,
+    [
+      {
+        op: "route.add",
+        ns: pod,
+        route: v4({ table: 500, dst: "203.0.113.0/24", gateway: "192.0.2.254", dev: "veth0" }),
+      },
+      { op: "rule.add", ns: pod, rule: { family: 4, table: 500, priority: 1000 } },
+      { op: "route.add", ns: pod, route: v4({ table: 254, dst: "0.0.0.0/0", gateway: "192.0.2.253", dev: "veth0" }) },
+      { op: "route.add", ns: pod, route: v4({ table: 254, dst: "198.51.100.0/24", dev: "veth0", src: "192.0.2.9" }) },
+      { op: "route.add", ns: pod, route: v6({ table: 254, dst: "::/0", gateway: "2001:db8::fe", dev: "veth0" }) },
+    ],
+    "routes for lookups",
+  );
+  for (const dst of ["203.0.113.7", "198.51.100.7", "192.0.2.77", "8.8.8.8", "2001:db8:5::1", "2001:db8::fe"]) {
+    const pick = (r: Route | undefined) =>
+      r === undefined ? undefined : { table: r.table, dev: r.dev, gateway: r.gateway, src: r.src, type: r.type };
+    const [real, fake] = [await p.real.routeGet(pod, dst), await p.fake.routeGet(pod, dst)];
+    assert.deepEqual(pick(fake), pick(real), `route get ${dst}`);
+  }
+});
+
+test("host conformance: probes are answered by the same neighbours, and announcing from a down link fails alike", async (t) => {
+  const p = pair(t);
+  const { pod, node } = p;
+  await both(p, setupPlan(p), "setup");
+  await both(
+    p,
+    [{ op: "addr.add", ns: node, dev: "lo", cidr: "198.51.100.1/32" }],
+    "an address on another link of the peer",
+  );
+  const probe = (family: 4 | 6, purpose: "conflict" | "gateway", target: string) => ({
+    ns: pod,
+    dev: "veth0",
+    family,
+    purpose,
+    target,
+    retries: 1,
+    timeoutMs: 100,
+  });
+  const cases = [
+    probe(4, "conflict", "192.0.2.254"),
+    probe(4, "gateway", "192.0.2.254"),
+    probe(4, "conflict", "192.0.2.100"),
+    // ARP answers for any of the peer's addresses (arp_ignore=0), NDP only for the link's own.
+    probe(4, "conflict", "198.51.100.1"),
+    probe(6, "conflict", "2001:db8::fe"),
+    probe(6, "gateway", "2001:db8::fe"),
+    probe(6, "conflict", "2001:db8::100"),
+    probe(6, "conflict", "2001:db8:9::1"),
+  ];
+  for (const req of cases) {
+    const [real, fake] = [await p.real.probe(req), await p.fake.probe(req)];
+    assert.deepEqual(fake, real, `${req.purpose} probe for ${req.target}`);
+  }
+  await both(p, [{ op: "link.set", ns: pod, name: "veth0", up: false }], "down");
+  await both(
+    p,
+    [{ op: "announce", ns: pod, dev: "veth0", address: "192.0.2.1", context: "failed to announce: %w" }],
+    "announce from a down link",
+  );
 });

@@ -25,7 +25,11 @@ describe("ifacer + ipvlan on a bond's VLAN (guest kernel)", () => {
   before(async () => {
     assert.ok(IN_GUEST, "run through test/kernel-lab/run.sh (the host's kernel has no bond, vlan or ipvlan)");
     // The shim as `ifacer` has no ipam section to name a socket: it uses the default path.
-    c = await startCluster({ nodes: 1, config: { socketPath: DEFAULT_SOCKET_PATH }, host: new NetlinkHost() });
+    c = await startCluster({
+      nodes: 1,
+      config: { socketPath: DEFAULT_SOCKET_PATH },
+      hostNetwork: { network: new NetlinkHost(), ns: { kind: "host" } },
+    });
     lab = new NetLab("spt-kl-ib");
     for (const s of slaves) await sh("ip", "link", "add", s, "type", "dummy");
     await createPool(c.h, "kl-vlan100", {

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import pino from "pino";
-import { SpiderpoolAgent } from "../../src/agent/agent.ts";
+import { SpiderpoolAgent, type AgentOptions } from "../../src/agent/agent.ts";
 import { ENDPOINTS } from "../../src/agent/cache.ts";
 import { loadAgentConfig, type AgentConfig } from "../../src/agent/config.ts";
 import type { SpiderSubnet } from "../../src/api/subnet.ts";
@@ -19,7 +19,6 @@ import type { IPPoolSpec, SpiderIPPool } from "../../src/api/ippool.ts";
 import type { OwnerReference } from "../../src/api/meta.ts";
 import { checkConsistency, type ConsistencyReport } from "../../src/ipam/consistency.ts";
 import { KubeClient, Resources, type KubeObject } from "../../src/kube/index.ts";
-import type { HostNetwork } from "../../src/host/network.ts";
 import { eventually, startApiServer, type Harness } from "./apiserver.ts";
 
 export const SHIM = resolve(
@@ -53,8 +52,8 @@ export interface ClusterOptions {
   agentEnv?: Record<string, string>;
   writeLatencyMs?: number;
   config?: Partial<AgentConfig>;
-  /** The node's network for the agents' ifacer role (NetlinkHost in the kernel lab, FakeHost elsewhere). */
-  host?: HostNetwork;
+  /** The node's network for the agents' coordinator and ifacer roles (NetlinkHost in the kernel lab). */
+  hostNetwork?: AgentOptions["hostNetwork"];
 }
 
 /**
@@ -65,7 +64,7 @@ export async function startAgent(
   h: Harness,
   name: string,
   dir: string,
-  opts: Pick<ClusterOptions, "agentEnv" | "config" | "host"> & { logger?: pino.Logger } = {},
+  opts: Pick<ClusterOptions, "agentEnv" | "config" | "hostNetwork"> & { logger?: pino.Logger } = {},
 ): Promise<Node> {
   const socket = join(dir, `${name}.sock`);
   const config: AgentConfig = {
@@ -85,7 +84,7 @@ export async function startAgent(
     logger: opts.logger ?? pino({ level: process.env["AGENT_LOG"] ?? "silent" }),
     healthPort: 0,
     metricPort: 0,
-    ...(opts.host === undefined ? {} : { host: opts.host }),
+    ...(opts.hostNetwork === undefined ? {} : { hostNetwork: opts.hostNetwork }),
   });
   await agent.start();
   return { name, agent, socket };

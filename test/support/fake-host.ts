@@ -12,7 +12,9 @@
  * caches, neighbour state machines (only what ops add exists), bond/vlan traffic.
  */
 import { formatIP, parseIP, type Family } from "../../src/ip/index.ts";
+import { SpiderpoolError } from "../../src/errors/base.ts";
 import { errnoText } from "../../src/host/errno.ts";
+import { macBytes } from "../../src/host/netlink/rtnl.ts";
 import type {
   Address,
   HostOp,
@@ -97,6 +99,8 @@ interface FakeNs {
   neighbours: (Neighbour & { linkIndex: number })[];
   sysctls: Map<string, string>;
   iptables: { 4: string[]; 6: string[] };
+  /** Kernel routes an op deleted (by kernelKey), until the link comes up again or gets an address. */
+  suppressed: Set<string>;
 }
 
 /** Thrown inside the fake's op handlers; becomes the op's OpFailure. */
@@ -143,6 +147,7 @@ function newNs(key: string): FakeNs {
     neighbours: [],
     sysctls: new Map(),
     iptables: { 4: [], 6: [] },
+    suppressed: new Set(),
   };
   ns.links.push({
     index: ns.nextIndex++,
@@ -224,6 +229,27 @@ export class FakeHost implements HostNetwork {
     this.namespaces.delete(path);
   }
 
+  /**
+   * A link no op creates: a node's NIC (`kind` undefined), or a pod's macvlan/ipvlan made by
+   * the main CNI plugin before the coordinator runs. Up links have carrier at once.
+   */
+  addLink(
+    ns: NetnsRef,
+    link: { name: string; mac: string; mtu?: number; kind?: string; up?: boolean; parentIndex?: number },
+  ): number {
+    const n = this.ns(ns);
+    if (this.find(n, link.name) !== undefined) throw new Error(`fake link ${link.name} exists`);
+    const l = this.newLink(n, link.name, link.kind ?? "", link.mtu ?? 1500, link.mac);
+    if (link.kind === undefined) delete l.kind;
+    if (link.parentIndex !== undefined) l.parentIndex = link.parentIndex;
+    if (link.up === true) {
+      const before = this.carrierSet();
+      l.up = true;
+      this.carrierChanged(before);
+    }
+    return l.index;
+  }
+
   /** Makes `path` exist as something other than a namespace. */
   addPlainFile(path: string): void {
     this.notNetns.add(path);
@@ -249,7 +275,7 @@ export class FakeHost implements HostNetwork {
 
   private ns(ref: NetnsRef): FakeNs {
     const ns = this.namespaces.get(keyOf(ref));
-    if (ns === undefined) throw new Errno("ENOENT", `failed to open netns ${keyOf(ref)}: no such file or directory`);
+    if (ns === undefined) throw new Errno("ENOENT");
     return ns;
   }
 
@@ -375,8 +401,11 @@ export class FakeHost implements HostNetwork {
     if (!this.carrier(link) || link.peer === undefined) return { answered: false };
     const peer = this.peerLink(link);
     if (peer === undefined) return { answered: false };
-    // The kernel answers ARP and NS for any of its addresses on the link they arrive on (arp_ignore=0).
-    const held = link.peer.ns.addresses.some((a) => a.address === target);
+    // ARP is answered for any address of the peer's namespace (arp_ignore=0); an NS only for an
+    // address of the link it arrives on, and not while that address is tentative.
+    const held = link.peer.ns.addresses.some(
+      (a) => a.address === target && (req.family === 4 || (a.linkIndex === peer.index && !a.tentative)),
+    );
     return held ? { answered: true, mac: peer.mac } : { answered: false };
   }
 
@@ -394,6 +423,10 @@ export class FakeHost implements HostNetwork {
         this.applied.push(op);
         continue;
       } catch (err) {
+        // As NetlinkHost: input that cannot be written fails the op without an errno.
+        if (err instanceof SpiderpoolError || err instanceof RangeError) {
+          return { index, op, message: failureMessage(op, err.message) };
+        }
         if (!(err instanceof Errno)) throw err;
         errno = err.errno;
         text = err.message;
@@ -414,6 +447,7 @@ export class FakeHost implements HostNetwork {
         if (this.find(ns, op.name) !== undefined) throw new Errno("EEXIST");
         if (this.find(peerNs, op.peerName) !== undefined || (peerNs === ns && op.peerName === op.name))
           throw new Errno("EEXIST");
+        for (const m of [op.mac, op.peerMac]) if (m !== "") macBytes(m);
         const a = this.newLink(ns, op.name, "veth", op.mtu, op.mac || randomMac());
         const b = this.newLink(peerNs, op.peerName, "veth", op.mtu, op.peerMac || randomMac());
         a.peer = { ns: peerNs, name: b.name };
@@ -442,6 +476,7 @@ export class FakeHost implements HostNetwork {
       }
       case "link.set": {
         const l = this.byName(ns, op.name);
+        if (op.mac !== undefined) macBytes(op.mac);
         if (op.mtu !== undefined) l.mtu = op.mtu;
         if (op.mac !== undefined && op.mac.toLowerCase() !== l.mac) {
           l.mac = op.mac.toLowerCase();
@@ -452,6 +487,7 @@ export class FakeHost implements HostNetwork {
         if (op.up !== undefined && op.up !== l.up) {
           const before = this.carrierSet();
           l.up = op.up;
+          unsuppress(ns, l.index);
           if (!op.up) this.linkDown(ns, l);
           // Up without carrier: IPv6 addresses wait (tentative) for the link to be ready.
           else if (!this.carrier(l))
@@ -472,6 +508,7 @@ export class FakeHost implements HostNetwork {
             x.linkIndex === l.index && x.address === a.address && (a.family === 6 || x.prefixLength === a.prefixLength),
         );
         if (dup) throw new Errno("EEXIST");
+        unsuppress(ns, l.index);
         ns.addresses.push({
           linkIndex: l.index,
           family: a.family,
@@ -491,10 +528,24 @@ export class FakeHost implements HostNetwork {
           (x) => x.linkIndex === l.index && x.address === a.address && x.prefixLength === a.prefixLength,
         );
         if (i < 0) throw new Errno("EADDRNOTAVAIL");
-        ns.addresses.splice(i, 1);
-        // fib_sync_down_addr: routes preferring the gone address as their source go with it.
-        if (a.family === 4 && !ns.addresses.some((x) => x.address === a.address))
-          ns.routes = ns.routes.filter((r) => r.src !== a.address);
+        const gone = ns.addresses[i] as FakeAddress;
+        const sameSubnet = (x: FakeAddress) =>
+          x !== gone &&
+          x.family === 4 &&
+          gone.family === 4 &&
+          x.linkIndex === gone.linkIndex &&
+          x.prefixLength === gone.prefixLength &&
+          maskedNet(4, x.value, x.prefixLength) === maskedNet(4, gone.value, gone.prefixLength);
+        const primary = !ns.addresses.slice(0, i).some(sameSubnet);
+        const isSecondary = (x: FakeAddress) => sameSubnet(x) && ns.addresses.indexOf(x) > i;
+        // promote_secondaries is off by default: a primary takes its secondaries with it.
+        const removed = new Set([gone, ...(primary ? ns.addresses.filter(isSecondary) : [])]);
+        ns.addresses = ns.addresses.filter((x) => !removed.has(x));
+        // fib_sync_down_addr: routes preferring a gone address as their source go with it.
+        for (const x of removed) {
+          if (x.family === 4 && !ns.addresses.some((y) => y.address === x.address))
+            ns.routes = ns.routes.filter((r) => r.src !== x.address);
+        }
         return;
       }
       case "route.add":
@@ -519,9 +570,15 @@ export class FakeHost implements HostNetwork {
         return;
       }
       case "route.del": {
-        const i = this.findRouteForDel(ns, op.route);
-        if (i < 0) throw new Errno("ESRCH");
-        ns.routes.splice(i, 1);
+        const i = this.findRouteForDel(ns, ns.routes, op.route);
+        if (i >= 0) {
+          ns.routes.splice(i, 1);
+          return;
+        }
+        const kernel = this.kernelRoutes(ns);
+        const k = this.findRouteForDel(ns, kernel, op.route);
+        if (k < 0) throw new Errno("ESRCH");
+        ns.suppressed.add(kernelKey(kernel[k] as FakeRoute));
         return;
       }
       case "rule.add": {
@@ -553,6 +610,7 @@ export class FakeHost implements HostNetwork {
       }
       case "neigh.add": {
         const l = this.byName(ns, op.neighbour.dev);
+        macBytes(op.neighbour.mac);
         const address = canonical(op.neighbour.address);
         if (ns.neighbours.some((n) => n.linkIndex === l.index && n.address === address)) throw new Errno("EEXIST");
         ns.neighbours.push({ ...op.neighbour, address, mac: op.neighbour.mac.toLowerCase(), linkIndex: l.index });
@@ -591,7 +649,7 @@ export class FakeHost implements HostNetwork {
   // ---- links ---------------------------------------------------------------------------
 
   private newLink(ns: FakeNs, name: string, kind: string, mtu: number, mac: string): FakeLink {
-    if (name.length > 15) throw new Errno("EINVAL", "numerical result out of range");
+    if (name.length > 15) throw new Errno("ERANGE");
     const l: FakeLink = {
       index: ns.nextIndex++,
       name,
@@ -800,7 +858,7 @@ export class FakeHost implements HostNetwork {
           metric: 256,
         });
     }
-    return out;
+    return out.filter((r) => !ns.suppressed.has(kernelKey(r)));
   }
 
   private toFakeRoute(ns: FakeNs, r: Route): FakeRoute {
@@ -887,9 +945,9 @@ export class FakeHost implements HostNetwork {
     );
   }
 
-  private findRouteForDel(ns: FakeNs, r: Route): number {
+  private findRouteForDel(ns: FakeNs, routes: readonly FakeRoute[], r: Route): number {
     const p = parsePrefix(r.dst);
-    return ns.routes.findIndex((x) => {
+    return routes.findIndex((x) => {
       if (x.table !== r.table || x.family !== r.family || x.dst !== p.text) return false;
       if (r.metric !== undefined && x.metric !== r.metric) return false;
       if (r.src !== undefined && x.src !== canonical(r.src)) return false;
@@ -906,6 +964,15 @@ export class FakeHost implements HostNetwork {
     const second = rules[1];
     return second !== undefined && second.priority !== 0 ? second.priority - 1 : 0;
   }
+}
+
+function kernelKey(r: FakeRoute): string {
+  return `${r.table}|${r.family}|${r.type}|${r.dst}|${r.hops[0]?.linkIndex}`;
+}
+
+/** A deleted kernel route comes back when its link comes up again or gets an address. */
+function unsuppress(ns: FakeNs, linkIndex: number): void {
+  for (const k of ns.suppressed) if (k.endsWith(`|${linkIndex}`)) ns.suppressed.delete(k);
 }
 
 function canonical(s: string): string {

@@ -9,7 +9,6 @@ import { parsePrefix } from "../prefix.ts";
 import {
   bytes,
   encodeAttrs,
-  listAttrs,
   nest,
   parseAttrs,
   readStr,
@@ -412,6 +411,7 @@ export function rtmsg(o: {
   protocol?: number;
   scope?: number;
   type?: number;
+  flags?: number;
 }): Uint8Array {
   const b = new Uint8Array(12);
   b[0] = o.af;
@@ -420,6 +420,7 @@ export function rtmsg(o: {
   b[5] = o.protocol ?? 0;
   b[6] = o.scope ?? 0;
   b[7] = o.type ?? 0;
+  new DataView(b.buffer).setUint32(8, o.flags ?? 0, true);
   return b;
 }
 
@@ -538,10 +539,18 @@ export function decodeRoute(
   return route;
 }
 
+/**
+ * IPv4: answer with the table the route was found in, not main (which a plain IPv4 route get
+ * reports). IPv6 answers with the route's own table and refuses the flag.
+ */
+const RTM_F_LOOKUP_TABLE = 0x1000;
+
 /** RTM_GETROUTE for one destination (`ip route get`). */
 export function routeGetRequest(dst: string): [Uint8Array, Attr[]] {
   const b = ipBytes(dst);
-  return [rtmsg({ af: b.length === 4 ? AF_INET : AF_INET6, dstLen: b.length * 8 }), [bytes(RTA.DST, b)]];
+  const v4 = b.length === 4;
+  const header = rtmsg({ af: v4 ? AF_INET : AF_INET6, dstLen: b.length * 8, flags: v4 ? RTM_F_LOOKUP_TABLE : 0 });
+  return [header, [bytes(RTA.DST, b)]];
 }
 
 // ---- rules ---------------------------------------------------------------------------
@@ -643,5 +652,3 @@ export function decodeNeighbour(m: Message, nameOf: (index: number) => string | 
     permanent: (state & NUD_PERMANENT) !== 0,
   };
 }
-
-export { listAttrs };

@@ -21,6 +21,8 @@ import {
 } from "./wire.ts";
 
 const RECV_BUFFER = 1 << 18;
+const NLM_F_DUMP_INTR = 0x10;
+const DUMP_ATTEMPTS = 5;
 
 export class NetlinkSocket {
   private readonly fd: number;
@@ -68,18 +70,34 @@ export class NetlinkSocket {
     }
   }
 
-  /** A dump: every message up to NLMSG_DONE, across as many datagrams as the kernel needs. */
+  /**
+   * A dump: every message up to NLMSG_DONE, across as many datagrams as the kernel needs.
+   * A dump the kernel marks interrupted (the table changed while it was read) is read again.
+   */
   dump(type: number, header: Uint8Array, attrs: readonly Attr[] = []): Message[] {
+    for (let attempt = 1; ; attempt++) {
+      const { messages, interrupted } = this.dumpOnce(type, header, attrs);
+      if (!interrupted || attempt >= DUMP_ATTEMPTS) return messages;
+    }
+  }
+
+  private dumpOnce(
+    type: number,
+    header: Uint8Array,
+    attrs: readonly Attr[],
+  ): { messages: Message[]; interrupted: boolean } {
     const seq = this.send(type, NLM_F_REQUEST | NLM_F_DUMP, header, attrs);
-    const out: Message[] = [];
+    const messages: Message[] = [];
+    let interrupted = false;
     for (;;) {
       for (const m of this.read(seq)) {
-        if (m.type === NLMSG_DONE) return out;
+        if (m.flags & NLM_F_DUMP_INTR) interrupted = true;
+        if (m.type === NLMSG_DONE) return { messages, interrupted };
         if (m.type === NLMSG_ERROR) {
           this.check(m);
           continue;
         }
-        out.push(m);
+        messages.push(m);
       }
     }
   }
