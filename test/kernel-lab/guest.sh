@@ -13,7 +13,9 @@ if [ -n "$tests" ]; then
 else
   set -- test/kernel/*.test.ts
 fi
-exec node --test --test-isolation=none --test-concurrency=1 \
+# WebAssembly stays on Liftoff: under emulation V8 crashed now and then while tiering it up
+# (llhttp, the CJS lexer): "Check failed: it->second.Size() > offset" in WasmTriggerTierUp.
+exec node --no-wasm-dynamic-tiering --liftoff-only --test --test-isolation=none --test-concurrency=1 \
   --test-reporter=spec --test-reporter-destination=stdout \
   --test-reporter=./scripts/test-summary-reporter.ts \
   --test-reporter-destination="$share/level-kernel.json" \
