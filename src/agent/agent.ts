@@ -23,6 +23,10 @@ import { resourceTypeOf } from "../kube/resources.ts";
 import { AgentCache } from "./cache.ts";
 import { handleCni, type CniHandlerDeps } from "./cni-handler.ts";
 import { ifacerRole } from "./ifacer-role.ts";
+import { rdmaPodOf } from "./rdma-pods.ts";
+import { CliRdmaSource } from "../rdma/cli-source.ts";
+import { RdmaExporter } from "../rdma/exporter.ts";
+import type { RdmaSource } from "../rdma/model.ts";
 import type { AgentConfig } from "./config.ts";
 import { IpamService } from "./ipam-service.ts";
 import { AgentMetrics } from "./metrics.ts";
@@ -62,6 +66,9 @@ export interface AgentOptions {
    * production, a simulated node's namespace in end-to-end tests. Without it the role is refused.
    */
   hostNetwork?: { network: HostNetwork; ns: NetnsRef };
+  /** With `enableRdmaMetric`: its port (0: any free port) and where it reads (default: `rdma`/`ip`). */
+  rdmaMetricPort?: number;
+  rdmaSource?: RdmaSource;
 }
 
 export class SpiderpoolAgent {
@@ -75,6 +82,9 @@ export class SpiderpoolAgent {
   #socket: SocketServer | undefined;
   #health: Server | undefined;
   #metricsServer: Server | undefined;
+  /** The RDMA exporter, when enabled. */
+  rdma: RdmaExporter | undefined;
+  #rdmaPort = 0;
   #started = false;
   readonly #coordinators: Informer<SpiderCoordinator> | undefined;
   readonly #roles: NonNullable<CniHandlerDeps["roles"]> = {};
@@ -122,9 +132,9 @@ export class SpiderpoolAgent {
   }
 
   /** TCP ports actually bound (health, metrics), once started. */
-  get ports(): { health: number; metrics: number } {
+  get ports(): { health: number; metrics: number; rdmaMetrics: number } {
     const port = (s: Server | undefined): number => (s?.address() as AddressInfo | null)?.port ?? 0;
-    return { health: port(this.#health), metrics: port(this.#metricsServer) };
+    return { health: port(this.#health), metrics: port(this.#metricsServer), rdmaMetrics: this.#rdmaPort };
   }
 
   async start(): Promise<void> {
@@ -133,6 +143,17 @@ export class SpiderpoolAgent {
     if (this.config.enableMetric || this.#opts.metricPort !== undefined) {
       this.#metricsServer = createServer((_req, res) => void this.#onMetrics(res));
       await this.#listenTcp(this.#metricsServer, this.#opts.metricPort ?? this.config.metricPort);
+    }
+    if (this.config.enableRdmaMetric) {
+      this.rdma = new RdmaExporter(
+        this.#opts.rdmaSource ?? new CliRdmaSource(),
+        { nodeName: this.config.nodeName, podOf: rdmaPodOf(this.cache) },
+        this.log,
+      );
+      this.#rdmaPort = await this.rdma.start(
+        this.#opts.rdmaMetricPort ?? this.config.rdmaMetricPort,
+        this.config.bindAddress,
+      );
     }
     const t0 = performance.now();
     this.#coordinators?.start();
@@ -157,6 +178,7 @@ export class SpiderpoolAgent {
   async stop(): Promise<void> {
     this.#stopping = true;
     await this.#socket?.close();
+    await this.rdma?.stop();
     for (const s of [this.#health, this.#metricsServer]) {
       if (s === undefined) continue;
       s.closeAllConnections();

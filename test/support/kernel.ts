@@ -9,10 +9,13 @@ import { promisify } from "node:util";
 
 const run = promisify(execFile);
 
-/** Runs a command and returns its stdout; a failure carries the command's stderr. */
+/**
+ * Runs a command and returns its stdout; a failure carries the command's stderr. Killed after
+ * two minutes, so a stuck command fails its test instead of the whole guest's time budget.
+ */
 export async function sh(cmd: string, ...args: string[]): Promise<string> {
   try {
-    return (await run(cmd, args)).stdout;
+    return (await run(cmd, args, { timeout: 120_000 })).stdout;
   } catch (err) {
     const e = err as { stderr?: string; message: string };
     throw new Error(`${cmd} ${args.join(" ")}: ${(e.stderr ?? "").trim() || e.message}`);
