@@ -36,17 +36,9 @@ export class RdmaExporter {
     const t0 = performance.now();
     const mode = await this.#source.netnsMode();
     const paths = mode === "exclusive" ? await this.#source.namespaces() : [];
-    const readings = await Promise.all(
-      [undefined, ...paths].map((p) =>
-        this.#source.read(p).catch((err: unknown) => {
-          // A pod's namespace can go between the listing and the read: it has nothing to export.
-          if (p === undefined) throw err;
-          this.#log.debug({ err: (err as Error).message, netns: p }, "rdma: namespace not read");
-          return undefined;
-        }),
-      ),
-    );
-    const samples = readings.flatMap((r) => (r === undefined ? [] : samplesOf(r, this.#ctx)));
+    // A pod's namespace can go between the listing and the read: the source leaves it out.
+    const readings = await this.#source.readAll([undefined, ...paths]);
+    const samples = readings.flatMap((r) => samplesOf(r, this.#ctx));
     const scrape = { samples, mode, namespaces: paths.length, durationMs: performance.now() - t0 };
     this.last = { mode, namespaces: paths.length, durationMs: scrape.durationMs };
     return scrape;

@@ -62,5 +62,9 @@ export interface RdmaSource {
   netnsMode(): Promise<"shared" | "exclusive">;
   /** Paths of the network namespaces besides the host's (`/var/run/netns/*`, `/var/run/docker/netns/*`). */
   namespaces(): Promise<string[]>;
-  read(path: string | undefined): Promise<NamespaceReading>;
+  /**
+   * Reads the namespaces (`undefined`: the host's) in one go. A namespace that went away since
+   * it was listed is left out; the host's is always there.
+   */
+  readAll(paths: readonly (string | undefined)[]): Promise<NamespaceReading[]>;
 }

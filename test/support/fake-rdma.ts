@@ -19,10 +19,13 @@ export class FakeRdmaSource implements RdmaSource {
     return [...this.readings.keys(), ...this.vanished].filter((k): k is string => k !== undefined).sort();
   }
 
-  async read(path: string | undefined): Promise<NamespaceReading> {
-    this.reads.push(path);
-    const r = path === undefined || !this.vanished.has(path) ? this.readings.get(path) : undefined;
-    if (r === undefined) throw new Error(`nsenter: cannot open ${path}: No such file or directory`);
-    return r;
+  async readAll(paths: readonly (string | undefined)[]): Promise<NamespaceReading[]> {
+    this.reads.push(...paths);
+    const host = this.readings.get(undefined);
+    if (host === undefined) throw new Error("rdma: the host's namespace cannot be read");
+    return paths.flatMap((p) => {
+      const r = p === undefined ? host : this.vanished.has(p) ? undefined : this.readings.get(p);
+      return r === undefined ? [] : [r];
+    });
   }
 }
