@@ -70,13 +70,32 @@ export class NetLab {
     this.#namespaces.splice(this.#namespaces.indexOf(name), 1);
   }
 
-  /** A node namespace with `master` (one end of a veth pair) up, ready to parent macvlans. */
-  async addNode(name: string, master = "eth-m"): Promise<string> {
+  /**
+   * A node namespace with `master` (one end of a veth pair) up, ready to parent macvlans, and
+   * the node's own `addresses` on it (host prefixes, IPv6 without DAD so they answer at once).
+   */
+  async addNode(name: string, master = "eth-m", addresses: readonly string[] = []): Promise<string> {
     await this.addNamespace(name);
     await ip(["-n", name, "link", "add", master, "type", "veth", "peer", "name", `${master}-p`]);
     await ip(["-n", name, "link", "set", master, "up"]);
     await ip(["-n", name, "link", "set", `${master}-p`, "up"]);
+    for (const a of addresses)
+      await ip(["-n", name, "addr", "add", a, "dev", master, ...(a.includes(":") ? ["nodad"] : [])]);
     return name;
+  }
+
+  /**
+   * Whether `address` answers one ping from namespace `ns` sent out of `dev` (bound to the
+   * device, so no other route can carry it): busybox's ping, run inside the namespace.
+   */
+  async pings(ns: string, dev: string, address: string, timeoutS = 2): Promise<boolean> {
+    const cmd = address.includes(":") ? "ping6" : "ping";
+    try {
+      await run("ip", ["netns", "exec", ns, "busybox", cmd, "-c", "1", "-W", String(timeoutS), "-I", dev, address]);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** Addresses (with prefix) of an interface inside a namespace. */

@@ -90,8 +90,9 @@ controller, per simulated node an agent and a kubelet stand-in, a scheduler and 
 controllers (Deployment, ReplicaSet, StatefulSet, DaemonSet, Job), a SpiderSubnet and example
 pools (documentation ranges), a Deployment (its pool auto-created from the subnet) and a
 StatefulSet. Pods get their addresses through the CNI shim: with root and Debian's
-containernetworking-plugins the macvlan plugin runs in network namespaces it creates;
-otherwise IPAM only. While it runs, kubectl with the kubeconfig it writes behaves as on a
+containernetworking-plugins the macvlan plugin, spiderpool and the coordinator run in
+network namespaces it creates, and the table shows whether each pod reaches its node
+(a ping over the coordinator's veth0); otherwise IPAM only. While it runs, kubectl with the kubeconfig it writes behaves as on a
 cluster (apply, scale, rollout restart, delete).
 
   --nodes N               simulated nodes, one agent and kubelet each (default 3)
@@ -369,7 +370,8 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
         apiVersion: "spiderpool.spidernet.io/v2beta1",
         kind: "SpiderSubnet",
         metadata: { name: SANDBOX_SUBNET },
-        spec: { subnet: "192.0.2.0/24", ips: ["192.0.2.10-192.0.2.250"], gateway: "192.0.2.1" },
+        // The top of the range is the nodes' (simulated-cluster.ts).
+        spec: { subnet: "192.0.2.0/24", ips: ["192.0.2.10-192.0.2.199"], gateway: "192.0.2.1" },
       });
       await client.create(
         POOLS,
@@ -463,6 +465,9 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
         (a.metadata.name ?? "").localeCompare(b.metadata.name ?? ""),
     );
     const rows: string[][] = [];
+    // With the coordinator in the chain each pod must reach its node through veth0: pinged, not assumed.
+    const probeNode = macvlan && hostAddon === undefined;
+    const unreached: string[] = [];
     for (const p of podList) {
       const node = p.spec?.nodeName ?? "";
       const sb = cluster.kubelet(node)?.sandboxOf(p.metadata.uid ?? "");
@@ -471,16 +476,32 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
         macvlan && sb !== undefined
           ? (await lab.addresses(sb.netns, "eth0").catch(() => [])).join(" ")
           : (p.status?.podIPs ?? []).map((x) => x.ip).join(" ");
+      let reaches = "-";
+      if (probeNode && sb?.running === true) {
+        const families = new Set(addresses.split(" ").map((a) => (a.includes(":") ? 6 : 4)));
+        const targets = cluster.nodeAddresses(node).filter((a) => families.has(a.includes(":") ? 6 : 4));
+        const missed: string[] = [];
+        for (const a of targets) if (!(await lab.pings(sb.netns, "veth0", a))) missed.push(a);
+        reaches = missed.length === 0 ? `yes (${targets.join(", ")})` : `NO (${missed.join(", ")})`;
+        if (missed.length > 0) unreached.push(`${p.metadata.namespace}/${p.metadata.name} → ${missed.join(", ")}`);
+      }
       rows.push([
         p.metadata.namespace ?? "",
         p.metadata.name ?? "",
         node,
         p.status?.containerStatuses?.[0]?.state?.waiting?.reason ?? p.status?.phase ?? "",
         addresses,
+        ...(probeNode ? [reaches] : []),
         macvlan ? (sb !== undefined ? `netns ${sb.netns}` : "-") : "IPAM result",
       ]);
     }
-    out.write(`\n${table(["NAMESPACE", "POD", "NODE", "STATUS", "ADDRESSES", "SEEN IN"], rows)}\n\n`);
+    const head = ["NAMESPACE", "POD", "NODE", "STATUS", "ADDRESSES", ...(probeNode ? ["REACHES NODE"] : []), "SEEN IN"];
+    out.write(`\n${table(head, rows)}\n\n`);
+    if (probeNode)
+      out.write(
+        `REACHES NODE: one ping from the pod's namespace out of veth0 (the coordinator's link) to its node's address\n\n`,
+      );
+    for (const u of unreached) out.write(`cannot reach its node over veth0: ${u}\n`);
     for (const w of waiting.workloads) out.write(`not ready after 60 s: ${w}\n`);
     for (const p of waiting.pods) {
       const w = p.status?.containerStatuses?.[0]?.state?.waiting;
@@ -546,10 +567,14 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
         ? `consistency check: ok (${report.records} records)\n`
         : `consistency check FAILED:\n  ${report.problems.join("\n  ")}\n`,
     );
-    out.write(
-      `kubeconfig: ${kubeconfigPath}\n  kubectl --kubeconfig ${kubeconfigPath} get pods -A -o wide\n  kubectl --kubeconfig ${kubeconfigPath} get spidersubnets,spiderippools,spiderendpoints -A\n  kubectl --kubeconfig ${kubeconfigPath} get spidermultusconfigs,network-attachment-definitions -A\n  kubectl --kubeconfig ${kubeconfigPath} get spidercoordinators -o yaml\n`,
-    );
-    if (!report.ok || waiting.pods.length > 0 || waiting.workloads.length > 0) return 1;
+    // With --once the kubeconfig goes with the sandbox, so commands using it would only mislead.
+    if (values.once)
+      out.write("--once: done; without --once the sandbox keeps running, with its kubeconfig, for kubectl\n");
+    else
+      out.write(
+        `kubeconfig: ${kubeconfigPath}\n  kubectl --kubeconfig ${kubeconfigPath} get pods -A -o wide\n  kubectl --kubeconfig ${kubeconfigPath} get spidersubnets,spiderippools,spiderendpoints -A\n  kubectl --kubeconfig ${kubeconfigPath} get spidermultusconfigs,network-attachment-definitions -A\n  kubectl --kubeconfig ${kubeconfigPath} get spidercoordinators -o yaml\n`,
+      );
+    if (!report.ok || waiting.pods.length > 0 || waiting.workloads.length > 0 || unreached.length > 0) return 1;
     if (!values.once) {
       out.write("running; Ctrl-C to stop and clean up\n");
       await new Promise<void>((r) => {

@@ -1,13 +1,16 @@
 // The README's main job: `spiderpoolctl sandbox --once` prints its tables and exits 0.
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { execFile, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { randomBytes } from "node:crypto";
-import { labUnavailable } from "../../src/cli/netlab.ts";
+import { promisify } from "node:util";
+import { NetLab, labUnavailable } from "../../src/cli/netlab.ts";
+
+const execFileAsync = promisify(execFile);
 
 const BIN = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "bin", "spiderpoolctl");
 
@@ -56,7 +59,7 @@ describe("spiderpoolctl sandbox --once", () => {
         /SpiderSubnet sandbox-subnet-v4: auto-created pool auto4-web-eth0-[0-9a-f]{5} with 3 addresses for Deployment web \(replicas 2, \+1\)/,
       );
       assert.match(r.out, /^auto4-web-eth0-[0-9a-f]{5}\s+192\.0\.2\.0\/24\s+2\s+3$/m);
-      assert.match(r.out, /^sandbox-subnet-v4\s+192\.0\.2\.0\/24\s+3\s+241\s+auto4-web-eth0-[0-9a-f]{5}$/m);
+      assert.match(r.out, /^sandbox-subnet-v4\s+192\.0\.2\.0\/24\s+3\s+190\s+auto4-web-eth0-[0-9a-f]{5}$/m);
       assert.match(r.out, /consistency check: ok \(6 records\)/);
       assert.match(r.out, /^sandbox\s+macvlan-eth-m\s+macvlan-eth-m\s+macvlan,coordinator$/m, "the NAD from the SMC");
       assert.match(
@@ -68,18 +71,35 @@ describe("spiderpoolctl sandbox --once", () => {
   );
 
   it(
-    "macvlan in network namespaces, as root with the plugins",
+    "SB-23 macvlan in network namespaces: the coordinator runs for every pod and each pod reaches its node over veth0",
     { timeout: 120_000, skip: noLab ?? false },
     async () => {
       const prefix = `spt-sb-${randomBytes(2).toString("hex")}`;
       const r = await sandbox(["--mode", "macvlan", "--nodes", "2", "--pods", "2"], prefix);
       assert.equal(r.code, 0, r.out);
       assert.match(r.out, /mode: macvlan in network namespaces/);
-      assert.match(r.out, /chain: macvlan → spiderpool/);
-      assert.match(
-        r.out,
-        /^sandbox\s+web-[a-z0-9]{10}-[a-z0-9]{5}\s+node\d\s+Running\s+192\.0\.2\.10\/24\s+netns spt-sb-/m,
+      assert.match(r.out, /chain: macvlan → spiderpool → coordinator\n/);
+      assert.match(r.out, /^NAMESPACE\s+POD\s+NODE\s+STATUS\s+ADDRESSES\s+REACHES NODE\s+SEEN IN$/m);
+      // Node i's addresses are 192.0.2.(200+i) and 2001:db8:ff::(i+2): each pod pings its own node's.
+      const reach = (node: string): string =>
+        node === "node1" ? "192\\.0\\.2\\.200, 2001:db8:ff::2" : "192\\.0\\.2\\.201, 2001:db8:ff::3";
+      const web =
+        /^sandbox\s+web-[a-z0-9]{10}-[a-z0-9]{5}\s+(node\d)\s+Running\s+192\.0\.2\.10\/24\s+yes \(([^)]*)\)\s+netns spt-sb-/m.exec(
+          r.out,
+        );
+      assert.ok(web, r.out);
+      assert.equal(
+        web[2],
+        web[1] === "node1" ? "192.0.2.200" : "192.0.2.201",
+        "the IPv4 pod pings its node's IPv4 address",
       );
+      const db =
+        /^sandbox\s+db-0\s+(node\d)\s+Running\s+198\.51\.100\.10\/24 2001:db8:1::10\/64\s+yes \(([^)]*)\)\s+netns spt-sb-/m.exec(
+          r.out,
+        );
+      assert.ok(db, r.out);
+      assert.match(db[2] as string, new RegExp(`^${reach(db[1] as string)}$`), "the dual-stack pod pings both");
+      assert.doesNotMatch(r.out, /cannot reach its node/);
       assert.match(r.out, /consistency check: ok \(3 records\)/);
       assert.deepEqual(
         execFileSync("ip", ["netns", "list"], { encoding: "utf8" })
@@ -88,6 +108,41 @@ describe("spiderpoolctl sandbox --once", () => {
         [],
         "every namespace removed",
       );
+    },
+  );
+
+  it(
+    "SB-24 the reach probe fails where there is no path: a namespace without the coordinator's veth0, an address nobody holds",
+    { timeout: 30_000, skip: noLab ?? false },
+    async (t) => {
+      const lab = new NetLab(`spt-sb-${randomBytes(2).toString("hex")}`);
+      t.after(() => lab.cleanup());
+      const node = await lab.addNode(`${lab.prefix}-n`, "eth-m", ["192.0.2.240/32"]);
+      await lab.addNamespace(`${lab.prefix}-p`);
+      await execFileAsync("ip", [
+        "-n",
+        node,
+        "link",
+        "add",
+        "veth0",
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "veth0",
+        "netns",
+        `${lab.prefix}-p`,
+      ]);
+      await execFileAsync("ip", ["-n", node, "link", "set", "veth0", "up"]);
+      await execFileAsync("ip", ["-n", `${lab.prefix}-p`, "link", "set", "veth0", "up"]);
+      await execFileAsync("ip", ["-n", `${lab.prefix}-p`, "addr", "add", "192.0.2.50/32", "dev", "veth0"]);
+      await execFileAsync("ip", ["-n", `${lab.prefix}-p`, "route", "add", "192.0.2.240/32", "dev", "veth0"]);
+      // No route back from the node: the echo gets no reply, as before the coordinator's host route.
+      assert.equal(await lab.pings(`${lab.prefix}-p`, "veth0", "192.0.2.240", 1), false, "no return path");
+      await execFileAsync("ip", ["-n", node, "route", "add", "192.0.2.50/32", "dev", "veth0"]);
+      assert.equal(await lab.pings(`${lab.prefix}-p`, "veth0", "192.0.2.240", 2), true, "with the host route");
+      assert.equal(await lab.pings(`${lab.prefix}-p`, "veth0", "192.0.2.241", 1), false, "an address nobody holds");
+      assert.equal(await lab.pings(`${lab.prefix}-p`, "eth0", "192.0.2.240", 1), false, "a link the pod lacks");
     },
   );
 

@@ -38,6 +38,15 @@ export interface SimulatedClusterOptions {
   nodeNetwork?: (nsPath: string) => AgentOptions["hostNetwork"];
 }
 
+/**
+ * Node i's addresses: the underlay's, at the top of 192.0.2.0/24 where the sandbox's pools
+ * never hand out (a real node sits in its macvlan pods' subnet; that is why they need the
+ * coordinator to reach it), and one IPv6 address in a /64 of its own.
+ */
+export function nodeAddresses(i: number): { v4: string; v6: string } {
+  return { v4: `192.0.2.${200 + i}`, v6: `2001:db8:ff::${(i + 2).toString(16)}` };
+}
+
 interface SimNode {
   name: string;
   socket: string;
@@ -79,13 +88,17 @@ export class SimulatedCluster {
     for (const [i, name] of o.nodes.entries()) {
       const socket = join(o.workDir, `${name}.sock`);
       let nodeNamespace: string | undefined;
-      if (o.mode === "netns" && o.lab !== undefined) nodeNamespace = await o.lab.addNode(`${o.lab.prefix}-${name}`);
+      const addresses = nodeAddresses(i);
+      if (o.mode === "netns" && o.lab !== undefined)
+        nodeNamespace = await o.lab.addNode(`${o.lab.prefix}-${name}`, "eth-m", [
+          `${addresses.v4}/32`,
+          `${addresses.v6}/128`,
+        ]);
       const agent = await this.#startAgent(name, socket, nodeNamespace);
       const kubelet = new Kubelet({
         client: this.#client(),
         node: name,
-        // The nodes' addresses are the documentation range's first ones; only labels and status show them.
-        hostIP: `203.0.113.${i + 2}`,
+        hostIP: addresses.v4,
         nodeLabels: o.nodeLabels?.[name] ?? {},
         runtime: new CniRuntime({
           mode: o.mode,
@@ -130,6 +143,14 @@ export class SimulatedCluster {
     });
     await agent.start();
     return agent;
+  }
+
+  /** The node's addresses (in "netns" mode also on its namespace's master link), IPv4 first. */
+  nodeAddresses(node: string): string[] {
+    const i = this.#o.nodes.indexOf(node);
+    if (i < 0) return [];
+    const a = nodeAddresses(i);
+    return [a.v4, a.v6];
   }
 
   kubelet(node: string): Kubelet | undefined {
