@@ -24,7 +24,7 @@ import {
   type AddResponse,
 } from "./endpoint-items.ts";
 import { releaseRecords, type FlowDeps, type PodMemo } from "./flow-deps.ts";
-import { candidates, commitFamily, planAll, slotsOf, type Candidates, type Drawn } from "./pool-plan.ts";
+import { candidates, commitFamily, masterOfNic, planAll, slotsOf, type Candidates, type Drawn } from "./pool-plan.ts";
 import { reuseStatic } from "./static-reuse.ts";
 
 export type { AddResponse } from "./endpoint-items.ts";
@@ -39,6 +39,8 @@ export interface AddRequest {
   defaultIPv4IPPool: string[];
   defaultIPv6IPPool: string[];
   cleanGateway: boolean;
+  /** netconf `match_master_subnet`: only pools whose subnet holds an address of the NIC's master. */
+  matchMasterSubnet?: boolean;
 }
 
 /** What an ADD's first pass learned, for the pass that may follow it. */
@@ -175,7 +177,8 @@ export class AddFlow {
       const routesText = pod.metadata.annotations?.[ANNO_POD_ROUTES];
       const podRoutes = routesText === undefined ? [] : parseRoutesAnnotation(routesText);
       const cands = await candidates(this.#d, req, pod, top);
-      const plans = await planAll(this.#d, cands, pod, top, onlyNic);
+      const master = req.matchMasterSubnet === true ? await masterOfNic(this.#d, req) : undefined;
+      const plans = await planAll(this.#d, cands, pod, top, onlyNic, master);
       const slots = slotsOf(plans);
       const allocs = await Promise.all(plans.map((p, i) => commitFamily(this.#d, p, podUid, podRef, fresh, slots[i])));
       return { cands, allocs, podRoutes };

@@ -107,7 +107,7 @@ export class SpiderpoolAgent {
       config: opts.config,
       metrics: this.metrics,
       log: this.log,
-      ...(opts.hostNetwork !== undefined ? { host: opts.hostNetwork.network } : {}),
+      ...(opts.hostNetwork !== undefined ? { host: opts.hostNetwork.network, hostNs: opts.hostNetwork.ns } : {}),
     });
     const hostNet = opts.hostNetwork;
     if (hostNet !== undefined) {
@@ -256,6 +256,7 @@ export class SpiderpoolAgent {
         defaultIPv4IPPool: list("defaultIPv4IPPool"),
         defaultIPv6IPPool: list("defaultIPv6IPPool"),
         cleanGateway: a["cleanGateway"] === true,
+        matchMasterSubnet: a["matchMasterSubnet"] === true,
       };
       const out = await this.service.allocate(addReq, log);
       // The caller of this API probes, as upstream's plugin does; the flags say what to probe.

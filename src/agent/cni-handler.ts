@@ -140,6 +140,7 @@ export async function handleCni(call: CniCall, deps: CniHandlerDeps): Promise<Cn
           defaultIPv4IPPool: conf.ipam.defaultIPv4IPPool,
           defaultIPv6IPPool: conf.ipam.defaultIPv6IPPool,
           cleanGateway: conf.ipam.cleanGateway,
+          matchMasterSubnet: conf.ipam.matchMasterSubnet,
         };
         const res = await service.allocate(addReq, log);
         const mine = res.ips.filter((i) => i.nic === call.ifName);

@@ -14,6 +14,7 @@ import type { OwnerResolver } from "../poolstore/owner-resolver.ts";
 import type { PoolWriterRegistry } from "../poolstore/pool-writers.ts";
 import type { Namespace, Pod } from "./cache.ts";
 import type { AgentConfig } from "./config.ts";
+import type { MasterLookup } from "./master-interface.ts";
 
 /** The agent's cache, as the flows use it. */
 export interface NodeView {
@@ -51,6 +52,8 @@ export interface FlowDeps {
   /** Only for what has no seam of its own: third-party auto-pools and applications' sizes. */
   client: KubeClient;
   log: Logger;
+  /** The master behind a pod's NIC, for `match_master_subnet`; absent without a view of the node's network. */
+  masterOf?: MasterLookup;
 }
 
 /** Pods the agent has seen ADDs for, and ADDs running now; shared by the ADD and DEL flows. */

@@ -4,6 +4,7 @@
  * this module is where the real ones are made.
  */
 import type { Logger } from "pino";
+import type { NetnsRef } from "../host/model.ts";
 import type { HostNetwork } from "../host/network.ts";
 import { isNotFound } from "../kube/errors.ts";
 import { KUBEVIRT_VMIM } from "../kube/resources.ts";
@@ -20,6 +21,7 @@ import type { AgentConfig } from "./config.ts";
 import { DelFlow, type DelOutcome, type DelRequest } from "./del-flow.ts";
 import { DetectFlow } from "./detect-flow.ts";
 import { PodMemo, type FlowDeps } from "./flow-deps.ts";
+import { masterLookup } from "./master-interface.ts";
 import type { AgentMetrics } from "./metrics.ts";
 
 export type { AddRequest, AddResponse } from "./add-flow.ts";
@@ -34,6 +36,8 @@ export interface ServiceDeps {
   clock?: Clock;
   /** Pod namespaces, for IP-conflict and gateway detection; absent when the host addon is not loadable. */
   host?: HostNetwork;
+  /** The node's namespace as `host` names it (the master of `match_master_subnet` lives there). */
+  hostNs?: NetnsRef;
 }
 
 export class IpamService {
@@ -63,6 +67,9 @@ export class IpamService {
       config: deps.config,
       client: deps.client,
       log: deps.log,
+      ...(deps.host !== undefined && deps.hostNs !== undefined
+        ? { masterOf: masterLookup(deps.host, deps.hostNs) }
+        : {}),
     };
     this.#add = new AddFlow(flow, this.#memo);
     this.#del = new DelFlow(flow, this.#memo);

@@ -8,12 +8,13 @@ import { parseCIDR } from "../ip/index.ts";
 import { autoPoolConfig, isBuiltinApp } from "../ipam/auto-pool.ts";
 import { nicName, selectCandidates, type NicCandidate } from "../ipam/candidates.ts";
 import { allFiltered, allocationFailed, IpamError, poolNotFound } from "../ipam/errors.ts";
-import { filterReason, sortPools, type FilterContext } from "../ipam/filter.ts";
+import { filterReason, sortPools, type FilterContext, type MasterInterface } from "../ipam/filter.ts";
 import type { TopController } from "../ipam/pod.ts";
 import type { Allocated } from "../ipam/result.ts";
 import { thirdPartyAutoPool, waitAutoPool } from "./auto-pool-wait.ts";
 import type { Pod } from "./cache.ts";
 import type { FlowDeps } from "./flow-deps.ts";
+import { masterNotFound } from "./master-interface.ts";
 
 export interface Candidates {
   list: NicCandidate[];
@@ -104,6 +105,7 @@ export async function planAll(
   pod: Pod,
   top: TopController,
   onlyNic: string | undefined,
+  master?: MasterInterface,
 ): Promise<FamilyPlan[]> {
   const plans = await Promise.all(
     cands.list
@@ -111,7 +113,7 @@ export async function planAll(
       .flatMap((n) =>
         ([4, 6] as const).map(async (family) => {
           const names = family === 4 ? n.v4 : n.v6;
-          return names.length === 0 ? undefined : planFamily(d, family, n, names, cands.named, pod, top);
+          return names.length === 0 ? undefined : planFamily(d, family, n, names, cands.named, pod, top, master);
         }),
       ),
   );
@@ -126,6 +128,7 @@ async function planFamily(
   named: boolean,
   pod: Pod,
   top: TopController,
+  master: MasterInterface | undefined,
 ): Promise<FamilyPlan> {
   const pools: SpiderIPPool[] = [];
   for (const name of names) {
@@ -151,6 +154,7 @@ async function planFamily(
     top,
     agentNamespace: d.config.podNamespace,
     clusterNetwork: d.config.multusClusterNetwork,
+    ...(master !== undefined ? { master } : {}),
   };
   const reasons: string[] = [];
   const survivors: SpiderIPPool[] = [];
@@ -161,6 +165,12 @@ async function planFamily(
   }
   if (survivors.length === 0) throw allFiltered(family, names, n.nic, reasons);
   return { family, nic: n, pools: sortPools(survivors) };
+}
+
+/** The master behind the ADD's NIC, read before any pool is filtered (`match_master_subnet`). */
+export async function masterOfNic(d: FlowDeps, req: { netns: string; ifName: string }): Promise<MasterInterface> {
+  if (d.masterOf === undefined) throw masterNotFound(req.ifName, "the agent has no view of the node's network");
+  return d.masterOf(req.netns, req.ifName);
 }
 
 /**

@@ -17,7 +17,8 @@ export type IpamErrorCode =
   | "ERR_POOL_SHRINK_BLOCKED"
   | "ERR_SUBNET_EXHAUSTED"
   | "ERR_RETRIES_EXHAUSTED"
-  | "ERR_DATA_BROKEN";
+  | "ERR_DATA_BROKEN"
+  | "ERR_MASTER_NOT_FOUND";
 
 export class IpamError extends SpiderpoolError {
   readonly code: IpamErrorCode;

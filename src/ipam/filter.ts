@@ -18,6 +18,7 @@ import {
 import type { IPPoolSpec } from "../api/ippool.ts";
 import type { ObjectMeta } from "../api/meta.ts";
 import { matchesLabelSelector } from "../api/selector.ts";
+import { cidrContainsIP, tryParseCIDR, tryParseIP } from "../ip/index.ts";
 import { goList } from "./errors.ts";
 import type { TopController } from "./pod.ts";
 
@@ -45,6 +46,17 @@ export interface FilterContext {
   agentNamespace: string;
   /** MULTUS_CLUSTER_NETWORK (`ns/name`), used when the pod names no default network. */
   clusterNetwork: string;
+  /**
+   * Set when the netconf asks for `match_master_subnet`: the interface behind the pod's NIC
+   * (a macvlan's or ipvlan's parent, an SR-IOV VF's PF) and its addresses on the node.
+   */
+  master?: MasterInterface;
+}
+
+export interface MasterInterface {
+  name: string;
+  /** Addresses without prefix, any family. */
+  addresses: readonly string[];
 }
 
 /** Splits `apps/v1` into group and version (`v1` → group ""). */
@@ -83,6 +95,24 @@ function multusOf(
 
 /** Why `pool` may not serve this NIC and family, or undefined when it may. */
 export function filterReason(pool: PoolForFilter, ctx: FilterContext): string | undefined {
+  // Step 9 is a filter of its own upstream, after the others: an auto-created pool that
+  // passes step 6a still has to match the master's subnet.
+  return affinityReason(pool, ctx) ?? masterSubnetReason(pool, ctx);
+}
+
+/** Step 9: the pool's subnet must hold an address the master interface has on the node. */
+function masterSubnetReason(pool: PoolForFilter, ctx: FilterContext): string | undefined {
+  if (ctx.master === undefined) return undefined;
+  const subnet = tryParseCIDR(pool.spec.subnet);
+  const inSubnet = (a: string): boolean => {
+    const ip = tryParseIP(a);
+    return subnet !== undefined && ip !== undefined && cidrContainsIP(subnet, ip.family, ip.value);
+  };
+  if (ctx.master.addresses.some(inSubnet)) return undefined;
+  return `filterPoolCandidatesByPfSubnet: the subnet ${pool.spec.subnet} of IPPool ${pool.metadata.name ?? ""} holds no address of the master interface ${ctx.master.name} ${goList(ctx.master.addresses)}`;
+}
+
+function affinityReason(pool: PoolForFilter, ctx: FilterContext): string | undefined {
   const name = pool.metadata.name ?? "";
   const s = pool.spec;
   if (pool.metadata.deletionTimestamp !== undefined) return `terminating IPPool ${name}`;

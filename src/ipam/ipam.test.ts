@@ -320,6 +320,57 @@ describe("filters, in the spec's order and words", () => {
       },
       undefined,
     ],
+    [
+      "MMS-1: match_master_subnet keeps a pool whose subnet holds the master's address",
+      pool("p", {}),
+      { master: { name: "eth-m", addresses: ["198.51.100.2", "192.0.2.200", "2001:db8::2"] } },
+      undefined,
+    ],
+    [
+      "MMS-2: match_master_subnet drops a pool whose subnet the master is not in",
+      pool("p", { subnet: "203.0.113.0/24" }),
+      { master: { name: "eth-m", addresses: ["192.0.2.200", "2001:db8::2"] } },
+      "filterPoolCandidatesByPfSubnet: the subnet 203.0.113.0/24 of IPPool p holds no address of the master interface eth-m [192.0.2.200 2001:db8::2]",
+    ],
+    [
+      "MMS-3: an IPv6 pool matches by the master's IPv6 address",
+      pool("p6", { subnet: "2001:db8:1::/64" }),
+      { family: 6, master: { name: "eth-m", addresses: ["192.0.2.200", "2001:db8:1::5"] } },
+      undefined,
+    ],
+    [
+      "MMS-4: a master without addresses matches no pool",
+      pool("p", {}),
+      { master: { name: "eth-m", addresses: [] } },
+      "filterPoolCandidatesByPfSubnet: the subnet 192.0.2.0/24 of IPPool p holds no address of the master interface eth-m []",
+    ],
+    [
+      "MMS-5: an auto-created pool of this application still has to match the master's subnet",
+      pool(
+        "auto4-web",
+        {
+          subnet: "203.0.113.0/24",
+          podAffinity: {
+            matchLabels: {
+              "ipam.spidernet.io/app-api-group": "apps",
+              "ipam.spidernet.io/app-api-version": "v1",
+              "ipam.spidernet.io/app-kind": "Deployment",
+              "ipam.spidernet.io/app-namespace": "app",
+              "ipam.spidernet.io/app-name": "web",
+            },
+          },
+        },
+        { labels: { "ipam.spidernet.io/owner-application-name": "web" } },
+      ),
+      { master: { name: "eth-m", addresses: ["192.0.2.200"] } },
+      "filterPoolCandidatesByPfSubnet: the subnet 203.0.113.0/24 of IPPool auto4-web holds no address of the master interface eth-m [192.0.2.200]",
+    ],
+    [
+      "MMS-6: an earlier filter's reason wins over the master's subnet",
+      pool("p", { subnet: "203.0.113.0/24", disable: true }),
+      { master: { name: "eth-m", addresses: [] } },
+      "disabled IPPool p",
+    ],
   ];
   for (const [name, p, c, want] of cases) it(name, () => assert.equal(filterReason(p, ctx(c)), want));
 });
