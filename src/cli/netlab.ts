@@ -85,16 +85,25 @@ export class NetLab {
   }
 
   /**
-   * Whether `address` answers one ping from namespace `ns` sent out of `dev` (bound to the
-   * device, so no other route can carry it): busybox's ping, run inside the namespace.
+   * Whether `address` answers a ping from namespace `ns` sent out of `dev` (bound to the
+   * device, so no other route can carry it) within `withinMs`: busybox's ping, run inside the
+   * namespace, one echo at a time. Tried again until then, because a pod that just came up
+   * may still be running DAD on its IPv6 address, which cannot be a source until it is done.
    */
-  async pings(ns: string, dev: string, address: string, timeoutS = 2): Promise<boolean> {
+  async pings(ns: string, dev: string, address: string, withinMs = 5000): Promise<boolean> {
     const cmd = address.includes(":") ? "ping6" : "ping";
-    try {
-      await run("ip", ["netns", "exec", ns, "busybox", cmd, "-c", "1", "-W", String(timeoutS), "-I", dev, address]);
-      return true;
-    } catch {
-      return false;
+    const deadline = Date.now() + withinMs;
+    for (;;) {
+      const started = Date.now();
+      try {
+        await run("ip", ["netns", "exec", ns, "busybox", cmd, "-c", "1", "-W", "1", "-I", dev, address]);
+        return true;
+      } catch {
+        if (Date.now() >= deadline) return false;
+      }
+      // A failure without waiting for a reply (no source address yet) is tried again a little later.
+      const spent = Date.now() - started;
+      if (spent < 200) await new Promise((r) => setTimeout(r, 200 - spent));
     }
   }
 

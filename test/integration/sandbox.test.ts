@@ -138,11 +138,11 @@ describe("spiderpoolctl sandbox --once", () => {
       await execFileAsync("ip", ["-n", `${lab.prefix}-p`, "addr", "add", "192.0.2.50/32", "dev", "veth0"]);
       await execFileAsync("ip", ["-n", `${lab.prefix}-p`, "route", "add", "192.0.2.240/32", "dev", "veth0"]);
       // No route back from the node: the echo gets no reply, as before the coordinator's host route.
-      assert.equal(await lab.pings(`${lab.prefix}-p`, "veth0", "192.0.2.240", 1), false, "no return path");
+      assert.equal(await lab.pings(`${lab.prefix}-p`, "veth0", "192.0.2.240", 1500), false, "no return path");
       await execFileAsync("ip", ["-n", node, "route", "add", "192.0.2.50/32", "dev", "veth0"]);
-      assert.equal(await lab.pings(`${lab.prefix}-p`, "veth0", "192.0.2.240", 2), true, "with the host route");
-      assert.equal(await lab.pings(`${lab.prefix}-p`, "veth0", "192.0.2.241", 1), false, "an address nobody holds");
-      assert.equal(await lab.pings(`${lab.prefix}-p`, "eth0", "192.0.2.240", 1), false, "a link the pod lacks");
+      assert.equal(await lab.pings(`${lab.prefix}-p`, "veth0", "192.0.2.240"), true, "with the host route");
+      assert.equal(await lab.pings(`${lab.prefix}-p`, "veth0", "192.0.2.241", 1500), false, "an address nobody holds");
+      assert.equal(await lab.pings(`${lab.prefix}-p`, "eth0", "192.0.2.240", 1000), false, "a link the pod lacks");
     },
   );
 
