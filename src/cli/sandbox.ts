@@ -33,6 +33,7 @@ import { poolAddresses } from "../ipam/pool-state.ts";
 import { KubeClient, Resources, type KubeObject } from "../kube/index.ts";
 import { labUnavailable, NetLab } from "./netlab.ts";
 import { applyManifests, readManifests } from "./sandbox/manifests.ts";
+import { ServiceAccountTokens } from "./sandbox/service-account-tokens.ts";
 import { SimulatedCluster } from "./sandbox/simulated-cluster.ts";
 import { COORDINATORS } from "../controller/coordinator/controller.ts";
 import { NADS } from "../controller/multus/controller.ts";
@@ -270,16 +271,34 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
 
   const work = mkdtempSync(join(tmpdir(), "spiderpool-sandbox-"));
   const kubeconfigPath = resolve(values["kubeconfig-out"]);
-  // Pods stay Terminating until their kubelet has run DEL, as on a cluster.
-  const server = new EmbeddedApiServer({ podDeletion: "graceful" });
+  // Pods stay Terminating until their kubelet has run DEL, as on a cluster. Authentication and
+  // RBAC are on, as on a cluster: the agents and the controller hold only their ClusterRoles.
+  const server = new EmbeddedApiServer({ podDeletion: "graceful", auth: true, tls: "generate" });
   let controller: SpiderpoolController | undefined;
   let cluster: SimulatedCluster | undefined;
   // Tests name their namespaces with a prefix of their own.
   const lab = new NetLab(process.env["SPIDERPOOL_SANDBOX_NETNS_PREFIX"] ?? `spsb${process.pid % 10000}`);
-  const client = new KubeClient({ server: await server.listen() });
+  const url = await server.listen();
+  // The cluster's own parts (kubelets, scheduler, workload controllers, spiderpool-init) act as the admin.
+  const admin = { server: url, token: server.adminToken, ...(server.caPem !== undefined ? { ca: server.caPem } : {}) };
+  const client = new KubeClient(admin);
+  const tokens = new ServiceAccountTokens({
+    admin: client,
+    cluster: { server: url, ...(server.caPem !== undefined ? { ca: server.caPem } : {}) },
+    dir: work,
+    onError: (sa, err) => out.write(`token refresh for ${sa.namespace}/${sa.name} failed: ${(err as Error).message}\n`),
+  });
+  // Requests of the agents and the controller that authentication or RBAC refused: each one is a gap in deploy/rbac.yaml.
+  const refused: string[] = [];
+  const record =
+    (who: string) =>
+    (r: { method: string; path: string; status: number }): void => {
+      if (r.status === 401 || r.status === 403) refused.push(`${who}: ${r.method} ${r.path} ${r.status}`);
+    };
   const log = pino({ level: "warn" });
   const cleanup = async (): Promise<void> => {
     out.write("cleaning up...\n");
+    tokens.stop();
     await cluster?.stop().catch(() => undefined);
     await controller?.stop().catch(() => undefined);
     const left = await lab.cleanup();
@@ -293,6 +312,12 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
     for (const def of ALL_KINDS)
       await client.create(Resources.customresourcedefinitions, toCrd(def) as unknown as KubeObject);
     await client.create(Resources.namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name: "sandbox" } });
+    await applyManifests(client, readManifests([join(ROOT, "deploy", "rbac.yaml")]));
+    const controllerCluster = await tokens.configFor({ namespace: "kube-system", name: "spiderpool-controller" });
+    const agentCluster = await tokens.configFor({ namespace: "kube-system", name: "spiderpool-agent" });
+    out.write(
+      "API server: authentication and RBAC on; the agents and the controller run as ServiceAccounts kube-system/spiderpool-agent and kube-system/spiderpool-controller under deploy/rbac.yaml's ClusterRoles (tokens renewed at 80% of their hour); the kubeconfig is the admin's\n",
+    );
     const nodeNames = Array.from({ length: nodes }, (_, i) => `node${i + 1}`);
     // The controller first: its webhooks default and check the pools created below, and
     // its garbage collector reclaims what a crashed pod leaves behind.
@@ -305,7 +330,7 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
         SPIDERPOOL_MULTUS_CONFIG_ENABLED: "true",
         SPIDERPOOL_CNI_CONFIG_DIR: work,
       }),
-      client: new KubeClient({ server: server.url }),
+      client: new KubeClient(controllerCluster, { onRequest: record("spiderpool-controller") }),
       logger: log,
       ports: { health: 0, webhook: 0 },
     });
@@ -396,6 +421,9 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
     );
     cluster = new SimulatedCluster({
       server: server.url,
+      adminCluster: admin,
+      agentCluster,
+      onAgentRequest: record("spiderpool-agent"),
       nodes: nodeNames,
       mode: macvlan ? "netns" : "ipam",
       shimDir: dirname(shim),
@@ -574,7 +602,19 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
       out.write(
         `kubeconfig: ${kubeconfigPath}\n  kubectl --kubeconfig ${kubeconfigPath} get pods -A -o wide\n  kubectl --kubeconfig ${kubeconfigPath} get spidersubnets,spiderippools,spiderendpoints -A\n  kubectl --kubeconfig ${kubeconfigPath} get spidermultusconfigs,network-attachment-definitions -A\n  kubectl --kubeconfig ${kubeconfigPath} get spidercoordinators -o yaml\n`,
       );
-    if (!report.ok || waiting.pods.length > 0 || waiting.workloads.length > 0 || unreached.length > 0) return 1;
+    out.write(
+      refused.length === 0
+        ? "RBAC: no request of the agents or the controller refused\n"
+        : `RBAC refused requests of the agents or the controller:\n  ${refused.join("\n  ")}\n`,
+    );
+    if (
+      !report.ok ||
+      waiting.pods.length > 0 ||
+      waiting.workloads.length > 0 ||
+      unreached.length > 0 ||
+      refused.length > 0
+    )
+      return 1;
     if (!values.once) {
       out.write("running; Ctrl-C to stop and clean up\n");
       await new Promise<void>((r) => {

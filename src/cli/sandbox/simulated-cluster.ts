@@ -10,7 +10,7 @@ import type pino from "pino";
 import { SpiderpoolAgent, type AgentOptions } from "../../agent/agent.ts";
 import { loadAgentConfig } from "../../agent/config.ts";
 import type { NetworkAttachmentDefinition } from "../../api/nad.ts";
-import { Informer, KubeClient, type BackoffOptions } from "../../kube/index.ts";
+import { Informer, KubeClient, type BackoffOptions, type ClientOptions, type ClusterConfig } from "../../kube/index.ts";
 import type { NetLab } from "../netlab.ts";
 import { CniRuntime } from "./cni-runtime.ts";
 import { ControlPlane } from "./control-plane.ts";
@@ -20,6 +20,12 @@ import { NADS } from "./resources.ts";
 
 export interface SimulatedClusterOptions {
   server: string;
+  /** The cluster's own parts (kubelets, scheduler, workload controllers) connect so; default: `server`, no token. */
+  adminCluster?: ClusterConfig;
+  /** The agents connect so (their ServiceAccount's token file); default: as the cluster's parts. */
+  agentCluster?: ClusterConfig;
+  /** For the agents' clients: each request's outcome (the sandbox counts refused ones). */
+  onAgentRequest?: ClientOptions["onRequest"];
   nodes: string[];
   mode: "netns" | "ipam";
   shimDir: string;
@@ -66,8 +72,14 @@ export class SimulatedCluster {
     this.#o = o;
   }
 
-  #client(): KubeClient {
-    const c = new KubeClient({ server: this.#o.server });
+  #client(agent = false): KubeClient {
+    const admin = this.#o.adminCluster ?? { server: this.#o.server };
+    const c =
+      agent && this.#o.agentCluster !== undefined
+        ? new KubeClient(this.#o.agentCluster, {
+            ...(this.#o.onAgentRequest !== undefined ? { onRequest: this.#o.onAgentRequest } : {}),
+          })
+        : new KubeClient(admin);
     this.#clients.push(c);
     return c;
   }
@@ -136,7 +148,7 @@ export class SimulatedCluster {
         }),
         socketPath: socket,
       },
-      client: this.#client(),
+      client: this.#client(true),
       logger: this.#o.log,
       healthPort: 0,
       metricPort: 0,
