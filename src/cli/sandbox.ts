@@ -93,8 +93,10 @@ pools (documentation ranges), a Deployment (its pool auto-created from the subne
 StatefulSet. Pods get their addresses through the CNI shim: with root and Debian's
 containernetworking-plugins the macvlan plugin, spiderpool and the coordinator run in
 network namespaces it creates, and the table shows whether each pod reaches its node
-(a ping over the coordinator's veth0); otherwise IPAM only. While it runs, kubectl with the kubeconfig it writes behaves as on a
-cluster (apply, scale, rollout restart, delete).
+(a ping over the coordinator's veth0); otherwise IPAM only. The API server authenticates
+and authorizes (RBAC): the agents and the controller run as their ServiceAccounts under
+deploy/rbac.yaml, and the kubeconfig it writes is the admin's. While it runs, kubectl with
+it behaves as on a cluster (apply, scale, rollout restart, delete).
 
   --nodes N               simulated nodes, one agent and kubelet each (default 3)
   --pods N                example pods, half Deployment (IPv4), half StatefulSet (dual stack);
