@@ -41,6 +41,8 @@ export interface AddRequest {
   cleanGateway: boolean;
   /** netconf `match_master_subnet`: only pools whose subnet holds an address of the NIC's master. */
   matchMasterSubnet?: boolean;
+  /** The netconf's `deviceID` (an SR-IOV VF's PCI address): its PF is the master. */
+  deviceID?: string;
 }
 
 /** What an ADD's first pass learned, for the pass that may follow it. */

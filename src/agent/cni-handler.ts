@@ -141,6 +141,7 @@ export async function handleCni(call: CniCall, deps: CniHandlerDeps): Promise<Cn
           defaultIPv6IPPool: conf.ipam.defaultIPv6IPPool,
           cleanGateway: conf.ipam.cleanGateway,
           matchMasterSubnet: conf.ipam.matchMasterSubnet,
+          ...(conf.deviceID !== undefined ? { deviceID: conf.deviceID } : {}),
         };
         const res = await service.allocate(addReq, log);
         const mine = res.ips.filter((i) => i.nic === call.ifName);

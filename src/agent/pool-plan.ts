@@ -168,9 +168,16 @@ async function planFamily(
 }
 
 /** The master behind the ADD's NIC, read before any pool is filtered (`match_master_subnet`). */
-export async function masterOfNic(d: FlowDeps, req: { netns: string; ifName: string }): Promise<MasterInterface> {
+export async function masterOfNic(
+  d: FlowDeps,
+  req: { netns: string; ifName: string; deviceID?: string },
+): Promise<MasterInterface> {
   if (d.masterOf === undefined) throw masterNotFound(req.ifName, "the agent has no view of the node's network");
-  return d.masterOf(req.netns, req.ifName);
+  return d.masterOf({
+    podNetns: req.netns,
+    ifName: req.ifName,
+    ...(req.deviceID !== undefined ? { deviceID: req.deviceID } : {}),
+  });
 }
 
 /**

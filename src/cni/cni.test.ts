@@ -78,6 +78,9 @@ describe("network configuration", () => {
     assert.deepEqual(full.ipam.defaultIPv4IPPool, ["v4-*"]);
     assert.equal(full.ipam.cleanGateway, true);
     assert.equal(full.ipam.socketPath, "/run/sp.sock");
+    assert.equal(full.ipam.matchMasterSubnet, true);
+    // An SR-IOV attachment: Multus adds the VF's PCI address, the PF behind it is the master.
+    assert.equal(parseNetConf(conf({}, { type: "sriov", deviceID: "0000:af:06.2" })).deviceID, "0000:af:06.2");
   });
   it("accepts every supported version", () => {
     for (const v of SUPPORTED_VERSIONS) assert.equal(parseNetConf(conf({}, { cniVersion: v })).cniVersion, v);

@@ -29,6 +29,8 @@ export interface NetConf {
   /** The main plugin's type (macvlan, ipvlan, …) or spiderpool itself. */
   type: string;
   ipam: IpamConfig;
+  /** The VF's PCI address Multus adds to an SR-IOV attachment's netconf (from the device plugin). */
+  deviceID?: string;
   /** CNI 1.1 GC: the attachments that are still valid on this network. */
   validAttachments?: Attachment[];
 }
@@ -101,6 +103,7 @@ export function parseNetConf(text: string): NetConf {
       socketPath: typeof socket === "string" && socket !== "" ? socket : DEFAULT_SOCKET_PATH,
     },
   };
+  if (typeof raw["deviceID"] === "string" && raw["deviceID"] !== "") out.deviceID = raw["deviceID"];
   const valid = raw["cni.dev/valid-attachments"];
   if (valid !== undefined) {
     if (!Array.isArray(valid)) throw invalid("cni.dev/valid-attachments must be a list");

@@ -4,6 +4,9 @@
 // through NetlinkHost and keeps only the pools whose subnet holds its address.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it, type TestContext } from "node:test";
 import pino from "pino";
 import { AddFlow, type AddRequest } from "../../src/agent/add-flow.ts";
@@ -34,7 +37,12 @@ function lab(t: TestContext) {
   f.pool("master6", "2001:db8:ff::/64", "2001:db8:ff::10-2001:db8:ff::12");
   f.pool("other6", "2001:db8:1::/64", "2001:db8:1::10-2001:db8:1::12");
   f.pod("default", "web", "u1");
-  const add = new AddFlow({ ...f.deps, masterOf: masterLookup(new NetlinkHost(), node) }, f.memo);
+  // A sysfs with one VF whose PF is eth-m, as the SR-IOV device plugin's VF 0000:af:06.2 would have.
+  const sysfs = mkdtempSync(join(tmpdir(), "spt-s2-sysfs-"));
+  t.after(() => rmSync(sysfs, { recursive: true, force: true }));
+  mkdirSync(join(sysfs, "bus", "pci", "devices", "0000:af:06.2", "physfn", "net", "eth-m"), { recursive: true });
+  mkdirSync(join(sysfs, "bus", "pci", "devices", "0000:af:06.3"), { recursive: true });
+  const add = new AddFlow({ ...f.deps, masterOf: masterLookup(new NetlinkHost(), node, sysfs) }, f.memo);
   const req = (over: Partial<AddRequest>): AddRequest => ({
     containerID: "c-web",
     ifName: "net1",
@@ -107,6 +115,34 @@ describe("issue 18 match_master_subnet: the pool whose subnet holds the master's
       "net3",
       /failed to find the master interface of NIC net3: no interface net3 in \/var\/run\/netns\/spt-s2-/,
     );
+    assert.deepEqual(f.writers.held("u1"), []);
+  });
+
+  it("MMS-11 an SR-IOV VF: the PF behind the netconf's deviceID is the master", async (t) => {
+    const { add, req, pod } = lab(t);
+    // The VF stands in as a veth: a VF has no parent link either, only its PCI address says where it comes from.
+    ip("-n", pod.name, "link", "add", "net2", "type", "veth", "peer", "name", "net2-p");
+    const res = await add.add(req({ matchMasterSubnet: true, ifName: "net2", deviceID: "0000:af:06.2" }), log);
+    assert.deepEqual(
+      res.ips.map((i) => i.pool),
+      ["master", "master6"],
+    );
+  });
+
+  it("MMS-12 a VF without a PF, or a deviceID that is no PCI address, is refused with the reason", async (t) => {
+    const { add, req, f } = lab(t);
+    const refused = async (deviceID: string, reason: RegExp): Promise<void> => {
+      await assert.rejects(
+        add.add(req({ matchMasterSubnet: true, deviceID }), log),
+        (err: Error & { code?: string }) => {
+          assert.equal(err.code, "ERR_MASTER_NOT_FOUND");
+          assert.match(err.message, reason);
+          return true;
+        },
+      );
+    };
+    await refused("0000:af:06.3", /NIC net1: no PF behind VF 0000:af:06\.3 \(ENOENT\)/);
+    await refused("../../etc", /NIC net1: deviceID '\.\.\/\.\.\/etc' is not a PCI address/);
     assert.deepEqual(f.writers.held("u1"), []);
   });
 });
