@@ -292,10 +292,15 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
   });
   // Requests of the agents and the controller that authentication or RBAC refused: each one is a gap in deploy/rbac.yaml.
   const refused: string[] = [];
+  // Once the summary is out, later refusals (a long run's) are written as they happen.
+  let summarized = false;
   const record =
     (who: string) =>
     (r: { method: string; path: string; status: number }): void => {
-      if (r.status === 401 || r.status === 403) refused.push(`${who}: ${r.method} ${r.path} ${r.status}`);
+      if (r.status !== 401 && r.status !== 403) return;
+      const what = `${who}: ${r.method} ${r.path} ${r.status}`;
+      refused.push(what);
+      if (summarized) out.write(`RBAC refused: ${what}\n`);
     };
   const log = pino({ level: "warn" });
   const cleanup = async (): Promise<void> => {
@@ -318,7 +323,7 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
     const controllerCluster = await tokens.configFor({ namespace: "kube-system", name: "spiderpool-controller" });
     const agentCluster = await tokens.configFor({ namespace: "kube-system", name: "spiderpool-agent" });
     out.write(
-      "API server: authentication and RBAC on; the agents and the controller run as ServiceAccounts kube-system/spiderpool-agent and kube-system/spiderpool-controller under deploy/rbac.yaml's ClusterRoles (tokens renewed at 80% of their hour); the kubeconfig is the admin's\n",
+      "API server: authentication and RBAC on; agents and controller run as ServiceAccounts kube-system/spiderpool-{agent,controller} under deploy/rbac.yaml\n",
     );
     const nodeNames = Array.from({ length: nodes }, (_, i) => `node${i + 1}`);
     // The controller first: its webhooks default and check the pools created below, and
@@ -609,6 +614,7 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
         ? "RBAC: no request of the agents or the controller refused\n"
         : `RBAC refused requests of the agents or the controller:\n  ${refused.join("\n  ")}\n`,
     );
+    summarized = true;
     if (
       !report.ok ||
       waiting.pods.length > 0 ||

@@ -108,7 +108,10 @@ describe("SB-26 the sandbox runs with authentication and RBAC on", () => {
   });
 
   it("SB-26 its components were refused nothing, and it says who they run as", () => {
-    assert.match(output, /authentication and RBAC on; the agents and the controller run as ServiceAccounts/);
+    assert.match(
+      output,
+      /authentication and RBAC on; agents and controller run as ServiceAccounts kube-system\/spiderpool-\{agent,controller\}/,
+    );
     assert.match(output, /^RBAC: no request of the agents or the controller refused$/m);
     assert.match(output, /consistency check: ok/);
   });
