@@ -27,6 +27,8 @@ export interface ControllerConfig {
   tlsCertFile: string | undefined;
   tlsKeyFile: string | undefined;
   tlsCaFile: string | undefined;
+  /** The Secret every replica shares the generated certificate through, when no files are mounted. */
+  tlsSecretName: string;
   enableIPv4: boolean;
   enableIPv6: boolean;
   enableSpiderSubnet: boolean;
@@ -143,6 +145,7 @@ export function loadControllerConfig(env: NodeJS.ProcessEnv = process.env, confP
     tlsCertFile: opt("SPIDERPOOL_TS_TLS_SERVER_CERT"),
     tlsKeyFile: opt("SPIDERPOOL_TS_TLS_SERVER_KEY"),
     tlsCaFile: opt("SPIDERPOOL_TS_TLS_CA_CERT"),
+    tlsSecretName: e.str("SPIDERPOOL_TS_TLS_SECRET_NAME", "spiderpool-controller-webhook-tls"),
     enableIPv4: conf.enableIPv4 ?? true,
     enableIPv6: conf.enableIPv6 ?? true,
     enableSpiderSubnet: conf.enableSpiderSubnet ?? true,

@@ -404,6 +404,7 @@ export class SpiderpoolController {
       ...(c.tlsCertFile !== undefined ? { certFile: c.tlsCertFile } : {}),
       ...(c.tlsKeyFile !== undefined ? { keyFile: c.tlsKeyFile } : {}),
       ...(c.tlsCaFile !== undefined ? { caFile: c.tlsCaFile } : {}),
+      secretName: c.tlsSecretName,
       dnsNames: serviceDns,
       ipAddresses: [c.bindAddress === "0.0.0.0" || c.bindAddress === "::" ? "127.0.0.1" : c.bindAddress],
     };
