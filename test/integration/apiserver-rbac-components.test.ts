@@ -21,6 +21,8 @@ const KINDS: Record<string, ResourceType> = {
   ServiceAccount: Resources.serviceaccounts,
   ClusterRole: Resources.clusterroles,
   ClusterRoleBinding: Resources.clusterrolebindings,
+  Role: Resources.roles,
+  RoleBinding: Resources.rolebindings,
 };
 
 describe("issue 20: the agent and the controller under the project's own ClusterRoles", () => {
