@@ -12,9 +12,11 @@ import { SpiderCoordinatorKind } from "../../src/api/coordinator.ts";
 import { SpiderIPPoolKind } from "../../src/api/ippool.ts";
 import { SpiderMultusConfigKind } from "../../src/api/multusconfig.ts";
 import { SpiderSubnetKind } from "../../src/api/subnet.ts";
-import { Resources, resourceTypeOf, type KubeObject } from "../../src/kube/index.ts";
+import { resourceTypeOf, type KubeObject, type ResourceType } from "../../src/kube/index.ts";
 import { eventually, startApiServer, type Harness } from "../support/apiserver.ts";
 import { NAMESPACE, objects, ROOT, template } from "../support/chart.ts";
+
+const ENDPOINTS: ResourceType = { group: "", version: "v1", plural: "endpoints", kind: "Endpoints", namespaced: true };
 
 interface Container {
   command?: string[];
@@ -76,18 +78,20 @@ describe("the chart's spiderpool-init Job (issue 21)", () => {
     let stdout = "";
     child.stdout?.on("data", (d: Buffer) => (stdout += d.toString()));
     child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number>((resolve) => child.on("exit", (code) => resolve(code ?? -1)));
+    let code: number | null | undefined;
+    child.on("exit", (c) => (code = c));
     try {
-      // Nothing is created before the controller serves (here: holds its Lease).
+      // Nothing is created before the controller serves: its Service's Endpoints have an address.
       await eventually(() => stdout.includes("waiting for spiderpool-controller"), 10_000, "a logged wait");
       assert.equal((await h.client.listAll(resourceTypeOf(SpiderCoordinatorKind))).items.length, 0);
-      await h.client.create(Resources.leases, {
-        apiVersion: "coordination.k8s.io/v1",
-        kind: "Lease",
-        metadata: { name: "spiderpool-controller-leases", namespace: NAMESPACE },
-        spec: { holderIdentity: "spiderpool-controller-0" },
+      await h.client.create(ENDPOINTS, {
+        apiVersion: "v1",
+        kind: "Endpoints",
+        metadata: { name: "spiderpool-controller", namespace: NAMESPACE },
+        subsets: [{ addresses: [{ ip: "192.0.2.5" }], ports: [{ name: "webhook", port: 5722 }] }],
       } as KubeObject);
-      assert.equal(await exited, 0, stdout + stderr);
+      await eventually(() => code !== undefined, 20_000, "spiderpool-init done");
+      assert.equal(code, 0, stdout + stderr);
     } finally {
       child.kill();
     }
