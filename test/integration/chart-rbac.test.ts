@@ -268,7 +268,7 @@ describe("the chart's RBAC and the daemons' requests (issue 21)", { skip: !shimB
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
 
-  it("issue 21: a whole allocate/auto-pool/GC/webhook cycle makes no request the chart forbids", async () => {
+  it("issue 21: a whole allocate/auto-pool/GC/webhook/SMC/coordinator/init cycle makes no request the chart forbids", async () => {
     const c = { h, nodes: [{ name: "node1", socket: join(dir, "agent.sock") }], dir } as unknown as Cluster;
     const socket = join(dir, "agent.sock");
     await h.client.create(SUBNETS, {

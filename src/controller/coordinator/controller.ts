@@ -12,12 +12,12 @@ import { join } from "node:path";
 import type { Logger } from "pino";
 import { SpiderCoordinatorKind, type SpiderCoordinator } from "../../api/coordinator.ts";
 import { SPIDER_FINALIZER } from "../../api/group.ts";
-import { SpiderpoolError } from "../../errors/base.ts";
 import type { KubeClient, KubeObject } from "../../kube/client.ts";
 import { isNotFound } from "../../kube/errors.ts";
 import { Informer } from "../../kube/informer.ts";
 import { Resources, resourceTypeOf, type ResourceType } from "../../kube/resources.ts";
 import type { EventRecorder } from "../events.ts";
+import { NotLeaderError } from "../not-leader.ts";
 import { WorkQueue } from "../workqueue.ts";
 import {
   cniTypeFromConfigs,
@@ -42,10 +42,6 @@ interface OptionalKind {
   onEvent: () => void;
   /** Which events count: Calico IPPool updates do, CiliumPodIPPool and ServiceCIDR updates do not. */
   updates: boolean;
-}
-
-class NotLeaderError extends SpiderpoolError {
-  readonly code = "ERR_NOT_LEADER";
 }
 
 export interface CoordinatorControllerOptions {

@@ -16,6 +16,7 @@ import { isAlreadyExists, isConflict, isNotFound } from "../../kube/errors.ts";
 import type { Informer } from "../../kube/informer.ts";
 import { resourceTypeOf } from "../../kube/resources.ts";
 import type { EventRecorder } from "../events.ts";
+import { NotLeaderError } from "../not-leader.ts";
 import { WorkQueue } from "../workqueue.ts";
 import { nadName } from "./nad-config.ts";
 import { planNad } from "./plan.ts";
@@ -25,11 +26,6 @@ export const NADS = resourceTypeOf(NetworkAttachmentDefinitionKind);
 /** The NAD is terminating; retried until it is gone. */
 export class NadTerminatingError extends SpiderpoolError {
   readonly code = "ERR_NAD_TERMINATING";
-}
-
-/** Lost leadership before writing: the new leader reconciles the SMC. */
-class NotLeaderError extends SpiderpoolError {
-  readonly code = "ERR_NOT_LEADER";
 }
 
 export interface MultusConfigControllerOptions {
