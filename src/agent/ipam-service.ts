@@ -4,6 +4,7 @@
  * this module is where the real ones are made.
  */
 import type { Logger } from "pino";
+import { explainPod, type Explanation } from "../ipam/explain.ts";
 import { systemClock, type Clock } from "../kube/clock.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { KubeEndpointStore, type EndpointStore } from "../poolstore/endpoint-store.ts";
@@ -29,6 +30,15 @@ export interface ServiceDeps {
   clock?: Clock;
 }
 
+export interface ExplainQuery {
+  podNamespace: string;
+  podName: string;
+  ifName?: string;
+  /** The netconf's default pools, which only the CNI call carries. */
+  defaultIPv4IPPool?: string[];
+  defaultIPv6IPPool?: string[];
+}
+
 export class IpamService {
   readonly #d: ServiceDeps;
   readonly writers: PoolWriters;
@@ -36,6 +46,7 @@ export class IpamService {
   readonly #memo = new PodMemo();
   readonly #add: AddFlow;
   readonly #del: DelFlow;
+  readonly #owners: KubeOwnerResolver;
 
   constructor(deps: ServiceDeps) {
     this.#d = deps;
@@ -46,11 +57,12 @@ export class IpamService {
     // Our own status writes come back on the watch; the writer holds them already.
     deps.cache.pools.recognize((meta) => this.writers.peek(meta.name ?? "")?.held(meta));
     this.#endpoints = new KubeEndpointStore(deps.client, ENDPOINTS);
+    this.#owners = new KubeOwnerResolver(deps.client, deps.config, clock);
     const flow: FlowDeps = {
       view: deps.cache,
       endpoints: this.#endpoints,
       writers: this.writers,
-      owners: new KubeOwnerResolver(deps.client, deps.config, clock),
+      owners: this.#owners,
       clock,
       config: deps.config,
       client: deps.client,
@@ -93,6 +105,40 @@ export class IpamService {
   /** Pods that may already have an ADD behind them (they were on the node when the agent started). */
   knownPods(uids: readonly string[]): void {
     this.#memo.known(uids);
+  }
+
+  /**
+   * `GET /v1/explain`: the pool selection an ADD of this pod would make here now, from this
+   * agent's cache and configuration (src/ipam/explain.ts). Undefined when the pod is unknown.
+   */
+  async explain(q: ExplainQuery): Promise<Explanation | undefined> {
+    const { cache, config } = this.#d;
+    const pod = await cache.getPod(q.podNamespace, q.podName);
+    if (pod === undefined) return undefined;
+    const ns = await cache.getNamespace(q.podNamespace);
+    return explainPod({
+      pod,
+      top: await this.#owners.top(pod),
+      namespace: { labels: ns?.metadata.labels ?? {}, annotations: ns?.metadata.annotations ?? {} },
+      nodeLabels: cache.nodeLabels(pod.spec?.nodeName ?? config.nodeName),
+      pools: cache.pools.list(),
+      reserved: { 4: cache.reservedSet(4), 6: cache.reservedSet(6) },
+      ifName: q.ifName ?? "eth0",
+      netconf: {
+        defaultIPv4IPPool: q.defaultIPv4IPPool ?? [],
+        defaultIPv6IPPool: q.defaultIPv6IPPool ?? [],
+        cleanGateway: false,
+      },
+      config: {
+        enableIPv4: config.enableIPv4,
+        enableIPv6: config.enableIPv6,
+        enableSpiderSubnet: config.enableSpiderSubnet,
+        enableAutoPoolForApplication: config.enableAutoPoolForApplication,
+        agentNamespace: config.podNamespace,
+        clusterNetwork: config.multusClusterNetwork,
+        maxRecords: config.maxAllocatedIPs,
+      },
+    });
   }
 
   async allocate(req: AddRequest, log: Logger): Promise<AddResponse> {

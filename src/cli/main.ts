@@ -1,6 +1,7 @@
 /** spiderpoolctl: the command-line entry point. */
 import { APISERVER_USAGE, runApiServer } from "./apiserver.ts";
 import { CHECK_USAGE, runCheck } from "./check.ts";
+import { EXPLAIN_USAGE, runExplain } from "./explain.ts";
 import { INIT_USAGE, runInitCommand } from "./init.ts";
 import { runSandbox, SANDBOX_USAGE } from "./sandbox.ts";
 import { UsageError } from "./usage.ts";
@@ -12,6 +13,7 @@ commands:
   apiserver   run the embedded Kubernetes-compatible API server (tests, benchmarks, sandbox)
   check       check a cluster's IPAM state for consistency (exit 0 only when consistent)
   init        spiderpool-init: the default SpiderCoordinator, pools and default-CNI SpiderMultusConfig
+  explain     why a pod gets (or does not get) its addresses: the agent's pool selection, step by step
 
 Run 'spiderpoolctl <command> --help' for a command's options.
 `;
@@ -28,6 +30,8 @@ export async function main(argv: string[]): Promise<number> {
         return await runCheck(rest);
       case "init":
         return await runInitCommand(rest);
+      case "explain":
+        return await runExplain(rest);
       case undefined:
       case "help":
       case "--help":
@@ -41,7 +45,7 @@ export async function main(argv: string[]): Promise<number> {
     const usageLike = err instanceof UsageError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
     if (usageLike) {
       process.stderr.write(
-        `spiderpoolctl: ${(err as Error).message}\n\n${command === "apiserver" ? APISERVER_USAGE : command === "sandbox" ? SANDBOX_USAGE : command === "check" ? CHECK_USAGE : command === "init" ? INIT_USAGE : USAGE}`,
+        `spiderpoolctl: ${(err as Error).message}\n\n${command === "apiserver" ? APISERVER_USAGE : command === "sandbox" ? SANDBOX_USAGE : command === "check" ? CHECK_USAGE : command === "init" ? INIT_USAGE : command === "explain" ? EXPLAIN_USAGE : USAGE}`,
       );
       return 2;
     }
