@@ -14,6 +14,7 @@ SPIDERPOOL_DEBS=(
   "/bin/busybox|busybox-static"
   # Tests read the reply-path marks (nf_tables, ADR 0009) back with a decoder that is not ours.
   "/usr/sbin/nft|nftables"
+  "/usr/bin/promtool|prometheus"
 )
 
 ensure_debs() {
