@@ -21,6 +21,7 @@ import { Resources } from "../../kube/resources.ts";
 import { SpiderMultusConfigKind } from "../../api/multusconfig.ts";
 import { mutateReservedIP, validateReservedIP } from "./reservedip.ts";
 import { mutateSubnet, validateSubnet } from "./subnet.ts";
+import { poolStrandingWarnings } from "./stranding-reads.ts";
 import type { AdmissionRequestV1, WebhookRoute } from "./server.ts";
 
 const SUBNETS = resourceTypeOf(SpiderSubnetKind);
@@ -67,6 +68,12 @@ export function webhookRoutes(
           },
           cfg,
         );
+      },
+      warn: async (r) => {
+        const object = asPool(r.object);
+        const oldObject = asPool(r.oldObject);
+        if (r.operation !== "UPDATE" || object === undefined || oldObject === undefined) return [];
+        return poolStrandingWarnings(client, oldObject, object);
       },
     },
     {
