@@ -1,7 +1,8 @@
 // `kubectl apply --dry-run=server` of a SpiderIPPool change, through the embedded API server
 // and the controller's webhooks: a change that would strand running pods or a StatefulSet
 // prints admission warnings naming them and changes nothing; a harmless change prints none;
-// a change that frees an address in use stays refused.
+// a change that frees an address in use stays refused. The same for a SpiderSubnet shrunk
+// below what its auto-created pools need.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -15,6 +16,8 @@ import { WebhookServer } from "../../src/controller/webhooks/server.ts";
 import { loadOrGenerateTls } from "../../src/controller/webhooks/tls.ts";
 import { Resources } from "../../src/kube/index.ts";
 import { POOLS } from "../../src/poolstore/pool-writer.ts";
+import { SUBNETS } from "../../src/poolstore/auto-pool.ts";
+import type { SpiderSubnet } from "../../src/api/subnet.ts";
 import { startApiServer, type Harness } from "../support/apiserver.ts";
 import { createPod } from "../support/cluster.ts";
 import { writeRecord } from "../support/controller.ts";
@@ -48,7 +51,7 @@ describe("SpiderIPPool changes that would strand workloads: warnings on kubectl 
       webhookRoutes(h.client, {
         enableIPv4: true,
         enableIPv6: true,
-        enableSpiderSubnet: false,
+        enableSpiderSubnet: true,
         enableValidatingResourcesDeletedWebhook: true,
       }),
       () => undefined,
@@ -137,6 +140,81 @@ describe("SpiderIPPool changes that would strand workloads: warnings on kubectl 
     const r = await dryRun("route.yaml", "  routes:\n    - dst: 203.0.113.0/24\n      gw: 192.0.2.1\n");
     assert.equal(r.code, 0, r.stderr);
     assert.doesNotMatch(r.stderr, /Warning/);
+  });
+
+  it("a SpiderSubnet shrunk below what its auto-created pool's application needs: a warning naming both", async () => {
+    const subnetYaml = (ips: string): string => `apiVersion: spiderpool.spidernet.io/v2beta1
+kind: SpiderSubnet
+metadata:
+  name: s
+spec:
+  subnet: 198.51.100.0/24
+  ipVersion: 4
+  ips: ["${ips}"]
+`;
+    assert.equal(
+      (await kubectl(["apply", "-f", file("subnet.yaml", subnetYaml("198.51.100.10-198.51.100.40"))])).code,
+      0,
+    );
+    await h.client.create(Resources.deployments, {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "api", namespace: "default" },
+      spec: {
+        replicas: 6,
+        selector: { matchLabels: { app: "api" } },
+        template: { metadata: { labels: { app: "api" } }, spec: { containers: [{ name: "c", image: "pause" }] } },
+      },
+    });
+    // The subnet controller records an auto-pool's addresses before the pool is created.
+    const sub = await h.client.get<SpiderSubnet>(SUBNETS, "s");
+    await h.client.updateStatus(SUBNETS, {
+      ...sub,
+      status: {
+        controlledIPPools: JSON.stringify({
+          "auto4-api-eth0-12345": {
+            ips: ["198.51.100.10-198.51.100.12"],
+            application: "apps_v1_Deployment_default_api",
+          },
+        }),
+        allocatedIPCount: 3,
+      },
+    });
+    await h.client.create(POOLS, {
+      apiVersion: "spiderpool.spidernet.io/v2beta1",
+      kind: "SpiderIPPool",
+      metadata: {
+        name: "auto4-api-eth0-12345",
+        labels: {
+          "ipam.spidernet.io/owner-spider-subnet": "s",
+          "ipam.spidernet.io/owner-application-gv": "apps_v1",
+          "ipam.spidernet.io/owner-application-kind": "Deployment",
+          "ipam.spidernet.io/owner-application-namespace": "default",
+          "ipam.spidernet.io/owner-application-name": "api",
+        },
+        annotations: { "ipam.spidernet.io/ippool-ip-number": "+2" },
+      },
+      spec: { subnet: "198.51.100.0/24", ipVersion: 4, ips: ["198.51.100.10-198.51.100.12"] },
+    } as SpiderIPPool);
+    const r = await kubectl([
+      "apply",
+      "--dry-run=server",
+      "-f",
+      file("subnet-shrunk.yaml", subnetYaml("198.51.100.10-198.51.100.14")),
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      /Warning: SpiderSubnet s: leaves 2 free addresses, but its auto-created pools need 5 more to reach their applications' sizes: auto4-api-eth0-12345 of Deployment default\/api \(3 of 8\)/,
+    );
+    const roomy = await kubectl([
+      "apply",
+      "--dry-run=server",
+      "-f",
+      file("subnet-ok.yaml", subnetYaml("198.51.100.10-198.51.100.30")),
+    ]);
+    assert.equal(roomy.code, 0, roomy.stderr);
+    assert.doesNotMatch(roomy.stderr, /Warning/);
   });
 
   it("freeing an address in use stays refused", async () => {

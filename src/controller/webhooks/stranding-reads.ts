@@ -18,7 +18,10 @@ import {
 import { parseAllocatedIPs } from "../../ipam/pool-state.ts";
 import { isNotFound, Resources, type KubeClient, type KubeObject } from "../../kube/index.ts";
 import { APP_RESOURCES } from "../../poolstore/auto-pool.ts";
-import { poolChangeWarnings, type StatefulSetLike, type StrandingPod } from "./stranding.ts";
+import { LABEL_OWNER_SPIDER_SUBNET } from "../../api/annotations/index.ts";
+import type { SpiderSubnet } from "../../api/subnet.ts";
+import { POOLS } from "../../poolstore/pool-writer.ts";
+import { poolChangeWarnings, subnetChangeWarnings, type StatefulSetLike, type StrandingPod } from "./stranding.ts";
 
 type Labelled = { metadata: ObjectMeta } & KubeObject;
 
@@ -79,4 +82,24 @@ async function autoPoolWant(
     app: `${kind} ${app.namespace}/${app.name}`,
     desired: desiredIPNumber(parsePoolIPNumber(text), replicasOf(kind, w), 0),
   };
+}
+
+export async function subnetStrandingWarnings(
+  client: KubeClient,
+  old: SpiderSubnet,
+  next: SpiderSubnet,
+): Promise<string[]> {
+  if (JSON.stringify(old.spec) === JSON.stringify(next.spec)) return [];
+  const all = (await client.listAll<SpiderIPPool>(POOLS, { limit: 500 })).items;
+  const mine = all.filter((p) => p.spec.subnet === next.spec.subnet && p.metadata.deletionTimestamp === undefined);
+  const pools = await Promise.all(
+    mine.map(async (pool) => {
+      const want =
+        pool.metadata.labels?.[LABEL_OWNER_SPIDER_SUBNET] === next.metadata.name
+          ? await autoPoolWant(client, pool)
+          : undefined;
+      return want === undefined ? { pool } : { pool, want };
+    }),
+  );
+  return subnetChangeWarnings({ old, next, pools });
 }

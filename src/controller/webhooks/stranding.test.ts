@@ -2,7 +2,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { SpiderIPPool } from "../../api/ippool.ts";
-import { poolChangeWarnings, type StatefulSetLike, type StrandingInput, type StrandingPod } from "./stranding.ts";
+import type { SpiderSubnet } from "../../api/subnet.ts";
+import {
+  poolChangeWarnings,
+  subnetChangeWarnings,
+  type StatefulSetLike,
+  type StrandingInput,
+  type StrandingPod,
+} from "./stranding.ts";
 
 const pool = (spec: Partial<SpiderIPPool["spec"]>, records: Record<string, [string, string]> = {}): SpiderIPPool => ({
   apiVersion: "spiderpool.spidernet.io/v2beta1",
@@ -176,5 +183,41 @@ describe("pool changes that would strand workloads warn; harmless changes do not
       ),
     );
     assert.match(got[0] ?? "", /13 running pod\(s\).*app\/w-09 and 3 more$/);
+  });
+});
+
+describe("subnet changes that leave its auto-created pools no room to grow warn", () => {
+  const subnet = (ips: string[]): SpiderSubnet => ({
+    apiVersion: "spiderpool.spidernet.io/v2beta1",
+    kind: "SpiderSubnet",
+    metadata: { name: "s" },
+    spec: { subnet: "192.0.2.0/24", ips },
+  });
+  const auto = pool({ ips: ["192.0.2.10-192.0.2.12"] });
+  const want = { app: "Deployment app/web", desired: 8 };
+  it("free space below what the auto-pools need: a warning naming pool and application", () => {
+    const got = subnetChangeWarnings({
+      old: subnet(["192.0.2.10-192.0.2.40"]),
+      next: subnet(["192.0.2.10-192.0.2.14"]),
+      pools: [{ pool: auto, want }],
+    });
+    assert.deepEqual(got, [
+      "SpiderSubnet s: leaves 2 free addresses, but its auto-created pools need 5 more to reach their applications' sizes: p of Deployment app/web (3 of 8)",
+    ]);
+  });
+  it("still room, more room, or no auto-pool short of its size: none", () => {
+    const old = subnet(["192.0.2.10-192.0.2.40"]);
+    assert.deepEqual(
+      subnetChangeWarnings({ old, next: subnet(["192.0.2.10-192.0.2.20"]), pools: [{ pool: auto, want }] }),
+      [],
+    );
+    assert.deepEqual(
+      subnetChangeWarnings({ old, next: subnet(["192.0.2.10-192.0.2.90"]), pools: [{ pool: auto, want }] }),
+      [],
+    );
+    assert.deepEqual(
+      subnetChangeWarnings({ old, next: subnet(["192.0.2.10-192.0.2.12"]), pools: [{ pool: auto }] }),
+      [],
+    );
   });
 });

@@ -9,7 +9,10 @@
  *   re-creation, fails with the agent's filter reason, which the warning quotes
  *   (src/ipam/filter.ts, the agent's own check).
  *
- * Changes that free an address in use stay refused by validatePool. Pure: the route reads
+ * - a SpiderSubnet's `ips`/`excludeIPs` leaving fewer free addresses than its auto-created
+ *   pools need to grow to their applications' sizes.
+ *
+ * Changes that free an address in use stay refused by validatePool and validateSubnet. Pure: the route reads
  * the pods, workloads and labels.
  */
 import {
@@ -19,8 +22,9 @@ import {
   parseIPPoolsAnnotation,
 } from "../../api/annotations/index.ts";
 import type { SpiderIPPool } from "../../api/ippool.ts";
+import type { SpiderSubnet } from "../../api/subnet.ts";
 import type { ObjectMeta } from "../../api/meta.ts";
-import { parseCIDR } from "../../ip/index.ts";
+import { IPRangeSet, parseCIDR } from "../../ip/index.ts";
 import { familyContext } from "../../ipam/family-plan.ts";
 import { filterRefusal, type FilterCheck } from "../../ipam/filter.ts";
 import { controllerOf, isPodAlive } from "../../ipam/pod.ts";
@@ -160,4 +164,48 @@ export function poolChangeWarnings(i: StrandingInput): string[] {
     );
   }
   return out;
+}
+
+export interface SubnetStrandingInput {
+  old: SpiderSubnet;
+  next: SpiderSubnet;
+  /** The subnet's pools (same CIDR, live), each with what its application wants when it is an auto-pool. */
+  pools: ReadonlyArray<{ pool: SpiderIPPool; want?: { app: string; desired: number } }>;
+}
+
+function freeOf(s: SpiderSubnet, pools: readonly SpiderIPPool[]): number | undefined {
+  try {
+    const family = parseCIDR(s.spec.subnet).family;
+    let free = IPRangeSet.parse(family, s.spec.ips ?? []).subtract(IPRangeSet.parse(family, s.spec.excludeIPs ?? []));
+    for (const p of pools) free = free.subtract(poolAddresses(p.spec).effective);
+    return Number(free.size);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A SpiderSubnet change that leaves fewer free addresses than its auto-created pools need to
+ * reach their applications' sizes: the next scale-up of those applications fails.
+ */
+export function subnetChangeWarnings(i: SubnetStrandingInput): string[] {
+  if (JSON.stringify(i.old.spec) === JSON.stringify(i.next.spec)) return [];
+  const pools = i.pools.map((p) => p.pool);
+  const before = freeOf(i.old, pools);
+  const after = freeOf(i.next, pools);
+  if (after === undefined || (before !== undefined && after >= before)) return [];
+  const short: string[] = [];
+  let need = 0;
+  for (const { pool, want } of i.pools) {
+    if (want === undefined) continue;
+    const size = effectiveSize(pool) ?? 0;
+    if (want.desired > size) {
+      need += want.desired - size;
+      short.push(`${pool.metadata.name ?? ""} of ${want.app} (${size} of ${want.desired})`);
+    }
+  }
+  if (need <= after) return [];
+  return [
+    `SpiderSubnet ${i.next.metadata.name ?? ""}: leaves ${after} free addresses, but its auto-created pools need ${need} more to reach their applications' sizes: ${names(short)}`,
+  ];
 }
