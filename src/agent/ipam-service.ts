@@ -16,6 +16,7 @@ import { AgentCache, ENDPOINTS } from "./cache.ts";
 import type { AgentConfig } from "./config.ts";
 import { DelFlow, type DelOutcome, type DelRequest } from "./del-flow.ts";
 import { PodMemo, type FlowDeps } from "./flow-deps.ts";
+import { IpEvents } from "./ip-events.ts";
 import type { AgentMetrics } from "./metrics.ts";
 
 export type { AddRequest, AddResponse } from "./add-flow.ts";
@@ -47,6 +48,7 @@ export class IpamService {
   readonly #add: AddFlow;
   readonly #del: DelFlow;
   readonly #owners: KubeOwnerResolver;
+  readonly #events: IpEvents | undefined;
 
   constructor(deps: ServiceDeps) {
     this.#d = deps;
@@ -58,6 +60,18 @@ export class IpamService {
     deps.cache.pools.recognize((meta) => this.writers.peek(meta.name ?? "")?.held(meta));
     this.#endpoints = new KubeEndpointStore(deps.client, ENDPOINTS);
     this.#owners = new KubeOwnerResolver(deps.client, deps.config, clock);
+    this.#events =
+      deps.config.ipEventsBurst > 0
+        ? new IpEvents({
+            client: deps.client,
+            component: "spiderpool-agent",
+            log: deps.log,
+            clock,
+            registry: deps.metrics.registry,
+            burst: deps.config.ipEventsBurst,
+            perSecond: deps.config.ipEventsPerMinute / 60,
+          })
+        : undefined;
     const flow: FlowDeps = {
       view: deps.cache,
       endpoints: this.#endpoints,
@@ -150,6 +164,7 @@ export class IpamService {
     try {
       const out = await this.#add.add(req, log);
       metrics.allocationDuration.observe((performance.now() - started) / 1000);
+      this.#events?.allocated({ namespace: req.podNamespace, name: req.podName, uid: req.podUid }, out.ips);
       return out;
     } catch (err) {
       metrics.allocationFailures.inc({ reason: (err as { code?: string }).code ?? "ERR_INTERNAL" });
@@ -166,6 +181,8 @@ export class IpamService {
     try {
       const out = await this.#del.release(req, log);
       metrics.releaseDuration.observe((performance.now() - started) / 1000);
+      if (out === "released")
+        this.#events?.released({ namespace: req.podNamespace, name: req.podName, uid: req.podUid }, req.containerID);
       return out;
     } catch (err) {
       metrics.releaseFailures.inc({ reason: (err as { code?: string }).code ?? "ERR_INTERNAL" });

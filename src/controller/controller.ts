@@ -32,6 +32,7 @@ import { CoordinatorStatusController, COORDINATORS } from "./coordinator/control
 import type { SpiderCoordinator } from "../api/coordinator.ts";
 import { SpiderMultusConfigKind, type SpiderMultusConfig } from "../api/multusconfig.ts";
 import { CapacityGauges } from "./capacity.ts";
+import { GcEvents } from "./gc-events.ts";
 import { ControllerMetrics } from "./metrics.ts";
 import { reconcilePool } from "./pool-status.ts";
 import { reconcileSubnet } from "./subnet-status.ts";
@@ -99,6 +100,7 @@ export class SpiderpoolController {
   #ready = false;
   #subnetPass: NodeJS.Timeout | undefined;
   #stopping = false;
+  readonly #gcEvents: GcEvents;
 
   constructor(o: ControllerOptions) {
     this.#o = o;
@@ -150,6 +152,7 @@ export class SpiderpoolController {
       });
     }
     this.events = new EventRecorder(o.client, "spiderpool-controller", this.log.child({ part: "events" }));
+    this.#gcEvents = new GcEvents(this.events, o.clock ?? systemClock, this.metrics.registry);
     if (o.config.enableMultusConfig) {
       this.#smcs = new Informer<SpiderMultusConfig>(o.client, resourceTypeOf(SpiderMultusConfigKind), {
         onError: onError("spidermultusconfigs"),
@@ -229,6 +232,8 @@ export class SpiderpoolController {
       metrics: {
         reclaimed: (reason, n) => this.metrics.reclaimed(reason, n),
         failed: () => this.metrics.gcFailures.inc(),
+        reclaimedAddresses: (podRef, podUid, pool, ips, reason) =>
+          this.#gcEvents.reclaimed(podRef, podUid, pool, ips, reason),
       },
       log: this.log.child({ part: "gc" }),
     });
