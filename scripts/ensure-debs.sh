@@ -15,6 +15,8 @@ SPIDERPOOL_DEBS=(
   # Tests read the reply-path marks (nf_tables, ADR 0009) back with a decoder that is not ours.
   "/usr/sbin/nft|nftables"
   "/usr/bin/promtool|prometheus"
+  # The pool grid of spiderpoolctl top pools --html is checked in a real headless browser.
+  "/usr/bin/chromium|chromium"
 )
 
 ensure_debs() {

@@ -3,6 +3,7 @@
  * free) with the counts the controller exports (src/ipam/capacity.ts), and its forecast
  * when the controller's metrics URL is given.
  */
+import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import type { SpiderIPPool } from "../api/ippool.ts";
 import { SpiderReservedIPKind, type SpiderReservedIP } from "../api/reservedip.ts";
@@ -14,6 +15,7 @@ import { inClusterConfig, loadKubeconfig } from "../kube/config.ts";
 import { resourceTypeOf } from "../kube/resources.ts";
 import { SUBNETS } from "../poolstore/auto-pool.ts";
 import { POOLS } from "../poolstore/pool-writer.ts";
+import { gridOf, renderGridHtml } from "./pool-grid.ts";
 import { UsageError } from "./usage.ts";
 
 export const TOP_USAGE = `usage: spiderpoolctl top pools [options]
@@ -25,6 +27,8 @@ with the counts, sorted fullest first.
   --metrics URL        spiderpool-controller's metrics (http://HOST:5721/metrics): adds the
                        net allocation rate and the forecast hours to exhaustion
   --width N            bar width in characters (default 30)
+  --html FILE          also write a page drawing each pool's addresses as a grid (state by
+                       colour, the holder on hover)
   -o, --output text|json
 `;
 
@@ -114,6 +118,7 @@ export async function runTop(argv: string[], out: { write(s: string): unknown } 
       metrics: { type: "string" },
       width: { type: "string", default: "30" },
       output: { type: "string", short: "o", default: "text" },
+      html: { type: "string" },
     },
     strict: true,
   });
@@ -158,6 +163,10 @@ export async function runTop(argv: string[], out: { write(s: string): unknown } 
         subnet: s.spec.subnet,
         capacity: subnetCapacity(s, pools.items, reserved[fam(s.spec.subnet)]),
       });
+    }
+    if (values.html !== undefined) {
+      const grids = pools.items.map((p) => gridOf(p, reserved[fam(p.spec.subnet)]));
+      writeFileSync(values.html, renderGridHtml(grids, new Date().toISOString()));
     }
     out.write(
       values.output === "json"
