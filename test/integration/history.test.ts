@@ -64,6 +64,12 @@ describe("address history: Events on the pod and spiderpoolctl history", () => {
     return text;
   }
 
+  async function historyJson(arg: string): Promise<string> {
+    let text = "";
+    await runHistory([arg, "--kubeconfig", kubeconfig, "-o", "json"], { write: (s: string) => (text += s) });
+    return text;
+  }
+
   async function until(cond: () => Promise<boolean>, what: string): Promise<void> {
     const deadline = Date.now() + 10_000;
     while (!(await cond())) {
@@ -107,5 +113,55 @@ describe("address history: Events on the pod and spiderpoolctl history", () => {
     assert.doesNotMatch(gc, /holds now/);
     const byPod = await history("default/a");
     assert.match(byPod, /allocated[\s\S]*released/);
+  });
+
+  it("a StatefulSet pod re-created: its address stays, and both pods' allocations are in its history", async () => {
+    const sts: KubeObject = await c.h.client.create(Resources.statefulsets, {
+      apiVersion: "apps/v1",
+      kind: "StatefulSet",
+      metadata: { name: "db", namespace: "default" },
+      spec: { replicas: 1 },
+    });
+    const owner = {
+      apiVersion: "apps/v1",
+      kind: "StatefulSet",
+      name: "db",
+      uid: String(sts.metadata?.uid),
+      controller: true,
+    };
+    const first = await createPod(c.h, { name: "db-0", node: "node1", phase: "Pending", annotations: anno, owner });
+    await until(
+      async () => (await agent().cache.getPod("default", "db-0"))?.metadata.uid === first.metadata?.uid,
+      "db-0",
+    );
+    const ip = (await agent().service.allocate(req(first), silent)).ips[0]?.address.split("/")[0] ?? "";
+    await c.h.client.delete(Resources.pods, "db-0", { namespace: "default" });
+    // The StatefulSet still wants db-0: the DEL keeps its address for the next db-0.
+    assert.equal(await agent().service.release(req(first), silent), "kept");
+    const second = await createPod(c.h, { name: "db-0", node: "node1", phase: "Pending", annotations: anno, owner });
+    await until(
+      async () => (await agent().cache.getPod("default", "db-0"))?.metadata.uid === second.metadata?.uid,
+      "the new db-0",
+    );
+    assert.equal((await agent().service.allocate(req(second), silent)).ips[0]?.address.split("/")[0], ip);
+    await until(async () => ((await history("default/db-0")).match(/allocated/g) ?? []).length === 2, "both Events");
+    const rows = (await history(ip))
+      .trimEnd()
+      .split("\n")
+      .slice(1)
+      .map((l) => l.split(/\s{2,}/).slice(1, 3));
+    // The address was d's before (reclaimed by the GC in the test above), then each db-0's.
+    assert.deepEqual(rows, [
+      ["allocated", "default/d"],
+      ["reclaimed", "default/d"],
+      ["allocated", "default/db-0"],
+      ["allocated", "default/db-0"],
+      ["holds now", "default/db-0"],
+    ]);
+    const json = JSON.parse(await historyJson("default/db-0")) as { entries: Array<{ podUid: string }> };
+    assert.deepEqual(
+      json.entries.map((e) => e.podUid),
+      [first.metadata?.uid, second.metadata?.uid, second.metadata?.uid],
+    );
   });
 });
