@@ -14,10 +14,15 @@ SPIDERPOOL_DEBS=(
   "/bin/busybox|busybox-static"
   # Tests read the reply-path marks (nf_tables, ADR 0009) back with a decoder that is not ours.
   "/usr/sbin/nft|nftables"
+  "/usr/bin/unzip|unzip"
   "/usr/bin/promtool|prometheus"
   # The pool grid of spiderpoolctl top pools --html is checked in a real headless browser.
   "/usr/bin/chromium|chromium"
 )
+# The image level (test/e2e/image.test.ts) runs only in CI or when asked; only then its tools.
+if [ "${CI:-}" = "true" ] || [ "${SPIDERPOOL_IMAGE_TEST:-}" = "1" ]; then
+  SPIDERPOOL_DEBS+=("/usr/bin/mmdebstrap|mmdebstrap" "/usr/bin/buildah|buildah" "/usr/bin/podman|podman" "/usr/sbin/runc|runc")
+fi
 
 ensure_debs() {
   local missing=() entry probe pkg

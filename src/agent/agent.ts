@@ -96,6 +96,7 @@ export class SpiderpoolAgent {
       config: opts.config,
       metrics: this.metrics,
       log: this.log,
+      ...(opts.hostNetwork !== undefined ? { host: opts.hostNetwork.network } : {}),
     });
     const hostNet = opts.hostNetwork;
     if (hostNet !== undefined) {
@@ -244,20 +245,20 @@ export class SpiderpoolAgent {
         return { status: 200, body: "" };
       }
       const list = (k: string): string[] => (Array.isArray(a[k]) ? (a[k] as string[]) : []);
-      const out = await this.service.allocate(
-        {
-          containerID: str("containerID"),
-          ifName: str("ifName"),
-          netns: str("netNamespace"),
-          podName: str("podName"),
-          podNamespace: str("podNamespace"),
-          podUid: str("podUID"),
-          defaultIPv4IPPool: list("defaultIPv4IPPool"),
-          defaultIPv6IPPool: list("defaultIPv6IPPool"),
-          cleanGateway: a["cleanGateway"] === true,
-        },
-        log,
-      );
+      const addReq = {
+        containerID: str("containerID"),
+        ifName: str("ifName"),
+        netns: str("netNamespace"),
+        podName: str("podName"),
+        podNamespace: str("podNamespace"),
+        podUid: str("podUID"),
+        defaultIPv4IPPool: list("defaultIPv4IPPool"),
+        defaultIPv6IPPool: list("defaultIPv6IPPool"),
+        cleanGateway: a["cleanGateway"] === true,
+      };
+      const out = await this.service.allocate(addReq, log);
+      // The caller of this API probes, as upstream's plugin does; the flags say what to probe.
+      const on = await this.service.detectionFlags(addReq, log);
       return json(200, {
         ips: out.ips.map((i) => ({
           version: i.family,
@@ -265,6 +266,8 @@ export class SpiderpoolAgent {
           nic: i.nic,
           ipPool: i.pool,
           ...(i.gateway !== undefined ? { gateway: i.gateway } : {}),
+          ...(on.gateway ? { enableGatewayDetection: true } : {}),
+          ...(on.ipConflict ? { enableIPConflictDetection: true } : {}),
         })),
         routes: out.routes.map((r) => ({ ifName: r.nic, dst: r.dst, gw: r.gw })),
       });

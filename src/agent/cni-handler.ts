@@ -120,24 +120,23 @@ export async function handleCni(call: CniCall, deps: CniHandlerDeps): Promise<Cn
         );
       }
       try {
-        const res = await service.allocate(
-          {
-            containerID: call.containerID,
-            ifName: call.ifName,
-            netns: call.netns,
-            podName: args.podName,
-            podNamespace: args.podNamespace,
-            podUid: args.podUid ?? "",
-            defaultIPv4IPPool: conf.ipam.defaultIPv4IPPool,
-            defaultIPv6IPPool: conf.ipam.defaultIPv6IPPool,
-            cleanGateway: conf.ipam.cleanGateway,
-          },
-          log,
-        );
+        const addReq = {
+          containerID: call.containerID,
+          ifName: call.ifName,
+          netns: call.netns,
+          podName: args.podName,
+          podNamespace: args.podNamespace,
+          podUid: args.podUid ?? "",
+          defaultIPv4IPPool: conf.ipam.defaultIPv4IPPool,
+          defaultIPv6IPPool: conf.ipam.defaultIPv6IPPool,
+          cleanGateway: conf.ipam.cleanGateway,
+        };
+        const res = await service.allocate(addReq, log);
         const mine = res.ips.filter((i) => i.nic === call.ifName);
         if (mine.length === 0) {
           throw new IpamError("ERR_WRONG_INPUT", `no Interface ${call.ifName} IP allocation found`);
         }
+        await service.detect(addReq, res, log);
         log.info({ ips: mine.map((i) => i.address) }, "allocated");
         return {
           exitCode: 0,

@@ -5,6 +5,10 @@
  */
 import type { Logger } from "pino";
 import { explainPod, type Explanation } from "../ipam/explain.ts";
+import type { HostNetwork } from "../host/network.ts";
+import { isNotFound } from "../kube/errors.ts";
+import { KUBEVIRT_VMIM } from "../kube/resources.ts";
+import { retryTransient } from "../kube/retry.ts";
 import { systemClock, type Clock } from "../kube/clock.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { KubeEndpointStore, type EndpointStore } from "../poolstore/endpoint-store.ts";
@@ -15,6 +19,7 @@ import { AddFlow, type AddRequest, type AddResponse } from "./add-flow.ts";
 import { AgentCache, ENDPOINTS } from "./cache.ts";
 import type { AgentConfig } from "./config.ts";
 import { DelFlow, type DelOutcome, type DelRequest } from "./del-flow.ts";
+import { DetectFlow } from "./detect-flow.ts";
 import { PodMemo, type FlowDeps } from "./flow-deps.ts";
 import { IpEvents } from "./ip-events.ts";
 import type { AgentMetrics } from "./metrics.ts";
@@ -29,6 +34,8 @@ export interface ServiceDeps {
   metrics: AgentMetrics;
   log: Logger;
   clock?: Clock;
+  /** Pod namespaces, for IP-conflict and gateway detection; absent when the host addon is not loadable. */
+  host?: HostNetwork;
 }
 
 export interface ExplainQuery {
@@ -49,6 +56,7 @@ export class IpamService {
   readonly #del: DelFlow;
   readonly #owners: KubeOwnerResolver;
   readonly #events: IpEvents | undefined;
+  readonly #detect: DetectFlow;
 
   constructor(deps: ServiceDeps) {
     this.#d = deps;
@@ -84,6 +92,27 @@ export class IpamService {
     };
     this.#add = new AddFlow(flow, this.#memo);
     this.#del = new DelFlow(flow, this.#memo);
+    this.#detect = new DetectFlow({
+      host: deps.host,
+      clock,
+      view: deps.cache,
+      switches: { ipConflict: deps.config.enableIPConflictDetection, gateway: deps.config.enableGatewayDetection },
+      migrationExists: async (ns, name) => {
+        try {
+          await retryTransient(`GET VirtualMachineInstanceMigration ${ns}/${name}`, () =>
+            deps.client.get(KUBEVIRT_VMIM, name, ns),
+          );
+          return true;
+        } catch (err) {
+          if (isNotFound(err)) return false;
+          throw err;
+        }
+      },
+      release: async (req, log) => {
+        await this.#del.releaseAll(req, log);
+      },
+      metrics: deps.metrics,
+    });
   }
 
   #newWriter(pool: string): PoolWriter {
@@ -172,6 +201,24 @@ export class IpamService {
     } finally {
       this.#memo.leave(key);
     }
+  }
+
+  /**
+   * The CNI ADD's IP-conflict and gateway detection (spec §1.12) for what `allocate` answered;
+   * a conflict or an unreachable gateway releases the allocation and throws.
+   */
+  async detect(req: AddRequest, res: AddResponse, log: Logger): Promise<void> {
+    try {
+      await this.#detect.run(req, res, log);
+    } catch (err) {
+      this.#d.metrics.allocationFailures.inc({ reason: (err as { code?: string }).code ?? "ERR_INTERNAL" });
+      throw err;
+    }
+  }
+
+  /** The detection switches as they apply to this pod (the flags of upstream's JSON answer). */
+  detectionFlags(req: AddRequest, log: Logger): ReturnType<DetectFlow["flags"]> {
+    return this.#detect.flags(req, log);
   }
 
   async release(req: DelRequest, log: Logger): Promise<DelOutcome> {

@@ -12,11 +12,21 @@ import { KubeConfigError } from "../kube/errors.ts";
 import { NetlinkHost } from "../host/netlink-host.ts";
 import { SpiderpoolAgent, type AgentOptions } from "./agent.ts";
 import { AgentConfigError, loadAgentConfig } from "./config.ts";
+import { InstallCniError, installCniBinaries } from "./install-cni.ts";
+import { MultusConfigError } from "./multus-config.ts";
+import { syncMultus, uninstallMultus } from "./multus-sync.ts";
 
 const USAGE = `usage: spiderpool-agent [--config-path FILE]
+       spiderpool-agent install-cni [--source FILE] [--dest DIR]
+       spiderpool-agent multus-config [--conf-dir DIR] [--host-conf-dir DIR] [--cluster-network NAME] [--namespace NS] [--once]
+       spiderpool-agent multus-uninstall [--conf-dir DIR] [--bin-dir DIR]
   Configuration comes from the environment (SPIDERPOOL_*) and conf.yml (default
   /tmp/spiderpool/config-map/conf.yml when it exists); the API server from $KUBECONFIG or
-  the in-cluster service account.
+  the in-cluster service account. \`install-cni\` copies the CNI shim (default
+  /usr/bin/spiderpool-shim) into DIR (default /host/opt/cni/bin) as spiderpool, coordinator
+  and ifacer, each atomically (the chart's init container). \`multus-config\` keeps
+  00-multus.conf and Multus's kubeconfig in DIR (default /host/etc/cni/net.d) up to date
+  every 10 s (the chart's sidecar); \`multus-uninstall\` removes them and the multus binary.
 `;
 
 /**
@@ -34,7 +44,72 @@ function nodeNetwork(log: pino.Logger): Pick<AgentOptions, "hostNetwork"> {
   }
 }
 
+const MULTUS_OPTIONS = {
+  "conf-dir": { type: "string", default: "/host/etc/cni/net.d" },
+  "host-conf-dir": { type: "string", default: "/etc/cni/net.d" },
+  "bin-dir": { type: "string", default: "/host/opt/cni/bin" },
+  "cluster-network": { type: "string", default: "" },
+  namespace: { type: "string", default: "kube-system" },
+  "service-account-dir": { type: "string", default: "/var/run/secrets/kubernetes.io/serviceaccount" },
+  once: { type: "boolean", default: false },
+} as const;
+
+async function multusConfig(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: MULTUS_OPTIONS, strict: true });
+  const o = {
+    confDir: values["conf-dir"],
+    hostConfDir: values["host-conf-dir"],
+    namespace: values.namespace,
+    clusterNetwork: values["cluster-network"],
+    serviceAccountDir: values["service-account-dir"],
+    apiHost: process.env["KUBERNETES_SERVICE_HOST"] ?? "",
+    apiPort: process.env["KUBERNETES_SERVICE_PORT"] ?? "",
+  };
+  if (values.once) {
+    for (const f of syncMultus(o)) process.stdout.write(`wrote ${f}\n`);
+    return 0;
+  }
+  // Every 10 s, as upstream's sidecar: the kubelet rotates the token, and a default CNI
+  // installed after Spiderpool is picked up. A failed pass is logged and retried.
+  let stopping = false;
+  const stop = untilStopSignal().then(() => {
+    stopping = true;
+  });
+  while (!stopping) {
+    try {
+      for (const f of syncMultus(o)) process.stdout.write(`wrote ${f}\n`);
+    } catch (err) {
+      process.stderr.write(`multus-config: ${(err as Error).message}\n`);
+    }
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([stop, new Promise((r) => (timer = setTimeout(r, 10_000)))]);
+    clearTimeout(timer);
+  }
+  return 0;
+}
+
+function multusUninstall(args: string[]): number {
+  const { values } = parseArgs({ args, options: MULTUS_OPTIONS, strict: true });
+  for (const f of uninstallMultus(values["conf-dir"], values["bin-dir"])) process.stdout.write(`removed ${f}\n`);
+  return 0;
+}
+
+function installCni(args: string[]): number {
+  const { values } = parseArgs({
+    args,
+    options: { source: { type: "string" }, dest: { type: "string" } },
+    strict: true,
+  });
+  const results = installCniBinaries(values.source ?? "/usr/bin/spiderpool-shim", values.dest ?? "/host/opt/cni/bin");
+  for (const r of results) process.stdout.write(`${r.name}: ${r.action}\n`);
+  return 0;
+}
+
 async function main(): Promise<number> {
+  const argv = process.argv.slice(2);
+  if (argv[0] === "install-cni") return installCni(argv.slice(1));
+  if (argv[0] === "multus-config") return multusConfig(argv.slice(1));
+  if (argv[0] === "multus-uninstall") return multusUninstall(argv.slice(1));
   const { values } = parseArgs({
     options: { "config-path": { type: "string" }, help: { type: "boolean", short: "h" } },
     strict: true,
@@ -58,6 +133,10 @@ async function main(): Promise<number> {
 await runEntry(
   "spiderpool-agent",
   USAGE,
-  (err) => err instanceof AgentConfigError || err instanceof KubeConfigError,
+  (err) =>
+    err instanceof AgentConfigError ||
+    err instanceof KubeConfigError ||
+    err instanceof InstallCniError ||
+    err instanceof MultusConfigError,
   main,
 );

@@ -71,7 +71,7 @@ export const unsupportedMediaType = (type: string): HttpError =>
   make(
     415,
     "UnsupportedMediaType",
-    `the body of the request was in an unknown format - accepted media types include: application/json, application/merge-patch+json, application/json-patch+json, application/strategic-merge-patch+json (got ${type})`,
+    `the body of the request was in an unknown format - accepted media types include: application/json, application/vnd.kubernetes.protobuf, application/merge-patch+json, application/json-patch+json, application/strategic-merge-patch+json (got ${type})`,
   );
 export const expired = (message: string): HttpError => make(410, "Expired", message);
 export const gone = (message: string): HttpError => make(410, "Gone", message);

@@ -128,8 +128,12 @@ export function jsonPatch(doc: Json, ops: unknown): Json {
         break;
       }
       case "test": {
-        const actual = getAt(root, pointer(op.path));
-        if (!deepEqual(actual, op.value)) {
+        const actual = testedValue(root, op.path);
+        // As evanphx/json-patch, kube-apiserver's library: a missing member equals null
+        // (client-go users such as whereabouts test for null before adding a member).
+        const missing = actual === undefined || actual === null;
+        const wantsNull = op.value === undefined || op.value === null;
+        if (missing ? !wantsNull : !deepEqual(actual, op.value)) {
           throw new PatchError(
             `test failed at '${op.path}': found ${stringifyJson(actual)}, wanted ${stringifyJson(op.value)}`,
           );
@@ -141,6 +145,25 @@ export function jsonPatch(doc: Json, ops: unknown): Json {
     }
   }
   return root;
+}
+
+/**
+ * The value a `test` compares: undefined for a missing member of an existing object; a
+ * missing parent or an index beyond an array fails the operation, as in kube-apiserver.
+ */
+function testedValue(root: Json, path: string): Json {
+  const parts = pointer(path);
+  if (parts.length === 0) return root;
+  const parent = getAt(root, parts.slice(0, -1));
+  const key = parts[parts.length - 1] as string;
+  if (isObj(parent)) return parent[key];
+  if (Array.isArray(parent)) {
+    const idx = Number(key);
+    if (!Number.isInteger(idx) || idx < 0 || idx >= parent.length)
+      throw new PatchError(`test operation does not apply: invalid index '${key}' in '${path}'`);
+    return parent[idx];
+  }
+  throw new PatchError(`test operation does not apply: is missing path: ${path}`);
 }
 
 /** Merge keys of the lists of built-in kinds that strategic merge patches update by key. */

@@ -4,6 +4,10 @@
  */
 import type { PrinterColumn } from "../api/kind.ts";
 import type { Schema } from "./schema.ts";
+import * as core from "./builtin-schemas/core.ts";
+import * as rbac from "./builtin-schemas/rbac.ts";
+import * as workloads from "./builtin-schemas/workloads.ts";
+import * as cluster from "./builtin-schemas/cluster.ts";
 
 export interface ServedResource {
   readonly group: string;
@@ -16,7 +20,7 @@ export interface ServedResource {
   readonly categories: readonly string[];
   readonly namespaced: boolean;
   readonly statusSubresource: boolean;
-  /** CRD schema (custom resources only); built-ins are not schema-validated. */
+  /** The CRD's schema, or a built-in kind's (builtin-schemas/); kinds without one are not validated. */
   readonly schema?: Schema;
   readonly printerColumns: readonly PrinterColumn[];
   /** Custom resources refuse PUT without a resourceVersion; most built-ins allow it. */
@@ -41,9 +45,10 @@ function builtin(
   kind: string,
   plural: string,
   namespaced: boolean,
-  opts: { status?: boolean; short?: string[]; columns?: PrinterColumn[]; categories?: string[] } = {},
+  opts: { status?: boolean; short?: string[]; columns?: PrinterColumn[]; categories?: string[]; schema?: Schema } = {},
 ): ServedResource {
   return {
+    ...(opts.schema !== undefined ? { schema: opts.schema } : {}),
     group,
     version,
     kind,
@@ -66,6 +71,7 @@ export const BUILTIN_RESOURCES: readonly ServedResource[] = [
     status: true,
     short: ["ns"],
     columns: [{ name: "Status", type: "string", jsonPath: ".status.phase" }],
+    schema: core.namespace,
   }),
   builtin("", "v1", "Node", "nodes", false, { status: true, short: ["no"] }),
   builtin("", "v1", "Pod", "pods", true, {
@@ -78,51 +84,97 @@ export const BUILTIN_RESOURCES: readonly ServedResource[] = [
       { name: "Node", type: "string", jsonPath: ".spec.nodeName", priority: 1 },
     ],
   }),
-  builtin("", "v1", "ConfigMap", "configmaps", true, { short: ["cm"] }),
-  builtin("", "v1", "Secret", "secrets", true),
+  builtin("", "v1", "ConfigMap", "configmaps", true, { short: ["cm"], schema: core.configMap }),
+  builtin("", "v1", "Secret", "secrets", true, { schema: core.secret }),
   builtin("", "v1", "Event", "events", true, { short: ["ev"] }),
-  builtin("", "v1", "Service", "services", true, { status: true, short: ["svc"], categories: ["all"] }),
-  builtin("", "v1", "ServiceAccount", "serviceaccounts", true, { short: ["sa"] }),
+  builtin("", "v1", "Service", "services", true, {
+    status: true,
+    short: ["svc"],
+    categories: ["all"],
+    schema: core.service,
+  }),
+  builtin("", "v1", "Endpoints", "endpoints", true, { short: ["ep"], schema: core.endpoints }),
+  builtin("", "v1", "ServiceAccount", "serviceaccounts", true, { short: ["sa"], schema: core.serviceAccount }),
   builtin("coordination.k8s.io", "v1", "Lease", "leases", true, {
     columns: [{ name: "Holder", type: "string", jsonPath: ".spec.holderIdentity" }],
+    schema: cluster.lease,
   }),
   builtin("apps", "v1", "Deployment", "deployments", true, {
     status: true,
     short: ["deploy"],
     categories: ["all"],
     columns: [replicas("Desired", ".spec.replicas"), replicas("Ready", ".status.readyReplicas")],
+    schema: workloads.deployment,
   }),
   builtin("apps", "v1", "ReplicaSet", "replicasets", true, {
     status: true,
     short: ["rs"],
     categories: ["all"],
     columns: [replicas("Desired", ".spec.replicas"), replicas("Ready", ".status.readyReplicas")],
+    schema: workloads.replicaSet,
   }),
   builtin("apps", "v1", "StatefulSet", "statefulsets", true, {
     status: true,
     short: ["sts"],
     categories: ["all"],
     columns: [replicas("Desired", ".spec.replicas"), replicas("Ready", ".status.readyReplicas")],
+    schema: workloads.statefulSet,
   }),
   builtin("apps", "v1", "DaemonSet", "daemonsets", true, {
     status: true,
     short: ["ds"],
     categories: ["all"],
     columns: [replicas("Desired", ".status.desiredNumberScheduled"), replicas("Ready", ".status.numberReady")],
+    schema: workloads.daemonSet,
   }),
-  builtin("batch", "v1", "Job", "jobs", true, { status: true, categories: ["all"] }),
-  builtin("batch", "v1", "CronJob", "cronjobs", true, { status: true, short: ["cj"], categories: ["all"] }),
+  builtin("batch", "v1", "Job", "jobs", true, { status: true, categories: ["all"], schema: workloads.job }),
+  builtin("batch", "v1", "CronJob", "cronjobs", true, {
+    status: true,
+    short: ["cj"],
+    categories: ["all"],
+    schema: workloads.cronJob,
+  }),
+  builtin("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", true, {
+    status: true,
+    short: ["pdb"],
+    schema: cluster.podDisruptionBudget,
+  }),
+  builtin("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", false, {
+    short: ["pc"],
+    columns: [{ name: "Value", type: "integer", jsonPath: ".value" }],
+    schema: cluster.priorityClass,
+  }),
+  builtin("rbac.authorization.k8s.io", "v1", "Role", "roles", true, { schema: rbac.role }),
+  builtin("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", false, { schema: rbac.clusterRole }),
+  builtin("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", true, {
+    columns: [{ name: "Role", type: "string", jsonPath: ".roleRef.name" }],
+    schema: rbac.roleBinding,
+  }),
+  builtin("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", false, {
+    columns: [{ name: "Role", type: "string", jsonPath: ".roleRef.name" }],
+    schema: rbac.clusterRoleBinding,
+  }),
   builtin("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", false, {
     status: true,
     short: ["crd", "crds"],
   }),
-  builtin("admissionregistration.k8s.io", "v1", "MutatingWebhookConfiguration", "mutatingwebhookconfigurations", false),
+  builtin(
+    "admissionregistration.k8s.io",
+    "v1",
+    "MutatingWebhookConfiguration",
+    "mutatingwebhookconfigurations",
+    false,
+    {
+      schema: cluster.mutatingWebhookConfiguration,
+    },
+  ),
   builtin(
     "admissionregistration.k8s.io",
     "v1",
     "ValidatingWebhookConfiguration",
     "validatingwebhookconfigurations",
     false,
+    { schema: cluster.validatingWebhookConfiguration },
   ),
 ];
 

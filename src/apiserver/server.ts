@@ -1,25 +1,24 @@
 /**
- * The embedded Kubernetes-compatible API server: JSON over HTTP (or HTTPS when given a
- * certificate), discovery, the REST verbs of registry.ts, watches, Table output for
- * kubectl, and knobs for tests and benchmarks (write latency, fault injection, dropping
- * watches). For tests, benchmarks and the sandbox only: never a production store.
+ * The embedded Kubernetes-compatible API server: HTTP (or HTTPS when given a certificate)
+ * routing to discovery (discovery.ts), OpenAPI, the REST verbs of registry.ts, watches,
+ * Table and metadata answers, with authentication and RBAC in front (auth/) and knobs for
+ * tests and benchmarks (test-controls.ts). For tests, benchmarks and the sandbox only:
+ * never a production store.
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { stringify } from "yaml";
-import type { StatusReason } from "../kube/status.ts";
-import { parseJson as parseExactJson, stringifyJson } from "../api/int64.ts";
+import { stringifyJson } from "../api/int64.ts";
 import {
   badRequest,
   HttpError,
   internal,
   methodNotAllowed,
   pathNotFound,
-  statusError,
   unsupportedMediaType,
 } from "./http-errors.ts";
-import { Registry, type DeleteOptions, type RegistryOptions, type WriteOptions } from "./registry.ts";
+import { Registry, type DeleteOptions, type WriteOptions } from "./registry.ts";
 import { groupVersion, type ServedResource } from "./resources.ts";
 import { generateCA, issueServingCert } from "../pki/certs.ts";
 import { WebhookAdmitter } from "./admission.ts";
@@ -34,50 +33,19 @@ import {
   TABLE_TYPE,
 } from "./negotiation.ts";
 import { RequestMetrics, requestLabels } from "./request-metrics.ts";
+import { readJson, readObject } from "./request-body.ts";
+import { VERSION_INFO, type ServerOptions } from "./server-options.ts";
+import { control, Faults, type Controlled, type Fault, type Verb } from "./test-controls.ts";
+import { apiGroups, apiVersions, resourceList } from "./discovery.ts";
+import type { Obj } from "./store.ts";
+import { hasScale, scaleOf } from "./scale.ts";
+import { AccessGate, verbOf } from "./auth/gate.ts";
+import { tokenRequest } from "./auth/token-request.ts";
+import { ACCESS_REVIEW_PATH, accessReview } from "./auth/access-review.ts";
 import { serialized, serveWatch, type ActiveWatch } from "./watch.ts";
 
-export type Verb = "get" | "list" | "watch" | "create" | "update" | "patch" | "delete" | "deletecollection";
-
-export interface Fault {
-  /** A verb, or "*" for any. */
-  verb: Verb | "*";
-  /** A resource (plural), or "*" for any. */
-  resource: string;
-  status: number;
-  reason?: StatusReason;
-  message?: string;
-  /** How many matching requests fail; then the fault is spent. */
-  count: number;
-}
-
-export interface ServerOptions extends RegistryOptions {
-  /**
-   * Serve HTTPS: with the given PEM certificate and key, or "generate" for a fresh CA and
-   * a certificate for 127.0.0.1, ::1 and localhost (the CA goes into kubeconfig()).
-   */
-  tls?: { cert: string; key: string } | "generate";
-  /** How often watches with allowWatchBookmarks get a BOOKMARK (default 1 s; kube: about a minute). */
-  bookmarkIntervalMs?: number;
-  /** Output a watch may have buffered before it is dropped as too slow (default 16 MiB). */
-  watchBufferBytes?: number;
-  /** Watch timeout when the client gives none (default 1800 s, as kube's min-request-timeout). */
-  defaultWatchTimeoutSeconds?: number;
-  /** Called for every request that completes, for logs. */
-  onRequest?: (r: { method: string; path: string; status: number; ms: number }) => void;
-}
-
-const MAX_BODY = 3 * 1024 * 1024;
-const VERSION_INFO = {
-  major: "1",
-  minor: "32",
-  gitVersion: "v1.32.0-spiderpool-embedded",
-  gitCommit: "embedded",
-  gitTreeState: "clean",
-  buildDate: "2026-01-01T00:00:00Z",
-  goVersion: "none",
-  compiler: "node",
-  platform: `${process.platform}/${process.arch}`,
-};
+export type { Fault, Verb } from "./test-controls.ts";
+export type { ServerOptions } from "./server-options.ts";
 
 function send(res: ServerResponse, code: number, body: unknown, contentType = "application/json"): void {
   const text = typeof body === "string" ? body : stringifyJson(body);
@@ -85,31 +53,10 @@ function send(res: ServerResponse, code: number, body: unknown, contentType = "a
   res.end(text);
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        reject(statusError(413, "RequestEntityTooLarge", "the request body is larger than 3 MiB"));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
-}
-
-function parseJson(text: string): unknown {
-  if (text.trim() === "") return undefined;
-  try {
-    return parseExactJson(text);
-  } catch (err) {
-    throw badRequest(`the request body is not valid JSON: ${(err as Error).message}`);
-  }
+/** Whether a path names a resource (or a collection) rather than discovery, OpenAPI or the like. */
+function isResourcePath(path: string): boolean {
+  const segs = path.split("/").filter((x) => x !== "");
+  return (segs[0] === "api" && segs.length >= 3) || (segs[0] === "apis" && segs.length >= 4);
 }
 
 interface Route {
@@ -125,16 +72,18 @@ export class EmbeddedApiServer {
   readonly #opts: ServerOptions;
   readonly #server: Server;
   readonly #watches = new Set<ActiveWatch>();
-  #faults: Fault[] = [];
+  readonly #faults = new Faults();
   #url = "";
   #openapi: OpenApiIndex | undefined;
   /** The CA of a generated serving certificate. */
   readonly caPem: string | undefined;
+  readonly #gate: AccessGate;
 
   constructor(opts: ServerOptions = {}) {
     this.#opts = opts;
     this.registry = new Registry(opts);
     this.registry.admitter = new WebhookAdmitter(this.registry.store);
+    this.#gate = new AccessGate(this.registry.store, opts.auth === true);
     this.registry.onResourcesChanged = () => {
       this.#openapi = undefined;
     };
@@ -176,15 +125,20 @@ export class EmbeddedApiServer {
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
 
-  /** A kubeconfig for this server (HTTPS: with the given CA). */
-  kubeconfig(caPem = this.caPem): string {
+  /** The admin kubeconfig's bearer token (full rights, also with authentication on). */
+  get adminToken(): string {
+    return this.#gate.adminToken;
+  }
+
+  /** A kubeconfig for this server (HTTPS: with the given CA), with the admin's token or another. */
+  kubeconfig(caPem = this.caPem, token = this.#gate.adminToken): string {
     const cluster: Record<string, unknown> = { server: this.#url };
     if (caPem !== undefined) cluster["certificate-authority-data"] = Buffer.from(caPem).toString("base64");
     return stringify({
       apiVersion: "v1",
       kind: "Config",
       clusters: [{ name: "embedded", cluster }],
-      users: [{ name: "embedded", user: { token: "embedded" } }],
+      users: [{ name: "embedded", user: { token } }],
       contexts: [{ name: "embedded", context: { cluster: "embedded", user: "embedded", namespace: "default" } }],
       "current-context": "embedded",
     });
@@ -193,11 +147,11 @@ export class EmbeddedApiServer {
   // ---- knobs ------------------------------------------------------------------------------
 
   injectFault(f: Fault): void {
-    this.#faults.push({ ...f });
+    this.#faults.inject(f);
   }
 
   clearFaults(): void {
-    this.#faults = [];
+    this.#faults.clear();
   }
 
   setWriteLatency(ms: number): void {
@@ -218,17 +172,6 @@ export class EmbeddedApiServer {
 
   get openWatches(): number {
     return this.#watches.size;
-  }
-
-  #takeFault(verb: Verb, resource: string): Fault | undefined {
-    const i = this.#faults.findIndex(
-      (f) => (f.verb === "*" || f.verb === verb) && (f.resource === "*" || f.resource === resource),
-    );
-    if (i < 0) return undefined;
-    const f = this.#faults[i] as Fault;
-    f.count--;
-    if (f.count <= 0) this.#faults.splice(i, 1);
-    return f;
   }
 
   // ---- HTTP -------------------------------------------------------------------------------
@@ -258,8 +201,21 @@ export class EmbeddedApiServer {
     const method = req.method ?? "GET";
     if (path === "/healthz" || path === "/readyz" || path === "/livez") return send(res, 200, "ok", "text/plain");
     if (path === "/version") return send(res, 200, VERSION_INFO);
+    const user = this.#gate.user(req.headers.authorization);
+    if (path.startsWith("/_embedded/")) {
+      this.#gate.checkAdmin(user, path);
+      return this.#control(req, res, path);
+    }
+    // Resource requests are authorized once their route is resolved, below.
+    if (!isResourcePath(path)) this.#gate.checkPath(user, method, path);
     if (path === "/metrics") return send(res, 200, this.requestMetrics.render(), "text/plain; version=0.0.4");
-    if (path.startsWith("/_embedded/")) return this.#control(req, res, path);
+    if (path === ACCESS_REVIEW_PATH && method === "POST") {
+      return send(
+        res,
+        201,
+        accessReview(user, await readObject(req), (a) => this.#gate.allows(a)),
+      );
+    }
     if (path === "/openapi/v2") {
       // Only the protobuf form of v2 is useful to kubectl, and v3 answers what it needs.
       throw pathNotFound(path);
@@ -271,14 +227,10 @@ export class EmbeddedApiServer {
       if (doc === undefined) throw pathNotFound(path);
       return send(res, 200, doc);
     }
-    if (path === "/api") {
-      return send(res, 200, {
-        kind: "APIVersions",
-        versions: ["v1"],
-        serverAddressByClientCIDRs: [{ clientCIDR: "0.0.0.0/0", serverAddress: req.headers.host ?? "" }],
-      });
+    if (path === "/api") return send(res, 200, apiVersions(req.headers.host ?? ""));
+    if (path === "/apis") {
+      return send(res, 200, { kind: "APIGroupList", apiVersion: "v1", groups: apiGroups(this.registry.all()) });
     }
-    if (path === "/apis") return send(res, 200, { kind: "APIGroupList", apiVersion: "v1", groups: this.#groups() });
     const segs = path
       .split("/")
       .filter((s) => s !== "")
@@ -293,7 +245,7 @@ export class EmbeddedApiServer {
     } else if (segs[0] === "apis" && segs.length >= 2) {
       group = segs[1] as string;
       if (segs.length === 2) {
-        const g = this.#groups().find((x) => x.name === group);
+        const g = apiGroups(this.registry.all()).find((x) => x.name === group);
         if (g === undefined) throw pathNotFound(path);
         return send(res, 200, { kind: "APIGroup", apiVersion: "v1", ...g });
       }
@@ -303,7 +255,7 @@ export class EmbeddedApiServer {
       throw pathNotFound(path);
     }
     if (rest.length === 0) {
-      const list = this.#resourceList(group, version);
+      const list = resourceList(this.registry.all(), group, version);
       if (list === undefined) throw pathNotFound(path);
       return send(res, 200, list);
     }
@@ -315,12 +267,17 @@ export class EmbeddedApiServer {
     const route = this.#resolve(group, version, rest, path);
     const q = url.searchParams;
     const isWatch = watchPath || q.get("watch") === "true" || q.get("watch") === "1";
+    this.#gate.checkResource(user, verbOf(method, route.name !== "", isWatch), route, path);
     switch (method) {
       case "GET":
         if (isWatch) return this.#watch(req, res, route, q);
         if (route.name === "") return this.#list(req, res, route, q);
         return this.#get(req, res, route);
       case "POST":
+        if (route.subresource === "token" && route.resource.group === "" && route.resource.plural === "serviceaccounts")
+          return this.#createToken(req, res, route);
+        // A subresource this server lacks (a kind it does not serve, read as one) is 404, as in kube-apiserver.
+        if (route.subresource !== "") throw pathNotFound(path);
         if (route.name !== "") throw methodNotAllowed(`POST is not allowed on ${path}`);
         return this.#create(req, res, route, q);
       case "PUT":
@@ -334,6 +291,11 @@ export class EmbeddedApiServer {
       default:
         throw methodNotAllowed(`${method} is not supported`);
     }
+  }
+
+  async #createToken(req: IncomingMessage, res: ServerResponse, r: Route): Promise<void> {
+    const sa = this.registry.get(r.resource, r.namespace, r.name);
+    send(res, 201, tokenRequest(this.#gate.issuer, sa, await readObject(req)));
   }
 
   #resolve(group: string, version: string, rest: string[], path: string): Route {
@@ -352,62 +314,8 @@ export class EmbeddedApiServer {
     return { resource, namespace, name: parts[1] ?? "", subresource: parts[2] ?? "" };
   }
 
-  #groups(): Array<{
-    name: string;
-    versions: Array<{ groupVersion: string; version: string }>;
-    preferredVersion: { groupVersion: string; version: string };
-  }> {
-    const byGroup = new Map<string, Set<string>>();
-    for (const r of this.registry.all()) {
-      if (r.group === "") continue;
-      let s = byGroup.get(r.group);
-      if (s === undefined) byGroup.set(r.group, (s = new Set()));
-      s.add(r.version);
-    }
-    return [...byGroup].map(([name, versions]) => {
-      const vs = [...versions].map((v) => ({ groupVersion: `${name}/${v}`, version: v }));
-      return { name, versions: vs, preferredVersion: vs[0] as { groupVersion: string; version: string } };
-    });
-  }
-
-  #resourceList(group: string, version: string): Record<string, unknown> | undefined {
-    const rs = this.registry.all().filter((r) => r.group === group && r.version === version);
-    if (rs.length === 0) return undefined;
-    const resources: Array<Record<string, unknown>> = [];
-    for (const r of rs) {
-      const entry: Record<string, unknown> = {
-        name: r.plural,
-        singularName: r.singular,
-        namespaced: r.namespaced,
-        kind: r.kind,
-        verbs: ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"],
-      };
-      if (r.shortNames.length > 0) entry["shortNames"] = r.shortNames;
-      if (r.categories.length > 0) entry["categories"] = r.categories;
-      resources.push(entry);
-      if (r.statusSubresource) {
-        resources.push({
-          name: `${r.plural}/status`,
-          singularName: "",
-          namespaced: r.namespaced,
-          kind: r.kind,
-          verbs: ["get", "patch", "update"],
-        });
-      }
-    }
-    return {
-      kind: "APIResourceList",
-      apiVersion: "v1",
-      groupVersion: group === "" ? version : `${group}/${version}`,
-      resources,
-    };
-  }
-
   #fault(verb: Verb, r: ServedResource): void {
-    const f = this.#takeFault(verb, r.plural);
-    if (f !== undefined) {
-      throw statusError(f.status, f.reason ?? "InternalError", f.message ?? `injected fault on ${verb} ${r.plural}`);
-    }
+    this.#faults.check(verb, r.plural);
   }
 
   #sendWarnings(res: ServerResponse, warnings: string[]): void {
@@ -421,6 +329,7 @@ export class EmbeddedApiServer {
   /** Sends a stored object in the form the request accepts; a Status is sent as it is. */
   #sendObject(req: IncomingMessage, res: ServerResponse, code: number, obj: unknown, r: Route): void {
     const o = obj as { kind?: string; metadata?: { resourceVersion?: string } };
+    if (r.subresource === "scale" && o.kind !== "Status") return send(res, code, scaleOf(obj as Obj));
     const form = o.kind === "Status" ? "object" : answerForm(req.headers.accept, false);
     if (form === "metadata") return send(res, code, asMetadata(o as { metadata: unknown }), METADATA_TYPE);
     if (form === "table") {
@@ -436,6 +345,9 @@ export class EmbeddedApiServer {
 
   #get(req: IncomingMessage, res: ServerResponse, r: Route): void {
     this.#fault("get", r.resource);
+    if (r.subresource === "scale" && hasScale(r.resource)) {
+      return send(res, 200, scaleOf(this.registry.get(r.resource, r.namespace, r.name)));
+    }
     if (r.subresource !== "" && !(r.subresource === "status" && r.resource.statusSubresource)) {
       throw pathNotFound(`${r.resource.plural}/${r.name}/${r.subresource}`);
     }
@@ -510,8 +422,7 @@ export class EmbeddedApiServer {
 
   async #create(req: IncomingMessage, res: ServerResponse, r: Route, q: URLSearchParams): Promise<void> {
     this.#fault("create", r.resource);
-    this.#json(req);
-    const body = parseJson(await readBody(req));
+    const body = await readObject(req);
     const out = await this.registry.create(r.resource, r.namespace, body, this.#writeOptions(q));
     this.#sendWarnings(res, out.warnings);
     this.#sendObject(req, res, out.code, out.object, r);
@@ -519,8 +430,7 @@ export class EmbeddedApiServer {
 
   async #update(req: IncomingMessage, res: ServerResponse, r: Route, q: URLSearchParams): Promise<void> {
     this.#fault("update", r.resource);
-    this.#json(req);
-    const body = parseJson(await readBody(req));
+    const body = await readObject(req);
     const out = await this.registry.update(r.resource, r.namespace, r.name, body, r.subresource, this.#writeOptions(q));
     this.#sendWarnings(res, out.warnings);
     this.#sendObject(req, res, out.code, out.object, r);
@@ -538,7 +448,7 @@ export class EmbeddedApiServer {
     ) {
       throw unsupportedMediaType(ct);
     }
-    const body = parseJson(await readBody(req));
+    const body = await readJson(req);
     const out = await this.registry.patch(
       r.resource,
       r.namespace,
@@ -553,7 +463,7 @@ export class EmbeddedApiServer {
   }
 
   async #delete(req: IncomingMessage, res: ServerResponse, r: Route, q: URLSearchParams): Promise<void> {
-    const body = parseJson(await readBody(req)) as (Omit<DeleteOptions, "dryRun"> & { dryRun?: string[] }) | undefined;
+    const body = (await readJson(req)) as (Omit<DeleteOptions, "dryRun"> & { dryRun?: string[] }) | undefined;
     const opts: DeleteOptions = {};
     const pol = body?.propagationPolicy ?? q.get("propagationPolicy") ?? undefined;
     if (pol !== undefined) {
@@ -592,41 +502,20 @@ export class EmbeddedApiServer {
     this.#sendObject(req, res, out.code, out.status ?? out.object, r);
   }
 
-  #json(req: IncomingMessage): void {
-    const ct = (req.headers["content-type"] ?? "application/json").split(";")[0]?.trim() ?? "";
-    if (ct !== "application/json" && ct !== "") throw unsupportedMediaType(ct);
-  }
-
   /** Test controls over HTTP, for servers run as a separate process (spiderpoolctl apiserver). */
   async #control(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     if (req.method !== "POST") throw methodNotAllowed("control endpoints take POST");
-    const body = (parseJson(await readBody(req)) ?? {}) as Record<string, unknown>;
-    switch (path) {
-      case "/_embedded/faults":
-        this.injectFault(body as unknown as Fault);
-        return send(res, 200, { ok: true });
-      case "/_embedded/faults/clear":
-        this.clearFaults();
-        return send(res, 200, { ok: true });
-      case "/_embedded/write-latency":
-        this.setWriteLatency(Number(body["ms"] ?? 0));
-        return send(res, 200, { ok: true });
-      case "/_embedded/drop-watches":
-        return send(res, 200, {
-          dropped: this.dropWatches(typeof body["resource"] === "string" ? body["resource"] : undefined),
-        });
-      case "/_embedded/compact":
-        this.registry.store.compact();
-        return send(res, 200, { ok: true });
-      case "/_embedded/pod-deletion":
-        this.registry.podDeletion = body["mode"] === "graceful" ? "graceful" : "immediate";
-        return send(res, 200, { ok: true });
-      case "/_embedded/finish-pod-deletion":
-        return send(res, 200, {
-          finished: this.registry.finishPodDeletion(String(body["namespace"]), String(body["name"])),
-        });
-      default:
-        throw pathNotFound(path);
-    }
+    const body = ((await readJson(req)) ?? {}) as Record<string, unknown>;
+    const registry = this.registry;
+    const target: Controlled = {
+      injectFault: (f) => this.injectFault(f),
+      clearFaults: () => this.clearFaults(),
+      setWriteLatency: (ms) => this.setWriteLatency(ms),
+      dropWatches: (resource) => this.dropWatches(resource),
+      compact: () => registry.store.compact(),
+      setPodDeletion: (mode) => (registry.podDeletion = mode),
+      finishPodDeletion: (ns, name) => registry.finishPodDeletion(ns, name),
+    };
+    send(res, 200, control(target, path, body));
   }
 }

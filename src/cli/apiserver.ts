@@ -17,6 +17,9 @@ never a production store) until interrupted.
   --listen HOST:PORT        address to listen on (default 127.0.0.1:0, a free port)
   --kubeconfig-out FILE     write a kubeconfig for the server to FILE
   --tls                     serve HTTPS with a generated certificate (its CA goes into the kubeconfig)
+  --auth                    require tokens (the kubeconfig's admin token, ServiceAccount tokens from
+                            kubectl create token) and authorize with RBAC; implies --tls, since
+                            kubectl sends tokens only over HTTPS
   --skip-crds               do not install the Spiderpool CRDs at start
   --write-latency-ms N      add N ms to every write, to model etcd (default 0)
   --pod-deletion MODE       immediate (default) or graceful: pods stay Terminating until deleted with grace 0
@@ -46,6 +49,7 @@ export async function runApiServer(argv: string[], out: NodeJS.WritableStream = 
       listen: { type: "string", default: "127.0.0.1:0" },
       "kubeconfig-out": { type: "string" },
       tls: { type: "boolean", default: false },
+      auth: { type: "boolean", default: false },
       "skip-crds": { type: "boolean", default: false },
       "write-latency-ms": { type: "string", default: "0" },
       "pod-deletion": { type: "string", default: "immediate" },
@@ -69,7 +73,8 @@ export async function runApiServer(argv: string[], out: NodeJS.WritableStream = 
   if (mode !== "immediate" && mode !== "graceful") throw new UsageError(`--pod-deletion must be immediate or graceful`);
 
   const server = new EmbeddedApiServer({
-    ...(values.tls ? { tls: "generate" as const } : {}),
+    ...(values.tls || values.auth ? { tls: "generate" as const } : {}),
+    auth: values.auth,
     writeLatencyMs: latency,
     podDeletion: mode,
     historyCapacity: history,

@@ -64,6 +64,9 @@ export interface ControllerConfig {
   renewDeadlineMs: number;
   retryPeriodMs: number;
   maxAllocatedIPs: number;
+  /** The release (upstream's VERSION build variable); CRDs older than it are upgraded at start. */
+  version: string;
+  upgradeCrds: boolean;
 }
 
 interface ConfFile {
@@ -179,5 +182,7 @@ export function loadControllerConfig(env: NodeJS.ProcessEnv = process.env, confP
     renewDeadlineMs: ms("SPIDERPOOL_TS_LEADER_RENEW_DEADLINE_MS", "SPIDERPOOL_LEADER_RENEW_DEADLINE", 10),
     retryPeriodMs: ms("SPIDERPOOL_TS_LEADER_RETRY_PERIOD_MS", "SPIDERPOOL_LEADER_RETRY_PERIOD", 2),
     maxAllocatedIPs: e.int("SPIDERPOOL_IPPOOL_MAX_ALLOCATED_IPS", 5000, 1),
+    version: e.str("VERSION", "0.0.0"),
+    upgradeCrds: e.bool("SPIDERPOOL_TS_UPGRADE_CRDS", true),
   };
 }

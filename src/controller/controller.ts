@@ -23,6 +23,7 @@ import { systemClock, type Clock } from "../kube/clock.ts";
 import type { ControllerConfig } from "./config.ts";
 import { poolNameFitsUid, type Workload } from "../ipam/index.ts";
 import { AutoPoolController, type AppInformers } from "./auto-pool.ts";
+import { upgradeCrds } from "./crd-upgrade.ts";
 import { GarbageCollector } from "./gc/collector.ts";
 import type { GcPod } from "./gc/decide.ts";
 import { LeaderElector } from "./leader.ts";
@@ -282,6 +283,7 @@ export class SpiderpoolController {
       this.#metricsServer = createServer((_req, res) => void this.#onMetrics(res));
       await listen(this.#metricsServer, ports.metrics ?? this.config.metricPort, this.config.bindAddress);
     }
+    if (this.config.upgradeCrds) await upgradeCrds(this.#o.client, this.log, this.config.version);
     await this.#startWebhooks(ports.webhook ?? this.config.webhookPort);
     this.writers.follow(this.pools);
     this.pools.addHandlers({

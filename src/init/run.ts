@@ -80,8 +80,9 @@ export async function runInit(o: InitOptions): Promise<InitResult> {
 }
 
 /**
- * The controller serves when its Endpoints have an address, as upstream polls. Where the
- * API has no Endpoints (the embedded API server), a held controller Lease stands in.
+ * The controller serves when its Endpoints have an address, as upstream polls. Where there
+ * are none (an API server without an endpoints controller, as the embedded one, which serves
+ * the kind but never writes it), a held controller Lease stands in.
  */
 async function controllerServing(o: InitOptions): Promise<true | undefined> {
   const ns = o.config.namespace;
@@ -94,7 +95,6 @@ async function controllerServing(o: InitOptions): Promise<true | undefined> {
     return (ep.subsets ?? []).some((s) => (s.addresses ?? []).length > 0) ? true : undefined;
   } catch (err) {
     if (!isNotFound(err)) throw err;
-    if ((await o.client.resourceFor("v1", "Endpoints").catch(() => undefined)) !== undefined) return undefined;
   }
   const lease = await o.client.get<KubeObject & { spec?: { holderIdentity?: string } }>(Resources.leases, LEASE, ns);
   return (lease.spec?.holderIdentity ?? "") !== "" ? true : undefined;

@@ -65,6 +65,13 @@ export const Resources = {
   daemonsets: t("apps", "v1", "daemonsets", "DaemonSet", true),
   jobs: t("batch", "v1", "jobs", "Job", true),
   cronjobs: t("batch", "v1", "cronjobs", "CronJob", true),
+  endpoints: t("", "v1", "endpoints", "Endpoints", true),
+  poddisruptionbudgets: t("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", true),
+  priorityclasses: t("scheduling.k8s.io", "v1", "priorityclasses", "PriorityClass", false),
+  roles: t("rbac.authorization.k8s.io", "v1", "roles", "Role", true),
+  clusterroles: t("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", false),
+  rolebindings: t("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", true),
+  clusterrolebindings: t("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", false),
   customresourcedefinitions: t(
     "apiextensions.k8s.io",
     "v1",
@@ -97,3 +104,11 @@ export const KUBEVIRT_VMI: ResourceType = t(
   true,
 );
 export const KUBEVIRT_VM: ResourceType = t("kubevirt.io", "v1", "virtualmachines", "VirtualMachine", true);
+/** A live migration's target pod names one; while it exists the pod skips IP-conflict detection. */
+export const KUBEVIRT_VMIM: ResourceType = t(
+  "kubevirt.io",
+  "v1",
+  "virtualmachineinstancemigrations",
+  "VirtualMachineInstanceMigration",
+  true,
+);

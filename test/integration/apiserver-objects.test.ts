@@ -195,6 +195,12 @@ describe("embedded API server: objects", () => {
       422,
       "Invalid",
     );
+    // A missing member equals null to `test`, as kube-apiserver's json-patch library has it (issue 20).
+    const added = await h.client.patchJson(POOLS, "patch", [
+      { op: "test", path: "/metadata/annotations", value: null },
+      { op: "add", path: "/metadata/annotations", value: { k: "v" } },
+    ]);
+    assert.deepEqual(added.metadata?.["annotations"], { k: "v" });
     await rejects(
       h.client.patchMerge(POOLS, "patch", {
         metadata: { resourceVersion: p.metadata?.resourceVersion },

@@ -53,6 +53,49 @@ describe("spiderpoolctl apiserver", () => {
     }
   });
 
+  it("--auth: HTTPS, the kubeconfig's admin token has full rights, a request without it is 401 (issue 20)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ctl-"));
+    const kc = join(dir, "kubeconfig");
+    const child = spawn(
+      BIN,
+      ["apiserver", "--listen", "127.0.0.1:0", "--kubeconfig-out", kc, "--auth", "--skip-crds"],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let stdout = "";
+    const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+    try {
+      const url = await new Promise<string>((resolveUrl, reject) => {
+        const t = setTimeout(() => reject(new Error("not ready in 20 s")), 20_000);
+        child.stdout.on("data", (c: Buffer) => {
+          stdout += c.toString();
+          const m = /^ready (\S+)$/m.exec(stdout);
+          if (m?.[1] !== undefined) {
+            clearTimeout(t);
+            resolveUrl(m[1]);
+          }
+        });
+      });
+      assert.match(url, /^https:/, "--auth implies --tls");
+      const cfg = loadKubeconfig(kc);
+      const admin = new KubeClient(cfg);
+      const anonymous = new KubeClient({ ...cfg, token: "" });
+      try {
+        assert.ok((await admin.list(Resources.secrets, { namespace: "default" })).items.length >= 0);
+        await assert.rejects(anonymous.list(Resources.secrets, { namespace: "default" }), /401 Unauthorized/);
+      } finally {
+        await admin.close();
+        await anonymous.close();
+      }
+      child.kill("SIGTERM");
+      assert.equal(await exited, 0);
+    } finally {
+      child.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("bad options exit 2 with the usage", async () => {
     const child = spawn(BIN, ["apiserver", "--listen", "nonsense"], { stdio: ["ignore", "pipe", "pipe"] });
     let stderr = "";

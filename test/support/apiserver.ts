@@ -9,18 +9,25 @@ export interface Harness {
   client: KubeClient;
   url: string;
   newClient(opts?: ClientOptions): KubeClient;
+  /** A client with this bearer token (with `auth`; without it, any token is the admin). */
+  clientWithToken(token: string, opts?: ClientOptions): KubeClient;
   close(): Promise<void>;
 }
 
+/**
+ * With `auth`, the server authenticates and authorizes (over HTTPS, as kubectl needs) and
+ * `client`/`newClient` carry the admin's token and the CA.
+ */
 export async function startApiServer(opts: ServerOptions & { crds?: boolean } = {}): Promise<Harness> {
-  const server = new EmbeddedApiServer(opts);
+  const server = new EmbeddedApiServer(opts.auth === true ? { ...opts, tls: "generate" } : opts);
   const url = await server.listen();
   const clients: KubeClient[] = [];
-  const newClient = (o?: ClientOptions): KubeClient => {
-    const c = new KubeClient({ server: url }, o);
+  const as = (token: string, o?: ClientOptions): KubeClient => {
+    const c = new KubeClient(opts.auth === true ? { server: url, ca: server.caPem ?? "", token } : { server: url }, o);
     clients.push(c);
     return c;
   };
+  const newClient = (o?: ClientOptions): KubeClient => as(server.adminToken, o);
   const client = newClient();
   if (opts.crds !== false) {
     for (const k of ALL_KINDS) await client.create(Resources.customresourcedefinitions, toCrd(k) as never);
@@ -30,6 +37,7 @@ export async function startApiServer(opts: ServerOptions & { crds?: boolean } = 
     client,
     url,
     newClient,
+    clientWithToken: as,
     close: async () => {
       await Promise.all(clients.map((c) => c.close()));
       await server.close();
@@ -49,4 +57,14 @@ export async function eventually(
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** A client acting as the ServiceAccount `namespace/name`, with a token from its TokenRequest. */
+export async function serviceAccountClient(h: Harness, namespace: string, name: string): Promise<KubeClient> {
+  const r = await h.client.request<{ status: { token: string } }>(
+    "POST",
+    `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`,
+    { body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { expirationSeconds: 3600 } } },
+  );
+  return h.clientWithToken(r.status.token);
 }

@@ -62,7 +62,7 @@ export async function startAgent(
   h: Harness,
   name: string,
   dir: string,
-  opts: Pick<ClusterOptions, "agentEnv" | "config"> & { logger?: pino.Logger } = {},
+  opts: Pick<ClusterOptions, "agentEnv" | "config"> & { logger?: pino.Logger; client?: KubeClient } = {},
 ): Promise<Node> {
   const socket = join(dir, `${name}.sock`);
   const config: AgentConfig = {
@@ -78,7 +78,7 @@ export async function startAgent(
   };
   const agent = new SpiderpoolAgent({
     config,
-    client: new KubeClient({ server: h.url }),
+    client: opts.client ?? new KubeClient({ server: h.url }),
     logger: opts.logger ?? pino({ level: process.env["AGENT_LOG"] ?? "silent" }),
     healthPort: 0,
     metricPort: 0,

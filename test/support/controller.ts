@@ -5,7 +5,7 @@ import type { SpiderEndpoint } from "../../src/api/endpoint.ts";
 import type { SpiderIPPool } from "../../src/api/ippool.ts";
 import { loadControllerConfig } from "../../src/controller/config.ts";
 import { ENDPOINTS, SpiderpoolController } from "../../src/controller/controller.ts";
-import { Resources, type KubeObject } from "../../src/kube/index.ts";
+import { Resources, type KubeClient, type KubeObject } from "../../src/kube/index.ts";
 import { POOLS } from "../../src/poolstore/pool-writer.ts";
 import type { Harness } from "./apiserver.ts";
 import { records } from "./cluster.ts";
@@ -18,6 +18,7 @@ export function testController(
   name: string,
   extra: Record<string, string> = {},
   confPath?: string,
+  client: KubeClient = h.newClient(),
 ): SpiderpoolController {
   return new SpiderpoolController({
     config: loadControllerConfig(
@@ -33,7 +34,7 @@ export function testController(
       },
       confPath,
     ),
-    client: h.newClient(),
+    client,
     logger: pino({ level: process.env["CTRL_LOG"] ?? "silent" }),
     ports: { health: 0, metrics: 0, webhook: 0 },
   });

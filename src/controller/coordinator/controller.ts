@@ -12,13 +12,13 @@ import { join } from "node:path";
 import type { Logger } from "pino";
 import { SpiderCoordinatorKind, type SpiderCoordinator } from "../../api/coordinator.ts";
 import { SPIDER_FINALIZER } from "../../api/group.ts";
-import { SpiderpoolError } from "../../errors/base.ts";
 import type { KubeClient, KubeObject } from "../../kube/client.ts";
 import { isNotFound } from "../../kube/errors.ts";
 import { Informer } from "../../kube/informer.ts";
 import { Resources, resourceTypeOf, type ResourceType } from "../../kube/resources.ts";
 import type { EventRecorder } from "../events.ts";
 import { WorkQueue } from "../workqueue.ts";
+import { NotLeaderError } from "../leader.ts";
 import {
   cniTypeFromConfigs,
   needsKcm,
@@ -42,10 +42,6 @@ interface OptionalKind {
   onEvent: () => void;
   /** Which events count: Calico IPPool updates do, CiliumPodIPPool and ServiceCIDR updates do not. */
   updates: boolean;
-}
-
-class NotLeaderError extends SpiderpoolError {
-  readonly code = "ERR_NOT_LEADER";
 }
 
 export interface CoordinatorControllerOptions {

@@ -19,17 +19,13 @@ import type { EventRecorder } from "../events.ts";
 import { WorkQueue } from "../workqueue.ts";
 import { nadName } from "./nad-config.ts";
 import { planNad } from "./plan.ts";
+import { NotLeaderError } from "../leader.ts";
 
 export const NADS = resourceTypeOf(NetworkAttachmentDefinitionKind);
 
 /** The NAD is terminating; retried until it is gone. */
 export class NadTerminatingError extends SpiderpoolError {
   readonly code = "ERR_NAD_TERMINATING";
-}
-
-/** Lost leadership before writing: the new leader reconciles the SMC. */
-class NotLeaderError extends SpiderpoolError {
-  readonly code = "ERR_NOT_LEADER";
 }
 
 export interface MultusConfigControllerOptions {

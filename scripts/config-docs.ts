@@ -1,0 +1,289 @@
+// docs/configuration.md, generated from the code so the list cannot drift: every
+// environment variable (SPIDERPOOL_*, MULTUS_CLUSTER_NETWORK, KUBECONFIG) a file under src/
+// reads, with its default as the code spells it and the chart value that sets it, and every
+// conf.yml key the daemons' configuration loaders read. The words come from DESCRIPTIONS
+// below; a variable or key the code reads without one fails generation (and the drift test),
+// so a new setting cannot ship undocumented.
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+import { format } from "prettier";
+import { CHART_DIR, ROOT } from "./chart-docs.ts";
+
+const DESCRIPTIONS: Record<string, string> = {
+  KUBECONFIG: "kubeconfig of the API server; unset: the pod's in-cluster service account",
+  MULTUS_CLUSTER_NETWORK:
+    "`namespace/name` of the cluster's default network (set when `multus.multusCNI.defaultCniCRName` is)",
+  VERSION:
+    "the release (upstream's build variable; the chart sets the chart's appVersion): CRDs older than it are upgraded at start",
+  SPIDERPOOL_TS_UPGRADE_CRDS:
+    "bring the six Spider* CRDs up to this controller's schemas at start unless a newer controller wrote them",
+  SPIDERPOOL_LOG_LEVEL: "log level: debug, info, warn, error, fatal (panic is taken as fatal)",
+  SPIDERPOOL_POD_NAMESPACE: "the pod's namespace (downward API); the controller's Lease lives there",
+  SPIDERPOOL_POD_NAME: "the pod's name (downward API); the controller's leader identity",
+  SPIDERPOOL_NODE_NAME: "the node the agent serves (downward API)",
+  SPIDERPOOL_HEALTH_PORT: "port of the health server (`/v1/runtime/{startup,readiness,liveness}`)",
+  SPIDERPOOL_METRIC_HTTP_PORT: "port of the Prometheus metrics",
+  SPIDERPOOL_ENABLED_METRIC: "serve the Prometheus metrics",
+  SPIDERPOOL_BIND_ADDRESS: "address the health, metrics and webhook servers listen on (ours; the chart sets 0.0.0.0)",
+  SPIDERPOOL_IPPOOL_MAX_ALLOCATED_IPS: "most allocation records one SpiderIPPool may hold",
+  SPIDERPOOL_WAIT_SUBNET_POOL_TIME_IN_SECOND: "pause between looks for an application's auto-created pool",
+  SPIDERPOOL_WAIT_SUBNET_POOL_MAX_RETRIES: "looks for an application's auto-created pool before an ADD fails",
+  SPIDERPOOL_TS_WAIT_SUBNET_POOL_MS:
+    "SPIDERPOOL_WAIT_SUBNET_POOL_TIME_IN_SECOND in milliseconds (tests, sandbox); wins when set",
+  SPIDERPOOL_ENABLED_RELEASE_CONFLICT_IPS: "let the CNI release addresses found in conflict for stateless pods",
+  SPIDERPOOL_TS_MAX_WRITE_RETRIES: "most retries of a pool status write that keeps conflicting",
+  SPIDERPOOL_TS_WRITE_DEADLINE_SECONDS: "longest time a pool status write is retried",
+  SPIDERPOOL_WEBHOOK_PORT: "port of the admission webhooks (HTTPS)",
+  SPIDERPOOL_TS_WEBHOOK_URL: "URL the API server calls the webhooks at (sandbox, tests); unset: the Service",
+  SPIDERPOOL_CONTROLLER_DEPLOYMENT_NAME: "the controller's Deployment and Service name, which the webhooks point at",
+  SPIDERPOOL_TS_TLS_SERVER_CERT: "webhook serving certificate (also `--tls-server-cert`); unset: generated and rotated",
+  SPIDERPOOL_TS_TLS_SERVER_KEY: "its key (also `--tls-server-key`)",
+  SPIDERPOOL_TS_TLS_CA_CERT: "the CA that signed it, put into the webhooks' caBundle; unset: the certificate itself",
+  SPIDERPOOL_WORKQUEUE_RETRY_DELAY_DURATION:
+    "first delay before a failed auto-pool reconcile is retried (doubles up to 30 s)",
+  SPIDERPOOL_TS_WORKQUEUE_RETRY_DELAY_MS:
+    "SPIDERPOOL_WORKQUEUE_RETRY_DELAY_DURATION in milliseconds (tests, sandbox); wins when set",
+  SPIDERPOOL_WORKQUEUE_MAX_RETRIES: "retries of an auto-pool reconcile before it is dropped",
+  SPIDERPOOL_SUBNET_INFORMER_RESYNC_PERIOD:
+    "period at which every application with a subnet annotation is reconciled again",
+  SPIDERPOOL_TS_SUBNET_RESYNC_MS:
+    "SPIDERPOOL_SUBNET_INFORMER_RESYNC_PERIOD in milliseconds (tests, sandbox); wins when set",
+  SPIDERPOOL_COORDINATOR_ENABLED: "register the SpiderCoordinator webhooks",
+  SPIDERPOOL_MULTUS_CONFIG_ENABLED: "register the SpiderMultusConfig webhooks",
+  SPIDERPOOL_GC_IP_ENABLED: "IP garbage collection",
+  SPIDERPOOL_GC_STATELESS_TERMINATING_POD_ON_READY_NODE_ENABLED:
+    "collect stateless pods stuck terminating on a Ready node once their grace period is over",
+  SPIDERPOOL_GC_STATELESS_TERMINATING_POD_ON_NOT_READY_NODE_ENABLED:
+    "collect stateless pods stuck terminating on a NotReady node",
+  SPIDERPOOL_GC_ENABLE_STATELESS_RUNNING_POD_ON_EMPTY_POD_STATUS_IPS:
+    "collect running stateless pods whose status lists no IP",
+  SPIDERPOOL_GC_ADDITIONAL_GRACE_DELAY: "extra seconds after a pod's grace period before its addresses are collected",
+  SPIDERPOOL_GC_TRACE_POD_GAP_DURATION: "tick of the terminating-pod tracer",
+  SPIDERPOOL_TS_GC_TRACE_POD_GAP_MS:
+    "SPIDERPOOL_GC_TRACE_POD_GAP_DURATION in milliseconds (tests, sandbox); wins when set",
+  SPIDERPOOL_GC_IP_WORKER_NUM: "concurrent GC releases",
+  SPIDERPOOL_GC_DEFAULT_INTERVAL_DURATION: "period of the full GC scan",
+  SPIDERPOOL_TS_GC_INTERVAL_MS:
+    "SPIDERPOOL_GC_DEFAULT_INTERVAL_DURATION in milliseconds (tests, sandbox); wins when set",
+  SPIDERPOOL_GC_PODENTRY_MAX_RETRIES: "retries of one traced pod's release",
+  SPIDERPOOL_GC_MAX_PODENTRY_DB_CAP: "most pods traced at once",
+  SPIDERPOOL_LEADER_DURATION: "leader Lease duration (`spiderpool-controller-leases`)",
+  SPIDERPOOL_LEADER_RENEW_DEADLINE: "how long the leader keeps trying to renew before it steps down",
+  SPIDERPOOL_LEADER_RETRY_PERIOD: "pause between attempts to acquire or renew the Lease",
+  SPIDERPOOL_TS_LEADER_DURATION_MS: "the Lease duration in milliseconds (tests, sandbox); wins when set",
+  SPIDERPOOL_TS_LEADER_RENEW_DEADLINE_MS: "the renew deadline in milliseconds (tests, sandbox); wins when set",
+  SPIDERPOOL_TS_LEADER_RETRY_PERIOD_MS: "the retry period in milliseconds (tests, sandbox); wins when set",
+  // conf.yml keys
+  ipamUnixSocketPath: "the agent's socket, which the shim calls",
+  enableIPv4: "allow IPv4 pools and allocations",
+  enableIPv6: "allow IPv6 pools and allocations",
+  enableStatefulSet: "keep the addresses of a StatefulSet's pods across restarts",
+  enableKubevirtStaticIP: "keep the addresses of a KubeVirt VM across restarts and migrations",
+  enableSpiderSubnet: "SpiderSubnet features (ownership and containment of pools)",
+  enableAutoPoolForApplication: "create pools for applications from their subnet annotations",
+  enableIPConflictDetection: "probe an address (ARP/NDP) before handing it out",
+  enableGatewayDetection: "probe the gateway (ARP/NDP) before handing an address out",
+  enableCleanOutdatedEndpoint: "let GC also delete stale SpiderEndpoints",
+  enableValidatingResourcesDeletedWebhook: "refuse to delete pools and subnets that still have allocated addresses",
+  clusterSubnetAutoPoolDefaultRedundantIPNumber:
+    "spare addresses (the `+N`) of an auto-created pool whose application names none",
+  clusterSubnetDefaultFlexibleIPNumber:
+    "the same, under the key upstream's chart writes (read when the other is absent)",
+};
+
+const DAEMONS: Record<string, string> = {
+  agent: "agent",
+  controller: "controller",
+  cli: "spiderpoolctl",
+};
+
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const p = join(dir, f);
+    if (statSync(p).isDirectory()) return sources(p);
+    return f.endsWith(".ts") && !f.endsWith(".test.ts") ? [p] : [];
+  });
+}
+
+export interface EnvVar {
+  name: string;
+  readers: string[];
+  /** Per reader when they differ ("agent: 5710, controller: 5720"). */
+  default: string;
+  chartValue: string;
+}
+
+/** The default as the code spells it next to the read. */
+function defaultOf(text: string, name: string): string | undefined {
+  const q = name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  // An override read only when set has no default of its own.
+  if (new RegExp(`env\\["${q}"\\] !== undefined`).test(text)) return undefined;
+  const call = new RegExp(`\\be\\.(?:bool|int|str)\\("${q}"(?:,\\s*([^,)]+))?`).exec(text);
+  if (call !== null) return call[1]?.trim();
+  const ms = new RegExp(`ms\\("\\w+",\\s*"${q}",\\s*(\\d+)\\)`).exec(text);
+  if (ms !== null) return `${ms[1]} (s)`;
+  const nullish = new RegExp(`env\\["${q}"\\]\\s*\\?\\?\\s*([^,;\\n]+)`).exec(text);
+  if (nullish !== null) return nullish[1]!.trim();
+  return undefined;
+}
+
+const TEMPLATE_READERS: Record<string, string> = {
+  "agent-daemonset.yaml": "agent",
+  "controller-deployment.yaml": "controller",
+  "init-job.yaml": "spiderpool-init",
+};
+
+/** What the chart's templates set each variable to, per reader: a value path, a literal or the downward API. */
+function chartValues(): Map<string, Map<string, string>> {
+  const out = new Map<string, Map<string, string>>();
+  const put = (name: string, reader: string, v: string): void => {
+    const m = out.get(name) ?? new Map<string, string>();
+    m.set(reader, v);
+    out.set(name, m);
+  };
+  const dir = join(CHART_DIR, "templates");
+  for (const f of readdirSync(dir)) {
+    const reader = TEMPLATE_READERS[f];
+    if (reader === undefined) continue;
+    const text = readFileSync(join(dir, f), "utf8");
+    const prefixes: Record<string, string> = { a: "spiderpoolAgent.", c: "spiderpoolController.", co: "coordinator." };
+    for (const m of text.matchAll(/- name: ([A-Z0-9_]+)\n\s+value: (.*)/g)) {
+      const v = m[2]!;
+      const values = /\.Values\.([\w.]+)/.exec(v);
+      const local = /\$(a|c|co)\.([\w.]+)/.exec(v);
+      if (v.includes(".Chart.AppVersion")) {
+        put(m[1]!, reader, "the chart's `appVersion`");
+        continue;
+      }
+      put(
+        m[1]!,
+        reader,
+        values !== null
+          ? `\`${values[1]}\``
+          : local !== null
+            ? `\`${prefixes[local[1]!]}${local[2]}\``
+            : `\`${v.trim()}\``,
+      );
+    }
+    for (const m of text.matchAll(/- name: ([A-Z0-9_]+)\n\s+valueFrom:\n\s+fieldRef:\n\s+fieldPath: (\S+)/g)) {
+      put(m[1]!, reader, `downward API \`${m[2]}\``);
+    }
+  }
+  return out;
+}
+
+/** One value, or "reader: value" for each when they differ. */
+function perReader(m: Map<string, string>): string {
+  const distinct = new Set(m.values());
+  if (distinct.size <= 1) return [...distinct][0] ?? "";
+  return [...m.entries()].map(([r, v]) => `${r}: ${v}`).join("; ");
+}
+
+export function envVars(): EnvVar[] {
+  const found = new Map<string, { readers: Set<string>; defaults: Map<string, string> }>();
+  for (const file of sources(join(ROOT, "src"))) {
+    const text = readFileSync(file, "utf8");
+    const folder = relative(join(ROOT, "src"), file).split("/")[0]!;
+    const reader = DAEMONS[folder] ?? folder;
+    for (const m of text.matchAll(/["'`]((?:SPIDERPOOL_[A-Z0-9_]+)|MULTUS_CLUSTER_NETWORK|KUBECONFIG|VERSION)["'`]/g)) {
+      const name = m[1]!;
+      // "VERSION" is also a CNI command and a printer column: only a read of the environment counts.
+      if (name === "VERSION" && !/(?:e\.(?:str|int|bool)\(|env\[)$/.test(text.slice(Math.max(0, m.index - 8), m.index)))
+        continue;
+      const e = found.get(name) ?? { readers: new Set<string>(), defaults: new Map<string, string>() };
+      e.readers.add(reader);
+      const d = defaultOf(text, name);
+      if (d !== undefined) e.defaults.set(reader, `\`${d}\``);
+      found.set(name, e);
+    }
+  }
+  const chart = chartValues();
+  return [...found.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, e]) => ({
+      name,
+      readers: [...e.readers].sort(),
+      default: e.defaults.size === 0 ? "(unset)" : perReader(e.defaults),
+      chartValue: perReader(chart.get(name) ?? new Map()),
+    }));
+}
+
+export interface ConfKey {
+  key: string;
+  readers: string[];
+  default: string;
+}
+
+export function confKeys(): ConfKey[] {
+  const found = new Map<string, { readers: Set<string>; default: string }>();
+  const add = (key: string, reader: string, dflt: string): void => {
+    const e = found.get(key) ?? { readers: new Set<string>(), default: dflt };
+    e.readers.add(reader);
+    found.set(key, e);
+  };
+  for (const d of ["agent", "controller"]) {
+    const text = readFileSync(join(ROOT, "src", d, "config.ts"), "utf8");
+    for (const m of text.matchAll(/\bconf\.(\w+) \?\? ([^,\n]+)/g)) {
+      const dflt = m[2]!.trim() === "DEFAULTS.socketPath" ? /socketPath: "([^"]+)"/.exec(text)![1]! : m[2]!.trim();
+      add(m[1]!, DAEMONS[d]!, dflt);
+    }
+  }
+  // The auto-pool "+N", read by both daemons through src/daemon/conf-file.ts.
+  const shared = readFileSync(join(ROOT, "src", "daemon", "conf-file.ts"), "utf8");
+  const keys = /for \(const k of \[([^\]]+)\]\)/.exec(shared)?.[1] ?? "";
+  const dflt = /\n\s+return (\d+);\n\}\s*$/.exec(shared)?.[1] ?? "";
+  for (const k of keys.matchAll(/"(\w+)"/g)) for (const d of ["agent", "controller"]) add(k[1]!, d, dflt);
+  return [...found.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([key, e]) => ({ key, readers: [...e.readers].sort(), default: e.default }));
+}
+
+/** SPIDERPOOL_* variables the chart sets that no code reads yet (upstream's, for what comes next). */
+export function chartOnlyVars(vars: EnvVar[]): string[] {
+  const read = new Set(vars.map((v) => v.name));
+  return [...chartValues().keys()].filter((n) => n.startsWith("SPIDERPOOL_") && !read.has(n)).sort();
+}
+
+const esc = (s: string): string => s.replaceAll("|", "\\|");
+
+export async function renderConfigurationDoc(): Promise<string> {
+  const vars = envVars();
+  const conf = confKeys();
+  const missing = [...vars.map((v) => v.name), ...conf.map((c) => c.key)].filter((n) => DESCRIPTIONS[n] === undefined);
+  if (missing.length > 0) throw new Error(`scripts/config-docs.ts: no description for ${missing.join(", ")}`);
+  const lines = [
+    "<!-- Generated by scripts/gen-config-docs.ts from src/ and charts/spiderpool; do not edit. -->",
+    "",
+    "# Configuration",
+    "",
+    "Every environment variable and every `conf.yml` key the code reads, found in the code itself (a test fails when",
+    "this page and the code differ). `conf.yml` is the `spiderpool-conf` ConfigMap the chart mounts at",
+    "`/tmp/spiderpool/config-map/conf.yml` (`--config-path`); the daemons read it once, at start. Variables named",
+    "`SPIDERPOOL_TS_*` are ours (docs/compatibility.md); the others are upstream's names and meanings.",
+    "",
+    "## Environment variables",
+    "",
+    "| Variable | Read by | Default | Chart value | Meaning |",
+    "| --- | --- | --- | --- | --- |",
+    ...vars.map(
+      (v) =>
+        `| \`${v.name}\` | ${v.readers.join(", ")} | ${esc(v.default)} | ${esc(v.chartValue)} | ${esc(DESCRIPTIONS[v.name]!)} |`,
+    ),
+    "",
+    "## conf.yml keys",
+    "",
+    "| Key | Read by | Default | Meaning |",
+    "| --- | --- | --- | --- |",
+    ...conf.map(
+      (c) => `| \`${c.key}\` | ${c.readers.join(", ")} | \`${esc(c.default)}\` | ${esc(DESCRIPTIONS[c.key]!)} |`,
+    ),
+    "",
+    "## Set by the chart, not read by this version",
+    "",
+    "Upstream's variables the chart already sets so that manifests stay those of Spiderpool; the features that read them",
+    "(`spiderpool-init`, the coordinator's controller, the SpiderMultusConfig controller) come with node networking.",
+    "",
+    ...chartOnlyVars(vars).map((n) => `- \`${n}\``),
+  ];
+  return format(`${lines.join("\n")}\n`, { parser: "markdown", printWidth: 120, proseWrap: "preserve" });
+}

@@ -1,0 +1,64 @@
+/**
+ * Reading request bodies: at most 3 MiB, JSON read with exact int64s, and for creates and
+ * updates also kube's protobuf (kubectl's typed commands send it), decoded to the same
+ * JSON form. Decoding failures are mapped here, once, to kube-apiserver's Status errors.
+ */
+import type { IncomingMessage } from "node:http";
+import { parseJson as parseExactJson } from "../api/int64.ts";
+import { badRequest, statusError, unsupportedMediaType } from "./http-errors.ts";
+import { decodeObject, PROTOBUF_TYPE, ProtobufDecodeError, ProtobufKindError } from "./protobuf/decode.ts";
+
+const MAX_BODY = 3 * 1024 * 1024;
+
+export function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        reject(statusError(413, "RequestEntityTooLarge", "the request body is larger than 3 MiB"));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+export function parseJson(text: string): unknown {
+  if (text.trim() === "") return undefined;
+  try {
+    return parseExactJson(text);
+  } catch (err) {
+    throw badRequest(`the request body is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/** A JSON body (patches, delete options, test controls). */
+export async function readJson(req: IncomingMessage): Promise<unknown> {
+  return parseJson((await readBody(req)).toString("utf8"));
+}
+
+function mediaType(req: IncomingMessage): string {
+  return (req.headers["content-type"] ?? "application/json").split(";")[0]?.trim().toLowerCase() ?? "";
+}
+
+/** The object of a create or update, sent as JSON or as protobuf. */
+export async function readObject(req: IncomingMessage): Promise<unknown> {
+  const type = mediaType(req);
+  if (type === PROTOBUF_TYPE) {
+    const body = await readBody(req);
+    try {
+      return decodeObject(body);
+    } catch (err) {
+      if (err instanceof ProtobufKindError) throw unsupportedMediaType(`${type}: ${err.message}`);
+      if (err instanceof ProtobufDecodeError) throw badRequest(`the protobuf body cannot be decoded: ${err.message}`);
+      throw err;
+    }
+  }
+  if (type !== "application/json" && type !== "") throw unsupportedMediaType(type);
+  return readJson(req);
+}
