@@ -22,6 +22,11 @@ import { Informer } from "../kube/informer.ts";
 import { resourceTypeOf } from "../kube/resources.ts";
 import { AgentCache } from "./cache.ts";
 import { handleCni, type CniHandlerDeps } from "./cni-handler.ts";
+import { ifacerRole } from "./ifacer-role.ts";
+import { rdmaPodOf } from "./rdma-pods.ts";
+import { CliRdmaSource } from "../rdma/cli-source.ts";
+import { RdmaExporter } from "../rdma/exporter.ts";
+import type { RdmaSource } from "../rdma/model.ts";
 import type { AgentConfig } from "./config.ts";
 import { IpamService } from "./ipam-service.ts";
 import { AgentMetrics } from "./metrics.ts";
@@ -58,10 +63,13 @@ export interface AgentOptions {
   healthPort?: number;
   metricPort?: number;
   /**
-   * The node's network, for the coordinator role: netlink on the agent's own namespace in
+   * The node's network, for the coordinator and ifacer roles: netlink on the agent's own namespace in
    * production, a simulated node's namespace in end-to-end tests. Without it the role is refused.
    */
   hostNetwork?: { network: HostNetwork; ns: NetnsRef };
+  /** With `enableRdmaMetric`: its port (0: any free port) and where it reads (default: `rdma`/`ip`). */
+  rdmaMetricPort?: number;
+  rdmaSource?: RdmaSource;
 }
 
 export class SpiderpoolAgent {
@@ -75,6 +83,9 @@ export class SpiderpoolAgent {
   #socket: SocketServer | undefined;
   #health: Server | undefined;
   #metricsServer: Server | undefined;
+  /** The RDMA exporter, when enabled. */
+  rdma: RdmaExporter | undefined;
+  #rdmaPort = 0;
   #started = false;
   readonly #coordinators: Informer<SpiderCoordinator> | undefined;
   readonly #roles: NonNullable<CniHandlerDeps["roles"]> = {};
@@ -113,6 +124,7 @@ export class SpiderpoolAgent {
           agentConfig: async (ns, name) =>
             agentCoordinatorConfig(coordinators.list(), await this.cache.getPod(ns, name), ns, name),
         }),
+        ifacer: ifacerRole(hostNet.network, hostNet.ns),
       };
     }
   }
@@ -122,9 +134,9 @@ export class SpiderpoolAgent {
   }
 
   /** TCP ports actually bound (health, metrics), once started. */
-  get ports(): { health: number; metrics: number } {
+  get ports(): { health: number; metrics: number; rdmaMetrics: number } {
     const port = (s: Server | undefined): number => (s?.address() as AddressInfo | null)?.port ?? 0;
-    return { health: port(this.#health), metrics: port(this.#metricsServer) };
+    return { health: port(this.#health), metrics: port(this.#metricsServer), rdmaMetrics: this.#rdmaPort };
   }
 
   async start(): Promise<void> {
@@ -133,6 +145,17 @@ export class SpiderpoolAgent {
     if (this.config.enableMetric || this.#opts.metricPort !== undefined) {
       this.#metricsServer = createServer((_req, res) => void this.#onMetrics(res));
       await this.#listenTcp(this.#metricsServer, this.#opts.metricPort ?? this.config.metricPort);
+    }
+    if (this.config.enableRdmaMetric) {
+      this.rdma = new RdmaExporter(
+        this.#opts.rdmaSource ?? new CliRdmaSource(),
+        { nodeName: this.config.nodeName, podOf: rdmaPodOf(this.cache) },
+        this.log,
+      );
+      this.#rdmaPort = await this.rdma.start(
+        this.#opts.rdmaMetricPort ?? this.config.rdmaMetricPort,
+        this.config.bindAddress,
+      );
     }
     const t0 = performance.now();
     this.#coordinators?.start();
@@ -159,6 +182,7 @@ export class SpiderpoolAgent {
   async stop(): Promise<void> {
     this.#stopping = true;
     await this.#socket?.close();
+    await this.rdma?.stop();
     for (const s of [this.#health, this.#metricsServer]) {
       if (s === undefined) continue;
       s.closeAllConnections();

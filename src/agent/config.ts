@@ -19,6 +19,9 @@ export interface AgentConfig {
   healthPort: number;
   metricPort: number;
   enableMetric: boolean;
+  /** The RDMA metrics exporter (spec §5), on its own port. */
+  enableRdmaMetric: boolean;
+  rdmaMetricPort: number;
   /** Address for the health and metrics servers; loopback unless the manifests say otherwise. */
   bindAddress: string;
   maxAllocatedIPs: number;
@@ -98,6 +101,8 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env, confPath?:
     healthPort: e.int("SPIDERPOOL_HEALTH_PORT", 5710),
     metricPort: e.int("SPIDERPOOL_METRIC_HTTP_PORT", 5711),
     enableMetric: e.bool("SPIDERPOOL_ENABLED_METRIC", false),
+    enableRdmaMetric: e.bool("SPIDERPOOL_ENABLED_RDMA_METRIC", false),
+    rdmaMetricPort: e.int("SPIDERPOOL_RDMA_METRIC_HTTP_PORT", 5713),
     bindAddress: e.str("SPIDERPOOL_BIND_ADDRESS", "127.0.0.1"),
     maxAllocatedIPs: e.int("SPIDERPOOL_IPPOOL_MAX_ALLOCATED_IPS", 5000, 1),
     // SPIDERPOOL_TS_WAIT_SUBNET_POOL_MS: a sub-second pause for tests and the sandbox.
