@@ -46,7 +46,9 @@ export class CapacityGauges {
     this.reserved = new Informer<SpiderReservedIP>(o.client, resourceTypeOf(SpiderReservedIPKind), {
       ...(o.onError !== undefined ? { onError: o.onError } : {}),
     });
-    this.history = new FreeHistory(o.windowSeconds ?? 24 * 3600);
+    const window = o.windowSeconds ?? 24 * 3600;
+    // One sample per interval over the window, and the sample at its start.
+    this.history = new FreeHistory(window, Math.ceil(window / (o.sampleSeconds ?? 120)) + 1);
     const gauges = <L extends string>(kind: string, label: L) =>
       Object.fromEntries(
         STATES.map((s) => [

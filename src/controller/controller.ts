@@ -121,6 +121,7 @@ export class SpiderpoolController {
       subnets: this.subnets,
       registry: this.metrics.registry,
       clock: o.clock ?? systemClock,
+      windowSeconds: o.config.forecastWindowHours * 3600,
       onError: onError("spiderreservedips"),
     });
     if (o.config.enableSpiderSubnet && o.config.enableAutoPoolForApplication) {

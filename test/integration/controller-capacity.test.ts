@@ -96,6 +96,13 @@ describe("capacity gauges and the exhaustion forecast", () => {
     assert.equal(gauge(text, "spiderpool_ts_ippool_exhaustion_forecast_hours", "pool", "web"), Infinity);
   });
 
+  it("the window is SPIDERPOOL_TS_FORECAST_WINDOW_HOURS (24 by default)", () => {
+    const env = { SPIDERPOOL_POD_NAMESPACE: "kube-system", SPIDERPOOL_POD_NAME: "x" };
+    assert.equal(loadControllerConfig(env).forecastWindowHours, 24);
+    assert.equal(loadControllerConfig({ ...env, SPIDERPOOL_TS_FORECAST_WINDOW_HOURS: "48" }).forecastWindowHours, 48);
+    assert.throws(() => loadControllerConfig({ ...env, SPIDERPOOL_TS_FORECAST_WINDOW_HOURS: "0" }));
+  });
+
   it("one allocation every two minutes: 30 per hour, the pool out when the line says", async () => {
     for (let i = 0; i < 6; i++) {
       const ip = `192.0.2.${24 + i}`;
