@@ -16,6 +16,17 @@ SPIDERPOOL_DEBS=(
   "/usr/sbin/nft|nftables"
   "/usr/bin/unzip|unzip"
   "/usr/bin/promtool|prometheus"
+  # The kernel lab (test/kernel-lab/): Debian's kernel under qemu, and what its guest runs.
+  "/usr/bin/qemu-system-x86_64|qemu-system-x86"
+  "/usr/sbin/depmod|kmod"
+  "/usr/bin/xz|xz-utils"
+  "/usr/bin/zstd|zstd"
+  "/usr/bin/cpio|cpio"
+  "/usr/sbin/rdma-ndd|rdma-core"
+  "/usr/bin/ibv_rc_pingpong|ibverbs-utils"
+  "/etc/libibverbs.d/rxe.driver|ibverbs-providers"
+  # The pool grid of spiderpoolctl top pools --html is checked in a real headless browser.
+  "/usr/bin/chromium|chromium"
 )
 # The image level (test/e2e/image.test.ts) runs only in CI or when asked; only then its tools.
 if [ "${CI:-}" = "true" ] || [ "${SPIDERPOOL_IMAGE_TEST:-}" = "1" ]; then

@@ -22,6 +22,11 @@ import { Informer } from "../kube/informer.ts";
 import { resourceTypeOf } from "../kube/resources.ts";
 import { AgentCache } from "./cache.ts";
 import { handleCni, type CniHandlerDeps } from "./cni-handler.ts";
+import { ifacerRole } from "./ifacer-role.ts";
+import { rdmaPodOf } from "./rdma-pods.ts";
+import { CliRdmaSource } from "../rdma/cli-source.ts";
+import { RdmaExporter } from "../rdma/exporter.ts";
+import type { RdmaSource } from "../rdma/model.ts";
 import type { AgentConfig } from "./config.ts";
 import { IpamService } from "./ipam-service.ts";
 import { AgentMetrics } from "./metrics.ts";
@@ -58,10 +63,13 @@ export interface AgentOptions {
   healthPort?: number;
   metricPort?: number;
   /**
-   * The node's network, for the coordinator role: netlink on the agent's own namespace in
+   * The node's network, for the coordinator and ifacer roles: netlink on the agent's own namespace in
    * production, a simulated node's namespace in end-to-end tests. Without it the role is refused.
    */
   hostNetwork?: { network: HostNetwork; ns: NetnsRef };
+  /** With `enableRdmaMetric`: its port (0: any free port) and where it reads (default: `rdma`/`ip`). */
+  rdmaMetricPort?: number;
+  rdmaSource?: RdmaSource;
 }
 
 export class SpiderpoolAgent {
@@ -75,6 +83,9 @@ export class SpiderpoolAgent {
   #socket: SocketServer | undefined;
   #health: Server | undefined;
   #metricsServer: Server | undefined;
+  /** The RDMA exporter, when enabled. */
+  rdma: RdmaExporter | undefined;
+  #rdmaPort = 0;
   #started = false;
   readonly #coordinators: Informer<SpiderCoordinator> | undefined;
   readonly #roles: NonNullable<CniHandlerDeps["roles"]> = {};
@@ -96,6 +107,7 @@ export class SpiderpoolAgent {
       config: opts.config,
       metrics: this.metrics,
       log: this.log,
+      ...(opts.hostNetwork !== undefined ? { host: opts.hostNetwork.network } : {}),
     });
     const hostNet = opts.hostNetwork;
     if (hostNet !== undefined) {
@@ -112,6 +124,7 @@ export class SpiderpoolAgent {
           agentConfig: async (ns, name) =>
             agentCoordinatorConfig(coordinators.list(), await this.cache.getPod(ns, name), ns, name),
         }),
+        ifacer: ifacerRole(hostNet.network, hostNet.ns),
       };
     }
   }
@@ -121,9 +134,9 @@ export class SpiderpoolAgent {
   }
 
   /** TCP ports actually bound (health, metrics), once started. */
-  get ports(): { health: number; metrics: number } {
+  get ports(): { health: number; metrics: number; rdmaMetrics: number } {
     const port = (s: Server | undefined): number => (s?.address() as AddressInfo | null)?.port ?? 0;
-    return { health: port(this.#health), metrics: port(this.#metricsServer) };
+    return { health: port(this.#health), metrics: port(this.#metricsServer), rdmaMetrics: this.#rdmaPort };
   }
 
   async start(): Promise<void> {
@@ -132,6 +145,17 @@ export class SpiderpoolAgent {
     if (this.config.enableMetric || this.#opts.metricPort !== undefined) {
       this.#metricsServer = createServer((_req, res) => void this.#onMetrics(res));
       await this.#listenTcp(this.#metricsServer, this.#opts.metricPort ?? this.config.metricPort);
+    }
+    if (this.config.enableRdmaMetric) {
+      this.rdma = new RdmaExporter(
+        this.#opts.rdmaSource ?? new CliRdmaSource(),
+        { nodeName: this.config.nodeName, podOf: rdmaPodOf(this.cache) },
+        this.log,
+      );
+      this.#rdmaPort = await this.rdma.start(
+        this.#opts.rdmaMetricPort ?? this.config.rdmaMetricPort,
+        this.config.bindAddress,
+      );
     }
     const t0 = performance.now();
     this.#coordinators?.start();
@@ -158,6 +182,7 @@ export class SpiderpoolAgent {
   async stop(): Promise<void> {
     this.#stopping = true;
     await this.#socket?.close();
+    await this.rdma?.stop();
     for (const s of [this.#health, this.#metricsServer]) {
       if (s === undefined) continue;
       s.closeAllConnections();
@@ -194,6 +219,29 @@ export class SpiderpoolAgent {
     res.end(text);
   }
 
+  /** `GET /v1/explain?podNamespace=&podName=[&ifName=&defaultIPv4IPPool=a,b&defaultIPv6IPPool=]` (issue 22). */
+  async #explain(queryText: string): Promise<SocketAnswer> {
+    const q = new URLSearchParams(queryText);
+    const ns = q.get("podNamespace");
+    const name = q.get("podName");
+    if (ns === null || name === null) return json(400, "podNamespace and podName are required");
+    const list = (k: string): string[] | undefined =>
+      q
+        .get(k)
+        ?.split(",")
+        .filter((x) => x !== "");
+    const v4 = list("defaultIPv4IPPool");
+    const v6 = list("defaultIPv6IPPool");
+    const e = await this.service.explain({
+      podNamespace: ns,
+      podName: name,
+      ...(q.get("ifName") !== null ? { ifName: q.get("ifName") as string } : {}),
+      ...(v4 !== undefined ? { defaultIPv4IPPool: v4 } : {}),
+      ...(v6 !== undefined ? { defaultIPv6IPPool: v6 } : {}),
+    });
+    return e === undefined ? json(404, `no pod ${ns}/${name} on this node`) : json(200, e);
+  }
+
   /** Upstream's JSON API (`POST`/`DELETE /v1/ipam/ip`), for tools written against it. */
   async #ipamApi(method: string, body: string): Promise<SocketAnswer> {
     const a = JSON.parse(body || "{}") as Record<string, unknown>;
@@ -221,20 +269,20 @@ export class SpiderpoolAgent {
         return { status: 200, body: "" };
       }
       const list = (k: string): string[] => (Array.isArray(a[k]) ? (a[k] as string[]) : []);
-      const out = await this.service.allocate(
-        {
-          containerID: str("containerID"),
-          ifName: str("ifName"),
-          netns: str("netNamespace"),
-          podName: str("podName"),
-          podNamespace: str("podNamespace"),
-          podUid: str("podUID"),
-          defaultIPv4IPPool: list("defaultIPv4IPPool"),
-          defaultIPv6IPPool: list("defaultIPv6IPPool"),
-          cleanGateway: a["cleanGateway"] === true,
-        },
-        log,
-      );
+      const addReq = {
+        containerID: str("containerID"),
+        ifName: str("ifName"),
+        netns: str("netNamespace"),
+        podName: str("podName"),
+        podNamespace: str("podNamespace"),
+        podUid: str("podUID"),
+        defaultIPv4IPPool: list("defaultIPv4IPPool"),
+        defaultIPv6IPPool: list("defaultIPv6IPPool"),
+        cleanGateway: a["cleanGateway"] === true,
+      };
+      const out = await this.service.allocate(addReq, log);
+      // The caller of this API probes, as upstream's plugin does; the flags say what to probe.
+      const on = await this.service.detectionFlags(addReq, log);
       return json(200, {
         ips: out.ips.map((i) => ({
           version: i.family,
@@ -242,6 +290,8 @@ export class SpiderpoolAgent {
           nic: i.nic,
           ipPool: i.pool,
           ...(i.gateway !== undefined ? { gateway: i.gateway } : {}),
+          ...(on.gateway ? { enableGatewayDetection: true } : {}),
+          ...(on.ipConflict ? { enableIPConflictDetection: true } : {}),
         })),
         routes: out.routes.map((r) => ({ ifName: r.nic, dst: r.dst, gw: r.gw })),
       });
@@ -295,6 +345,7 @@ export class SpiderpoolAgent {
       if (req.path === "/v1/ipam/ip" && (req.method === "POST" || req.method === "DELETE"))
         return await this.#ipamApi(req.method, req.body);
       if (req.path === "/v1/coordinator/config" && req.method === "GET") return await this.#coordinatorConfig(req.body);
+      if (req.path === "/v1/explain" && req.method === "GET") return await this.#explain(req.query);
       if (req.path === "/v1/workloadendpoint" && req.method === "GET") {
         const query = new URLSearchParams(req.query);
         const ns = query.get("podNamespace");

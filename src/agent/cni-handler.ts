@@ -32,6 +32,16 @@ export interface CniAnswer {
 
 export { ALLOCATION_ERROR_PREFIX } from "../cni/map-error.ts";
 
+/** The netconf's cniVersion for an error object, whatever else is wrong with it. */
+function cniVersionOf(stdin: string): string {
+  try {
+    const v = (JSON.parse(stdin) as { cniVersion?: unknown }).cniVersion;
+    return typeof v === "string" && v !== "" ? v : "1.0.0";
+  } catch {
+    return "1.0.0";
+  }
+}
+
 function fail(version: string, err: CniError): CniAnswer {
   return { exitCode: 1, stdout: `${JSON.stringify(err.toJSON(version))}\n` };
 }
@@ -71,7 +81,7 @@ export async function handleCni(call: CniCall, deps: CniHandlerDeps): Promise<Cn
       stdout: `${JSON.stringify({ cniVersion: "1.1.0", supportedVersions: ["0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"] })}\n`,
     };
   }
-  // A role handler reads its own netconf (a coordinator's has no `ipam` object).
+  // A role handler reads its own netconf (a coordinator's or an ifacer's has no `ipam` object).
   const roleHandler = call.role === "coordinator" || call.role === "ifacer" ? deps.roles?.[call.role] : undefined;
   if (roleHandler !== undefined) {
     try {
@@ -79,7 +89,7 @@ export async function handleCni(call: CniCall, deps: CniHandlerDeps): Promise<Cn
     } catch (err) {
       const e = cniErrorOf(err);
       log.warn({ err: e.message, cniCode: e.cniCode }, `${call.role} ${call.command} failed`);
-      return fail("1.0.0", e);
+      return fail(cniVersionOf(call.stdin), e);
     }
   }
   let conf: NetConf;
@@ -120,24 +130,23 @@ export async function handleCni(call: CniCall, deps: CniHandlerDeps): Promise<Cn
         );
       }
       try {
-        const res = await service.allocate(
-          {
-            containerID: call.containerID,
-            ifName: call.ifName,
-            netns: call.netns,
-            podName: args.podName,
-            podNamespace: args.podNamespace,
-            podUid: args.podUid ?? "",
-            defaultIPv4IPPool: conf.ipam.defaultIPv4IPPool,
-            defaultIPv6IPPool: conf.ipam.defaultIPv6IPPool,
-            cleanGateway: conf.ipam.cleanGateway,
-          },
-          log,
-        );
+        const addReq = {
+          containerID: call.containerID,
+          ifName: call.ifName,
+          netns: call.netns,
+          podName: args.podName,
+          podNamespace: args.podNamespace,
+          podUid: args.podUid ?? "",
+          defaultIPv4IPPool: conf.ipam.defaultIPv4IPPool,
+          defaultIPv6IPPool: conf.ipam.defaultIPv6IPPool,
+          cleanGateway: conf.ipam.cleanGateway,
+        };
+        const res = await service.allocate(addReq, log);
         const mine = res.ips.filter((i) => i.nic === call.ifName);
         if (mine.length === 0) {
           throw new IpamError("ERR_WRONG_INPUT", `no Interface ${call.ifName} IP allocation found`);
         }
+        await service.detect(addReq, res, log);
         log.info({ ips: mine.map((i) => i.address) }, "allocated");
         return {
           exitCode: 0,

@@ -19,6 +19,9 @@ export interface AgentConfig {
   healthPort: number;
   metricPort: number;
   enableMetric: boolean;
+  /** The RDMA metrics exporter (spec §5), on its own port. */
+  enableRdmaMetric: boolean;
+  rdmaMetricPort: number;
   /** Address for the health and metrics servers; loopback unless the manifests say otherwise. */
   bindAddress: string;
   maxAllocatedIPs: number;
@@ -42,6 +45,9 @@ export interface AgentConfig {
   maxWriteRetries: number;
   /** …and for at most this long. */
   writeDeadlineSeconds: number;
+  /** Events on pods per allocation and release (issue 22): bucket size (0: none) and refill per minute. */
+  ipEventsBurst: number;
+  ipEventsPerMinute: number;
 }
 
 const DEFAULTS = {
@@ -95,6 +101,8 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env, confPath?:
     healthPort: e.int("SPIDERPOOL_HEALTH_PORT", 5710),
     metricPort: e.int("SPIDERPOOL_METRIC_HTTP_PORT", 5711),
     enableMetric: e.bool("SPIDERPOOL_ENABLED_METRIC", false),
+    enableRdmaMetric: e.bool("SPIDERPOOL_ENABLED_RDMA_METRIC", false),
+    rdmaMetricPort: e.int("SPIDERPOOL_RDMA_METRIC_HTTP_PORT", 5713),
     bindAddress: e.str("SPIDERPOOL_BIND_ADDRESS", "127.0.0.1"),
     maxAllocatedIPs: e.int("SPIDERPOOL_IPPOOL_MAX_ALLOCATED_IPS", 5000, 1),
     // SPIDERPOOL_TS_WAIT_SUBNET_POOL_MS: a sub-second pause for tests and the sandbox.
@@ -117,5 +125,7 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env, confPath?:
     enableGatewayDetection: conf.enableGatewayDetection ?? false,
     maxWriteRetries: e.int("SPIDERPOOL_TS_MAX_WRITE_RETRIES", 2000, 1),
     writeDeadlineSeconds: e.int("SPIDERPOOL_TS_WRITE_DEADLINE_SECONDS", 30, 1),
+    ipEventsBurst: e.int("SPIDERPOOL_TS_IP_EVENTS_BURST", 3, 0),
+    ipEventsPerMinute: e.int("SPIDERPOOL_TS_IP_EVENTS_PER_MINUTE", 3, 0),
   };
 }

@@ -67,4 +67,24 @@ export class DelFlow {
     else await this.#d.endpoints.release(ns, epName, uid, ep);
     return "released";
   }
+
+  /**
+   * Upstream's batch release (`DELETE /v1/ipam/ips`), for an ADD whose detection failed: the
+   * pod is alive, yet everything its endpoint holds (every NIC's) goes back, and the endpoint
+   * with it, so the kubelet's retry allocates afresh instead of answering with what went back.
+   */
+  async releaseAll(req: DelRequest, log: Logger): Promise<DelOutcome> {
+    const { podNamespace: ns, podName } = req;
+    const pod = await this.#d.view.getPod(ns, podName);
+    const uid = pod?.metadata.uid ?? req.podUid;
+    const top = pod === undefined ? undefined : await this.#d.owners.top(pod);
+    const epName = top !== undefined && this.#d.owners.kindOf(top) === "kubevirt" ? top.name : podName;
+    const ep = await this.#d.endpoints.get(ns, epName);
+    const cur = ep?.status?.current;
+    if (ep === undefined || cur === undefined || uid === "" || cur.uid !== uid) return "nothing";
+    await releaseRecords(this.#d, poolsOf(cur.ips), uid);
+    await this.#d.endpoints.drop(ns, epName, uid, ep);
+    log.info({ endpoint: epName, released: cur.ips.flatMap((i) => [i.ipv4, i.ipv6].filter(Boolean)) }, "released");
+    return "released";
+  }
 }

@@ -4,6 +4,11 @@
  * this module is where the real ones are made.
  */
 import type { Logger } from "pino";
+import { explainPod, type Explanation } from "../ipam/explain.ts";
+import type { HostNetwork } from "../host/network.ts";
+import { isNotFound } from "../kube/errors.ts";
+import { KUBEVIRT_VMIM } from "../kube/resources.ts";
+import { retryTransient } from "../kube/retry.ts";
 import { systemClock, type Clock } from "../kube/clock.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { KubeEndpointStore, type EndpointStore } from "../poolstore/endpoint-store.ts";
@@ -14,7 +19,9 @@ import { AddFlow, type AddRequest, type AddResponse } from "./add-flow.ts";
 import { AgentCache, ENDPOINTS } from "./cache.ts";
 import type { AgentConfig } from "./config.ts";
 import { DelFlow, type DelOutcome, type DelRequest } from "./del-flow.ts";
+import { DetectFlow } from "./detect-flow.ts";
 import { PodMemo, type FlowDeps } from "./flow-deps.ts";
+import { IpEvents } from "./ip-events.ts";
 import type { AgentMetrics } from "./metrics.ts";
 
 export type { AddRequest, AddResponse } from "./add-flow.ts";
@@ -27,6 +34,17 @@ export interface ServiceDeps {
   metrics: AgentMetrics;
   log: Logger;
   clock?: Clock;
+  /** Pod namespaces, for IP-conflict and gateway detection; absent when the host addon is not loadable. */
+  host?: HostNetwork;
+}
+
+export interface ExplainQuery {
+  podNamespace: string;
+  podName: string;
+  ifName?: string;
+  /** The netconf's default pools, which only the CNI call carries. */
+  defaultIPv4IPPool?: string[];
+  defaultIPv6IPPool?: string[];
 }
 
 export class IpamService {
@@ -36,6 +54,9 @@ export class IpamService {
   readonly #memo = new PodMemo();
   readonly #add: AddFlow;
   readonly #del: DelFlow;
+  readonly #owners: KubeOwnerResolver;
+  readonly #events: IpEvents | undefined;
+  readonly #detect: DetectFlow;
 
   constructor(deps: ServiceDeps) {
     this.#d = deps;
@@ -46,11 +67,24 @@ export class IpamService {
     // Our own status writes come back on the watch; the writer holds them already.
     deps.cache.pools.recognize((meta) => this.writers.peek(meta.name ?? "")?.held(meta));
     this.#endpoints = new KubeEndpointStore(deps.client, ENDPOINTS);
+    this.#owners = new KubeOwnerResolver(deps.client, deps.config, clock);
+    this.#events =
+      deps.config.ipEventsBurst > 0
+        ? new IpEvents({
+            client: deps.client,
+            component: "spiderpool-agent",
+            log: deps.log,
+            clock,
+            registry: deps.metrics.registry,
+            burst: deps.config.ipEventsBurst,
+            perSecond: deps.config.ipEventsPerMinute / 60,
+          })
+        : undefined;
     const flow: FlowDeps = {
       view: deps.cache,
       endpoints: this.#endpoints,
       writers: this.writers,
-      owners: new KubeOwnerResolver(deps.client, deps.config, clock),
+      owners: this.#owners,
       clock,
       config: deps.config,
       client: deps.client,
@@ -58,6 +92,27 @@ export class IpamService {
     };
     this.#add = new AddFlow(flow, this.#memo);
     this.#del = new DelFlow(flow, this.#memo);
+    this.#detect = new DetectFlow({
+      host: deps.host,
+      clock,
+      view: deps.cache,
+      switches: { ipConflict: deps.config.enableIPConflictDetection, gateway: deps.config.enableGatewayDetection },
+      migrationExists: async (ns, name) => {
+        try {
+          await retryTransient(`GET VirtualMachineInstanceMigration ${ns}/${name}`, () =>
+            deps.client.get(KUBEVIRT_VMIM, name, ns),
+          );
+          return true;
+        } catch (err) {
+          if (isNotFound(err)) return false;
+          throw err;
+        }
+      },
+      release: async (req, log) => {
+        await this.#del.releaseAll(req, log);
+      },
+      metrics: deps.metrics,
+    });
   }
 
   #newWriter(pool: string): PoolWriter {
@@ -95,6 +150,40 @@ export class IpamService {
     this.#memo.known(uids);
   }
 
+  /**
+   * `GET /v1/explain`: the pool selection an ADD of this pod would make here now, from this
+   * agent's cache and configuration (src/ipam/explain.ts). Undefined when the pod is unknown.
+   */
+  async explain(q: ExplainQuery): Promise<Explanation | undefined> {
+    const { cache, config } = this.#d;
+    const pod = await cache.getPod(q.podNamespace, q.podName);
+    if (pod === undefined) return undefined;
+    const ns = await cache.getNamespace(q.podNamespace);
+    return explainPod({
+      pod,
+      top: await this.#owners.top(pod),
+      namespace: { labels: ns?.metadata.labels ?? {}, annotations: ns?.metadata.annotations ?? {} },
+      nodeLabels: cache.nodeLabels(pod.spec?.nodeName ?? config.nodeName),
+      pools: cache.pools.list(),
+      reserved: { 4: cache.reservedSet(4), 6: cache.reservedSet(6) },
+      ifName: q.ifName ?? "eth0",
+      netconf: {
+        defaultIPv4IPPool: q.defaultIPv4IPPool ?? [],
+        defaultIPv6IPPool: q.defaultIPv6IPPool ?? [],
+        cleanGateway: false,
+      },
+      config: {
+        enableIPv4: config.enableIPv4,
+        enableIPv6: config.enableIPv6,
+        enableSpiderSubnet: config.enableSpiderSubnet,
+        enableAutoPoolForApplication: config.enableAutoPoolForApplication,
+        agentNamespace: config.podNamespace,
+        clusterNetwork: config.multusClusterNetwork,
+        maxRecords: config.maxAllocatedIPs,
+      },
+    });
+  }
+
   async allocate(req: AddRequest, log: Logger): Promise<AddResponse> {
     const { metrics } = this.#d;
     const started = performance.now();
@@ -104,6 +193,7 @@ export class IpamService {
     try {
       const out = await this.#add.add(req, log);
       metrics.allocationDuration.observe((performance.now() - started) / 1000);
+      this.#events?.allocated({ namespace: req.podNamespace, name: req.podName, uid: req.podUid }, out.ips);
       return out;
     } catch (err) {
       metrics.allocationFailures.inc({ reason: (err as { code?: string }).code ?? "ERR_INTERNAL" });
@@ -113,6 +203,24 @@ export class IpamService {
     }
   }
 
+  /**
+   * The CNI ADD's IP-conflict and gateway detection (spec §1.12) for what `allocate` answered;
+   * a conflict or an unreachable gateway releases the allocation and throws.
+   */
+  async detect(req: AddRequest, res: AddResponse, log: Logger): Promise<void> {
+    try {
+      await this.#detect.run(req, res, log);
+    } catch (err) {
+      this.#d.metrics.allocationFailures.inc({ reason: (err as { code?: string }).code ?? "ERR_INTERNAL" });
+      throw err;
+    }
+  }
+
+  /** The detection switches as they apply to this pod (the flags of upstream's JSON answer). */
+  detectionFlags(req: AddRequest, log: Logger): ReturnType<DetectFlow["flags"]> {
+    return this.#detect.flags(req, log);
+  }
+
   async release(req: DelRequest, log: Logger): Promise<DelOutcome> {
     const { metrics } = this.#d;
     const started = performance.now();
@@ -120,6 +228,8 @@ export class IpamService {
     try {
       const out = await this.#del.release(req, log);
       metrics.releaseDuration.observe((performance.now() - started) / 1000);
+      if (out === "released")
+        this.#events?.released({ namespace: req.podNamespace, name: req.podName, uid: req.podUid }, req.containerID);
       return out;
     } catch (err) {
       metrics.releaseFailures.inc({ reason: (err as { code?: string }).code ?? "ERR_INTERNAL" });

@@ -39,7 +39,7 @@ function nodeNetwork(log: pino.Logger): Pick<AgentOptions, "hostNetwork"> {
     const ns = path !== undefined && path !== "" ? { kind: "path" as const, path } : { kind: "host" as const };
     return { hostNetwork: { network: new NetlinkHost(), ns } };
   } catch (err) {
-    log.warn({ err: (err as Error).message }, "host addon unavailable: the coordinator role is refused");
+    log.warn({ err: (err as Error).message }, "host addon unavailable: the coordinator and ifacer roles are refused");
     return {};
   }
 }

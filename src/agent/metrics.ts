@@ -21,6 +21,8 @@ export class AgentMetrics {
   readonly oldestBatchAge: Gauge;
   #oldest: () => number = () => 0;
   readonly batchSize: Histogram;
+  readonly detectionProbes: Counter<"family" | "purpose" | "outcome">;
+  readonly detectionDuration: Histogram<"family" | "purpose">;
 
   constructor(agent: string) {
     this.registry.setDefaultLabels({ otel_scope_name: "spiderpool-agent", agent });
@@ -92,6 +94,25 @@ export class AgentMetrics {
       buckets: [1, 2, 4, 8, 16, 32, 64, 128],
       registers: r,
     });
+    this.detectionProbes = new Counter({
+      name: "spiderpool_ts_ip_detection_probes_total",
+      help: "ARP/NDP probes of IPAM ADDs (spec 1.12), by family, purpose (conflict, gateway) and outcome (clear, conflict, reachable, unreachable, error)",
+      labelNames: ["family", "purpose", "outcome"],
+      registers: r,
+    });
+    this.detectionDuration = new Histogram({
+      name: "spiderpool_ts_ip_detection_probe_duration_seconds",
+      help: "time of one ARP/NDP probe of an IPAM ADD, by family and purpose",
+      labelNames: ["family", "purpose"],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1],
+      registers: r,
+    });
+  }
+
+  /** One probe of an IPAM ADD's detection (DetectionMetrics). */
+  probe(family: 4 | 6, purpose: "conflict" | "gateway", outcome: string, seconds: number): void {
+    this.detectionProbes.inc({ family: `ipv${family}`, purpose, outcome });
+    this.detectionDuration.observe({ family: `ipv${family}`, purpose }, seconds);
   }
 
   /** Where the oldest batch's age (ms) is read at each scrape. */

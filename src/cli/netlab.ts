@@ -49,10 +49,25 @@ export class NetLab {
   }
 
   async addNamespace(name: string): Promise<string> {
-    await ip(["netns", "add", name]);
+    // Recorded first: a failed `ip netns add` (concurrent ones can race on /run/netns's mount)
+    // may still leave the namespace's file, and cleanup must try it too.
     this.#namespaces.push(name);
-    await ip(["-n", name, "link", "set", "lo", "up"]);
+    try {
+      await ip(["netns", "add", name]);
+      await ip(["-n", name, "link", "set", "lo", "up"]);
+    } catch (err) {
+      await this.removeNamespace(name).catch(() => undefined);
+      throw err;
+    }
     return this.nsPath(name);
+  }
+
+  /** Removes one namespace this lab made (a pod's, when its pod goes). */
+  async removeNamespace(name: string): Promise<void> {
+    const i = this.#namespaces.indexOf(name);
+    if (i < 0) return;
+    if (existsSync(this.nsPath(name))) await ip(["netns", "del", name]);
+    this.#namespaces.splice(this.#namespaces.indexOf(name), 1);
   }
 
   /** A node namespace with `master` (one end of a veth pair) up, ready to parent macvlans. */
@@ -90,7 +105,7 @@ export class NetLab {
     const failed: string[] = [];
     for (const ns of this.#namespaces.splice(0).reverse()) {
       try {
-        await ip(["netns", "del", ns]);
+        if (existsSync(this.nsPath(ns))) await ip(["netns", "del", ns]);
       } catch {
         failed.push(ns);
       }

@@ -1,23 +1,23 @@
 /**
- * `spiderpoolctl sandbox`: the whole data path on one machine. It starts the embedded API
- * server with the CRDs, the controller, one spiderpool-agent per simulated node (each with
- * its own socket), a SpiderSubnet and example pools from the documentation ranges, a
- * Deployment (IPv4, an auto-created pool from the subnet) and a StatefulSet (dual stack)
- * spread over the nodes, and runs CNI ADD for every pod through the shim: inside
- * network namespaces with Debian's macvlan plugin when run as root with the plugins
- * installed, IPAM only otherwise. Then it prints who got what, writes a kubeconfig, and
- * cleans up on Ctrl-C (or at once with --once).
+ * `spiderpoolctl sandbox`: Spiderpool on a simulated cluster on one machine. It starts the
+ * embedded API server with the CRDs, the controller, and per simulated node a
+ * spiderpool-agent and a kubelet stand-in, with a scheduler and workload controllers
+ * (sandbox/simulated-cluster.ts); creates a SpiderSubnet and example pools from the
+ * documentation ranges, a Deployment (IPv4, an auto-created pool from the subnet) and a
+ * StatefulSet (dual stack), and applies the manifests of --apply. Pods get their addresses
+ * through the CNI shim: in network namespaces with Debian's macvlan plugin when run as root
+ * with the plugins installed, IPAM only otherwise. It prints who got what, writes a
+ * kubeconfig (kubectl apply/scale/delete behave as on a cluster while it runs), and cleans up
+ * on Ctrl-C (or at once with --once).
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import pino from "pino";
-import { SpiderpoolAgent } from "../agent/agent.ts";
 import { ENDPOINTS } from "../agent/cache.ts";
-import { loadAgentConfig } from "../agent/config.ts";
 import { SUBNETS } from "../poolstore/auto-pool.ts";
 import { POOLS } from "../poolstore/pool-writer.ts";
 import { toCrd } from "../api/crd.ts";
@@ -31,7 +31,9 @@ import { loadControllerConfig } from "../controller/config.ts";
 import { SpiderpoolController } from "../controller/controller.ts";
 import { poolAddresses } from "../ipam/pool-state.ts";
 import { KubeClient, Resources, type KubeObject } from "../kube/index.ts";
-import { findPlugin, labUnavailable, NetLab, runPlugin } from "./netlab.ts";
+import { labUnavailable, NetLab } from "./netlab.ts";
+import { applyManifests, readManifests } from "./sandbox/manifests.ts";
+import { SimulatedCluster } from "./sandbox/simulated-cluster.ts";
 import { COORDINATORS } from "../controller/coordinator/controller.ts";
 import { NADS } from "../controller/multus/controller.ts";
 import { loadInitConfig } from "../init/config.ts";
@@ -40,12 +42,14 @@ import { resourceTypeOf } from "../kube/resources.ts";
 import { SpiderMultusConfigKind } from "../api/multusconfig.ts";
 import type { SpiderCoordinator } from "../api/coordinator.ts";
 import type { NetworkAttachmentDefinition } from "../api/nad.ts";
+import { confListOf } from "./sandbox/network-plan.ts";
+import { NetlinkHost } from "../host/netlink-host.ts";
 import { UsageError } from "./usage.ts";
 
 const SANDBOX_SUBNET = "sandbox-subnet-v4";
 const SANDBOX_SMC = "macvlan-eth-m";
 
-/** Polls until the controller has written the SMC's NAD; its config is what the pods' CNI calls use. */
+/** Polls until the controller has written the SMC's NAD; its config is the cluster's default network. */
 async function waitForNad(client: KubeClient, namespace: string, name: string): Promise<string> {
   const deadline = Date.now() + 30_000;
   for (;;) {
@@ -56,20 +60,13 @@ async function waitForNad(client: KubeClient, namespace: string, name: string): 
   }
 }
 
-/**
- * The main plugin of a generated NAD as a single-plugin netconf, with this node's agent
- * socket: what Multus would hand the macvlan plugin. The coordinator entry that follows it
- * belongs to the coordinator data path, which the sandbox does not run.
- */
-export function netconfFromNad(config: string, socket: string): Record<string, unknown> {
-  const c = JSON.parse(config) as { cniVersion: string; name: string; plugins: Record<string, unknown>[] };
-  const main = c.plugins.find((p) => p["type"] !== "ifacer") ?? {};
-  return {
-    cniVersion: c.cniVersion,
-    name: c.name,
-    ...main,
-    ipam: { ...(main["ipam"] as object), ipam_unix_socket_path: socket },
-  };
+async function waitForSynced(client: KubeClient): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const c = await client.get<SpiderCoordinator>(COORDINATORS, "default").catch(() => undefined);
+    if (c?.status?.phase === "Synced") return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /** Polls until the controller has created the application's auto pool at `size` addresses. */
@@ -88,14 +85,20 @@ async function waitForAutoPool(client: KubeClient, app: string, size: number): P
 
 export const SANDBOX_USAGE = `usage: spiderpoolctl sandbox [options]
 
-Runs Spiderpool on this machine: the embedded API server, the controller, one agent per
-simulated node, a SpiderSubnet and example pools (documentation ranges), a Deployment (its
-pool auto-created from the subnet) and a StatefulSet whose pods get their addresses through
-the CNI shim. With root and Debian's containernetworking-plugins it runs
-the macvlan plugin in network namespaces it creates; otherwise IPAM only.
+Runs Spiderpool on a simulated cluster on this machine: the embedded API server, the
+controller, per simulated node an agent and a kubelet stand-in, a scheduler and workload
+controllers (Deployment, ReplicaSet, StatefulSet, DaemonSet, Job), a SpiderSubnet and example
+pools (documentation ranges), a Deployment (its pool auto-created from the subnet) and a
+StatefulSet. Pods get their addresses through the CNI shim: with root and Debian's
+containernetworking-plugins the macvlan plugin runs in network namespaces it creates;
+otherwise IPAM only. While it runs, kubectl with the kubeconfig it writes behaves as on a
+cluster (apply, scale, rollout restart, delete).
 
-  --nodes N               simulated nodes, one agent each (default 3)
-  --pods N                pods in all, half Deployment (IPv4), half StatefulSet (dual stack) (default 6)
+  --nodes N               simulated nodes, one agent and kubelet each (default 3)
+  --pods N                example pods, half Deployment (IPv4), half StatefulSet (dual stack);
+                          0 for none (default 6)
+  --apply PATH            apply the manifests of a file or folder (*.yaml, *.yml, *.json);
+                          repeatable (examples/ holds one per feature)
   --mode auto|ipam|macvlan  force a mode (default auto)
   --kubeconfig-out FILE   kubeconfig for kubectl (default ./sandbox.kubeconfig)
   --once                  print the results, clean up and exit
@@ -118,11 +121,105 @@ function ensureShim(out: NodeJS.WritableStream): string {
   return shim;
 }
 
-interface PodRow {
-  name: string;
-  node: string;
-  addresses: string[];
-  where: string;
+/**
+ * Why the host addon (the coordinator's node side) cannot load here, or undefined when it can.
+ * It is built first when missing or older than its source, under the lock the daemons' launcher
+ * takes (scripts/daemon.sh), so parallel runs do not write it at once.
+ */
+function nodeNetworkUnavailable(): string | undefined {
+  const addon = join(ROOT, "native", "host", "build", "spiderpool_host.node");
+  const source = join(ROOT, "native", "host", "host.c");
+  const stale = (): boolean => !existsSync(addon) || statSync(source).mtimeMs > statSync(addon).mtimeMs;
+  if (stale()) {
+    try {
+      mkdirSync(join(ROOT, "dist"), { recursive: true });
+      execFileSync(
+        "flock",
+        [
+          join(ROOT, "dist", ".build.lock"),
+          "bash",
+          "-c",
+          `if [ ! -f "$1" ] || [ "$2" -nt "$1" ]; then bash "$3" >&2; fi`,
+          "build-host-addon",
+          addon,
+          source,
+          join(ROOT, "native", "host", "build.sh"),
+        ],
+        { stdio: ["ignore", "ignore", "pipe"] },
+      );
+    } catch (err) {
+      return `the host addon could not be built: ${(err as Error).message.split("\n")[0] ?? ""}`;
+    }
+  }
+  try {
+    new NetlinkHost();
+    return undefined;
+  } catch (err) {
+    return `the host addon is not loadable: ${(err as Error).message}`;
+  }
+}
+
+interface PodView extends KubeObject {
+  metadata: NonNullable<KubeObject["metadata"]> & { deletionTimestamp?: string };
+  spec?: { nodeName?: string };
+  status?: {
+    phase?: string;
+    podIPs?: Array<{ ip: string }>;
+    containerStatuses?: Array<{ state?: { waiting?: { reason?: string; message?: string } } }>;
+  };
+}
+
+const settled = (p: PodView): boolean => p.status?.phase === "Running" || p.status?.phase === "Succeeded";
+
+interface WorkloadView {
+  metadata: { name?: string; namespace?: string; generation?: number };
+  spec?: { replicas?: number };
+  status?: {
+    observedGeneration?: number;
+    readyReplicas?: number;
+    numberReady?: number;
+    desiredNumberScheduled?: number;
+    conditions?: Array<{ type?: string; status?: string }>;
+  };
+}
+
+/** The workloads whose controllers have not yet made and readied their pods. */
+async function unsettledWorkloads(client: KubeClient): Promise<string[]> {
+  const out: string[] = [];
+  const list = async (rt: (typeof Resources)[keyof typeof Resources]): Promise<WorkloadView[]> =>
+    (await client.listAll<WorkloadView>(rt)).items;
+  const observed = (w: WorkloadView): boolean => (w.status?.observedGeneration ?? 0) >= (w.metadata.generation ?? 1);
+  const name = (kind: string, w: WorkloadView): string => `${kind} ${w.metadata.namespace}/${w.metadata.name}`;
+  for (const [kind, rt] of [
+    ["Deployment", Resources.deployments],
+    ["StatefulSet", Resources.statefulsets],
+  ] as const)
+    for (const w of await list(rt))
+      if (!observed(w) || (w.status?.readyReplicas ?? 0) !== (w.spec?.replicas ?? 1)) out.push(name(kind, w));
+  for (const w of await list(Resources.daemonsets))
+    if (!observed(w) || (w.status?.numberReady ?? 0) !== (w.status?.desiredNumberScheduled ?? -1))
+      out.push(name("DaemonSet", w));
+  for (const w of await list(Resources.jobs))
+    if (
+      !(w.status?.conditions ?? []).some((c) => (c.type === "Complete" || c.type === "Failed") && c.status === "True")
+    )
+      out.push(name("Job", w));
+  return out;
+}
+
+/**
+ * Waits until every workload has its pods ready and every pod runs (or has completed), up to
+ * `ms`; returns what is still waiting.
+ */
+async function waitForPods(client: KubeClient, ms: number): Promise<{ pods: PodView[]; workloads: string[] }> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const pods = (await client.listAll<PodView>(Resources.pods)).items;
+    const waiting = pods.filter((p) => !settled(p) || p.metadata.deletionTimestamp !== undefined);
+    const workloads = await unsettledWorkloads(client);
+    if ((waiting.length === 0 && workloads.length === 0) || Date.now() > deadline) return { pods: waiting, workloads };
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 export async function runSandbox(argv: string[], out: NodeJS.WritableStream = process.stdout): Promise<number> {
@@ -132,6 +229,7 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
       nodes: { type: "string", default: "3" },
       pods: { type: "string", default: "6" },
       mode: { type: "string", default: "auto" },
+      apply: { type: "string", multiple: true, default: [] },
       "kubeconfig-out": { type: "string", default: "sandbox.kubeconfig" },
       once: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
@@ -146,9 +244,17 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
   const pods = Number(values.pods);
   if (!Number.isInteger(nodes) || nodes < 1 || nodes > 50)
     throw new UsageError("--nodes must be an integer from 1 to 50");
-  if (!Number.isInteger(pods) || pods < 1 || pods > 400)
-    throw new UsageError("--pods must be an integer from 1 to 400");
+  if (!Number.isInteger(pods) || pods < 0 || pods > 400)
+    throw new UsageError("--pods must be an integer from 0 to 400");
   if (!["auto", "ipam", "macvlan"].includes(values.mode)) throw new UsageError("--mode must be auto, ipam or macvlan");
+  // Read before anything starts, so a bad path is a usage error and not a half-built sandbox.
+  const manifests = (() => {
+    try {
+      return readManifests(values.apply);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  })();
   const shim = ensureShim(out);
   const why = await labUnavailable();
   if (values.mode === "macvlan" && why !== undefined) throw new UsageError(`--mode macvlan: ${why}`);
@@ -158,18 +264,22 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
       ? "mode: macvlan in network namespaces (root, containernetworking-plugins found)\n"
       : `mode: IPAM only (${values.mode === "ipam" ? "asked for" : why})\n`,
   );
+  // The coordinator configures the node's side through the host addon; without it, the chain stops at spiderpool.
+  const hostAddon = macvlan ? nodeNetworkUnavailable() : "no network namespaces";
 
   const work = mkdtempSync(join(tmpdir(), "spiderpool-sandbox-"));
   const kubeconfigPath = resolve(values["kubeconfig-out"]);
-  const server = new EmbeddedApiServer();
-  const agents: SpiderpoolAgent[] = [];
+  // Pods stay Terminating until their kubelet has run DEL, as on a cluster.
+  const server = new EmbeddedApiServer({ podDeletion: "graceful" });
   let controller: SpiderpoolController | undefined;
-  const lab = new NetLab(`sps${process.pid % 10000}`);
+  let cluster: SimulatedCluster | undefined;
+  // Tests name their namespaces with a prefix of their own.
+  const lab = new NetLab(process.env["SPIDERPOOL_SANDBOX_NETNS_PREFIX"] ?? `spsb${process.pid % 10000}`);
   const client = new KubeClient({ server: await server.listen() });
   const log = pino({ level: "warn" });
   const cleanup = async (): Promise<void> => {
     out.write("cleaning up...\n");
-    for (const a of agents) await a.stop().catch(() => undefined);
+    await cluster?.stop().catch(() => undefined);
     await controller?.stop().catch(() => undefined);
     const left = await lab.cleanup();
     if (left.length > 0) out.write(`could not remove network namespaces: ${left.join(", ")}\n`);
@@ -183,8 +293,6 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
       await client.create(Resources.customresourcedefinitions, toCrd(def) as unknown as KubeObject);
     await client.create(Resources.namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name: "sandbox" } });
     const nodeNames = Array.from({ length: nodes }, (_, i) => `node${i + 1}`);
-    for (const n of nodeNames)
-      await client.create(Resources.nodes, { apiVersion: "v1", kind: "Node", metadata: { name: n } });
     // The controller first: its webhooks default and check the pools created below, and
     // its garbage collector reclaims what a crashed pod leaves behind.
     controller = new SpiderpoolController({
@@ -209,6 +317,19 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
       metadata: { name: "kubeadm-config", namespace: "kube-system" },
       data: { ClusterConfiguration: "networking:\n  podSubnet: 203.0.113.0/25\n  serviceSubnet: 203.0.113.128/25\n" },
     } as KubeObject);
+    // What the endpoints controller writes for the controller's Service once its pod is ready:
+    // spiderpool-init waits for an address there before it creates anything.
+    await client.create(Resources.endpoints, {
+      apiVersion: "v1",
+      kind: "Endpoints",
+      metadata: { name: "spiderpool-controller", namespace: "kube-system" },
+      subsets: [
+        {
+          addresses: [{ ip: "127.0.0.1" }],
+          ports: [{ name: "webhook", port: Number(new URL(controller.webhookUrl).port), protocol: "TCP" }],
+        },
+      ],
+    } as KubeObject);
     // spiderpool-init, as the chart's post-install Job: the default SpiderCoordinator.
     await runInit({
       client,
@@ -221,7 +342,8 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
       log: log.child({}, { level: "error" }),
       backoff: { initialMs: 50, maxMs: 500 },
     });
-    // The pods' network: a SpiderMultusConfig, whose NAD the controller writes.
+    // The cluster's default network: a SpiderMultusConfig, whose NAD the controller writes;
+    // every kubelet runs its plugin list for eth0, as Multus runs its clusterNetwork.
     await client.create(resourceTypeOf(SpiderMultusConfigKind), {
       apiVersion: "spiderpool.spidernet.io/v2beta1",
       kind: "SpiderMultusConfig",
@@ -234,159 +356,98 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
     } as KubeObject);
     const nadConfig = await waitForNad(client, "sandbox", SANDBOX_SMC);
     out.write(`SpiderMultusConfig sandbox/${SANDBOX_SMC}: NetworkAttachmentDefinition written: ${nadConfig}\n`);
-    const pool = (name: string, subnet: string, ips: string, gateway: string, dflt: boolean): KubeObject => ({
+    const pool = (name: string, subnet: string, ips: string, gateway: string): KubeObject => ({
       apiVersion: "spiderpool.spidernet.io/v2beta1",
       kind: "SpiderIPPool",
       metadata: { name },
-      spec: { subnet, ips: [ips], gateway, default: dflt },
+      spec: { subnet, ips: [ips], gateway },
     });
-    // The Deployment's addresses come from a SpiderSubnet: the controller carves it a pool
-    // of replicas+1 addresses (ipam-behavior §5) and the agents wait for it.
-    await client.create(SUBNETS, {
-      apiVersion: "spiderpool.spidernet.io/v2beta1",
-      kind: "SpiderSubnet",
-      metadata: { name: SANDBOX_SUBNET },
-      spec: { subnet: "192.0.2.0/24", ips: ["192.0.2.10-192.0.2.250"], gateway: "192.0.2.1" },
-    });
-    await client.create(
-      POOLS,
-      pool("sandbox-dual-v4", "198.51.100.0/24", "198.51.100.10-198.51.100.250", "198.51.100.1", false),
-    );
-    await client.create(
-      POOLS,
-      pool("sandbox-dual-v6", "2001:db8:1::/64", "2001:db8:1::10-2001:db8:1::ff", "2001:db8:1::1", false),
-    );
-
-    for (const n of nodeNames) {
-      const config = {
-        ...loadAgentConfig({
-          SPIDERPOOL_POD_NAMESPACE: "kube-system",
-          SPIDERPOOL_POD_NAME: `spiderpool-agent-${n}`,
-          SPIDERPOOL_NODE_NAME: n,
-          SPIDERPOOL_LOG_LEVEL: "warn",
-          SPIDERPOOL_TS_WAIT_SUBNET_POOL_MS: "100",
-        }),
-        socketPath: join(work, `${n}.sock`),
-      };
-      const agent = new SpiderpoolAgent({
-        config,
-        client: new KubeClient({ server: server.url }),
-        logger: log,
-        healthPort: 0,
+    if (pods > 0) {
+      // The Deployment's addresses come from a SpiderSubnet: the controller carves it a pool
+      // of replicas+1 addresses (ipam-behavior §5) and the agents wait for it.
+      await client.create(SUBNETS, {
+        apiVersion: "spiderpool.spidernet.io/v2beta1",
+        kind: "SpiderSubnet",
+        metadata: { name: SANDBOX_SUBNET },
+        spec: { subnet: "192.0.2.0/24", ips: ["192.0.2.10-192.0.2.250"], gateway: "192.0.2.1" },
       });
-      await agent.start();
-      agents.push(agent);
-      out.write(`agent for ${n} serving on ${config.socketPath}\n`);
+      await client.create(
+        POOLS,
+        pool("sandbox-dual-v4", "198.51.100.0/24", "198.51.100.10-198.51.100.250", "198.51.100.1"),
+      );
+      await client.create(
+        POOLS,
+        pool("sandbox-dual-v6", "2001:db8:1::/64", "2001:db8:1::10-2001:db8:1::ff", "2001:db8:1::1"),
+      );
     }
 
-    // The objects a Deployment and a StatefulSet controller would have created.
-    const webAnnotations = {
-      "ipam.spidernet.io/subnet": JSON.stringify({ ipv4: [SANDBOX_SUBNET] }),
-      "ipam.spidernet.io/ippool-ip-number": "+1",
-    };
-    const webReplicas = Math.ceil(pods / 2);
-    const deploy: KubeObject = await client.create(Resources.deployments, {
-      apiVersion: "apps/v1",
-      kind: "Deployment",
-      metadata: { name: "web", namespace: "sandbox" },
-      spec: {
-        replicas: webReplicas,
-        selector: { matchLabels: { app: "web" } },
-        template: {
-          metadata: { labels: { app: "web" }, annotations: webAnnotations },
-          spec: { containers: [{ name: "app", image: "pause" }] },
-        },
-      },
-    });
-    const autoPool = await waitForAutoPool(client, "web", webReplicas + 1);
+    const nadList = confListOf(nadConfig, SANDBOX_SMC);
+    const defaultNetwork =
+      hostAddon === undefined
+        ? nadList
+        : { ...nadList, plugins: nadList.plugins.filter((p) => p["type"] !== "coordinator") };
+    const types = defaultNetwork.plugins.map((p) => String(p["type"]));
     out.write(
-      `SpiderSubnet ${SANDBOX_SUBNET}: auto-created pool ${autoPool} with ${webReplicas + 1} addresses for Deployment web (replicas ${webReplicas}, +1)\n`,
+      macvlan
+        ? `chain: ${[...types.slice(0, 1), "spiderpool", ...types.slice(1)].join(" → ")}${hostAddon !== undefined && types.length < nadList.plugins.length ? ` (coordinator not run: ${hostAddon})` : ""}\n`
+        : "chain: spiderpool IPAM only (no network namespaces, no interfaces)\n",
     );
-    const rs: KubeObject = await client.create(Resources.replicasets, {
-      apiVersion: "apps/v1",
-      kind: "ReplicaSet",
-      metadata: {
-        name: "web-5d8f9c",
-        namespace: "sandbox",
-        ownerReferences: [
-          { apiVersion: "apps/v1", kind: "Deployment", name: "web", uid: deploy.metadata?.uid, controller: true },
-        ],
-      },
-      spec: { replicas: Math.ceil(pods / 2) },
+    cluster = new SimulatedCluster({
+      server: server.url,
+      nodes: nodeNames,
+      mode: macvlan ? "netns" : "ipam",
+      shimDir: dirname(shim),
+      workDir: work,
+      defaultNetwork,
+      ...(macvlan ? { lab } : {}),
+      ...(hostAddon === undefined
+        ? { nodeNetwork: (path: string) => ({ network: new NetlinkHost(), ns: { kind: "path" as const, path } }) }
+        : {}),
+      log,
+      agentEnv: { SPIDERPOOL_TS_WAIT_SUBNET_POOL_MS: "100" },
     });
-    const sts: KubeObject = await client.create(Resources.statefulsets, {
-      apiVersion: "apps/v1",
-      kind: "StatefulSet",
-      metadata: { name: "db", namespace: "sandbox" },
-      spec: { replicas: Math.floor(pods / 2) },
-    });
-    const specs = Array.from({ length: pods }, (_, i) => {
-      const isWeb = i % 2 === 0;
-      const ordinal = Math.floor(i / 2);
-      return {
-        name: isWeb ? `web-5d8f9c-${ordinal}` : `db-${ordinal}`,
-        node: nodeNames[i % nodes] as string,
-        owner: isWeb
-          ? { apiVersion: "apps/v1", kind: "ReplicaSet", name: "web-5d8f9c", uid: rs.metadata?.uid, controller: true }
-          : { apiVersion: "apps/v1", kind: "StatefulSet", name: "db", uid: sts.metadata?.uid, controller: true },
-        annotations: isWeb
-          ? webAnnotations
-          : { "ipam.spidernet.io/ippool": '{"ipv4":["sandbox-dual-v4"],"ipv6":["sandbox-dual-v6"]}' },
-      };
-    });
+    await cluster.start();
+    out.write(`${nodes} simulated node(s), each with an agent and a kubelet: ${nodeNames.join(", ")}\n`);
+    writeFileSync(kubeconfigPath, server.kubeconfig(), { mode: 0o600 });
 
-    if (macvlan) for (const n of nodeNames) await lab.addNode(`${lab.prefix}-${n}`);
-    const rows: PodRow[] = [];
-    let done = 0;
-    for (const s of specs) {
-      const pod: KubeObject = await client.create(Resources.pods, {
-        apiVersion: "v1",
-        kind: "Pod",
-        metadata: { name: s.name, namespace: "sandbox", ownerReferences: [s.owner], annotations: s.annotations },
-        spec: { nodeName: s.node, containers: [{ name: "app", image: "pause" }] },
+    if (pods > 0) {
+      const webReplicas = Math.ceil(pods / 2);
+      const workload = (kind: string, name: string, replicas: number, annotations: Record<string, string>) => ({
+        apiVersion: "apps/v1",
+        kind,
+        metadata: { name, namespace: "sandbox" },
+        spec: {
+          replicas,
+          ...(kind === "StatefulSet" ? { serviceName: name } : {}),
+          selector: { matchLabels: { app: name } },
+          template: {
+            metadata: { labels: { app: name }, annotations },
+            spec: { containers: [{ name: "app", image: "pause" }] },
+          },
+        },
       });
-      await client.updateStatus(Resources.pods, { ...pod, status: { phase: "Running" } });
-      const socket = join(work, `${s.node}.sock`);
-      const args = `IgnoreUnknown=1;K8S_POD_NAMESPACE=sandbox;K8S_POD_NAME=${s.name};K8S_POD_UID=${pod.metadata?.uid ?? ""}`;
-      let addresses: string[];
-      let where: string;
-      if (macvlan) {
-        const podNs = `${lab.prefix}-p${done}`;
-        const path = await lab.addNamespace(podNs);
-        const r = await runPlugin({
-          plugin: findPlugin("macvlan") as string,
-          command: "ADD",
-          netconf: netconfFromNad(nadConfig, socket),
-          containerID: `sandbox-${s.name}`,
-          netns: path,
-          ifName: "eth0",
-          args,
-          cniPath: dirname(shim),
-          inNamespace: `${lab.prefix}-${s.node}`,
-        });
-        if (r.code !== 0) throw new Error(`CNI ADD for ${s.name} failed: ${r.stdout}${r.stderr}`);
-        addresses = await lab.addresses(podNs, "eth0");
-        where = `netns ${podNs}`;
-      } else {
-        const r = await runPlugin({
-          plugin: shim,
-          command: "ADD",
-          netconf: netconfFromNad(nadConfig, socket),
-          containerID: `sandbox-${s.name}`,
-          netns: `/var/run/netns/sandbox-${s.name}`,
-          ifName: "eth0",
-          args,
-          cniPath: dirname(shim),
-        });
-        if (r.code !== 0) throw new Error(`CNI ADD for ${s.name} failed: ${r.stdout}`);
-        addresses = ((JSON.parse(r.stdout) as { ips: Array<{ address: string }> }).ips ?? []).map((i) => i.address);
-        where = "IPAM result";
-      }
-      done++;
-      out.write(`[${done}/${pods}] ${s.name} on ${s.node}: ${addresses.join(", ")}\n`);
-      rows.push({ name: s.name, node: s.node, addresses, where });
+      await client.create(
+        Resources.deployments,
+        workload("Deployment", "web", webReplicas, {
+          "ipam.spidernet.io/subnet": JSON.stringify({ ipv4: [SANDBOX_SUBNET] }),
+          "ipam.spidernet.io/ippool-ip-number": "+1",
+        }),
+      );
+      const autoPool = await waitForAutoPool(client, "web", webReplicas + 1);
+      out.write(
+        `SpiderSubnet ${SANDBOX_SUBNET}: auto-created pool ${autoPool} with ${webReplicas + 1} addresses for Deployment web (replicas ${webReplicas}, +1)\n`,
+      );
+      if (pods > 1)
+        await client.create(
+          Resources.statefulsets,
+          workload("StatefulSet", "db", Math.floor(pods / 2), {
+            "ipam.spidernet.io/ippool": '{"ipv4":["sandbox-dual-v4"],"ipv6":["sandbox-dual-v6"]}',
+          }),
+        );
     }
+    for (const line of await applyManifests(client, manifests)) out.write(`${line}\n`);
 
+    const waiting = await waitForPods(client, 60_000);
     const table = (head: string[], data: string[][]): string => {
       const w = head.map((h, i) => Math.max(h.length, ...data.map((r) => (r[i] ?? "").length)));
       const line = (r: string[]): string =>
@@ -396,12 +457,37 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
           .trimEnd();
       return [line(head), ...data.map(line)].join("\n");
     };
-    out.write(
-      `\n${table(
-        ["POD", "NODE", "ADDRESSES", "SEEN IN"],
-        rows.map((r) => [r.name, r.node, r.addresses.join(" "), r.where]),
-      )}\n\n`,
+    const podList = (await client.listAll<PodView>(Resources.pods)).items.sort(
+      (a, b) =>
+        (a.metadata.namespace ?? "").localeCompare(b.metadata.namespace ?? "") ||
+        (a.metadata.name ?? "").localeCompare(b.metadata.name ?? ""),
     );
+    const rows: string[][] = [];
+    for (const p of podList) {
+      const node = p.spec?.nodeName ?? "";
+      const sb = cluster.kubelet(node)?.sandboxOf(p.metadata.uid ?? "");
+      // In network namespaces the addresses are read back from the pod's eth0, not its status.
+      const addresses =
+        macvlan && sb !== undefined
+          ? (await lab.addresses(sb.netns, "eth0").catch(() => [])).join(" ")
+          : (p.status?.podIPs ?? []).map((x) => x.ip).join(" ");
+      rows.push([
+        p.metadata.namespace ?? "",
+        p.metadata.name ?? "",
+        node,
+        p.status?.containerStatuses?.[0]?.state?.waiting?.reason ?? p.status?.phase ?? "",
+        addresses,
+        macvlan ? (sb !== undefined ? `netns ${sb.netns}` : "-") : "IPAM result",
+      ]);
+    }
+    out.write(`\n${table(["NAMESPACE", "POD", "NODE", "STATUS", "ADDRESSES", "SEEN IN"], rows)}\n\n`);
+    for (const w of waiting.workloads) out.write(`not ready after 60 s: ${w}\n`);
+    for (const p of waiting.pods) {
+      const w = p.status?.containerStatuses?.[0]?.state?.waiting;
+      out.write(
+        `not running after 60 s: ${p.metadata.namespace}/${p.metadata.name}${w?.message !== undefined ? `: ${w.message}` : ""}\n`,
+      );
+    }
     const poolList = (await client.listAll<SpiderIPPool>(POOLS)).items;
     out.write(
       `${table(
@@ -416,18 +502,19 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
       )}\n\n`,
     );
     const subnets = (await client.listAll<SpiderSubnet>(SUBNETS)).items;
-    out.write(
-      `${table(
-        ["SUBNET", "CIDR", "CARVED", "TOTAL", "POOLS"],
-        subnets.map((sn) => [
-          sn.metadata.name ?? "",
-          sn.spec.subnet,
-          String(sn.status?.allocatedIPCount ?? 0),
-          String(sn.status?.totalIPCount ?? 0),
-          [...parseControlledPools(sn.status?.controlledIPPools).keys()].join(","),
-        ]),
-      )}\n\n`,
-    );
+    if (subnets.length > 0)
+      out.write(
+        `${table(
+          ["SUBNET", "CIDR", "CARVED", "TOTAL", "POOLS"],
+          subnets.map((sn) => [
+            sn.metadata.name ?? "",
+            sn.spec.subnet,
+            String(sn.status?.allocatedIPCount ?? 0),
+            String(sn.status?.totalIPCount ?? 0),
+            [...parseControlledPools(sn.status?.controlledIPPools).keys()].join(","),
+          ]),
+        )}\n\n`,
+      );
     const nads = (await client.listAll<NetworkAttachmentDefinition>(NADS)).items;
     out.write(
       `${table(
@@ -459,11 +546,10 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
         ? `consistency check: ok (${report.records} records)\n`
         : `consistency check FAILED:\n  ${report.problems.join("\n  ")}\n`,
     );
-    writeFileSync(kubeconfigPath, server.kubeconfig(), { mode: 0o600 });
     out.write(
-      `kubeconfig: ${kubeconfigPath}\n  kubectl --kubeconfig ${kubeconfigPath} get spidersubnets,spiderippools,spiderendpoints -A\n  kubectl --kubeconfig ${kubeconfigPath} get spidermultusconfigs,network-attachment-definitions -A\n  kubectl --kubeconfig ${kubeconfigPath} get spidercoordinators -o yaml\n`,
+      `kubeconfig: ${kubeconfigPath}\n  kubectl --kubeconfig ${kubeconfigPath} get pods -A -o wide\n  kubectl --kubeconfig ${kubeconfigPath} get spidersubnets,spiderippools,spiderendpoints -A\n  kubectl --kubeconfig ${kubeconfigPath} get spidermultusconfigs,network-attachment-definitions -A\n  kubectl --kubeconfig ${kubeconfigPath} get spidercoordinators -o yaml\n`,
     );
-    if (!report.ok) return 1;
+    if (!report.ok || waiting.pods.length > 0 || waiting.workloads.length > 0) return 1;
     if (!values.once) {
       out.write("running; Ctrl-C to stop and clean up\n");
       await new Promise<void>((r) => {
@@ -479,14 +565,5 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
     return 0;
   } finally {
     await cleanup();
-  }
-}
-
-async function waitForSynced(client: KubeClient): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    const c = await client.get<SpiderCoordinator>(COORDINATORS, "default").catch(() => undefined);
-    if (c?.status?.phase === "Synced") return;
-    await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -41,9 +41,23 @@ export function isTransient(err: unknown): boolean {
   return false;
 }
 
+/**
+ * Failures of the IPAM ADD's own probes (spec §1.12), which upstream's plugin raises itself and
+ * so returns without the allocation prefix. An unreachable gateway may answer later (the
+ * allocation went back, a retry holds nothing); a conflict lasts until someone acts.
+ */
+const DETECTION_CODES: Readonly<Record<string, number>> = {
+  ERR_IP_CONFLICT: CniCode.Internal,
+  ERR_GATEWAY_UNREACHABLE: CniCode.TryAgainLater,
+  ERR_DETECTION_FAILED: CniCode.Internal,
+};
+
 /** The CNI error of a failed ADD: upstream's wrapping, 11 for what may pass on retry. */
 export function addFailure(err: unknown): CniError {
   if (err instanceof CniError) return err;
+  const code = (err as Coded | undefined)?.code;
+  const detection = typeof code === "string" ? DETECTION_CODES[code] : undefined;
+  if (detection !== undefined) return new CniError(detection, (err as Error).message, "", { cause: err });
   const msg = `${ALLOCATION_ERROR_PREFIX}${err instanceof Error ? err.message : String(err)}`;
   return new CniError(isTransient(err) ? CniCode.TryAgainLater : CniCode.Internal, msg, "", { cause: err });
 }

@@ -10,6 +10,15 @@ import type { Logger } from "pino";
 import type { KubeClient, KubeObject } from "../kube/client.ts";
 import { isConflict, isNotFound } from "../kube/errors.ts";
 import { Resources } from "../kube/resources.ts";
+import { SpiderpoolError } from "../errors/base.ts";
+
+/**
+ * Leadership was lost between a leader-only controller's read and its write: the write is
+ * not made, and the new leader reconciles the object (the SMC and coordinator controllers).
+ */
+export class NotLeaderError extends SpiderpoolError {
+  readonly code = "ERR_NOT_LEADER";
+}
 
 export interface LeaderOptions {
   client: KubeClient;

@@ -80,10 +80,9 @@ export async function runInit(o: InitOptions): Promise<InitResult> {
 }
 
 /**
- * The controller serves when its Endpoints have an address, as upstream polls. Where no
- * endpoints controller writes them (the embedded API server serves the kind but has none;
- * older versions did not serve it), a held controller Lease stands in. In a cluster the
- * Endpoints object exists, without addresses, from the moment the Service does.
+ * The controller serves when its Endpoints have an address, as upstream polls. Where there
+ * are none (an API server without an endpoints controller, as the embedded one, which serves
+ * the kind but never writes it), a held controller Lease stands in.
  */
 async function controllerServing(o: InitOptions): Promise<true | undefined> {
   const ns = o.config.namespace;

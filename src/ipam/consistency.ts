@@ -18,7 +18,7 @@ export interface ConsistencyInput {
   pools: readonly SpiderIPPool[];
   /** When given, subnet accounting is checked too. */
   subnets?: readonly SpiderSubnet[];
-  pods: ReadonlyArray<{ metadata: ObjectMeta }>;
+  pods: ReadonlyArray<{ metadata: ObjectMeta; status?: { phase?: string } }>;
   endpoints: readonly SpiderEndpoint[];
 }
 
@@ -97,6 +97,11 @@ export function checkConsistency(input: ConsistencyInput): ConsistencyReport {
     const cur = ep.status?.current;
     if (cur === undefined || ep.metadata.deletionTimestamp !== undefined) continue;
     const ref = `${ep.metadata.namespace ?? ""}/${ep.metadata.name ?? ""}`;
+    // A finished pod's sandbox is gone and its DEL released the addresses; the endpoint stays
+    // until the pod is deleted (it owns it), as for a completed Job's pod on a cluster.
+    const owner = pods.get(ref);
+    const phase = owner?.status?.phase;
+    if (owner?.metadata.uid === cur.uid && (phase === "Succeeded" || phase === "Failed")) continue;
     for (const it of cur.ips) {
       for (const [pool, cidr] of [
         [it.ipv4Pool, it.ipv4],

@@ -104,3 +104,11 @@ export const KUBEVIRT_VMI: ResourceType = t(
   true,
 );
 export const KUBEVIRT_VM: ResourceType = t("kubevirt.io", "v1", "virtualmachines", "VirtualMachine", true);
+/** A live migration's target pod names one; while it exists the pod skips IP-conflict detection. */
+export const KUBEVIRT_VMIM: ResourceType = t(
+  "kubevirt.io",
+  "v1",
+  "virtualmachineinstancemigrations",
+  "VirtualMachineInstanceMigration",
+  true,
+);

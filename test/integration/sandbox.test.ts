@@ -1,20 +1,25 @@
 // The README's main job: `spiderpoolctl sandbox --once` prints its tables and exits 0.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { randomBytes } from "node:crypto";
 import { labUnavailable } from "../../src/cli/netlab.ts";
 
 const BIN = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "bin", "spiderpoolctl");
 
-function sandbox(args: string[]): Promise<{ code: number | null; out: string }> {
+function sandbox(
+  args: string[],
+  prefix = `spt-sb-${randomBytes(2).toString("hex")}`,
+): Promise<{ code: number | null; out: string }> {
   return new Promise((done) => {
     const dir = mkdtempSync(join(tmpdir(), "sandbox-test-"));
     const child = spawn(BIN, ["sandbox", "--once", "--kubeconfig-out", join(dir, "kc"), ...args], {
       stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, SPIDERPOOL_SANDBOX_NETNS_PREFIX: prefix },
     });
     let out = "";
     child.stdout.on("data", (c: Buffer) => (out += c.toString()));
@@ -37,8 +42,15 @@ describe("spiderpoolctl sandbox --once", () => {
       const r = await sandbox(["--mode", "ipam", "--nodes", "2", "--pods", "4"]);
       assert.equal(r.code, 0, r.out);
       assert.match(r.out, /mode: IPAM only \(asked for\)/);
-      assert.match(r.out, /^POD\s+NODE\s+ADDRESSES\s+SEEN IN$/m);
-      assert.match(r.out, /^db-0\s+node2\s+198\.51\.100\.10\/24 2001:db8:1::10\/64/m);
+      assert.match(r.out, /chain: spiderpool IPAM only/);
+      assert.match(r.out, /^NAMESPACE\s+POD\s+NODE\s+STATUS\s+ADDRESSES\s+SEEN IN$/m);
+      // The scheduler spreads the pods; the StatefulSet's come up in order, so db-0 gets the first address.
+      assert.match(r.out, /^sandbox\s+db-0\s+node\d\s+Running\s+198\.51\.100\.10 2001:db8:1::10\s+IPAM result$/m);
+      assert.match(r.out, /^sandbox\s+db-1\s+node\d\s+Running\s+198\.51\.100\.11 2001:db8:1::11\s+IPAM result$/m);
+      assert.equal(
+        r.out.match(/^sandbox\s+web-[a-z0-9]{10}-[a-z0-9]{5}\s+node\d\s+Running\s+192\.0\.2\.1[01]\s/gm)?.length,
+        2,
+      );
       assert.match(
         r.out,
         /SpiderSubnet sandbox-subnet-v4: auto-created pool auto4-web-eth0-[0-9a-f]{5} with 3 addresses for Deployment web \(replicas 2, \+1\)/,
@@ -59,10 +71,23 @@ describe("spiderpoolctl sandbox --once", () => {
     "macvlan in network namespaces, as root with the plugins",
     { timeout: 120_000, skip: noLab ?? false },
     async () => {
-      const r = await sandbox(["--mode", "macvlan", "--nodes", "2", "--pods", "2"]);
+      const prefix = `spt-sb-${randomBytes(2).toString("hex")}`;
+      const r = await sandbox(["--mode", "macvlan", "--nodes", "2", "--pods", "2"], prefix);
       assert.equal(r.code, 0, r.out);
       assert.match(r.out, /mode: macvlan in network namespaces/);
-      assert.match(r.out, /web-5d8f9c-0\s+node1\s+192\.0\.2\.10\/24\s+netns /);
+      assert.match(r.out, /chain: macvlan → spiderpool/);
+      assert.match(
+        r.out,
+        /^sandbox\s+web-[a-z0-9]{10}-[a-z0-9]{5}\s+node\d\s+Running\s+192\.0\.2\.10\/24\s+netns spt-sb-/m,
+      );
+      assert.match(r.out, /consistency check: ok \(3 records\)/);
+      assert.deepEqual(
+        execFileSync("ip", ["netns", "list"], { encoding: "utf8" })
+          .split("\n")
+          .filter((l) => l.startsWith(prefix)),
+        [],
+        "every namespace removed",
+      );
     },
   );
 

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import pino from "pino";
-import { SpiderpoolAgent } from "../../src/agent/agent.ts";
+import { SpiderpoolAgent, type AgentOptions } from "../../src/agent/agent.ts";
 import { ENDPOINTS } from "../../src/agent/cache.ts";
 import { loadAgentConfig, type AgentConfig } from "../../src/agent/config.ts";
 import type { SpiderSubnet } from "../../src/api/subnet.ts";
@@ -52,6 +52,8 @@ export interface ClusterOptions {
   agentEnv?: Record<string, string>;
   writeLatencyMs?: number;
   config?: Partial<AgentConfig>;
+  /** The node's network for the agents' coordinator and ifacer roles (NetlinkHost in the kernel lab). */
+  hostNetwork?: AgentOptions["hostNetwork"];
 }
 
 /**
@@ -62,7 +64,10 @@ export async function startAgent(
   h: Harness,
   name: string,
   dir: string,
-  opts: Pick<ClusterOptions, "agentEnv" | "config"> & { logger?: pino.Logger; client?: KubeClient } = {},
+  opts: Pick<ClusterOptions, "agentEnv" | "config" | "hostNetwork"> & {
+    logger?: pino.Logger;
+    client?: KubeClient;
+  } = {},
 ): Promise<Node> {
   const socket = join(dir, `${name}.sock`);
   const config: AgentConfig = {
@@ -82,6 +87,7 @@ export async function startAgent(
     logger: opts.logger ?? pino({ level: process.env["AGENT_LOG"] ?? "silent" }),
     healthPort: 0,
     metricPort: 0,
+    ...(opts.hostNetwork === undefined ? {} : { hostNetwork: opts.hostNetwork }),
   });
   await agent.start();
   return { name, agent, socket };

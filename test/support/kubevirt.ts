@@ -44,3 +44,17 @@ export const VirtualMachineInstances = {
   kind: "VirtualMachineInstance",
   namespaced: true,
 } as const;
+
+/** A live migration (kubevirt.io/v1), for the IPAM ADD's conflict-detection exception (spec §1.12). */
+export const KUBEVIRT_MIGRATION_CRD: KubeObject = crd(
+  "VirtualMachineInstanceMigration",
+  "virtualmachineinstancemigrations",
+  ["vmim", "vmims"],
+);
+export const VirtualMachineInstanceMigrations = {
+  group: "kubevirt.io",
+  version: "v1",
+  plural: "virtualmachineinstancemigrations",
+  kind: "VirtualMachineInstanceMigration",
+  namespaced: true,
+} as const;

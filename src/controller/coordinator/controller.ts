@@ -17,8 +17,8 @@ import { isNotFound } from "../../kube/errors.ts";
 import { Informer } from "../../kube/informer.ts";
 import { Resources, resourceTypeOf, type ResourceType } from "../../kube/resources.ts";
 import type { EventRecorder } from "../events.ts";
-import { NotLeaderError } from "../not-leader.ts";
 import { WorkQueue } from "../workqueue.ts";
+import { NotLeaderError } from "../leader.ts";
 import {
   cniTypeFromConfigs,
   needsKcm,

@@ -16,10 +16,10 @@ import { isAlreadyExists, isConflict, isNotFound } from "../../kube/errors.ts";
 import type { Informer } from "../../kube/informer.ts";
 import { resourceTypeOf } from "../../kube/resources.ts";
 import type { EventRecorder } from "../events.ts";
-import { NotLeaderError } from "../not-leader.ts";
 import { WorkQueue } from "../workqueue.ts";
 import { nadName } from "./nad-config.ts";
 import { planNad } from "./plan.ts";
+import { NotLeaderError } from "../leader.ts";
 
 export const NADS = resourceTypeOf(NetworkAttachmentDefinitionKind);
 
