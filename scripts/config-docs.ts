@@ -119,6 +119,14 @@ const DESCRIPTIONS: Record<string, string> = {
   SPIDERPOOL_INIT_DEFAULT_CNI_DIR: "the CNI configuration directory spiderpool-init reads the default CNI from",
   SPIDERPOOL_INIT_DEFAULT_CNI_NAMESPACE: "the namespace of the default CNI's SMC; unset: SPIDERPOOL_NAMESPACE",
   SPIDERPOOL_INIT_READINESS_FILE: "a file spiderpool-init writes `ready` to once everything exists (probes, tests)",
+  SPIDERPOOL_ENABLED_RDMA_METRIC: "serve the node's RDMA device and per-pod counters as Prometheus metrics",
+  SPIDERPOOL_RDMA_METRIC_HTTP_PORT: "port of the RDMA metrics",
+  SPIDERPOOL_TS_IP_EVENTS_BURST:
+    "Events on pods for allocations and releases the agent may write in a burst (a token bucket; the rest are dropped and counted); 0: none",
+  SPIDERPOOL_TS_IP_EVENTS_PER_MINUTE: "the rate at which that allowance refills, per minute",
+  SPIDERPOOL_TS_FORECAST_WINDOW_HOURS: "hours of history the pools' exhaustion forecast fits its trend over",
+  SPIDERPOOL_SANDBOX_NETNS_PREFIX:
+    "prefix of the network namespaces `spiderpoolctl sandbox` creates (tests set their own); unset: `spsb` and the pid",
   // conf.yml keys
   ipamUnixSocketPath: "the agent's socket, which the shim calls",
   enableIPv4: "allow IPv4 pools and allocations",
