@@ -1,4 +1,5 @@
-// The capacity alert rules (deploy/prometheus/capacity-rules.yaml): promtool accepts them,
+// The capacity alert rules (charts/spiderpool/files/capacity-rules.yaml, carried by the chart's
+// controller PrometheusRule): promtool accepts them,
 // their unit tests pass, and every metric they name is one the controller exports.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -15,7 +16,7 @@ import { Informer } from "../../src/kube/informer.ts";
 import { POOLS } from "../../src/poolstore/pool-writer.ts";
 import { SUBNETS } from "../../src/controller/controller.ts";
 
-const DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../../deploy/prometheus");
+const DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../../charts/spiderpool/files");
 const RULES = join(DIR, "capacity-rules.yaml");
 const PROMTOOL = "/usr/bin/promtool";
 const skip = existsSync(PROMTOOL) ? false : "promtool is not installed (Debian package prometheus)";
