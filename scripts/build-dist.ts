@@ -3,7 +3,7 @@
 // compiled file instead of some two hundred. Measured on the 1000-pod storm, the agent's
 // peak RSS went 167 → 139 MB and its start from ~1 s to 0.3 s of CPU (docs/performance.md).
 // Run by the daemons' launchers when the bundle is stale (scripts/daemon.sh); by hand:
-// `node scripts/build-dist.ts [spiderpool-agent|spiderpool-controller]`.
+// `node scripts/build-dist.ts [spiderpool-agent|spiderpool-controller|spiderpool-init]`.
 import { build, type Plugin } from "esbuild";
 import { readFileSync } from "node:fs";
 import { renamedErrorClasses } from "./bundle-names.ts";
@@ -50,6 +50,7 @@ const builtinsViaRequire: Plugin = {
 export const BUNDLES: Record<string, string> = {
   "spiderpool-agent": "src/agent/main.ts",
   "spiderpool-controller": "src/controller/main.ts",
+  "spiderpool-init": "src/cli/init-main.ts",
 };
 
 const wanted = process.argv.slice(2);

@@ -60,9 +60,9 @@ mmdebstrap --quiet --variant=essential --arch="$ARCH" \
 CTR="$(buildah from --arch "$ARCH" scratch)"
 buildah add "$CTR" "$WORK/rootfs.tar" / >/dev/null
 buildah copy --chmod 0755 "$CTR" "$NODE_BIN" /usr/local/bin/node >/dev/null
-buildah copy "$CTR" dist/spiderpool-agent.mjs dist/spiderpool-controller.mjs /opt/spiderpool/ >/dev/null
+buildah copy "$CTR" dist/spiderpool-agent.mjs dist/spiderpool-controller.mjs dist/spiderpool-init.mjs /opt/spiderpool/ >/dev/null
 buildah copy --chmod 0755 "$CTR" native/shim/build/spiderpool /usr/bin/spiderpool-shim >/dev/null
-for daemon in spiderpool-agent spiderpool-controller; do
+for daemon in spiderpool-agent spiderpool-controller spiderpool-init; do
   printf '#!/bin/sh\nexec /usr/local/bin/node --max-semi-space-size=4 --initial-heap-size=48 /opt/spiderpool/%s.mjs "$@"\n' "$daemon" >"$WORK/$daemon"
   buildah copy --chmod 0755 "$CTR" "$WORK/$daemon" "/usr/bin/$daemon" >/dev/null
 done

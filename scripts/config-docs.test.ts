@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { ROOT } from "./chart-docs.ts";
-import { chartOnlyVars, confKeys, envVars, renderConfigurationDoc } from "./config-docs.ts";
+import { chartOnlyVars, confKeys, envVars, expandPrefixes, renderConfigurationDoc } from "./config-docs.ts";
 
 describe("docs/configuration.md (issue 21)", () => {
   it("issue 21: is what scripts/gen-config-docs.ts generates from the code", async () => {
@@ -14,6 +14,27 @@ describe("docs/configuration.md (issue 21)", () => {
       await renderConfigurationDoc(),
       "docs/configuration.md is stale: run node scripts/gen-config-docs.ts",
     );
+  });
+
+  it("issue 21: names built from a prefix constant, also per value of a loop, are spelled out", () => {
+    const src = [
+      'const C = "SPIDERPOOL_X_";',
+      'const a = e.str(`${C}MODE`, "auto");',
+      "for (const family of [4, 6] as const) {",
+      "  const P = `SPIDERPOOL_IPV${family}_`;",
+      "  opt(`${P}NAME`);",
+      "}",
+    ].join("\n");
+    const { texts, prefixes } = expandPrefixes(src);
+    assert.deepEqual([...prefixes], ["SPIDERPOOL_X_"]);
+    assert.equal(texts.length, 2);
+    assert.ok(texts.every((t) => t.includes('e.str("SPIDERPOOL_X_MODE", "auto")')));
+    assert.ok(texts[0]!.includes('opt("SPIDERPOOL_IPV4_NAME")') && texts[1]!.includes('opt("SPIDERPOOL_IPV6_NAME")'));
+    const vars = new Map(envVars().map((v) => [v.name, v]));
+    assert.equal(vars.get("SPIDERPOOL_INIT_DEFAULT_COORDINATOR_MODE")?.default, '`"auto"`');
+    assert.equal(vars.get("SPIDERPOOL_INIT_DEFAULT_COORDINATOR_HIJACK_CIDR")?.default, '`["169.254.0.0/16"]`');
+    assert.ok(vars.has("SPIDERPOOL_INIT_DEFAULT_IPV6_IPPOOL_SUBNET"));
+    assert.ok(!vars.has("SPIDERPOOL_INIT_DEFAULT_COORDINATOR_"), "a prefix is no variable");
   });
 
   it("issue 21: the scan finds the variables, their defaults per daemon and the chart values that set them", () => {

@@ -73,6 +73,60 @@ const DESCRIPTIONS: Record<string, string> = {
   SPIDERPOOL_TS_LEADER_DURATION_MS: "the Lease duration in milliseconds (tests, sandbox); wins when set",
   SPIDERPOOL_TS_LEADER_RENEW_DEADLINE_MS: "the renew deadline in milliseconds (tests, sandbox); wins when set",
   SPIDERPOOL_TS_LEADER_RETRY_PERIOD_MS: "the retry period in milliseconds (tests, sandbox); wins when set",
+  SPIDERPOOL_TS_TLS_SECRET_NAME:
+    "the Secret (in the pod's namespace) every replica shares the webhook certificate through when no files are given: read, renewed in place when a third of its validity is left, created when missing; the chart's `tls.method=auto` Secret",
+  SPIDERPOOL_MULTUS_CONFIG_INFORMER_RESYNC_PERIOD:
+    "period at which every SpiderMultusConfig's NetworkAttachmentDefinition is written again from it (a hand edit is undone)",
+  SPIDERPOOL_TS_MULTUS_CONFIG_RESYNC_MS:
+    "SPIDERPOOL_MULTUS_CONFIG_INFORMER_RESYNC_PERIOD in milliseconds (tests, sandbox); wins when set",
+  SPIDERPOOL_COORDINATOR_DEAFULT_NAME:
+    "the SpiderCoordinator whose status (pod and Service CIDRs, phase) the controller keeps (upstream's spelling)",
+  SPIDERPOOL_CNI_CONFIG_DIR:
+    "the node's CNI configuration directory; its first file names the default CNI for podCIDRType auto",
+  SPIDERPOOL_CILIUM_CONFIGMAP_NAMESPACE_NAME:
+    "`namespace/name` of Cilium's ConfigMap, read for its IPAM mode and pod CIDRs when the default CNI is Cilium",
+  SPIDERPOOL_TS_NODE_NETNS:
+    "network namespace (a path) the agent treats as its node's (benchmarks, sandbox); unset: the agent's own",
+  SPIDERPOOL_NAMESPACE:
+    "the release namespace: where spiderpool-init looks for the controller and puts the default CNI's SMC",
+  SPIDERPOOL_CONTROLLER_NAME:
+    "the controller's Endpoints (else its Lease holder) spiderpool-init waits for before it creates anything",
+  SPIDERPOOL_INIT_DEFAULT_COORDINATOR_NAME: "the default SpiderCoordinator spiderpool-init creates; unset: none",
+  SPIDERPOOL_INIT_DEFAULT_COORDINATOR_MODE: "its `spec.mode` (auto, underlay, overlay, disabled)",
+  SPIDERPOOL_INIT_DEFAULT_COORDINATOR_POD_CIDR_TYPE: "its `spec.podCIDRType` (auto, cluster, calico, cilium, none)",
+  SPIDERPOOL_INIT_DEFAULT_COORDINATOR_TUNE_POD_ROUTES: "its `spec.tunePodRoutes`",
+  SPIDERPOOL_INIT_DEFAULT_COORDINATOR_HIJACK_CIDR:
+    "its `spec.hijackCIDR`, a JSON list of CIDRs or addresses (an address becomes a /32 or /128)",
+  SPIDERPOOL_INIT_DEFAULT_COORDINATOR_POLICY_ROUTES:
+    'its `spec.policyRoutes` (routes in the policy table of the coordinator NIC), a JSON list of `{"dst": CIDR or address, "gw": address}`',
+  SPIDERPOOL_INIT_DEFAULT_COORDINATOR_VETH_LINK_ADDRESS: "its `spec.vethLinkAddress`; empty: none",
+  SPIDERPOOL_INIT_DEFAULT_COORDINATOR_VETH_MTU: "its `spec.vethMTU`",
+  SPIDERPOOL_INIT_DEFAULT_IPV4_IPPOOL_NAME:
+    "the default IPv4 SpiderIPPool (`default: true`) spiderpool-init creates; unset with no subnet name: no IPv4 defaults",
+  SPIDERPOOL_INIT_DEFAULT_IPV4_SUBNET_NAME: "the default IPv4 SpiderSubnet spiderpool-init creates, before the pool",
+  SPIDERPOOL_INIT_DEFAULT_IPV4_IPPOOL_SUBNET: "their IPv4 CIDR (required when either name is set)",
+  SPIDERPOOL_INIT_DEFAULT_IPV4_IPPOOL_IPRANGES: "their addresses, a JSON list of addresses and `a-b` ranges",
+  SPIDERPOOL_INIT_DEFAULT_IPV4_IPPOOL_GATEWAY: "their gateway; empty: none",
+  SPIDERPOOL_INIT_DEFAULT_IPV6_IPPOOL_NAME:
+    "the default IPv6 SpiderIPPool (`default: true`) spiderpool-init creates; unset with no subnet name: no IPv6 defaults",
+  SPIDERPOOL_INIT_DEFAULT_IPV6_SUBNET_NAME: "the default IPv6 SpiderSubnet spiderpool-init creates, before the pool",
+  SPIDERPOOL_INIT_DEFAULT_IPV6_IPPOOL_SUBNET: "their IPv6 CIDR (required when either name is set)",
+  SPIDERPOOL_INIT_DEFAULT_IPV6_IPPOOL_IPRANGES: "their addresses, a JSON list of addresses and `a-b` ranges",
+  SPIDERPOOL_INIT_DEFAULT_IPV6_IPPOOL_GATEWAY: "their gateway; empty: none",
+  SPIDERPOOL_INIT_ENABLE_MULTUS_CONFIG: "spiderpool-init creates the default CNI's SpiderMultusConfig",
+  SPIDERPOOL_INIT_DEFAULT_CNI_NAME:
+    "that SMC's name (type custom); unset: named after the first configuration file in SPIDERPOOL_INIT_DEFAULT_CNI_DIR",
+  SPIDERPOOL_INIT_DEFAULT_CNI_DIR: "the CNI configuration directory spiderpool-init reads the default CNI from",
+  SPIDERPOOL_INIT_DEFAULT_CNI_NAMESPACE: "the namespace of the default CNI's SMC; unset: SPIDERPOOL_NAMESPACE",
+  SPIDERPOOL_INIT_READINESS_FILE: "a file spiderpool-init writes `ready` to once everything exists (probes, tests)",
+  SPIDERPOOL_ENABLED_RDMA_METRIC: "serve the node's RDMA device and per-pod counters as Prometheus metrics",
+  SPIDERPOOL_RDMA_METRIC_HTTP_PORT: "port of the RDMA metrics",
+  SPIDERPOOL_TS_IP_EVENTS_BURST:
+    "Events on pods for allocations and releases the agent may write in a burst (a token bucket; the rest are dropped and counted); 0: none",
+  SPIDERPOOL_TS_IP_EVENTS_PER_MINUTE: "the rate at which that allowance refills, per minute",
+  SPIDERPOOL_TS_FORECAST_WINDOW_HOURS: "hours of history the pools' exhaustion forecast fits its trend over",
+  SPIDERPOOL_SANDBOX_NETNS_PREFIX:
+    "prefix of the network namespaces `spiderpoolctl sandbox` creates (tests set their own); unset: `spsb` and the pid",
   // conf.yml keys
   ipamUnixSocketPath: "the agent's socket, which the shim calls",
   enableIPv4: "allow IPv4 pools and allocations",
@@ -120,8 +174,11 @@ function defaultOf(text: string, name: string): string | undefined {
   if (new RegExp(`env\\["${q}"\\] !== undefined`).test(text)) return undefined;
   const call = new RegExp(`\\be\\.(?:bool|int|str)\\("${q}"(?:,\\s*([^,)]+))?`).exec(text);
   if (call !== null) return call[1]?.trim();
-  const ms = new RegExp(`ms\\("\\w+",\\s*"${q}",\\s*(\\d+)\\)`).exec(text);
+  // Also when prettier has broken the call over lines.
+  const ms = new RegExp(`ms\\(\\s*"\\w+",\\s*"${q}",\\s*(\\d+),?\\s*\\)`).exec(text);
   if (ms !== null) return `${ms[1]} (s)`;
+  const list = new RegExp(`jsonList<[^>]*>\\(env, "${q}", (\\[[^\\]]*\\])`).exec(text);
+  if (list !== null) return list[1];
   const nullish = new RegExp(`env\\["${q}"\\]\\s*\\?\\?\\s*([^,;\\n]+)`).exec(text);
   if (nullish !== null) return nullish[1]!.trim();
   return undefined;
@@ -179,23 +236,56 @@ function perReader(m: Map<string, string>): string {
   return [...m.entries()].map(([r, v]) => `${r}: ${v}`).join("; ");
 }
 
+/**
+ * The file's text once per value of a loop its names are built in, with `${PREFIX}SUFFIX`
+ * templates spelled out: `const C = "SPIDERPOOL_X_"` … `${C}NAME` reads SPIDERPOOL_X_NAME, and
+ * `const P = \`SPIDERPOOL_IPV${family}_\`` inside `for (const family of [4, 6])` reads both
+ * families' names. Returns the prefixes too, which are not variables themselves.
+ */
+export function expandPrefixes(text: string): { texts: string[]; prefixes: Set<string> } {
+  const prefixes = new Set<string>();
+  let texts = [text];
+  for (const m of text.matchAll(/const (\w+) = ["'`](SPIDERPOOL_[A-Z0-9_]*_)["'`];/g)) {
+    prefixes.add(m[2]!);
+    texts = texts.map((t) => t.replaceAll(new RegExp(`\`\\$\\{${m[1]}\\}([A-Z0-9_]+)\``, "g"), `"${m[2]}$1"`));
+  }
+  for (const m of text.matchAll(/const (\w+) = `(SPIDERPOOL_[A-Z0-9_]*)\$\{(\w+)\}([A-Z0-9_]*)`;/g)) {
+    const [, name, head, loopVar, tail] = m as unknown as [string, string, string, string, string];
+    const loop = new RegExp(`for \\(const ${loopVar} of \\[([^\\]]+)\\]`).exec(text);
+    const values = (loop?.[1] ?? "")
+      .split(",")
+      .map((v) => v.trim().replace(/^["']|["']$/g, ""))
+      .filter(Boolean);
+    const use = new RegExp(`\`\\$\\{${name}\\}([A-Z0-9_]+)\``, "g");
+    texts = texts.flatMap((t) => values.map((v) => t.replaceAll(use, `"${head}${v}${tail}$1"`)));
+  }
+  return { texts, prefixes };
+}
+
 export function envVars(): EnvVar[] {
   const found = new Map<string, { readers: Set<string>; defaults: Map<string, string> }>();
   for (const file of sources(join(ROOT, "src"))) {
-    const text = readFileSync(file, "utf8");
+    const { texts, prefixes } = expandPrefixes(readFileSync(file, "utf8"));
     const folder = relative(join(ROOT, "src"), file).split("/")[0]!;
     const reader = DAEMONS[folder] ?? folder;
-    for (const m of text.matchAll(/["'`]((?:SPIDERPOOL_[A-Z0-9_]+)|MULTUS_CLUSTER_NETWORK|KUBECONFIG|VERSION)["'`]/g)) {
-      const name = m[1]!;
-      // "VERSION" is also a CNI command and a printer column: only a read of the environment counts.
-      if (name === "VERSION" && !/(?:e\.(?:str|int|bool)\(|env\[)$/.test(text.slice(Math.max(0, m.index - 8), m.index)))
-        continue;
-      const e = found.get(name) ?? { readers: new Set<string>(), defaults: new Map<string, string>() };
-      e.readers.add(reader);
-      const d = defaultOf(text, name);
-      if (d !== undefined) e.defaults.set(reader, `\`${d}\``);
-      found.set(name, e);
-    }
+    for (const text of texts)
+      for (const m of text.matchAll(
+        /["'`]((?:SPIDERPOOL_[A-Z0-9_]+)|MULTUS_CLUSTER_NETWORK|KUBECONFIG|VERSION)["'`]/g,
+      )) {
+        const name = m[1]!;
+        if (prefixes.has(name)) continue;
+        // "VERSION" is also a CNI command and a printer column: only a read of the environment counts.
+        if (
+          name === "VERSION" &&
+          !/(?:e\.(?:str|int|bool)\(|env\[)$/.test(text.slice(Math.max(0, m.index - 8), m.index))
+        )
+          continue;
+        const e = found.get(name) ?? { readers: new Set<string>(), defaults: new Map<string, string>() };
+        e.readers.add(reader);
+        const d = defaultOf(text, name);
+        if (d !== undefined) e.defaults.set(reader, `\`${d}\``);
+        found.set(name, e);
+      }
   }
   const chart = chartValues();
   return [...found.entries()]

@@ -25,6 +25,8 @@ SPIDERPOOL_DEBS=(
   "/usr/sbin/rdma-ndd|rdma-core"
   "/usr/bin/ibv_rc_pingpong|ibverbs-utils"
   "/etc/libibverbs.d/rxe.driver|ibverbs-providers"
+  # The pool grid of spiderpoolctl top pools --html is checked in a real headless browser.
+  "/usr/bin/chromium|chromium"
 )
 # The image level (test/e2e/image.test.ts) runs only in CI or when asked; only then its tools.
 if [ "${CI:-}" = "true" ] || [ "${SPIDERPOOL_IMAGE_TEST:-}" = "1" ]; then

@@ -189,15 +189,17 @@ export class BenchCluster {
   }
 
   /** Writes answered by the API server, and the 409s among them, from its request counter. */
-  async apiWrites(): Promise<{ total: number; conflicts: number }> {
+  async apiWrites(): Promise<{ total: number; conflicts: number; events: number }> {
     const text = await scrape(`${this.apiUrl}/metrics`);
     let total = 0;
     let conflicts = 0;
+    let events = 0;
     for (const verb of ["POST", "PUT", "PATCH", "DELETE", "DELETECOLLECTION"]) {
       total += counterSum(text, "apiserver_request_total", { verb });
       conflicts += counterSum(text, "apiserver_request_total", { verb, code: "409" });
+      events += counterSum(text, "apiserver_request_total", { verb, resource: "events" });
     }
-    return { total, conflicts };
+    return { total, conflicts, events };
   }
 
   async stop(): Promise<void> {

@@ -175,6 +175,8 @@ export interface StormRun {
   add: Stats;
   del: Stats;
   apiWrites: number;
+  /** Of apiWrites, the Event writes (issue 22's IPAllocated/IPReleased/IPReclaimed within their budgets). */
+  eventWrites: number;
   conflicts: number;
   agentConflicts: number;
   retries: number;
@@ -341,6 +343,7 @@ export async function stormOurs(o: Options, stack: Stack): Promise<StormRun> {
       add: stats([...add.outcomes.values()].map((x) => x.ms)),
       del: stats([...del.outcomes.values()].map((x) => x.ms)),
       apiWrites: after.writes.total - before.writes.total,
+      eventWrites: after.writes.events - before.writes.events,
       conflicts: after.writes.conflicts - before.writes.conflicts,
       agentConflicts,
       retries,
@@ -437,7 +440,7 @@ export async function storm(argv: string[]): Promise<Record<string, unknown>> {
       `${stack}: all ${r.pods} ADDs done in ${r.wallSeconds.toFixed(2)} s (${r.allocationsPerSecond.toFixed(0)}/s)` +
         (h !== undefined ? `, host-local ${h.wallSeconds.toFixed(2)} s (${h.allocationsPerSecond.toFixed(0)}/s)` : "") +
         `; DELs ${r.delWallSeconds.toFixed(2)} s; failures ${r.failures}, duplicates ${r.duplicates}; ` +
-        `API writes ${r.apiWrites} (${(r.apiWrites / r.pods).toFixed(2)} per pod), conflicts ${r.conflicts}, retries ${r.retries}`,
+        `API writes ${r.apiWrites} (${(r.apiWrites / r.pods).toFixed(2)} per pod, ${r.eventWrites} Events), conflicts ${r.conflicts}, retries ${r.retries}`,
     );
     console.log(
       `  RSS peak MB: apiserver ${r.rssMB.apiserver}, controller ${r.rssMB.controller}, agent (max of ${r.nodes}) ${r.rssMB.agentMax} ` +

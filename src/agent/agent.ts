@@ -219,6 +219,29 @@ export class SpiderpoolAgent {
     res.end(text);
   }
 
+  /** `GET /v1/explain?podNamespace=&podName=[&ifName=&defaultIPv4IPPool=a,b&defaultIPv6IPPool=]` (issue 22). */
+  async #explain(queryText: string): Promise<SocketAnswer> {
+    const q = new URLSearchParams(queryText);
+    const ns = q.get("podNamespace");
+    const name = q.get("podName");
+    if (ns === null || name === null) return json(400, "podNamespace and podName are required");
+    const list = (k: string): string[] | undefined =>
+      q
+        .get(k)
+        ?.split(",")
+        .filter((x) => x !== "");
+    const v4 = list("defaultIPv4IPPool");
+    const v6 = list("defaultIPv6IPPool");
+    const e = await this.service.explain({
+      podNamespace: ns,
+      podName: name,
+      ...(q.get("ifName") !== null ? { ifName: q.get("ifName") as string } : {}),
+      ...(v4 !== undefined ? { defaultIPv4IPPool: v4 } : {}),
+      ...(v6 !== undefined ? { defaultIPv6IPPool: v6 } : {}),
+    });
+    return e === undefined ? json(404, `no pod ${ns}/${name} on this node`) : json(200, e);
+  }
+
   /** Upstream's JSON API (`POST`/`DELETE /v1/ipam/ip`), for tools written against it. */
   async #ipamApi(method: string, body: string): Promise<SocketAnswer> {
     const a = JSON.parse(body || "{}") as Record<string, unknown>;
@@ -323,6 +346,7 @@ export class SpiderpoolAgent {
       if (req.path === "/v1/ipam/ip" && (req.method === "POST" || req.method === "DELETE"))
         return await this.#ipamApi(req.method, req.body);
       if (req.path === "/v1/coordinator/config" && req.method === "GET") return await this.#coordinatorConfig(req.body);
+      if (req.path === "/v1/explain" && req.method === "GET") return await this.#explain(req.query);
       if (req.path === "/v1/workloadendpoint" && req.method === "GET") {
         const query = new URLSearchParams(req.query);
         const ns = query.get("podNamespace");

@@ -6,16 +6,17 @@
 import { LABEL_OWNER_APPLICATION_UID } from "../api/annotations/index.ts";
 import type { SpiderIPPool } from "../api/ippool.ts";
 import {
-  autoPoolSelector,
+  autoPoolAmbiguous,
+  autoPoolMissing,
   desiredIPNumber,
   isReclaimed,
-  matchesSelector,
+  liveAutoPools,
   replicasOf,
   type AutoPoolConfig,
   type BuiltinAppKind,
   type Workload,
 } from "../ipam/auto-pool.ts";
-import { goList, IpamError } from "../ipam/errors.ts";
+import { IpamError } from "../ipam/errors.ts";
 import type { TopController } from "../ipam/pod.ts";
 import { poolAddresses } from "../ipam/pool-state.ts";
 import type { KubeObject } from "../kube/client.ts";
@@ -32,11 +33,6 @@ export interface AutoPoolWant {
 }
 
 /** Go's `%v` of a map[string]string (keys sorted), as upstream's messages print label sets. */
-function goMap(m: Readonly<Record<string, string>>): string {
-  const keys = Object.keys(m).sort();
-  return `map[${keys.map((k) => `${k}:${m[k]}`).join(" ")}]`;
-}
-
 function poolSize(p: SpiderIPPool): bigint {
   try {
     return poolAddresses(p.spec).effective.size;
@@ -52,20 +48,20 @@ function poolSize(p: SpiderIPPool): bigint {
  */
 export async function waitAutoPool(d: FlowDeps, w: AutoPoolWant): Promise<string> {
   const { top } = w;
-  const selector = { ...autoPoolSelector(w.subnet, top, w.iface, w.family), [LABEL_OWNER_APPLICATION_UID]: top.uid };
   const desired = await desiredSize(d, w);
   const max = d.config.waitSubnetPoolMaxRetries;
   let found: SpiderIPPool | undefined;
+  let selector: Record<string, string> = {};
   for (let i = 0; i <= max; i++) {
-    const pools = d.view.pools
-      .list()
-      .filter((p) => matchesSelector(p, selector) && p.metadata.deletionTimestamp === undefined);
-    if (pools.length > 1) {
-      throw new IpamError(
-        "ERR_WRONG_INPUT",
-        `it's invalid for '${top.kind}/${top.namespace}/${top.name}/${w.iface}' owns multiple matchLables '${goMap(selector)}' auto-created IPPools ${goList(pools.map((p) => p.metadata.name ?? ""))}`,
+    const { selector: sel, pools } = liveAutoPools(d.view.pools.list(), w.subnet, top, w.iface, w.family);
+    selector = sel;
+    if (pools.length > 1)
+      throw autoPoolAmbiguous(
+        top,
+        w.iface,
+        selector,
+        pools.map((p) => p.metadata.name ?? ""),
       );
-    }
     found = pools[0];
     if (found !== undefined && (desired === undefined || poolSize(found) === BigInt(desired)))
       return found.metadata.name ?? "";
@@ -78,10 +74,7 @@ export async function waitAutoPool(d: FlowDeps, w: AutoPoolWant): Promise<string
     );
     return found.metadata.name ?? "";
   }
-  throw new IpamError(
-    "ERR_WRONG_INPUT",
-    `failed to get IPPool candidates from Subnet: no matching auto-created IPPool candidate with matchLables '${goMap(selector)}'`,
-  );
+  throw autoPoolMissing(selector);
 }
 
 /** Replicas plus N, or N, as the controller computes it; undefined when the application cannot be read. */

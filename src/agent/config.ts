@@ -45,6 +45,9 @@ export interface AgentConfig {
   maxWriteRetries: number;
   /** …and for at most this long. */
   writeDeadlineSeconds: number;
+  /** Events on pods per allocation and release (issue 22): bucket size (0: none) and refill per minute. */
+  ipEventsBurst: number;
+  ipEventsPerMinute: number;
 }
 
 const DEFAULTS = {
@@ -122,5 +125,7 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env, confPath?:
     enableGatewayDetection: conf.enableGatewayDetection ?? false,
     maxWriteRetries: e.int("SPIDERPOOL_TS_MAX_WRITE_RETRIES", 2000, 1),
     writeDeadlineSeconds: e.int("SPIDERPOOL_TS_WRITE_DEADLINE_SECONDS", 30, 1),
+    ipEventsBurst: e.int("SPIDERPOOL_TS_IP_EVENTS_BURST", 3, 0),
+    ipEventsPerMinute: e.int("SPIDERPOOL_TS_IP_EVENTS_PER_MINUTE", 3, 0),
   };
 }

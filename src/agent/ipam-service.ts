@@ -5,6 +5,7 @@
  */
 import type { Logger } from "pino";
 import type { NetnsRef } from "../host/model.ts";
+import { explainPod, type Explanation } from "../ipam/explain.ts";
 import type { HostNetwork } from "../host/network.ts";
 import { isNotFound } from "../kube/errors.ts";
 import { KUBEVIRT_VMIM } from "../kube/resources.ts";
@@ -22,6 +23,7 @@ import { DelFlow, type DelOutcome, type DelRequest } from "./del-flow.ts";
 import { DetectFlow } from "./detect-flow.ts";
 import { PodMemo, type FlowDeps } from "./flow-deps.ts";
 import { masterLookup } from "./master-interface.ts";
+import { IpEvents } from "./ip-events.ts";
 import type { AgentMetrics } from "./metrics.ts";
 
 export type { AddRequest, AddResponse } from "./add-flow.ts";
@@ -40,6 +42,15 @@ export interface ServiceDeps {
   hostNs?: NetnsRef;
 }
 
+export interface ExplainQuery {
+  podNamespace: string;
+  podName: string;
+  ifName?: string;
+  /** The netconf's default pools, which only the CNI call carries. */
+  defaultIPv4IPPool?: string[];
+  defaultIPv6IPPool?: string[];
+}
+
 export class IpamService {
   readonly #d: ServiceDeps;
   readonly writers: PoolWriters;
@@ -47,6 +58,8 @@ export class IpamService {
   readonly #memo = new PodMemo();
   readonly #add: AddFlow;
   readonly #del: DelFlow;
+  readonly #owners: KubeOwnerResolver;
+  readonly #events: IpEvents | undefined;
   readonly #detect: DetectFlow;
 
   constructor(deps: ServiceDeps) {
@@ -58,11 +71,24 @@ export class IpamService {
     // Our own status writes come back on the watch; the writer holds them already.
     deps.cache.pools.recognize((meta) => this.writers.peek(meta.name ?? "")?.held(meta));
     this.#endpoints = new KubeEndpointStore(deps.client, ENDPOINTS);
+    this.#owners = new KubeOwnerResolver(deps.client, deps.config, clock);
+    this.#events =
+      deps.config.ipEventsBurst > 0
+        ? new IpEvents({
+            client: deps.client,
+            component: "spiderpool-agent",
+            log: deps.log,
+            clock,
+            registry: deps.metrics.registry,
+            burst: deps.config.ipEventsBurst,
+            perSecond: deps.config.ipEventsPerMinute / 60,
+          })
+        : undefined;
     const flow: FlowDeps = {
       view: deps.cache,
       endpoints: this.#endpoints,
       writers: this.writers,
-      owners: new KubeOwnerResolver(deps.client, deps.config, clock),
+      owners: this.#owners,
       clock,
       config: deps.config,
       client: deps.client,
@@ -131,6 +157,40 @@ export class IpamService {
     this.#memo.known(uids);
   }
 
+  /**
+   * `GET /v1/explain`: the pool selection an ADD of this pod would make here now, from this
+   * agent's cache and configuration (src/ipam/explain.ts). Undefined when the pod is unknown.
+   */
+  async explain(q: ExplainQuery): Promise<Explanation | undefined> {
+    const { cache, config } = this.#d;
+    const pod = await cache.getPod(q.podNamespace, q.podName);
+    if (pod === undefined) return undefined;
+    const ns = await cache.getNamespace(q.podNamespace);
+    return explainPod({
+      pod,
+      top: await this.#owners.top(pod),
+      namespace: { labels: ns?.metadata.labels ?? {}, annotations: ns?.metadata.annotations ?? {} },
+      nodeLabels: cache.nodeLabels(pod.spec?.nodeName ?? config.nodeName),
+      pools: cache.pools.list(),
+      reserved: { 4: cache.reservedSet(4), 6: cache.reservedSet(6) },
+      ifName: q.ifName ?? "eth0",
+      netconf: {
+        defaultIPv4IPPool: q.defaultIPv4IPPool ?? [],
+        defaultIPv6IPPool: q.defaultIPv6IPPool ?? [],
+        cleanGateway: false,
+      },
+      config: {
+        enableIPv4: config.enableIPv4,
+        enableIPv6: config.enableIPv6,
+        enableSpiderSubnet: config.enableSpiderSubnet,
+        enableAutoPoolForApplication: config.enableAutoPoolForApplication,
+        agentNamespace: config.podNamespace,
+        clusterNetwork: config.multusClusterNetwork,
+        maxRecords: config.maxAllocatedIPs,
+      },
+    });
+  }
+
   async allocate(req: AddRequest, log: Logger): Promise<AddResponse> {
     const { metrics } = this.#d;
     const started = performance.now();
@@ -140,6 +200,7 @@ export class IpamService {
     try {
       const out = await this.#add.add(req, log);
       metrics.allocationDuration.observe((performance.now() - started) / 1000);
+      this.#events?.allocated({ namespace: req.podNamespace, name: req.podName, uid: req.podUid }, out.ips);
       return out;
     } catch (err) {
       metrics.allocationFailures.inc({ reason: (err as { code?: string }).code ?? "ERR_INTERNAL" });
@@ -174,6 +235,8 @@ export class IpamService {
     try {
       const out = await this.#del.release(req, log);
       metrics.releaseDuration.observe((performance.now() - started) / 1000);
+      if (out === "released")
+        this.#events?.released({ namespace: req.podNamespace, name: req.podName, uid: req.podUid }, req.containerID);
       return out;
     } catch (err) {
       metrics.releaseFailures.inc({ reason: (err as { code?: string }).code ?? "ERR_INTERNAL" });

@@ -6,9 +6,10 @@
 import type { SpiderIPPool } from "../api/ippool.ts";
 import { parseCIDR } from "../ip/index.ts";
 import { autoPoolConfig, isBuiltinApp } from "../ipam/auto-pool.ts";
-import { nicName, selectCandidates, type NicCandidate } from "../ipam/candidates.ts";
-import { allFiltered, allocationFailed, IpamError, poolNotFound } from "../ipam/errors.ts";
-import { filterReason, sortPools, type FilterContext, type MasterInterface } from "../ipam/filter.ts";
+import { selectCandidates, type NicCandidate } from "../ipam/candidates.ts";
+import { allocationFailed, IpamError, poolNotFound } from "../ipam/errors.ts";
+import { familyContext, judgeFamily } from "../ipam/family-plan.ts";
+import type { MasterInterface } from "../ipam/filter.ts";
 import type { TopController } from "../ipam/pod.ts";
 import type { Allocated } from "../ipam/result.ts";
 import { thirdPartyAutoPool, waitAutoPool } from "./auto-pool-wait.ts";
@@ -136,35 +137,22 @@ async function planFamily(
     if (p === undefined) throw poolNotFound(name);
     pools.push(p);
   }
-  const nicCanon = named ? n.nic : nicName(n.nic);
   const nsObj = await d.view.getNamespace(pod.metadata.namespace ?? "");
-  const ctx: FilterContext = {
+  const base = familyContext({
     family,
-    nic: n.nic,
-    firstNic: nicCanon === "eth0" || n.nic === "0",
-    pod: {
-      namespace: pod.metadata.namespace ?? "",
-      name: pod.metadata.name ?? "",
-      labels: pod.metadata.labels ?? {},
-      annotations: pod.metadata.annotations ?? {},
-      nodeName: pod.spec?.nodeName ?? "",
-    },
+    nic: n,
+    named,
+    pod,
+    top,
     nodeLabels: d.view.nodeLabels(pod.spec?.nodeName ?? d.config.nodeName),
     namespaceLabels: nsObj?.metadata.labels ?? {},
-    top,
     agentNamespace: d.config.podNamespace,
     clusterNetwork: d.config.multusClusterNetwork,
-    ...(master !== undefined ? { master } : {}),
-  };
-  const reasons: string[] = [];
-  const survivors: SpiderIPPool[] = [];
-  for (const p of pools) {
-    const why = filterReason(p, ctx);
-    if (why === undefined) survivors.push(p);
-    else reasons.push(why);
-  }
-  if (survivors.length === 0) throw allFiltered(family, names, n.nic, reasons);
-  return { family, nic: n, pools: sortPools(survivors) };
+  });
+  const ctx = master !== undefined ? { ...base, master } : base;
+  const judged = judgeFamily(pools, ctx);
+  if (judged.error !== undefined) throw judged.error;
+  return { family, nic: n, pools: judged.survivors };
 }
 
 /** The master behind the ADD's NIC, read before any pool is filtered (`match_master_subnet`). */

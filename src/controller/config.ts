@@ -27,6 +27,8 @@ export interface ControllerConfig {
   tlsCertFile: string | undefined;
   tlsKeyFile: string | undefined;
   tlsCaFile: string | undefined;
+  /** The Secret every replica shares the generated certificate through, when no files are mounted. */
+  tlsSecretName: string;
   enableIPv4: boolean;
   enableIPv6: boolean;
   enableSpiderSubnet: boolean;
@@ -58,6 +60,8 @@ export interface ControllerConfig {
   gcTraceGapMs: number;
   gcWorkers: number;
   gcScanIntervalMs: number;
+  /** The exhaustion forecast's window (docs/operations.md: two cycles for a daily rhythm). */
+  forecastWindowHours: number;
   gcMaxRetries: number;
   gcDbCap: number;
   leaseDurationMs: number;
@@ -143,6 +147,7 @@ export function loadControllerConfig(env: NodeJS.ProcessEnv = process.env, confP
     tlsCertFile: opt("SPIDERPOOL_TS_TLS_SERVER_CERT"),
     tlsKeyFile: opt("SPIDERPOOL_TS_TLS_SERVER_KEY"),
     tlsCaFile: opt("SPIDERPOOL_TS_TLS_CA_CERT"),
+    tlsSecretName: e.str("SPIDERPOOL_TS_TLS_SECRET_NAME", "spiderpool-controller-webhook-tls"),
     enableIPv4: conf.enableIPv4 ?? true,
     enableIPv6: conf.enableIPv6 ?? true,
     enableSpiderSubnet: conf.enableSpiderSubnet ?? true,
@@ -176,6 +181,7 @@ export function loadControllerConfig(env: NodeJS.ProcessEnv = process.env, confP
     gcTraceGapMs: ms("SPIDERPOOL_TS_GC_TRACE_POD_GAP_MS", "SPIDERPOOL_GC_TRACE_POD_GAP_DURATION", 5),
     gcWorkers: e.int("SPIDERPOOL_GC_IP_WORKER_NUM", 3, 1),
     gcScanIntervalMs: ms("SPIDERPOOL_TS_GC_INTERVAL_MS", "SPIDERPOOL_GC_DEFAULT_INTERVAL_DURATION", 600),
+    forecastWindowHours: e.int("SPIDERPOOL_TS_FORECAST_WINDOW_HOURS", 24, 1),
     gcMaxRetries: e.int("SPIDERPOOL_GC_PODENTRY_MAX_RETRIES", 5, 1),
     gcDbCap: e.int("SPIDERPOOL_GC_MAX_PODENTRY_DB_CAP", 100000, 1),
     leaseDurationMs: ms("SPIDERPOOL_TS_LEADER_DURATION_MS", "SPIDERPOOL_LEADER_DURATION", 15),

@@ -19,7 +19,7 @@ import { POOLS, PoolWriter } from "../poolstore/pool-writer.ts";
 import { PoolWriters } from "../poolstore/pool-writers.ts";
 import { KubeEndpointStore } from "../poolstore/endpoint-store.ts";
 import { KubeOwnerResolver } from "../poolstore/owner-resolver.ts";
-import { systemClock } from "../kube/clock.ts";
+import { systemClock, type Clock } from "../kube/clock.ts";
 import type { ControllerConfig } from "./config.ts";
 import { poolNameFitsUid, type Workload } from "../ipam/index.ts";
 import { AutoPoolController, type AppInformers } from "./auto-pool.ts";
@@ -32,6 +32,8 @@ import { MultusConfigController } from "./multus/controller.ts";
 import { CoordinatorStatusController, COORDINATORS } from "./coordinator/controller.ts";
 import type { SpiderCoordinator } from "../api/coordinator.ts";
 import { SpiderMultusConfigKind, type SpiderMultusConfig } from "../api/multusconfig.ts";
+import { CapacityGauges } from "./capacity.ts";
+import { GcEvents } from "./gc-events.ts";
 import { ControllerMetrics } from "./metrics.ts";
 import { reconcilePool } from "./pool-status.ts";
 import { reconcileSubnet } from "./subnet-status.ts";
@@ -59,6 +61,8 @@ export interface ControllerOptions {
   logger: Logger;
   /** Ports to bind instead of the configured ones (0 = any), for tests and the sandbox. */
   ports?: { health?: number; metrics?: number; webhook?: number };
+  /** Time for the capacity samples (tests move it); the system clock otherwise. */
+  clock?: Clock;
 }
 
 export class SpiderpoolController {
@@ -71,6 +75,8 @@ export class SpiderpoolController {
   readonly pods: Informer<GcPod & KubeObject>;
   readonly nodes: Informer<KubeObject>;
   readonly gc: GarbageCollector;
+  /** Pool and subnet capacity gauges and the exhaustion forecast (issue 22). */
+  readonly capacity: CapacityGauges;
   /** Present when the SpiderSubnet feature and auto-pools are enabled. */
   readonly autoPools: AutoPoolController | undefined;
   readonly #apps: AppInformers | undefined;
@@ -95,6 +101,7 @@ export class SpiderpoolController {
   #ready = false;
   #subnetPass: NodeJS.Timeout | undefined;
   #stopping = false;
+  readonly #gcEvents: GcEvents;
 
   constructor(o: ControllerOptions) {
     this.#o = o;
@@ -108,6 +115,15 @@ export class SpiderpoolController {
     this.subnets = new Informer<SpiderSubnet>(o.client, SUBNETS, { onError: onError("spidersubnets") });
     this.pods = new Informer<GcPod & KubeObject>(o.client, Resources.pods, { onError: onError("pods") });
     this.nodes = new Informer<KubeObject>(o.client, Resources.nodes, { onError: onError("nodes") });
+    this.capacity = new CapacityGauges({
+      client: o.client,
+      pools: this.pools,
+      subnets: this.subnets,
+      registry: this.metrics.registry,
+      clock: o.clock ?? systemClock,
+      windowSeconds: o.config.forecastWindowHours * 3600,
+      onError: onError("spiderreservedips"),
+    });
     if (o.config.enableSpiderSubnet && o.config.enableAutoPoolForApplication) {
       const inf = (kind: keyof typeof APP_RESOURCES) =>
         new Informer<Workload>(o.client, APP_RESOURCES[kind], { onError: onError(APP_RESOURCES[kind].plural) });
@@ -138,6 +154,7 @@ export class SpiderpoolController {
       });
     }
     this.events = new EventRecorder(o.client, "spiderpool-controller", this.log.child({ part: "events" }));
+    this.#gcEvents = new GcEvents(this.events, o.clock ?? systemClock, this.metrics.registry);
     if (o.config.enableMultusConfig) {
       this.#smcs = new Informer<SpiderMultusConfig>(o.client, resourceTypeOf(SpiderMultusConfigKind), {
         onError: onError("spidermultusconfigs"),
@@ -217,6 +234,8 @@ export class SpiderpoolController {
       metrics: {
         reclaimed: (reason, n) => this.metrics.reclaimed(reason, n),
         failed: () => this.metrics.gcFailures.inc(),
+        reclaimedAddresses: (podRef, podUid, pool, ips, reason) =>
+          this.#gcEvents.reclaimed(podRef, podUid, pool, ips, reason),
       },
       log: this.log.child({ part: "gc" }),
     });
@@ -290,6 +309,7 @@ export class SpiderpoolController {
     for (const i of this.#informers()) i.start();
     await Promise.all(this.#informers().map((i) => i.waitForSync()));
     this.gc.start();
+    this.capacity.start();
     this.autoPools?.start();
     this.multusConfigs?.start();
     await this.coordinator?.start();
@@ -303,6 +323,7 @@ export class SpiderpoolController {
     clearInterval(this.#rotation);
     clearTimeout(this.#subnetPass);
     this.gc.stop();
+    await this.capacity.stop();
     this.autoPools?.stop();
     this.multusConfigs?.stop();
     await this.coordinator?.stop();
@@ -404,6 +425,7 @@ export class SpiderpoolController {
       ...(c.tlsCertFile !== undefined ? { certFile: c.tlsCertFile } : {}),
       ...(c.tlsKeyFile !== undefined ? { keyFile: c.tlsKeyFile } : {}),
       ...(c.tlsCaFile !== undefined ? { caFile: c.tlsCaFile } : {}),
+      secretName: c.tlsSecretName,
       dnsNames: serviceDns,
       ipAddresses: [c.bindAddress === "0.0.0.0" || c.bindAddress === "::" ? "127.0.0.1" : c.bindAddress],
     };
@@ -521,6 +543,7 @@ export class SpiderpoolController {
 
   async #onMetrics(res: ServerResponse): Promise<void> {
     this.metrics.totalPools.set(this.pools.size);
+    this.capacity.collect();
     this.metrics.webhookDecisions.reset();
     for (const c of this.#webhooks?.counters.entries() ?? [])
       this.metrics.webhookDecisions.set({ webhook: c.webhook, result: c.result }, c.count);

@@ -37,7 +37,7 @@ import type { SpiderIPPool } from "../api/ippool.ts";
 import type { ObjectMeta } from "../api/meta.ts";
 import type { SpiderSubnet } from "../api/subnet.ts";
 import type { IPRangeSet } from "../ip/index.ts";
-import { IpamError } from "./errors.ts";
+import { goList, IpamError } from "./errors.ts";
 import { splitApiVersion } from "./filter.ts";
 
 /** The workload kinds the controller watches; anything else is a third-party controller. */
@@ -226,6 +226,46 @@ export function matchesSelector(pool: SpiderIPPool, selector: Readonly<Record<st
   const l = pool.metadata.labels ?? {};
   return Object.entries(selector).every(([k, v]) => l[k] === v);
 }
+
+/**
+ * The live auto-created pools of one application, subnet, NIC and family (spec §5.5): what
+ * the agent waits for on the ADD path and what `explain` shows. More than one is an error.
+ */
+export function liveAutoPools(
+  pools: readonly SpiderIPPool[],
+  subnet: string,
+  app: AppRef,
+  iface: string,
+  family: 4 | 6,
+): { selector: Record<string, string>; pools: SpiderIPPool[] } {
+  const selector = { ...autoPoolSelector(subnet, app, iface, family), [LABEL_OWNER_APPLICATION_UID]: app.uid };
+  return {
+    selector,
+    pools: pools.filter((p) => matchesSelector(p, selector) && p.metadata.deletionTimestamp === undefined),
+  };
+}
+
+function goMap(m: Readonly<Record<string, string>>): string {
+  const keys = Object.keys(m).sort();
+  return `map[${keys.map((k) => `${k}:${m[k]}`).join(" ")}]`;
+}
+
+export const autoPoolAmbiguous = (
+  app: Omit<AppRef, "uid">,
+  iface: string,
+  selector: Readonly<Record<string, string>>,
+  pools: readonly string[],
+): IpamError =>
+  new IpamError(
+    "ERR_WRONG_INPUT",
+    `it's invalid for '${app.kind}/${app.namespace}/${app.name}/${iface}' owns multiple matchLables '${goMap(selector)}' auto-created IPPools ${goList(pools)}`,
+  );
+
+export const autoPoolMissing = (selector: Readonly<Record<string, string>>): IpamError =>
+  new IpamError(
+    "ERR_WRONG_INPUT",
+    `failed to get IPPool candidates from Subnet: no matching auto-created IPPool candidate with matchLables '${goMap(selector)}'`,
+  );
 
 /** The application a pool's labels name (autoPoolSelector's), or undefined when one of them is missing. */
 export function appOfPool(pool: SpiderIPPool): Omit<AppRef, "uid"> | undefined {

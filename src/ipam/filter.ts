@@ -93,15 +93,40 @@ function multusOf(
   return { ns: found.namespace, name: found.name };
 }
 
+/** Which of the filters (§1.7) refused a pool: what `explain` keys its advice on. */
+export type FilterCheck =
+  | "terminating"
+  | "disabled"
+  | "family"
+  | "nodeName"
+  | "nodeAffinity"
+  | "namespaceName"
+  | "namespaceAffinity"
+  | "podAffinity"
+  | "autoPoolApp"
+  | "multus"
+  | "masterSubnet";
+
+export interface FilterRefusal {
+  check: FilterCheck;
+  /** Upstream's words, as the agent reports them. */
+  reason: string;
+}
+
 /** Why `pool` may not serve this NIC and family, or undefined when it may. */
 export function filterReason(pool: PoolForFilter, ctx: FilterContext): string | undefined {
+  return filterRefusal(pool, ctx)?.reason;
+}
+
+/** The filter that refuses `pool` for this NIC and family, or undefined when all keep it. */
+export function filterRefusal(pool: PoolForFilter, ctx: FilterContext): FilterRefusal | undefined {
   // Step 9 is a filter of its own upstream, after the others: an auto-created pool that
   // passes step 6a still has to match the master's subnet.
-  return affinityReason(pool, ctx) ?? masterSubnetReason(pool, ctx);
+  return affinityRefusal(pool, ctx) ?? masterSubnetRefusal(pool, ctx);
 }
 
 /** Step 9: the pool's subnet must hold an address the master interface has on the node. */
-function masterSubnetReason(pool: PoolForFilter, ctx: FilterContext): string | undefined {
+function masterSubnetRefusal(pool: PoolForFilter, ctx: FilterContext): FilterRefusal | undefined {
   if (ctx.master === undefined) return undefined;
   const subnet = tryParseCIDR(pool.spec.subnet);
   const inSubnet = (a: string): boolean => {
@@ -109,26 +134,34 @@ function masterSubnetReason(pool: PoolForFilter, ctx: FilterContext): string | u
     return subnet !== undefined && ip !== undefined && cidrContainsIP(subnet, ip.family, ip.value);
   };
   if (ctx.master.addresses.some(inSubnet)) return undefined;
-  return `filterPoolCandidatesByPfSubnet: the subnet ${pool.spec.subnet} of IPPool ${pool.metadata.name ?? ""} holds no address of the master interface ${ctx.master.name} ${goList(ctx.master.addresses)}`;
+  return {
+    check: "masterSubnet",
+    reason: `filterPoolCandidatesByPfSubnet: the subnet ${pool.spec.subnet} of IPPool ${pool.metadata.name ?? ""} holds no address of the master interface ${ctx.master.name} ${goList(ctx.master.addresses)}`,
+  };
 }
 
-function affinityReason(pool: PoolForFilter, ctx: FilterContext): string | undefined {
+function affinityRefusal(pool: PoolForFilter, ctx: FilterContext): FilterRefusal | undefined {
+  const no = (check: FilterCheck, reason: string): FilterRefusal => ({ check, reason });
   const name = pool.metadata.name ?? "";
   const s = pool.spec;
-  if (pool.metadata.deletionTimestamp !== undefined) return `terminating IPPool ${name}`;
-  if (s.disable === true) return `disabled IPPool ${name}`;
+  if (pool.metadata.deletionTimestamp !== undefined) return no("terminating", `terminating IPPool ${name}`);
+  if (s.disable === true) return no("disabled", `disabled IPPool ${name}`);
   if (s.ipVersion !== undefined && s.ipVersion !== ctx.family) {
-    return `expect an IPv${ctx.family} IPPool, but the version of the IPPool ${name} is IPv${s.ipVersion}`;
+    return no(
+      "family",
+      `expect an IPv${ctx.family} IPPool, but the version of the IPPool ${name} is IPv${s.ipVersion}`,
+    );
   }
   if ((s.nodeName ?? []).length > 0) {
-    if (!(s.nodeName ?? []).includes(ctx.pod.nodeName)) return `unmatched Node name of IPPool ${name}`;
+    if (!(s.nodeName ?? []).includes(ctx.pod.nodeName)) return no("nodeName", `unmatched Node name of IPPool ${name}`);
   } else if (s.nodeAffinity !== undefined && !matchesLabelSelector(s.nodeAffinity, ctx.nodeLabels)) {
-    return `unmatched Node affinity of IPPool ${name}`;
+    return no("nodeAffinity", `unmatched Node affinity of IPPool ${name}`);
   }
   if ((s.namespaceName ?? []).length > 0) {
-    if (!(s.namespaceName ?? []).includes(ctx.pod.namespace)) return `unmatched Namespace name of IPPool ${name}`;
+    if (!(s.namespaceName ?? []).includes(ctx.pod.namespace))
+      return no("namespaceName", `unmatched Namespace name of IPPool ${name}`);
   } else if (s.namespaceAffinity !== undefined && !matchesLabelSelector(s.namespaceAffinity, ctx.namespaceLabels)) {
-    return `unmatched Namespace affinity of IPPool ${name}`;
+    return no("namespaceAffinity", `unmatched Namespace affinity of IPPool ${name}`);
   }
   if (s.podAffinity !== undefined) {
     if (pool.metadata.labels?.[LABEL_OWNER_APPLICATION_NAME] !== undefined) {
@@ -141,20 +174,33 @@ function affinityReason(pool: PoolForFilter, ctx: FilterContext): string | undef
         ml[AFFINITY_APP_NAMESPACE] === ctx.top.namespace &&
         ml[AFFINITY_APP_NAME] === ctx.top.name;
       // An auto-created pool that belongs to this application needs no multus check.
-      return ok ? undefined : `unmatched Pod annifity of auto-created IPool ${name}`;
+      return ok ? undefined : no("autoPoolApp", `unmatched Pod annifity of auto-created IPool ${name}`);
     }
-    if (!matchesLabelSelector(s.podAffinity, ctx.pod.labels)) return `unmatched Pod affinity of IPPool ${name}`;
+    if (!matchesLabelSelector(s.podAffinity, ctx.pod.labels))
+      return no("podAffinity", `unmatched Pod affinity of IPPool ${name}`);
   }
   const multusNames = s.multusName ?? [];
   if (multusNames.length > 0) {
     const m = multusOf(ctx, name, multusNames);
-    if (typeof m === "string") return m;
+    if (typeof m === "string") return no("multus", m);
     const wanted = multusNames.map((n) => (n.includes("/") ? n : `${ctx.agentNamespace}/${n}`));
     if (!wanted.includes(`${m.ns}/${m.name}`)) {
-      return `the spec.multusName ${goList(multusNames)} in the IPPool ${name} used by the Pod interface ${ctx.nic} is not matched with the multusCR ${m.ns}/${m.name} specified by the Pod`;
+      return no(
+        "multus",
+        `the spec.multusName ${goList(multusNames)} in the IPPool ${name} used by the Pod interface ${ctx.nic} is not matched with the multusCR ${m.ns}/${m.name} specified by the Pod`,
+      );
     }
   }
   return undefined;
+}
+
+/** Every pool's verdict in the given order, and the survivors in the order they are tried (§1.7–§1.8). */
+export function filterPools<T extends PoolForFilter>(
+  pools: readonly T[],
+  ctx: FilterContext,
+): { verdicts: Array<{ pool: T; refusal: FilterRefusal | undefined }>; survivors: T[] } {
+  const verdicts = pools.map((pool) => ({ pool, refusal: filterRefusal(pool, ctx) }));
+  return { verdicts, survivors: sortPools(verdicts.filter((v) => v.refusal === undefined).map((v) => v.pool)) };
 }
 
 function score(s: IPPoolSpec): number[] {

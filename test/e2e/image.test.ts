@@ -118,13 +118,14 @@ describe("container image (issue 21)", { skip, timeout: 900_000 }, () => {
     assert.deepEqual(readdirSync(netd), ["10-calico.conflist"]);
   });
 
-  it("issue 21: Node 24, both daemons, iproute2 and iptables run in the image", async () => {
+  it("issue 21: Node 24, both daemons, spiderpool-init, iproute2 and iptables run in the image", async () => {
     const sh =
-      "node --version && spiderpool-agent --help && spiderpool-controller --help && ip -V && iptables --version";
+      "node --version && spiderpool-agent --help && spiderpool-controller --help && spiderpool-init --help && ip -V && iptables --version";
     const { stdout } = await run("podman", [...PODMAN, ...RUN, tag, "sh", "-c", sh]);
     assert.match(stdout, /^v24\./);
     assert.match(stdout, /usage: spiderpool-agent/);
     assert.match(stdout, /usage: spiderpool-controller/);
+    assert.match(stdout, /usage: spiderpoolctl init/);
     assert.match(stdout, /iproute2/);
     assert.match(stdout, /iptables v1\./);
   });

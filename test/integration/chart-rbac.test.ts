@@ -1,13 +1,15 @@
 // The chart's RBAC against the code (issue 21): spiderpool-agent and spiderpool-controller run
 // behind recording proxies through a whole cycle — webhooks admitting pools, a pod's ADD
 // and DEL through the shim, a Deployment's auto-pool created and deleted, a deleted pod's
-// address collected by GC, leader election, and the pre-delete hook's clean — and every
-// request each made must be allowed by the ClusterRoles and Roles `helm template` renders
-// for its ServiceAccount; conversely every grant must have been used, or be listed below
-// with the code path that needs it.
+// address collected by GC, leader election, a SpiderMultusConfig's NetworkAttachmentDefinition,
+// the SpiderCoordinator's status from kubeadm-config, the CNI directory and the third-party
+// kinds (Calico, Cilium, ServiceCIDRs), spiderpool-init's defaults, and the pre-delete hook's
+// clean — and every request each made must be allowed by the ClusterRoles and Roles `helm
+// template` renders for its ServiceAccount; conversely every grant must have been used, or
+// be listed below with the code path that needs it.
 import assert from "node:assert/strict";
 import { request as httpRequest } from "node:http";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -15,6 +17,7 @@ import pino from "pino";
 import { SpiderpoolAgent } from "../../src/agent/agent.ts";
 import { loadAgentConfig } from "../../src/agent/config.ts";
 import type { SpiderIPPool } from "../../src/api/ippool.ts";
+import { SpiderMultusConfigKind } from "../../src/api/multusconfig.ts";
 import type { OwnerReference } from "../../src/api/meta.ts";
 import { toCrd } from "../../src/api/crd.ts";
 import { SpiderIPPoolKind } from "../../src/api/ippool.ts";
@@ -22,8 +25,12 @@ import { cleanWebhooks } from "../../src/controller/clean.ts";
 import { covers } from "../../src/controller/crd-upgrade.ts";
 import { loadControllerConfig } from "../../src/controller/config.ts";
 import { SpiderpoolController } from "../../src/controller/controller.ts";
+import { COORDINATORS } from "../../src/controller/coordinator/controller.ts";
+import { NADS } from "../../src/controller/multus/controller.ts";
+import { loadInitConfig } from "../../src/init/config.ts";
+import { runInit } from "../../src/init/run.ts";
 import { isNotFound } from "../../src/kube/errors.ts";
-import { KubeClient, Resources, type KubeObject } from "../../src/kube/index.ts";
+import { KubeClient, Resources, resourceTypeOf, type KubeObject, type ResourceType } from "../../src/kube/index.ts";
 import { SUBNETS } from "../../src/poolstore/auto-pool.ts";
 import { POOLS } from "../../src/poolstore/pool-writer.ts";
 import { eventually, startApiServer, type Harness } from "../support/apiserver.ts";
@@ -41,6 +48,38 @@ function socketGet(socketPath: string, path: string): Promise<number> {
     req.on("error", reject);
     req.end();
   });
+}
+
+/** The environment the chart's spiderpool-init Job sets, with the CNI directory it mounts moved to `cniDir`. */
+function initEnv(rendered: Array<Record<string, unknown>>, cniDir: string): NodeJS.ProcessEnv {
+  const job = rendered.find(
+    (o) => o["kind"] === "Job" && (o["metadata"] as { name?: string }).name === "spiderpool-init",
+  );
+  assert.ok(job !== undefined, "the chart renders the spiderpool-init Job");
+  const spec = job["spec"] as {
+    template: { spec: { containers: Array<{ env?: Array<{ name: string; value?: string }> }> } };
+  };
+  const env: NodeJS.ProcessEnv = {};
+  for (const e of spec.template.spec.containers[0]?.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
+  assert.ok(env["SPIDERPOOL_INIT_DEFAULT_CNI_DIR"] !== undefined, "the Job names the CNI directory");
+  return { ...env, SPIDERPOOL_INIT_DEFAULT_CNI_DIR: cniDir };
+}
+
+/** The Secret the chart's controller Deployment names (tls.method auto: no mounted files). */
+function tlsSecretName(rendered: ReturnType<typeof objects>): string {
+  const d = rendered.find((o) => o.kind === "Deployment" && o.metadata?.name === "spiderpool-controller") as
+    | {
+        spec: {
+          template: { spec: { containers: Array<{ args?: string[]; env?: Array<{ name: string; value?: string }> }> } };
+        };
+      }
+    | undefined;
+  const c = d?.spec.template.spec.containers[0];
+  assert.ok(c !== undefined, "the chart renders the controller Deployment");
+  assert.ok(!(c.args ?? []).some((a) => a.startsWith("--tls-server-cert")), "auto mounts no certificate files");
+  const name = c.env?.find((e) => e.name === "SPIDERPOOL_TS_TLS_SECRET_NAME")?.value;
+  assert.ok(name !== undefined && name !== "", "the Deployment names the certificate Secret");
+  return name;
 }
 
 /** Grants no step of the cycle reaches, each with the code that needs it. */
@@ -82,7 +121,13 @@ const UNEXERCISED: Record<string, Record<string, string>> = {
     "kubevirt.io|virtualmachineinstances|get":
       "src/agent/ipam-service.ts: whether a KubeVirt VM's addresses are still its own at DEL",
   },
+  init: {
+    "coordination.k8s.io|leases|get":
+      "src/init/run.ts controllerServing: while the controller's Service has no Endpoints object yet, its held Lease stands in",
+  },
   controller: {
+    "|secrets|update":
+      "src/controller/webhooks/tls-secret.ts sharedTls: the replica that finds the chart's certificate due (a third of its validity left) renews it in place",
     "admissionregistration.k8s.io|mutatingwebhookconfigurations|create": WEBHOOK_CREATE,
     "admissionregistration.k8s.io|validatingwebhookconfigurations|create": WEBHOOK_CREATE,
     "spiderpool.spidernet.io|spiderendpoints|delete":
@@ -110,19 +155,42 @@ describe("the chart's RBAC and the daemons' requests (issue 21)", { skip: !shimB
   let dir: string;
   let agentProxy: RecordingProxy;
   let ctrlProxy: RecordingProxy;
+  let initProxy: RecordingProxy;
   let agent: SpiderpoolAgent;
   let ctrl: SpiderpoolController;
   let rendered: ReturnType<typeof objects>;
+  let secret: KubeObject;
 
   before(async () => {
-    rendered = objects(template());
+    // The test's API server calls the webhooks at 127.0.0.1, so the certificate names it too;
+    // spiderpool-init also makes a default subnet and pool.
+    rendered = objects(
+      template([
+        "--set=spiderpoolController.tls.auto.extraIpAddresses={127.0.0.1}",
+        "--set=clusterDefaultPool.installIPv4IPPool=true",
+        "--set=clusterDefaultPool.ipv4Subnet=203.0.113.0/24",
+        "--set=clusterDefaultPool.ipv4IPRanges={203.0.113.10-203.0.113.20}",
+        "--set=clusterDefaultPool.ipv4Gateway=203.0.113.1",
+      ]),
+    );
     h = await startApiServer({ historyCapacity: 10_000 });
     dir = mkdtempSync(join(tmpdir(), "chart-rbac-"));
     agentProxy = await startRecordingProxy(h.url);
     ctrlProxy = await startRecordingProxy(h.url);
+    initProxy = await startRecordingProxy(h.url);
+    // The node's CNI directory, as the chart mounts it: Calico is the default CNI, so the
+    // coordinator reads Calico's pools and spiderpool-init names the default CNI's SMC after it.
+    mkdirSync(join(dir, "net.d"));
+    writeFileSync(
+      join(dir, "net.d", "10-calico.conflist"),
+      JSON.stringify({ cniVersion: "0.3.1", name: "k8s-pod-network", plugins: [{ type: "calico" }] }),
+    );
     await h.client.create(Resources.nodes, { apiVersion: "v1", kind: "Node", metadata: { name: "node1" } });
-    // As after `helm install`: the chart's webhook configurations exist before the controller
-    // starts, and it takes them over.
+    // As after `helm install`: the chart's webhook certificate Secret and webhook configurations
+    // exist before the controller starts; it serves the one and takes the others over.
+    secret = rendered.find((x) => x.kind === "Secret" && x.metadata?.name === tlsSecretName(rendered)) as KubeObject;
+    assert.ok(secret !== undefined, "the chart renders the Secret the controller is told to use");
+    secret = await h.client.create(Resources.secrets, secret);
     for (const o of rendered.filter((x) => String(x.kind).endsWith("WebhookConfiguration"))) {
       const rt =
         o.kind === "MutatingWebhookConfiguration"
@@ -142,6 +210,9 @@ describe("the chart's RBAC and the daemons' requests (issue 21)", { skip: !shimB
         VERSION: "0.1.0",
         SPIDERPOOL_COORDINATOR_ENABLED: "true",
         SPIDERPOOL_MULTUS_CONFIG_ENABLED: "true",
+        SPIDERPOOL_CNI_CONFIG_DIR: join(dir, "net.d"),
+        SPIDERPOOL_TS_TLS_SECRET_NAME: tlsSecretName(rendered),
+        SPIDERPOOL_TS_WORKQUEUE_RETRY_DELAY_MS: "100",
         SPIDERPOOL_TS_GC_TRACE_POD_GAP_MS: "100",
         SPIDERPOOL_TS_GC_INTERVAL_MS: "300",
         SPIDERPOOL_TS_LEADER_DURATION_MS: "1500",
@@ -154,6 +225,19 @@ describe("the chart's RBAC and the daemons' requests (issue 21)", { skip: !shimB
     });
     await ctrl.start();
     await eventually(() => ctrl.isLeader, 5000, "leader");
+    // The chart's Secret is the controller's shared certificate: served as it is, not replaced,
+    // and its CA is the caBundle the controller registers.
+    const served = await h.client.get(Resources.secrets, secret.metadata!.name!, NAMESPACE);
+    assert.equal(served.metadata?.resourceVersion, secret.metadata?.resourceVersion, "the chart's Secret kept");
+    const vwc = await h.client.get<KubeObject & { webhooks: Array<{ clientConfig: { caBundle?: string } }> }>(
+      Resources.validatingwebhookconfigurations,
+      "spiderpool-controller",
+    );
+    const caCrt = (secret as KubeObject & { data: Record<string, string> }).data["ca.crt"];
+    assert.ok(
+      vwc.webhooks.every((w) => w.clientConfig.caBundle === caCrt),
+      "the registered caBundle is the chart's CA",
+    );
     const upgraded = await h.client.get(Resources.customresourcedefinitions, "spiderippools.spiderpool.spidernet.io");
     assert.ok(covers(upgraded["spec"], toCrd(SpiderIPPoolKind).spec), "the older CRD was upgraded at start");
     agent = new SpiderpoolAgent({
@@ -179,11 +263,12 @@ describe("the chart's RBAC and the daemons' requests (issue 21)", { skip: !shimB
     await ctrl?.stop();
     await agentProxy?.close();
     await ctrlProxy?.close();
+    await initProxy?.close();
     await h?.close();
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
 
-  it("issue 21: a whole allocate/auto-pool/GC/webhook cycle makes no request the chart forbids", async () => {
+  it("issue 21: a whole allocate/auto-pool/GC/webhook/SMC/coordinator/init cycle makes no request the chart forbids", async () => {
     const c = { h, nodes: [{ name: "node1", socket: join(dir, "agent.sock") }], dir } as unknown as Cluster;
     const socket = join(dir, "agent.sock");
     await h.client.create(SUBNETS, {
@@ -290,6 +375,155 @@ describe("the chart's RBAC and the daemons' requests (issue 21)", { skip: !shimB
       "the subnet and its pools deleted",
     );
 
+    // Node networking. The third-party kinds the coordinator follows, once their CRDs exist;
+    // kubeadm-config without subnets, so it also asks kube-controller-manager's pod.
+    for (const [group, kind, plural, version] of [
+      ["crd.projectcalico.org", "IPPool", "ippools", "v1"],
+      ["cilium.io", "CiliumPodIPPool", "ciliumpodippools", "v2alpha1"],
+      ["networking.k8s.io", "ServiceCIDR", "servicecidrs", "v1"],
+    ] as const) {
+      await h.client.create(Resources.customresourcedefinitions, {
+        apiVersion: "apiextensions.k8s.io/v1",
+        kind: "CustomResourceDefinition",
+        metadata: { name: `${plural}.${group}` },
+        spec: {
+          group,
+          scope: "Cluster",
+          names: { kind, plural, singular: kind.toLowerCase(), listKind: `${kind}List` },
+          versions: [
+            {
+              name: version,
+              served: true,
+              storage: true,
+              schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } },
+            },
+          ],
+        },
+      } as KubeObject);
+    }
+    const calico: ResourceType = {
+      group: "crd.projectcalico.org",
+      version: "v1",
+      plural: "ippools",
+      kind: "IPPool",
+      namespaced: false,
+    };
+    await eventually(
+      async () => (await h.client.resourceFor("crd.projectcalico.org/v1", "IPPool")) !== undefined,
+      5000,
+      "Calico's IPPools served",
+    );
+    await h.client.create(calico, {
+      apiVersion: "crd.projectcalico.org/v1",
+      kind: "IPPool",
+      metadata: { name: "default-ipv4-ippool" },
+      spec: { cidr: "198.51.100.0/24" },
+    } as KubeObject);
+    await h.client.create(Resources.configmaps, {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "kubeadm-config", namespace: "kube-system" },
+      data: { ClusterConfiguration: "networking: {}\n" },
+    } as KubeObject);
+
+    // spiderpool-init, with the chart's Job's environment: it waits for the controller, then
+    // creates the default SpiderCoordinator, subnet and pool, and the default CNI's SpiderMultusConfig.
+    // It waits for the controller's Service to have endpoints, as kube's endpoints controller writes them.
+    await h.client.create({ group: "", version: "v1", plural: "endpoints", kind: "Endpoints", namespaced: true }, {
+      apiVersion: "v1",
+      kind: "Endpoints",
+      metadata: { name: "spiderpool-controller", namespace: NAMESPACE },
+      subsets: [{ addresses: [{ ip: "127.0.0.1" }], ports: [{ name: "webhook", port: 5722 }] }],
+    } as KubeObject);
+    const initClient = new KubeClient({ server: initProxy.url });
+    try {
+      const r = await runInit({
+        client: initClient,
+        config: loadInitConfig(initEnv(rendered as Array<Record<string, unknown>>, join(dir, "net.d"))),
+        log: pino({ level: "silent" }),
+        backoff: { initialMs: 50, maxMs: 200 },
+      });
+      assert.ok(
+        r.created.some((id) => id.startsWith("SpiderCoordinator")),
+        JSON.stringify(r),
+      );
+      assert.ok(
+        r.created.some((id) => id.startsWith("SpiderMultusConfig")),
+        JSON.stringify(r),
+      );
+    } finally {
+      await initClient.close();
+    }
+    // The coordinator's status from what it read; a macvlan SMC's NAD.
+    await eventually(
+      async () =>
+        ((await h.client.get<KubeObject & { status?: { phase?: string } }>(COORDINATORS, "default")).status?.phase ??
+          "") !== "",
+      10_000,
+      "the default SpiderCoordinator's status",
+    );
+    await h.client.create(resourceTypeOf(SpiderMultusConfigKind), {
+      apiVersion: "spiderpool.spidernet.io/v2beta1",
+      kind: "SpiderMultusConfig",
+      metadata: { name: "macvlan-eth1", namespace: "default" },
+      spec: { cniType: "macvlan", macvlan: { master: ["eth1"], ippools: { ipv4: ["p4"] } } },
+    } as KubeObject);
+    await eventually(
+      async () => {
+        try {
+          return (await h.client.get(NADS, "macvlan-eth1", "default")) !== undefined;
+        } catch (err) {
+          if (isNotFound(err)) return false;
+          throw err;
+        }
+      },
+      10_000,
+      "the SMC's NetworkAttachmentDefinition",
+    );
+    // podCIDRType changes are recorded as Events (the same change twice: one Event, counted).
+    for (const podCIDRType of ["cluster", "auto", "cluster"]) {
+      const cur = await h.client.get<KubeObject & { spec: Record<string, unknown> }>(COORDINATORS, "default");
+      await h.client.update(COORDINATORS, { ...cur, spec: { ...cur.spec, podCIDRType } });
+      await eventually(
+        () => ctrlProxy.requests.filter((r) => r.resource === "events").length >= 1,
+        5000,
+        "an Event recorded",
+      );
+    }
+    await eventually(
+      () => ctrlProxy.requests.some((r) => r.resource === "events" && r.verb === "patch"),
+      5000,
+      "a repeated Event counted",
+    );
+    // An SMC's change rewrites its NAD.
+    const smcs = resourceTypeOf(SpiderMultusConfigKind);
+    const m = await h.client.get<KubeObject & { spec: { macvlan: Record<string, unknown> } }>(
+      smcs,
+      "macvlan-eth1",
+      "default",
+    );
+    await h.client.update(smcs, { ...m, spec: { ...m.spec, macvlan: { ...m.spec.macvlan, mtu: 1400 } } });
+    await eventually(
+      async () => JSON.stringify(await h.client.get(NADS, "macvlan-eth1", "default")).includes("1400"),
+      10_000,
+      "the NAD rewritten",
+    );
+    // A deleted coordinator goes: the controller releases the webhook's finalizer.
+    await h.client.delete(COORDINATORS, "default");
+    await eventually(
+      async () => {
+        try {
+          await h.client.get(COORDINATORS, "default");
+          return false;
+        } catch (err) {
+          if (isNotFound(err)) return true;
+          throw err;
+        }
+      },
+      10_000,
+      "the coordinator deleted",
+    );
+
     // The pre-delete hook runs as the controller's ServiceAccount.
     const hookClient = new KubeClient({ server: ctrlProxy.url });
     try {
@@ -301,7 +535,7 @@ describe("the chart's RBAC and the daemons' requests (issue 21)", { skip: !shimB
       await hookClient.close();
     }
 
-    const check = (who: "agent" | "controller", sa: string, reqs: RequestAttributes[]): void => {
+    const check = (who: "agent" | "controller" | "init", sa: string, reqs: RequestAttributes[]): void => {
       const rules = rulesOf(rendered, { name: sa, namespace: NAMESPACE });
       assert.ok(rules.length > 0, `no rules bound to ${sa}`);
       const forbidden = [
@@ -316,5 +550,6 @@ describe("the chart's RBAC and the daemons' requests (issue 21)", { skip: !shimB
     };
     check("agent", "spiderpool-agent", agentProxy.requests);
     check("controller", "spiderpool-controller", ctrlProxy.requests);
+    check("init", "spiderpool-init", initProxy.requests);
   });
 });

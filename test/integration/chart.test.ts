@@ -69,7 +69,7 @@ function flipArgs(s: { path: string; value: boolean }): string[] {
 
 /** Generated certificates differ on every run; everything else is deterministic. */
 function mask(rendered: string): string {
-  return rendered.replace(/^(\s*(?:ca\.crt|tls\.crt|tls\.key|caBundle):) \S+$/gm, "$1 <masked>");
+  return rendered.replace(/^(\s*(?:ca\.crt|ca\.key|tls\.crt|tls\.key|caBundle):) \S+$/gm, "$1 <masked>");
 }
 
 function lint(args: string[]): void {

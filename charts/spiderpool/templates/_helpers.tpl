@@ -77,12 +77,16 @@ serves.
 {{- $_ := set $t "ca" (index $existing.data "ca.crt" | b64dec) -}}
 {{- $_ := set $t "crt" (index $existing.data "tls.crt" | b64dec) -}}
 {{- $_ := set $t "key" (index $existing.data "tls.key" | b64dec) -}}
+{{- /* A Secret from before the controller renewed through it has no ca.key: the controller then makes a new CA and re-registers. */ -}}
+{{- $_ := set $t "caKey" (index $existing.data "ca.key" | default "" | b64dec) -}}
 {{- else -}}
 {{- $svc := printf "%s.%s.svc" $c.name .Release.Namespace -}}
 {{- $names := concat (list "spidernet.io" (printf "%s.%s" $svc .Values.global.clusterDnsDomain) $svc (printf "%s.%s" $c.name .Release.Namespace)) $c.tls.auto.extraDnsNames -}}
-{{- $ca := genCA "spidernet.io" (int $c.tls.auto.caExpiration) -}}
+{{- /* The CA's name differs from the leaf's: a leaf whose issuer is its own subject is taken as self-signed by OpenSSL-based clients. */ -}}
+{{- $ca := genCA "spiderpool-controller-webhook-ca" (int $c.tls.auto.caExpiration) -}}
 {{- $cert := genSignedCert "spidernet.io" $c.tls.auto.extraIpAddresses $names (int $c.tls.auto.certExpiration) $ca -}}
 {{- $_ := set $t "ca" $ca.Cert -}}
+{{- $_ := set $t "caKey" $ca.Key -}}
 {{- $_ := set $t "crt" $cert.Cert -}}
 {{- $_ := set $t "key" $cert.Key -}}
 {{- end -}}

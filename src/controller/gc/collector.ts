@@ -34,6 +34,8 @@ import {
 export interface GcMetrics {
   reclaimed(reason: GcReason, n: number): void;
   failed(reason: GcReason): void;
+  /** The addresses reclaimed from one pod and pool, for its IPReclaimed Event (issue 22). */
+  reclaimedAddresses?(podRef: string, podUid: string, pool: string, ips: readonly string[], reason: GcReason): void;
 }
 
 export interface CollectorDeps {
@@ -288,7 +290,7 @@ export class GarbageCollector {
         this.#db.delete(e.key);
         return;
       }
-      const n = await this.#releaseItems(ep, e.uid);
+      const n = await this.#releaseItems(ep, e.uid, e.reason);
       // A stateless endpoint of a live pod goes with the pod (owner reference); one whose
       // pod is gone, and every static one, is deleted here.
       const gone = pod === undefined || pod.metadata.uid !== e.uid;
@@ -308,12 +310,16 @@ export class GarbageCollector {
     }
   }
 
-  async #releaseItems(ep: SpiderEndpoint, uid: string): Promise<number> {
+  async #releaseItems(ep: SpiderEndpoint, uid: string, reason: GcReason): Promise<number> {
     let n = 0;
+    // The endpoint is named after its pod (a KubeVirt VM's after the VM, whose pods share it).
+    const podRef = `${ep.metadata.namespace ?? ""}/${ep.metadata.name ?? ""}`;
     for (const [pool, ips] of poolsOf(ep.status?.current.ips ?? [])) {
       try {
         const r = await this.#d.submit(pool, { kind: "release", podUid: uid, ips });
         n += r.released?.length ?? 0;
+        if ((r.released?.length ?? 0) > 0)
+          this.#d.metrics.reclaimedAddresses?.(podRef, uid, pool, r.released ?? [], reason);
       } catch (err) {
         if ((err as { code?: string }).code !== "ERR_POOL_NOT_FOUND") throw err;
       }
@@ -442,6 +448,7 @@ export class GarbageCollector {
     const n = r.released?.length ?? 0;
     if (n > 0) {
       this.#d.metrics.reclaimed("PodMissing", n);
+      this.#d.metrics.reclaimedAddresses?.(podRef, podUid, pool, r.released ?? [], "PodMissing");
       this.#d.log.warn({ pool, ip, record: { pod: podRef, podUid } }, "scan reclaimed a record that names no pod");
     }
     return n > 0 ? "released" : "kept";
@@ -506,6 +513,7 @@ export class GarbageCollector {
     const n = r.released?.length ?? 0;
     if (n > 0) {
       this.#d.metrics.reclaimed(d.reason, n);
+      this.#d.metrics.reclaimedAddresses?.(podRef, podUid, pool, r.released ?? [], d.reason);
       this.#d.log.info({ pool, ip, podRef, podUid, reason: d.reason }, "scan reclaimed an address");
     }
     if (d.deleteEndpoint && fresh.ep !== undefined && (await this.#dropEndpoint(ns, name, true, podUid))) {

@@ -21,6 +21,7 @@ import { Resources } from "../../kube/resources.ts";
 import { SpiderMultusConfigKind } from "../../api/multusconfig.ts";
 import { mutateReservedIP, validateReservedIP } from "./reservedip.ts";
 import { mutateSubnet, validateSubnet } from "./subnet.ts";
+import { poolStrandingWarnings, subnetStrandingWarnings } from "./stranding-reads.ts";
 import type { AdmissionRequestV1, WebhookRoute } from "./server.ts";
 
 const SUBNETS = resourceTypeOf(SpiderSubnetKind);
@@ -68,6 +69,12 @@ export function webhookRoutes(
           cfg,
         );
       },
+      warn: async (r) => {
+        const object = asPool(r.object);
+        const oldObject = asPool(r.oldObject);
+        if (r.operation !== "UPDATE" || object === undefined || oldObject === undefined) return [];
+        return poolStrandingWarnings(client, oldObject, object);
+      },
     },
     {
       singular: "spidersubnet",
@@ -95,6 +102,10 @@ export function webhookRoutes(
           cfg,
         );
       },
+      warn: async (r) =>
+        r.operation === "UPDATE" && r.object && r.oldObject
+          ? subnetStrandingWarnings(client, r.oldObject as unknown as SpiderSubnet, r.object as unknown as SpiderSubnet)
+          : [],
     },
     {
       singular: "spiderreservedip",

@@ -35,6 +35,11 @@ export interface WebhookRoute {
   mutatePath?: string;
   /** The webhook's name in logs and counters; `<singular>.spiderpool.spidernet.io` by default. */
   hookName?: string;
+  /**
+   * Admission warnings for a request the validator allows (issue 22: changes that would
+   * strand workloads). Advisory: a handler that fails adds none and is logged.
+   */
+  warn?: (r: AdmissionRequestV1) => Promise<string[]>;
 }
 
 export interface WebhookLog {
@@ -140,6 +145,18 @@ export class WebhookServer {
     reply(res, 200, { apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", response });
   }
 
+  async #warnings(route: WebhookRoute, r: AdmissionRequestV1, hook: string, name: string): Promise<string[]> {
+    if (route.warn === undefined) return [];
+    try {
+      const w = await route.warn(r);
+      if (w.length > 0) this.#log("info", "warned", { webhook: hook, operation: r.operation, name, warnings: w });
+      return w;
+    } catch (err) {
+      this.#log("warn", "webhook warnings not computed", { webhook: hook, name, error: String(err) });
+      return [];
+    }
+  }
+
   async #decide(
     route: WebhookRoute,
     mode: "mutate" | "validate",
@@ -165,7 +182,8 @@ export class WebhookServer {
       const verdict = await route.validate?.(r);
       if (verdict === undefined) {
         this.counters.inc(hook, "allowed");
-        return { uid: r.uid, allowed: true };
+        const warnings = await this.#warnings(route, r, hook, name);
+        return warnings.length > 0 ? { uid: r.uid, allowed: true, warnings } : { uid: r.uid, allowed: true };
       }
       this.counters.inc(hook, "denied");
       this.#log("info", "denied", {

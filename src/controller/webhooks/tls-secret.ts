@@ -3,6 +3,10 @@
  * replica to start and renewed by whichever finds it due, so the `caBundle` registered once
  * verifies every replica and losing one breaks no admission. Renewals keep the CA, so a
  * replica still serving the previous certificate stays verifiable until it reloads.
+ *
+ * The chart's `tls.method=auto` renders this Secret (same keys, the CA's key included, the
+ * validity annotation) so the caBundle it writes is the CA the controller serves from and
+ * renews with; the controller creates it only when it is missing (no chart, or deleted).
  */
 import { createPrivateKey, createPublicKey } from "node:crypto";
 import { generateCA, issueServingCert, secondsUntilExpiry, type CertificateAuthority } from "../../pki/certs.ts";
@@ -49,14 +53,14 @@ function fromSecret(s: Secret): { tls: WebhookTls; ca: CertificateAuthority } | 
   }
 }
 
-function toSecret(ns: string, tls: WebhookTls, ca: CertificateAuthority, base?: Secret): Secret {
+function toSecret(ns: string, name: string, tls: WebhookTls, ca: CertificateAuthority, base?: Secret): Secret {
   return {
     apiVersion: "v1",
     kind: "Secret",
     ...base,
     metadata: {
       ...base?.metadata,
-      name: WEBHOOK_TLS_SECRET,
+      name,
       namespace: ns,
       annotations: { ...base?.metadata.annotations, [VALIDITY]: String(tls.validitySeconds) },
     },
@@ -78,10 +82,11 @@ function toSecret(ns: string, tls: WebhookTls, ca: CertificateAuthority, base?: 
 export async function sharedTls(client: KubeClient, ns: string, o: TlsOptions, now = Date.now()): Promise<WebhookTls> {
   if (o.certFile !== undefined && o.keyFile !== undefined) return loadOrGenerateTls(o, now);
   const days = o.validityDays ?? 365;
+  const name = o.secretName ?? WEBHOOK_TLS_SECRET;
   for (let attempt = 0; attempt < 5; attempt++) {
     let cur: Secret | undefined;
     try {
-      cur = await client.get<Secret>(Resources.secrets, WEBHOOK_TLS_SECRET, ns);
+      cur = await client.get<Secret>(Resources.secrets, name, ns);
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
@@ -96,13 +101,13 @@ export async function sharedTls(client: KubeClient, ns: string, o: TlsOptions, n
     });
     const tls: WebhookTls = { serving, caPem: ca.certPem, source: "generated", validitySeconds: days * 86_400 };
     try {
-      if (cur === undefined) await client.create(Resources.secrets, toSecret(ns, tls, ca));
-      else await client.update(Resources.secrets, toSecret(ns, tls, ca, cur));
+      if (cur === undefined) await client.create(Resources.secrets, toSecret(ns, name, tls, ca));
+      else await client.update(Resources.secrets, toSecret(ns, name, tls, ca, cur));
       return tls;
     } catch (err) {
       // Another replica made or renewed it first: serve theirs.
       if (!isAlreadyExists(err) && !isConflict(err)) throw err;
     }
   }
-  throw new Error(`Secret ${ns}/${WEBHOOK_TLS_SECRET}: still contended after 5 attempts`);
+  throw new Error(`Secret ${ns}/${name}: still contended after 5 attempts`);
 }

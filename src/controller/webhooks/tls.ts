@@ -21,6 +21,8 @@ export interface TlsOptions {
   dnsNames?: readonly string[];
   ipAddresses?: readonly string[];
   validityDays?: number;
+  /** The shared Secret (src/controller/webhooks/tls-secret.ts) when no files are mounted; the chart's `tls.secretName`. */
+  secretName?: string;
 }
 
 export function loadOrGenerateTls(o: TlsOptions, now = Date.now()): WebhookTls {
