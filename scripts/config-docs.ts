@@ -119,6 +119,10 @@ const DESCRIPTIONS: Record<string, string> = {
   SPIDERPOOL_INIT_DEFAULT_CNI_DIR: "the CNI configuration directory spiderpool-init reads the default CNI from",
   SPIDERPOOL_INIT_DEFAULT_CNI_NAMESPACE: "the namespace of the default CNI's SMC; unset: SPIDERPOOL_NAMESPACE",
   SPIDERPOOL_INIT_READINESS_FILE: "a file spiderpool-init writes `ready` to once everything exists (probes, tests)",
+  SPIDERPOOL_INIT_INSTALL_MULTUS:
+    "the chart installs Multus, whose clusterNetwork each agent's sidecar takes from the first `.conf`/`.conflist`/`.json`: the default CNI's SMC is then named after that file too (upstream patches Multus's ConfigMap instead)",
+  SPIDERPOOL_INIT_MULTUS_CONFIGMAP:
+    "upstream's Multus ConfigMap to patch; no effect here (no such ConfigMap: the agents' sidecar writes Multus's configuration), a value is logged as unused",
   SPIDERPOOL_ENABLED_RDMA_METRIC: "serve the node's RDMA device and per-pod counters as Prometheus metrics",
   SPIDERPOOL_RDMA_METRIC_HTTP_PORT: "port of the RDMA metrics",
   SPIDERPOOL_TS_IP_EVENTS_BURST:

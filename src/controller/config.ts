@@ -7,6 +7,7 @@ import { defaultFlexibleIPNumber, readConfMapping } from "../daemon/conf-file.ts
 import { EnvReader } from "../daemon/env.ts";
 import { SpiderpoolError } from "../errors/base.ts";
 import type { GcConfig } from "./gc/decide.ts";
+import { podResourceSteps, type PodResourceSteps } from "./webhooks/pod-resources.ts";
 
 export class ControllerConfigError extends SpiderpoolError {
   readonly code = "ERR_CONTROLLER_CONFIG";
@@ -45,6 +46,8 @@ export interface ControllerConfig {
   enableMultusConfig: boolean;
   /** conf.yml `podResourceInject`: the pod webhook and the namespaces it sees. */
   podResourceInject: { enabled: boolean; namespacesExclude: string[]; namespacesInclude: string[] };
+  /** The pod webhook's master-NIC and sub-ENI steps, from conf.yml's device-plugin and IaaS keys. */
+  podResourceSteps: PodResourceSteps;
   /** Every SpiderMultusConfig is reconciled again at this period (a deleted NAD comes back). */
   multusConfigResyncMs: number;
   /**
@@ -84,15 +87,18 @@ interface ConfFile {
   enableValidatingResourcesDeletedWebhook?: boolean;
 }
 
-function readConf(
-  path: string | undefined,
-): ConfFile & { flexible: number; inject: ControllerConfig["podResourceInject"] } {
+function readConf(path: string | undefined): ConfFile & {
+  flexible: number;
+  inject: ControllerConfig["podResourceInject"];
+  steps: PodResourceSteps;
+} {
   const fail = (m: string): ControllerConfigError => new ControllerConfigError(m);
   const conf = readConfMapping(path, fail, (k) => k.startsWith("enable"));
   return {
     ...(conf as ConfFile),
     flexible: defaultFlexibleIPNumber(conf, path ?? "", fail),
     inject: podResourceInject(conf["podResourceInject"], path ?? ""),
+    steps: podResourceSteps(conf, (m) => new ControllerConfigError(`config file '${path ?? ""}': ${m}`)),
   };
 }
 
@@ -160,6 +166,7 @@ export function loadControllerConfig(env: NodeJS.ProcessEnv = process.env, confP
     enableCoordinator: e.bool("SPIDERPOOL_COORDINATOR_ENABLED", false),
     enableMultusConfig: e.bool("SPIDERPOOL_MULTUS_CONFIG_ENABLED", false),
     podResourceInject: conf.inject,
+    podResourceSteps: conf.steps,
     multusConfigResyncMs: ms(
       "SPIDERPOOL_TS_MULTUS_CONFIG_RESYNC_MS",
       "SPIDERPOOL_MULTUS_CONFIG_INFORMER_RESYNC_PERIOD",

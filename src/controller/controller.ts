@@ -440,6 +440,7 @@ export class SpiderpoolController {
       enableCoordinator: c.enableCoordinator,
       enableMultusConfig: c.enableMultusConfig,
       podResourceInject: c.podResourceInject.enabled,
+      podResourceSteps: c.podResourceSteps,
     });
     const wlog = this.log.child({ part: "webhook" });
     this.#webhooks = new WebhookServer(this.#tls.serving, routes, (level, msg, fields) => wlog[level](fields, msg));

@@ -43,6 +43,14 @@ export interface InitConfig {
         defaultCniName: string | undefined;
         cniDir: string;
         namespace: string;
+        /**
+         * `SPIDERPOOL_INIT_INSTALL_MULTUS`: the chart's Multus, whose configuration each agent's multus-config sidecar
+         * writes. Upstream then patches Multus's clusterNetwork to this SMC's name; ours cannot be patched, so the
+         * SMC is named the way the sidecar names clusterNetwork (docs/compatibility.md).
+         */
+        installMultus: boolean;
+        /** `SPIDERPOOL_INIT_MULTUS_CONFIGMAP`: read so a value is reported; there is no Multus ConfigMap to patch. */
+        multusConfigMap: string | undefined;
       }
     | undefined;
   readinessFile: string | undefined;
@@ -121,6 +129,8 @@ export function loadInitConfig(env: NodeJS.ProcessEnv = process.env): InitConfig
         defaultCniName: opt("SPIDERPOOL_INIT_DEFAULT_CNI_NAME"),
         cniDir: e.str("SPIDERPOOL_INIT_DEFAULT_CNI_DIR", "/etc/cni/net.d"),
         namespace: e.str("SPIDERPOOL_INIT_DEFAULT_CNI_NAMESPACE", namespace),
+        installMultus: e.bool("SPIDERPOOL_INIT_INSTALL_MULTUS", false),
+        multusConfigMap: opt("SPIDERPOOL_INIT_MULTUS_CONFIGMAP"),
       }
     : undefined;
   return {

@@ -1,9 +1,15 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { InitConfigError, loadInitConfig } from "./config.ts";
-import { defaultCniSmc, initObjects } from "./plan.ts";
+import { defaultCniFile, defaultCniSmc, initObjects } from "./plan.ts";
 
-const m = { defaultCniName: undefined, cniDir: "/etc/cni/net.d", namespace: "kube-system" };
+const m = {
+  defaultCniName: undefined,
+  cniDir: "/etc/cni/net.d",
+  namespace: "kube-system",
+  installMultus: false,
+  multusConfigMap: undefined,
+};
 const file = (name: string, conf: object) => ({ name, content: JSON.stringify(conf) });
 
 describe("spiderpool-init: the default-CNI SpiderMultusConfig (node-networking §6)", () => {
@@ -95,6 +101,10 @@ describe("spiderpool-init: environment (node-networking §2.2)", () => {
       { SPIDERPOOL_INIT_DEFAULT_IPV4_IPPOOL_NAME: "p", SPIDERPOOL_INIT_DEFAULT_IPV4_IPPOOL_SUBNET: "2001:db8::/64" },
     ],
     ["pool without subnet", { SPIDERPOOL_INIT_DEFAULT_IPV6_IPPOOL_NAME: "p" }],
+    [
+      "INSTALL_MULTUS not a bool",
+      { SPIDERPOOL_INIT_ENABLE_MULTUS_CONFIG: "true", SPIDERPOOL_INIT_INSTALL_MULTUS: "1x" },
+    ],
   ];
   for (const [what, env] of bad)
     it(`refuses ${what}, naming the variable`, () =>
@@ -102,4 +112,38 @@ describe("spiderpool-init: environment (node-networking §2.2)", () => {
         () => loadInitConfig(env),
         (e: unknown) => e instanceof InitConfigError && /SPIDERPOOL_INIT_/.test(e.message),
       ));
+});
+
+describe("spiderpool-init: SPIDERPOOL_INIT_INSTALL_MULTUS and SPIDERPOOL_INIT_MULTUS_CONFIGMAP (spiderpool-api §6.4)", () => {
+  it("read with the Multus settings; unset: not installed, no ConfigMap", () => {
+    const on = loadInitConfig({
+      SPIDERPOOL_INIT_ENABLE_MULTUS_CONFIG: "true",
+      SPIDERPOOL_INIT_INSTALL_MULTUS: "true",
+      SPIDERPOOL_INIT_MULTUS_CONFIGMAP: "spiderpool-multus",
+    }).multus;
+    assert.equal(on?.installMultus, true);
+    assert.equal(on?.multusConfigMap, "spiderpool-multus");
+    const off = loadInitConfig({ SPIDERPOOL_INIT_ENABLE_MULTUS_CONFIG: "true" }).multus;
+    assert.equal(off?.installMultus, false);
+    assert.equal(off?.multusConfigMap, undefined);
+  });
+
+  const rows: [string, string[], boolean, string | undefined][] = [
+    [
+      "upstream's rule: .conf and .conflist by name",
+      ["20-b.conf", "10-a.conflist", "05-c.json"],
+      false,
+      "10-a.conflist",
+    ],
+    [
+      "with the chart's Multus, .json too, as its sidecar",
+      ["20-b.conf", "10-a.conflist", "05-c.json"],
+      true,
+      "05-c.json",
+    ],
+    ["Multus's own file never", ["00-multus.conf", "10-a.conf"], true, "10-a.conf"],
+    ["other files never", ["99-x.conf.bak", "README"], true, undefined],
+  ];
+  for (const [what, names, installMultus, want] of rows)
+    it(`the default CNI's file: ${what}`, () => assert.equal(defaultCniFile(names, installMultus), want));
 });

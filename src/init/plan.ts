@@ -70,6 +70,17 @@ export function initObjects(cfg: InitConfig, defaultCni: CniConfFile | undefined
 const KEPT: readonly CniType[] = ["macvlan", "ipvlan", "ipoib"];
 
 /**
+ * The file the default CNI's SMC is named after: the first `.conf`/`.conflist` by name, not
+ * Multus's own, as upstream. With the chart's Multus (`installMultus`) the agents' sidecar
+ * takes Multus's clusterNetwork from the first `.conf`/`.conflist`/`.json`, and, unlike
+ * upstream's ConfigMap, it cannot be patched afterwards: so init picks by the sidecar's rule.
+ */
+export function defaultCniFile(names: readonly string[], installMultus: boolean): string | undefined {
+  const exts = installMultus ? [".conf", ".conflist", ".json"] : [".conf", ".conflist"];
+  return names.filter((n) => exts.some((x) => n.endsWith(x)) && !n.includes("00-multus")).sort()[0];
+}
+
+/**
  * The SMC of the cluster's default CNI. A custom one (the usual case: Calico, Cilium,
  * Flannel) has no `customCNI`, so its NAD has no config and Multus reads the same-named file.
  * Upstream also keeps sriov and ib-sriov, whose SMC the webhook then refuses for want of a

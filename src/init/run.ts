@@ -13,7 +13,7 @@ import type { KubeClient, KubeObject } from "../kube/client.ts";
 import { isAlreadyExists, isNotFound } from "../kube/errors.ts";
 import { Resources, resourceTypeOf, type ResourceType } from "../kube/resources.ts";
 import type { InitConfig } from "./config.ts";
-import { initObjects, type CniConfFile } from "./plan.ts";
+import { defaultCniFile, initObjects, type CniConfFile } from "./plan.ts";
 
 export class InitTimeoutError extends SpiderpoolError {
   readonly code = "ERR_INIT_TIMEOUT";
@@ -55,9 +55,15 @@ export async function runInit(o: InitOptions): Promise<InitResult> {
   };
   await retry("waiting for spiderpool-controller", () => controllerServing(o));
   o.log.info("spiderpool-controller is serving");
+  const m = o.config.multus;
+  if (m?.multusConfigMap !== undefined)
+    o.log.warn(
+      { configMap: m.multusConfigMap },
+      "SPIDERPOOL_INIT_MULTUS_CONFIGMAP has no effect: each agent's multus-config sidecar writes Multus's configuration, there is no ConfigMap to patch",
+    );
   const file =
-    o.config.multus !== undefined && o.config.multus.defaultCniName === undefined
-      ? await firstCniConf(o.config.multus.cniDir, o.log)
+    m !== undefined && m.defaultCniName === undefined
+      ? await firstCniConf(m.cniDir, m.installMultus, o.log)
       : undefined;
   const result: InitResult = { created: [], existing: [] };
   for (const { kind, object } of initObjects(o.config, file)) {
@@ -100,8 +106,8 @@ async function controllerServing(o: InitOptions): Promise<true | undefined> {
   return (lease.spec?.holderIdentity ?? "") !== "" ? true : undefined;
 }
 
-/** The first `.conf`/`.conflist` by name, not Multus's own; none when the directory is missing. */
-async function firstCniConf(dir: string, log: Logger): Promise<CniConfFile | undefined> {
+/** The default CNI's configuration file (plan.ts defaultCniFile); none when the directory is missing. */
+async function firstCniConf(dir: string, installMultus: boolean, log: Logger): Promise<CniConfFile | undefined> {
   let names: string[];
   try {
     names = await readdir(dir);
@@ -109,8 +115,6 @@ async function firstCniConf(dir: string, log: Logger): Promise<CniConfFile | und
     log.warn({ err, dir }, "cannot read the CNI configuration directory; the default CNI SMC is named 'default'");
     return undefined;
   }
-  const first = names
-    .filter((n) => (n.endsWith(".conf") || n.endsWith(".conflist")) && !n.includes("00-multus"))
-    .sort()[0];
+  const first = defaultCniFile(names, installMultus);
   return first === undefined ? undefined : { name: first, content: await readFile(join(dir, first), "utf8") };
 }

@@ -171,6 +171,7 @@ describe("the chart's RBAC and the daemons' requests (issue 21)", { skip: !shimB
         "--set=clusterDefaultPool.ipv4Subnet=203.0.113.0/24",
         "--set=clusterDefaultPool.ipv4IPRanges={203.0.113.10-203.0.113.20}",
         "--set=clusterDefaultPool.ipv4Gateway=203.0.113.1",
+        "--set=spiderpoolController.podResourceInject.enabled=true",
       ]),
     );
     h = await startApiServer({ historyCapacity: 10_000 });
@@ -203,22 +204,30 @@ describe("the chart's RBAC and the daemons' requests (issue 21)", { skip: !shimB
     const spec = structuredClone(crd["spec"]) as { versions: Array<Record<string, unknown>> };
     delete spec.versions[0]!["additionalPrinterColumns"];
     await h.client.update(Resources.customresourcedefinitions, { ...crd, spec });
+    // The controller reads the chart's conf.yml, so the pod webhook is on as the chart turns it on.
+    const cm = rendered.find((x) => x.kind === "ConfigMap" && x.metadata?.name === "spiderpool-conf") as
+      (KubeObject & { data: Record<string, string> }) | undefined;
+    assert.ok(cm?.data["conf.yml"] !== undefined, "the chart renders spiderpool-conf");
+    writeFileSync(join(dir, "conf.yml"), cm.data["conf.yml"]);
     ctrl = new SpiderpoolController({
-      config: loadControllerConfig({
-        SPIDERPOOL_POD_NAMESPACE: NAMESPACE,
-        SPIDERPOOL_POD_NAME: "spiderpool-controller-0",
-        VERSION: "0.1.0",
-        SPIDERPOOL_COORDINATOR_ENABLED: "true",
-        SPIDERPOOL_MULTUS_CONFIG_ENABLED: "true",
-        SPIDERPOOL_CNI_CONFIG_DIR: join(dir, "net.d"),
-        SPIDERPOOL_TS_TLS_SECRET_NAME: tlsSecretName(rendered),
-        SPIDERPOOL_TS_WORKQUEUE_RETRY_DELAY_MS: "100",
-        SPIDERPOOL_TS_GC_TRACE_POD_GAP_MS: "100",
-        SPIDERPOOL_TS_GC_INTERVAL_MS: "300",
-        SPIDERPOOL_TS_LEADER_DURATION_MS: "1500",
-        SPIDERPOOL_TS_LEADER_RENEW_DEADLINE_MS: "1000",
-        SPIDERPOOL_TS_LEADER_RETRY_PERIOD_MS: "100",
-      }),
+      config: loadControllerConfig(
+        {
+          SPIDERPOOL_POD_NAMESPACE: NAMESPACE,
+          SPIDERPOOL_POD_NAME: "spiderpool-controller-0",
+          VERSION: "0.1.0",
+          SPIDERPOOL_COORDINATOR_ENABLED: "true",
+          SPIDERPOOL_MULTUS_CONFIG_ENABLED: "true",
+          SPIDERPOOL_CNI_CONFIG_DIR: join(dir, "net.d"),
+          SPIDERPOOL_TS_TLS_SECRET_NAME: tlsSecretName(rendered),
+          SPIDERPOOL_TS_WORKQUEUE_RETRY_DELAY_MS: "100",
+          SPIDERPOOL_TS_GC_TRACE_POD_GAP_MS: "100",
+          SPIDERPOOL_TS_GC_INTERVAL_MS: "300",
+          SPIDERPOOL_TS_LEADER_DURATION_MS: "1500",
+          SPIDERPOOL_TS_LEADER_RENEW_DEADLINE_MS: "1000",
+          SPIDERPOOL_TS_LEADER_RETRY_PERIOD_MS: "100",
+        },
+        join(dir, "conf.yml"),
+      ),
       client: new KubeClient({ server: ctrlProxy.url }),
       logger: pino({ level: process.env["CTRL_LOG"] ?? "silent" }),
       ports: { health: 0, metrics: 0, webhook: 0 },
@@ -465,7 +474,11 @@ describe("the chart's RBAC and the daemons' requests (issue 21)", { skip: !shimB
     await h.client.create(resourceTypeOf(SpiderMultusConfigKind), {
       apiVersion: "spiderpool.spidernet.io/v2beta1",
       kind: "SpiderMultusConfig",
-      metadata: { name: "macvlan-eth1", namespace: "default" },
+      metadata: {
+        name: "macvlan-eth1",
+        namespace: "default",
+        annotations: { "cni.spidernet.io/network-resource-inject": "rbac-g" },
+      },
       spec: { cniType: "macvlan", macvlan: { master: ["eth1"], ippools: { ipv4: ["p4"] } } },
     } as KubeObject);
     await eventually(
@@ -480,6 +493,15 @@ describe("the chart's RBAC and the daemons' requests (issue 21)", { skip: !shimB
       10_000,
       "the SMC's NetworkAttachmentDefinition",
     );
+    // The pod webhook: a pod naming the SMC's group gets its network (the controller reads the
+    // namespace's annotation and lists the group).
+    const grouped = await createPod(h, {
+      name: "grouped",
+      node: "node1",
+      annotations: { "cni.spidernet.io/network-resource-inject": "rbac-g" },
+    });
+    const ga = grouped.metadata?.annotations as Record<string, string> | undefined;
+    assert.equal(ga?.["k8s.v1.cni.cncf.io/networks"], "default/macvlan-eth1");
     // podCIDRType changes are recorded as Events (the same change twice: one Event, counted).
     for (const podCIDRType of ["cluster", "auto", "cluster"]) {
       const cur = await h.client.get<KubeObject & { spec: Record<string, unknown> }>(COORDINATORS, "default");

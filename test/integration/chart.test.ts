@@ -15,7 +15,9 @@ import {
   ALWAYS_REGISTERED,
   COORDINATOR_REGISTERED,
   MULTUS_CONFIG_REGISTERED,
+  podRegistered,
   webhookConfigurations,
+  type RegisteredResource,
 } from "../../src/controller/webhooks/registration.ts";
 import { CHART_DIR, chartParams, expectedCrds, renderChartReadme } from "../../scripts/chart-docs.ts";
 import { CHART, ensureHelm, NAMESPACE, objects, ROOT, template } from "../support/chart.ts";
@@ -148,29 +150,49 @@ describe("Helm chart charts/spiderpool (issue 21)", () => {
     }
   });
 
-  it("issue 21: the rendered webhooks are those the controller registers (Service, paths, rules)", () => {
-    const objs = objects(template()) as Array<Record<string, unknown>>;
-    const want = webhookConfigurations(
-      { service: { namespace: NAMESPACE, name: "spiderpool-controller", port: 5722 }, caPem: "" },
-      [...ALWAYS_REGISTERED, MULTUS_CONFIG_REGISTERED, COORDINATOR_REGISTERED],
-    );
-    const strip = (hooks: unknown): unknown =>
-      (hooks as Array<{ clientConfig: Record<string, unknown> }>).map((h) => ({
-        ...h,
-        clientConfig: { ...h.clientConfig, caBundle: "<masked>" },
-      }));
-    for (const [kind, obj] of [
-      ["MutatingWebhookConfiguration", want.mutating],
-      ["ValidatingWebhookConfiguration", want.validating],
-    ] as const) {
-      const got = objs.find((o) => o["kind"] === kind);
-      assert.ok(got, kind);
-      assert.equal((got["metadata"] as { name: string }).name, obj.metadata?.name);
-      const byName = (l: unknown): unknown =>
-        [...(l as Array<{ name: string }>)].sort((a, b) => a.name.localeCompare(b.name));
-      assert.deepEqual(byName(strip(got["webhooks"])), byName(strip(obj["webhooks"])), kind);
-    }
-  });
+  const registered: [string, string[], RegisteredResource[]][] = [
+    ["default values", [], []],
+    [
+      "podResourceInject enabled, with included namespaces",
+      [
+        "--set=spiderpoolController.podResourceInject.enabled=true",
+        "--set=spiderpoolController.podResourceInject.namespacesInclude={app,db}",
+      ],
+      [podRegistered(["kube-system", "spiderpool", "metallb-system", "istio-system"], ["app", "db"])],
+    ],
+    [
+      "podResourceInject enabled, no exclusions",
+      [
+        "--set=spiderpoolController.podResourceInject.enabled=true",
+        "--set=spiderpoolController.podResourceInject.namespacesExclude=null",
+      ],
+      [podRegistered([], [])],
+    ],
+  ];
+  for (const [what, args, extra] of registered)
+    it(`issue 21: the rendered webhooks are those the controller registers (Service, paths, rules): ${what}`, () => {
+      const objs = objects(template(args)) as Array<Record<string, unknown>>;
+      const want = webhookConfigurations(
+        { service: { namespace: NAMESPACE, name: "spiderpool-controller", port: 5722 }, caPem: "" },
+        [...ALWAYS_REGISTERED, MULTUS_CONFIG_REGISTERED, COORDINATOR_REGISTERED, ...extra],
+      );
+      const strip = (hooks: unknown): unknown =>
+        (hooks as Array<{ clientConfig: Record<string, unknown> }>).map((h) => ({
+          ...h,
+          clientConfig: { ...h.clientConfig, caBundle: "<masked>" },
+        }));
+      for (const [kind, obj] of [
+        ["MutatingWebhookConfiguration", want.mutating],
+        ["ValidatingWebhookConfiguration", want.validating],
+      ] as const) {
+        const got = objs.find((o) => o["kind"] === kind);
+        assert.ok(got, kind);
+        assert.equal((got["metadata"] as { name: string }).name, obj.metadata?.name);
+        const byName = (l: unknown): unknown =>
+          [...(l as Array<{ name: string }>)].sort((a, b) => a.name.localeCompare(b.name));
+        assert.deepEqual(byName(strip(got["webhooks"])), byName(strip(obj["webhooks"])), kind);
+      }
+    });
 
   it("issue 21: the chart's README is generated from values.yaml and its CRDs are deploy/crds (node scripts/gen-chart.ts)", async () => {
     const text = readFileSync(join(CHART_DIR, "values.yaml"), "utf8");

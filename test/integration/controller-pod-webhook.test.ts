@@ -19,7 +19,13 @@ const NET = "cni.spidernet.io/network-resource-inject";
 
 type Pod = KubeObject & {
   metadata: { annotations?: Record<string, string> };
-  spec: { containers: { name: string; image?: string; resources?: { limits?: Record<string, string> } }[] };
+  spec: {
+    containers: {
+      name: string;
+      image?: string;
+      resources?: { limits?: Record<string, string>; requests?: Record<string, string> };
+    }[];
+  };
 };
 
 async function rejected(p: Promise<unknown>): Promise<ApiError> {
@@ -67,7 +73,16 @@ describe("pod mutating webhook (spiderpool-api §2.6)", () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "spt-mu-podwh-"));
-    writeFileSync(join(dir, "conf.yml"), "podResourceInject:\n  enabled: true\n");
+    // The device plugin advertises master NICs and, with an IaaS provider, sub-ENI slots (steps 2 and 3).
+    writeFileSync(
+      join(dir, "conf.yml"),
+      [
+        "podResourceInject:\n  enabled: true",
+        "agent:\n  networkResourcePlugin:\n    enabled: true\n    resourceAdvertisement:",
+        "      masterNIC:\n        rules: [{}]\n      subENI:\n        rules: [{resourceName: example.io/eni}]",
+        "iaasNetworkProvider:\n  serverUrl: http://127.0.0.1:9\n",
+      ].join("\n"),
+    );
     h = await startApiServer();
     c = testController(h, "ctrl-podwh", { SPIDERPOOL_MULTUS_CONFIG_ENABLED: "true" }, join(dir, "conf.yml"));
     await c.start();
@@ -115,13 +130,19 @@ describe("pod mutating webhook (spiderpool-api §2.6)", () => {
   it("rdma group from the pod: networks in the spec's order, each resource once in the first container", async () => {
     const p = await pod("app", "p1", { [RDMA]: "rdma-g" });
     assert.equal(p.metadata?.annotations?.["k8s.v1.cni.cncf.io/networks"], "default/rdma-b,default/rdma-a");
-    assert.deepEqual(p.spec.containers[0]?.resources?.limits, { "spidernet.io/hca": "1", "spidernet.io/vf": "1" });
+    assert.deepEqual(p.spec.containers[0]?.resources?.limits, {
+      "spidernet.io/hca": "1",
+      "spidernet.io/vf": "1",
+      "spidernet.io/ens2-nic": "1",
+    });
     assert.equal(p.spec.containers[1]?.resources?.limits, undefined);
   });
 
   it("network group from the namespace's annotation", async () => {
     const p = await pod("grouped", "p2");
     assert.equal(p.metadata?.annotations?.["k8s.v1.cni.cncf.io/networks"], "default/net-a");
+    // Step 2 reads the networks step 1 wrote.
+    assert.deepEqual(p.spec.containers[0]?.resources?.limits, { "spidernet.io/ens3-nic": "1" });
   });
 
   it("refuses a pod whose group is empty, or holds an SMC without pools", async () => {
@@ -139,5 +160,18 @@ describe("pod mutating webhook (spiderpool-api §2.6)", () => {
     assert.equal(p.metadata?.annotations?.["k8s.v1.cni.cncf.io/networks"], undefined);
     const q = await pod("app", "p6");
     assert.equal(q.metadata?.annotations, undefined);
+  });
+
+  it("master-NIC resources and sub-ENI slots from the networks the pod names (§2.6 steps 2, 3)", async () => {
+    await smc("vlan-auto", [NET, "unused-g"], { cniType: "vlan", vlan: { master: ["ens7"], vlanMode: "auto" } });
+    const p = await pod("app", "p7", {
+      "k8s.v1.cni.cncf.io/networks": "default/vlan-auto@net1,default/net-a,default/vlan-auto@net3,default/absent",
+    });
+    const want = { "spidernet.io/ens3-nic": "1", "spidernet.io/ens7-nic": "1", "example.io/eni": "2" };
+    assert.deepEqual(p.spec.containers[0]?.resources?.requests, want);
+    assert.deepEqual(p.spec.containers[0]?.resources?.limits, want);
+    assert.equal(p.spec.containers[1]?.resources, undefined);
+    const e = await rejected(pod("app", "p8", { "k8s.v1.cni.cncf.io/networks": "[{" }));
+    assert.match(e.message, /k8s\.v1\.cni\.cncf\.io\/networks/);
   });
 });

@@ -143,4 +143,41 @@ describe("spiderpool-init (node-networking §2.2, §6)", () => {
     assert.equal(r.existing.length, 5);
     assert.deepEqual(await snapshot(), before);
   });
+
+  it("with the chart's Multus (SPIDERPOOL_INIT_INSTALL_MULTUS) the SMC is named as the agents' sidecar names clusterNetwork; a Multus ConfigMap is reported unused", async () => {
+    const dir2 = mkdtempSync(join(tmpdir(), "spt-mu-init2-"));
+    try {
+      writeFileSync(join(dir2, "05-flannel.json"), JSON.stringify({ name: "cbr0", plugins: [{ type: "flannel" }] }));
+      writeFileSync(join(dir2, "10-calico.conflist"), JSON.stringify({ name: "k8s-pod-network", plugins: [] }));
+      const env = {
+        SPIDERPOOL_NAMESPACE: "kube-system",
+        SPIDERPOOL_INIT_ENABLE_MULTUS_CONFIG: "true",
+        SPIDERPOOL_INIT_DEFAULT_CNI_DIR: dir2,
+        SPIDERPOOL_INIT_DEFAULT_CNI_NAMESPACE: "default",
+      };
+      const run = (extra: Record<string, string>) =>
+        runInit({
+          client: h.newClient(),
+          config: loadInitConfig({ ...env, ...extra }),
+          log,
+          backoff: { initialMs: 50, maxMs: 200 },
+        });
+      // Without it, upstream's rule: the .json file is not a candidate.
+      assert.deepEqual((await run({ SPIDERPOOL_INIT_INSTALL_MULTUS: "false" })).created, [
+        "SpiderMultusConfig default/calico",
+      ]);
+      warnings.length = 0;
+      const r = await run({
+        SPIDERPOOL_INIT_INSTALL_MULTUS: "true",
+        SPIDERPOOL_INIT_MULTUS_CONFIGMAP: "spiderpool-multus",
+      });
+      assert.deepEqual(r.created, ["SpiderMultusConfig default/cbr0"]);
+      assert.ok(
+        warnings.some((w) => w.includes("SPIDERPOOL_INIT_MULTUS_CONFIGMAP has no effect")),
+        JSON.stringify(warnings),
+      );
+    } finally {
+      rmSync(dir2, { recursive: true, force: true });
+    }
+  });
 });

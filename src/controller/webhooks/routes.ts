@@ -16,6 +16,7 @@ import { NetworkAttachmentDefinitionKind } from "../../api/nad.ts";
 import { isNotFound } from "../../kube/errors.ts";
 import { mutateMultusConfig, validateMultusConfig } from "./multusconfig.ts";
 import { injectGroup, injectPod, type PodLike } from "./pod.ts";
+import { injectDeviceResources, referencedNetworks, type PodResourceSteps } from "./pod-resources.ts";
 import { POD_MUTATE_PATH, POD_WEBHOOK_NAME } from "./registration.ts";
 import { Resources } from "../../kube/resources.ts";
 import { SpiderMultusConfigKind } from "../../api/multusconfig.ts";
@@ -34,7 +35,12 @@ function defaulter<T>(fn: (obj: T) => T): (r: AdmissionRequestV1) => Promise<Rec
 
 export function webhookRoutes(
   client: KubeClient,
-  cfg: PoolWebhookConfig & { enableCoordinator?: boolean; enableMultusConfig?: boolean; podResourceInject?: boolean },
+  cfg: PoolWebhookConfig & {
+    enableCoordinator?: boolean;
+    enableMultusConfig?: boolean;
+    podResourceInject?: boolean;
+    podResourceSteps?: PodResourceSteps;
+  },
 ): WebhookRoute[] {
   const subnets = async (): Promise<SpiderSubnet[]> =>
     cfg.enableSpiderSubnet ? (await client.listAll<SpiderSubnet>(SUBNETS)).items : [];
@@ -176,12 +182,35 @@ export function webhookRoutes(
                 throw err;
               });
               const group = injectGroup(pod, ns?.metadata?.annotations as Record<string, string> | undefined);
-              if (group === undefined) return undefined;
-              // Uncached, as upstream: an SMC created just before the pod is seen.
-              const smcs = await client.listAll<SpiderMultusConfig>(resourceTypeOf(SpiderMultusConfigKind), {
-                labelSelector: `${group.key} in (${group.value})`,
-              });
-              return injectPod(pod, group, smcs.items) as unknown as Record<string, unknown>;
+              let out = pod;
+              if (group !== undefined) {
+                // Uncached, as upstream: an SMC created just before the pod is seen.
+                const smcs = await client.listAll<SpiderMultusConfig>(resourceTypeOf(SpiderMultusConfigKind), {
+                  labelSelector: `${group.key} in (${group.value})`,
+                });
+                out = injectPod(pod, group, smcs.items);
+              }
+              const steps = cfg.podResourceSteps;
+              if (steps !== undefined && (steps.masterNIC || steps.subENI !== undefined)) {
+                // After step 1, so the networks it wrote count; an SMC the pod names but nobody created is skipped.
+                const refs = referencedNetworks(out);
+                const found = await Promise.all(
+                  refs.map((n) =>
+                    client
+                      .get<SpiderMultusConfig>(resourceTypeOf(SpiderMultusConfigKind), n.name, n.namespace)
+                      .catch((err: unknown) => {
+                        if (isNotFound(err)) return undefined;
+                        throw err;
+                      }),
+                  ),
+                );
+                out = injectDeviceResources(
+                  out,
+                  steps,
+                  found.filter((m) => m !== undefined),
+                );
+              }
+              return out === pod ? undefined : (out as unknown as Record<string, unknown>);
             },
           },
         ]
