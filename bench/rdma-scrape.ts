@@ -1,18 +1,18 @@
 // The RDMA exporter's scrape cost on this machine (natively, unlike the kernel lab's figure,
 // which is under emulation): 10 network namespaces made here, read as in exclusive mode, 20
-// scrapes. This kernel has no RDMA, so each namespace stops after `rdma dev` answers no
-// device: the cost measured is the per-namespace process, which is what a scrape pays for a
-// pod without RDMA. As root: node bench/rdma-scrape.ts
+// scrapes. This kernel has no RDMA (no ib_core: the RDMA netlink socket is refused), so what
+// is measured is entering each namespace and opening a socket there, which is what a scrape
+// pays for a pod without RDMA. As root: node bench/rdma-scrape.ts
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import pino from "pino";
-import { CliRdmaSource } from "../src/rdma/cli-source.ts";
+import { NetlinkRdmaSource } from "../src/rdma/netlink-source.ts";
 import { RdmaExporter } from "../src/rdma/exporter.ts";
 
 const names = Array.from({ length: 10 }, () => `spt-kl-b${randomBytes(3).toString("hex")}`);
 const paths = names.map((n) => `/var/run/netns/${n}`);
 
-class TenNamespaces extends CliRdmaSource {
+class TenNamespaces extends NetlinkRdmaSource {
   override async netnsMode(): Promise<"exclusive"> {
     return "exclusive";
   }

@@ -15,7 +15,7 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   kube: ["api", "errors"],
   host: ["ip", "errors"],
   ifacer: ["host", "cni", "api", "ip", "errors"],
-  rdma: ["errors"],
+  rdma: ["host", "errors"],
   pki: ["errors"],
   daemon: ["errors"],
   poolstore: ["ipam", "kube", "api", "ip", "errors"],

@@ -26,7 +26,10 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/ethtool.h>
 #include <linux/if_packet.h>
+#include <linux/sockios.h>
+#include <net/if.h>
 #include <linux/netlink.h>
 #include <net/ethernet.h>
 #include <node_api.h>
@@ -36,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -118,8 +122,9 @@ static int socket_in(const char *path, int domain, int type, int proto) {
 
 /*
  * netlinkOpen(nsPath?: string, protocol?: number): number — a bound netlink socket in that
- * namespace: NETLINK_ROUTE unless protocol says otherwise (NETLINK_NETFILTER for nf_tables).
- * Only those two: nothing else of netlink is the agent's business.
+ * namespace: NETLINK_ROUTE unless protocol says otherwise (NETLINK_NETFILTER for nf_tables,
+ * NETLINK_RDMA for the RDMA exporter's reads). Only those: nothing else of netlink is the
+ * agent's business.
  */
 static napi_value netlink_open(napi_env env, napi_callback_info info) {
   size_t argc = 2;
@@ -134,7 +139,7 @@ static napi_value netlink_open(napi_env env, napi_callback_info info) {
     if (t != napi_undefined && napi_get_value_int32(env, argv[1], &proto) != napi_ok)
       return throw_errno(env, "netlinkOpen", EINVAL);
   }
-  if (proto != NETLINK_ROUTE && proto != NETLINK_NETFILTER)
+  if (proto != NETLINK_ROUTE && proto != NETLINK_NETFILTER && proto != NETLINK_RDMA)
     return throw_errno(env, "netlinkOpen: protocol", EPROTONOSUPPORT);
   int fd = socket_in(path, AF_NETLINK, SOCK_RAW, proto);
   if (fd < 0) return throw_errno(env, "netlinkOpen", errno);
@@ -395,6 +400,78 @@ static napi_value write_proc_sys(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static int eth_ioctl(int fd, const char *ifname, void *data) {
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  memcpy(ifr.ifr_name, ifname, strnlen(ifname, IFNAMSIZ - 1)); /* zeroed: stays terminated */
+  ifr.ifr_data = data;
+  return ioctl(fd, SIOCETHTOOL, &ifr);
+}
+
+/*
+ * ethtoolStats(nsPath, ifname): {busInfo, strings, values} — a netdev's driver statistics as
+ * `ethtool -S` reads them (ETHTOOL_GSTRINGS/ETHTOOL_GSTATS: the ethtool netlink family carries
+ * only the standard groups, not the driver's own) and its bus (`ethtool -i`). Raw: names are
+ * ETH_GSTRING_LEN-byte slots, values native u64s; src/host/ethtool.ts decodes them.
+ */
+static napi_value ethtool_stats(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  char ns[4096], ifname[IFNAMSIZ + 1];
+  size_t n;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2 || get_path(env, argv[0], ns, sizeof ns) < 0 ||
+      napi_get_value_string_utf8(env, argv[1], ifname, sizeof ifname, &n) != napi_ok || n >= IFNAMSIZ)
+    return throw_errno(env, "ethtoolStats", EINVAL);
+  int fd = socket_in(ns, AF_INET, SOCK_DGRAM, 0);
+  if (fd < 0) return throw_errno(env, "ethtoolStats: socket", errno);
+  struct ethtool_drvinfo drv = {.cmd = ETHTOOL_GDRVINFO};
+  if (eth_ioctl(fd, ifname, &drv) < 0) {
+    int e = errno;
+    close(fd);
+    return throw_errno(env, "ethtoolStats: ETHTOOL_GDRVINFO", e);
+  }
+  /* The kernel copies as many entries as the driver counts at each call: a count that grew
+   * between calls would overrun, so the buffers leave room for twice the first count. */
+  uint32_t count = drv.n_stats > 32768 ? 32768 : drv.n_stats;
+  struct ethtool_gstrings *gs = calloc(1, sizeof *gs + (size_t)count * 2 * ETH_GSTRING_LEN);
+  struct ethtool_stats *st = calloc(1, sizeof *st + (size_t)count * 2 * sizeof(uint64_t));
+  if (gs == NULL || st == NULL) {
+    free(gs);
+    free(st);
+    close(fd);
+    return throw_errno(env, "ethtoolStats", ENOMEM);
+  }
+  gs->cmd = ETHTOOL_GSTRINGS;
+  gs->string_set = ETH_SS_STATS;
+  gs->len = count;
+  st->cmd = ETHTOOL_GSTATS;
+  st->n_stats = count;
+  int e = 0;
+  if (count > 0 && (eth_ioctl(fd, ifname, gs) < 0 || eth_ioctl(fd, ifname, st) < 0)) e = errno;
+  close(fd);
+  if (e == 0 && (gs->len > 2 * count || st->n_stats > 2 * count)) abort(); /* overrun: memory is not ours any more */
+  uint32_t got = count == 0 ? 0 : (gs->len < st->n_stats ? gs->len : st->n_stats);
+  napi_value out = NULL, bus, strings, values;
+  void *p;
+  if (e == 0 && napi_create_object(env, &out) == napi_ok &&
+      napi_create_string_utf8(env, (const char *)drv.bus_info, strnlen((const char *)drv.bus_info, sizeof drv.bus_info),
+                              &bus) == napi_ok &&
+      napi_create_arraybuffer(env, (size_t)got * ETH_GSTRING_LEN, &p, &strings) == napi_ok) {
+    memcpy(p, gs->data, (size_t)got * ETH_GSTRING_LEN);
+    if (napi_create_arraybuffer(env, (size_t)got * sizeof(uint64_t), &p, &values) == napi_ok) {
+      memcpy(p, st->data, (size_t)got * sizeof(uint64_t));
+      napi_set_named_property(env, out, "busInfo", bus);
+      napi_set_named_property(env, out, "strings", strings);
+      napi_set_named_property(env, out, "values", values);
+    }
+  }
+  free(gs);
+  free(st);
+  if (e != 0) return throw_errno(env, "ethtoolStats: ETHTOOL_GSTATS", e);
+  return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"netlinkOpen", NULL, netlink_open, NULL, NULL, NULL, napi_default, NULL},
@@ -405,6 +482,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"packetOpen", NULL, packet_open, NULL, NULL, NULL, napi_default, NULL},
       {"packetRecv", NULL, packet_recv, NULL, NULL, NULL, napi_default, NULL},
       {"writeProcSys", NULL, write_proc_sys, NULL, NULL, NULL, napi_default, NULL},
+      {"ethtoolStats", NULL, ethtool_stats, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

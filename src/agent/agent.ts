@@ -24,7 +24,7 @@ import { AgentCache } from "./cache.ts";
 import { handleCni, type CniHandlerDeps } from "./cni-handler.ts";
 import { ifacerRole } from "./ifacer-role.ts";
 import { rdmaPodOf } from "./rdma-pods.ts";
-import { CliRdmaSource } from "../rdma/cli-source.ts";
+import { NetlinkRdmaSource } from "../rdma/netlink-source.ts";
 import { RdmaExporter } from "../rdma/exporter.ts";
 import type { RdmaSource } from "../rdma/model.ts";
 import type { AgentConfig } from "./config.ts";
@@ -148,7 +148,7 @@ export class SpiderpoolAgent {
     }
     if (this.config.enableRdmaMetric) {
       this.rdma = new RdmaExporter(
-        this.#opts.rdmaSource ?? new CliRdmaSource(),
+        this.#opts.rdmaSource ?? new NetlinkRdmaSource(),
         { nodeName: this.config.nodeName, podOf: rdmaPodOf(this.cache) },
         this.log,
       );

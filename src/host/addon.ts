@@ -10,8 +10,15 @@ import { fileURLToPath } from "node:url";
 import { errnoName, errnoText } from "./errno.ts";
 import { HostAddonError, HostSyscallError } from "./errors.ts";
 
+/** ethtoolStats' answer: names in ETH_GSTRING_LEN-byte slots, u64 values (src/host/ethtool.ts decodes them). */
+export interface RawEthtoolStats {
+  busInfo: string;
+  strings: ArrayBuffer;
+  values: ArrayBuffer;
+}
+
 export interface HostAddon {
-  /** A bound netlink socket inside the namespace: NETLINK_ROUTE (0) unless `protocol` is NETLINK_NETFILTER (12). */
+  /** A bound netlink socket inside the namespace: NETLINK_ROUTE (0) unless `protocol` is NETLINK_NETFILTER (12) or NETLINK_RDMA (20). */
   netlinkOpen(nsPath: string | null, protocol?: number): number;
   send(fd: number, buf: Uint8Array): number;
   /** Bytes of one datagram, -1 when none is queued. */
@@ -23,6 +30,8 @@ export interface HostAddon {
   /** Length of the frame read into `buf`, -1 at the deadline; never blocks the event loop. */
   packetRecv(fd: number, buf: Uint8Array, timeoutMs: number): Promise<number>;
   writeProcSys(nsPath: string | null, path: string, value: string): void;
+  /** A netdev's driver statistics and bus, raw (src/host/ethtool.ts decodes them). */
+  ethtoolStats(nsPath: string | null, ifname: string): RawEthtoolStats;
 }
 
 const CANDIDATES = [

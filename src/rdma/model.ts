@@ -36,6 +36,10 @@ export interface NamespaceReading {
   netdevs: Netdev[];
   /** The namespace's preferred source address (`ip route get 1.0.0.0`, then the IPv6 one): the pod's IP. */
   podIP?: string;
+  /** Driver statistics (`ethtool -S`) of the devices' netdevs, by netdev name. */
+  ethtool?: Record<string, Record<string, number>>;
+  /** A VF netdev's PF netdev (from its PCI bus's `physfn`), by netdev name: `rdma_parent_name`. */
+  parentOf?: Record<string, string>;
   /** `Global tclass=<n>` from /sys/class/infiniband/<dev>/tc/1/traffic_class, by device (root devices only). */
   trafficClass?: Record<string, number>;
 }
@@ -56,7 +60,7 @@ export interface Sample {
   value: number;
 }
 
-/** Where the exporter reads from: the kernel through `rdma`/`ip` (cli-source.ts), or a fake in tests. */
+/** Where the exporter reads from: the kernel through RDMA netlink and rtnetlink (netlink-source.ts), or a fake in tests. */
 export interface RdmaSource {
   /** `rdma system show`: "shared" (the kernel's default) or "exclusive". */
   netnsMode(): Promise<"shared" | "exclusive">;

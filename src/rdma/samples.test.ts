@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { NamespaceReading, PodRef } from "./model.ts";
 import { renderPrometheus } from "./render.ts";
-import { netdevForGuid, samplesOf, snakeCase } from "./samples.ts";
+import { ethtoolValues, netdevForGuid, samplesOf, snakeCase } from "./samples.ts";
 
 const rxe = (ifname: string, netdev: string, guid: string, sent: number): Omit<NamespaceReading, "path"> => ({
   devices: [{ ifname, node_guid: guid, sys_image_guid: guid }],
@@ -83,6 +83,59 @@ describe("RDMA metrics: samples", () => {
       rest.every((x) => x.name !== "rdma_device_tos"),
       "device_tos for root devices only",
     );
+  });
+
+  // mlx5's names (soft-RoCE's netdevs have no driver statistics: fabricated, not captured).
+  const ETHTOOL_CASES: [string, Record<string, number>, ReturnType<typeof ethtoolValues>][] = [
+    [
+      "vport counters kept under their names",
+      { rx_vport_rdma_unicast_packets: 5, tx_vport_rdma_multicast_bytes: 9 },
+      [
+        { key: "rx_vport_rdma_unicast_packets", value: 5 },
+        { key: "tx_vport_rdma_multicast_bytes", value: 9 },
+      ],
+    ],
+    [
+      "per-priority pause and discards with the priority apart",
+      { rx_prio3_pause: 4, tx_prio0_discards: 1, rx_prio7_discards: 2 },
+      [
+        { key: "rx_pause", value: 4, priority: 3 },
+        { key: "tx_discards", value: 1, priority: 0 },
+        { key: "rx_discards", value: 2, priority: 7 },
+      ],
+    ],
+    [
+      "vport_speed_mbps, unless unknown (u32 all ones)",
+      { vport_speed_mbps: 100000 },
+      [{ key: "vport_speed_mbps", value: 100000 }],
+    ],
+    ["unknown speed skipped", { vport_speed_mbps: 4294967295 }, []],
+    ["the rest left out", { rx_packets: 1, tx_prio3_bytes: 2, rx_prio3_pause_duration: 3, rx_pause_ctrl_phy: 4 }, []],
+  ];
+  for (const [name, stats, want] of ETHTOOL_CASES) {
+    it(`ethtool statistics: ${name}`, () => assert.deepEqual(ethtoolValues(stats), want));
+  }
+
+  it("a VF's netdev: ethtool samples with the device's labels, rdma_parent_name, and priority", () => {
+    const r: NamespaceReading = {
+      ...rxe("mlx5_3", "net1", "9016:81ff:fe76:7801", 1),
+      statistics: [],
+      ethtool: { net1: { rx_prio3_pause: 4, vport_speed_mbps: 25000 } },
+      parentOf: { net1: "ens1f0" },
+    };
+    const labels = {
+      node_name: "node1",
+      ifname: "mlx5_3",
+      net_dev_name: "net1",
+      node_guid: "9016:81ff:fe76:7801",
+      sys_image_guid: "9016:81ff:fe76:7801",
+      is_root: "true",
+      rdma_parent_name: "ens1f0",
+    };
+    assert.deepEqual(samplesOf(r, ctx).slice(0, 2), [
+      { name: "rdma_rx_pause", labels: { ...labels, priority: "3" }, value: 4 },
+      { name: "rdma_vport_speed_mbps", labels, value: 25000 },
+    ]);
   });
 
   it("Prometheus text: counters with _total, escaped labels", () => {

@@ -4,7 +4,7 @@
  * device, its netdev, GUIDs, whether it sits in the host's namespace, and the pod that owns
  * the namespace when there is one. Pure.
  */
-import type { NamespaceReading, Netdev, PodRef, Sample } from "./model.ts";
+import type { NamespaceReading, Netdev, PodRef, RdmaDevice, Sample } from "./model.ts";
 
 const NOT_VALUES = new Set(["ifname", "port"]);
 
@@ -49,6 +49,34 @@ export function netdevForGuid(guid: string, netdevs: readonly Netdev[]): string 
   return undefined;
 }
 
+/** ethtool's "no value" for a link speed (SPEED_UNKNOWN as u32). */
+const SPEED_UNKNOWN = 4294967295;
+const PRIORITY_STAT = /^(rx|tx)_prio(\d+)_(pause|discards)$/;
+
+/**
+ * Which of a netdev's ethtool statistics are exported (spec §5): every one with `vport` in its
+ * name (mlx5's vport counters, `vport_speed_mbps` unless unknown), and the per-priority pause
+ * and discard counters as `rx_pause`, `tx_discards`, … with the priority apart.
+ */
+export function ethtoolValues(
+  stats: Readonly<Record<string, number>>,
+): { key: string; value: number; priority?: number }[] {
+  const out: { key: string; value: number; priority?: number }[] = [];
+  for (const [name, value] of Object.entries(stats)) {
+    const prio = PRIORITY_STAT.exec(name);
+    if (prio !== null) out.push({ key: `${prio[1]}_${prio[3]}`, value, priority: Number(prio[2]) });
+    else if (name.includes("vport") && !(name === "vport_speed_mbps" && value === SPEED_UNKNOWN))
+      out.push({ key: snakeCase(name), value });
+  }
+  return out;
+}
+
+/** A device's netdev: the one its port names (RoCE), else the one its node GUID matches. */
+export function netdevOf(dev: RdmaDevice, r: NamespaceReading): string | undefined {
+  const port = r.ports.find((p) => p.ifname === dev.ifname && p.netdev !== undefined);
+  return port?.netdev ?? (dev.node_guid === undefined ? undefined : netdevForGuid(dev.node_guid, r.netdevs));
+}
+
 export interface SampleContext {
   nodeName: string;
   /** The pod whose address a namespace's preferred source is, from the agent's cache. */
@@ -60,8 +88,7 @@ export function samplesOf(r: NamespaceReading, ctx: SampleContext): Sample[] {
   const pod = !isRoot && r.podIP !== undefined ? ctx.podOf(r.podIP) : undefined;
   const out: Sample[] = [];
   for (const dev of r.devices) {
-    const port = r.ports.find((p) => p.ifname === dev.ifname && p.netdev !== undefined);
-    const netdev = port?.netdev ?? (dev.node_guid === undefined ? undefined : netdevForGuid(dev.node_guid, r.netdevs));
+    const netdev = netdevOf(dev, r);
     const base: Record<string, string> = {
       node_name: ctx.nodeName,
       ifname: dev.ifname,
@@ -73,6 +100,8 @@ export function samplesOf(r: NamespaceReading, ctx: SampleContext): Sample[] {
       sys_image_guid: dev.sys_image_guid ?? "",
       is_root: String(isRoot),
     };
+    const parent = netdev === undefined ? undefined : r.parentOf?.[netdev];
+    if (parent !== undefined) labels["rdma_parent_name"] = parent;
     if (pod !== undefined) {
       labels["pod_namespace"] = pod.namespace;
       labels["pod_name"] = pod.name;
@@ -85,6 +114,13 @@ export function samplesOf(r: NamespaceReading, ctx: SampleContext): Sample[] {
       for (const [key, value] of Object.entries(stat)) {
         if (NOT_VALUES.has(key) || typeof value !== "number" || !Number.isFinite(value)) continue;
         out.push({ name: `rdma_${snakeCase(key)}`, labels, value });
+      }
+    }
+    const ethtool = netdev === undefined ? undefined : r.ethtool?.[netdev];
+    if (ethtool !== undefined) {
+      for (const v of ethtoolValues(ethtool)) {
+        const l = v.priority === undefined ? labels : { ...labels, priority: String(v.priority) };
+        out.push({ name: `rdma_${v.key}`, labels: l, value: v.value });
       }
     }
     if (isRoot) out.push({ name: "rdma_device_tos", labels: base, value: r.trafficClass?.[dev.ifname] ?? 0 });

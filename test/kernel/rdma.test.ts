@@ -1,5 +1,5 @@
 // The RDMA metrics exporter on soft-RoCE in the kernel lab's guest: spiderpool-agent with
-// enabledRdmaMetric scrapes `rdma` at each request; the counters it serves equal
+// enabledRdmaMetric reads RDMA netlink at each request; the counters it serves equal
 // `rdma statistic` and grow with real RDMA traffic (ibv_rc_pingpong, server and client on one
 // rxe device). Then exclusive netns mode with 10 namespaces, the scrape's cost printed.
 // What soft-RoCE on this kernel (6.1) cannot do: move a device into a pod's namespace
@@ -134,18 +134,25 @@ describe("RDMA metrics exporter, exclusive netns mode with 10 namespaces (guest 
   it("reads every namespace; the scrape's cost is printed", async (t) => {
     const agent = c.nodes[0]?.agent;
     const port = agent?.ports.rdmaMetrics ?? 0;
-    const costs: number[] = [];
-    for (let i = 0; i < 5; i++) {
+    // The first scrapes run V8's interpreter under emulation: one warm-up, then the figure.
+    await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const http: number[] = [];
+    const collect: number[] = [];
+    for (let i = 0; i < 7; i++) {
       const t0 = performance.now();
       const res = await fetch(`http://127.0.0.1:${port}/metrics`);
       assert.equal(res.status, 200);
       await res.text();
-      costs.push(performance.now() - t0);
+      http.push(performance.now() - t0);
+      collect.push(agent?.rdma?.last?.durationMs ?? NaN);
     }
     assert.equal(agent?.rdma?.last?.mode, "exclusive");
     assert.ok((agent?.rdma?.last?.namespaces ?? 0) >= 10, `namespaces read: ${agent?.rdma?.last?.namespaces}`);
-    costs.sort((a, b) => a - b);
-    const figure = `rdma scrape with ${agent?.rdma?.last?.namespaces} namespaces (exclusive mode, under emulation): median ${costs[2]?.toFixed(0)} ms, min ${costs[0]?.toFixed(0)} ms, max ${costs[4]?.toFixed(0)} ms`;
+    const fmt = (xs: number[]): string => {
+      xs.sort((a, b) => a - b);
+      return `median ${xs[3]?.toFixed(0)} ms, min ${xs[0]?.toFixed(0)} ms, max ${xs[6]?.toFixed(0)} ms`;
+    };
+    const figure = `rdma scrape with ${agent?.rdma?.last?.namespaces} namespaces (exclusive mode, under emulation): collect ${fmt(collect)}; HTTP round trip ${fmt(http)}`;
     t.diagnostic(figure);
     process.stdout.write(`# ${figure}\n`);
   });

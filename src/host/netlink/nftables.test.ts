@@ -129,6 +129,9 @@ function fakeAddon(sent: Uint8Array[], answer: (seqs: number[]) => Uint8Array[])
     packetOpen: () => -1,
     packetRecv: async () => -1,
     writeProcSys: () => {},
+    ethtoolStats: () => {
+      throw new Error("no ethtool here");
+    },
   };
 }
 

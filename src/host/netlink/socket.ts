@@ -1,6 +1,6 @@
 /**
- * A netlink socket inside one namespace (NETLINK_ROUTE, or NETLINK_NETFILTER for nf_tables)
- * and the request/answer exchange over it. rtnetlink and nfnetlink answer inside sendmsg()
+ * A netlink socket inside one namespace (NETLINK_ROUTE, NETLINK_NETFILTER for nf_tables,
+ * NETLINK_RDMA for RDMA devices) and the request/answer exchange over it. They all answer inside sendmsg()
  * (see native/host/host.c), so every exchange is synchronous: send, then read until the
  * ack, the error or NLMSG_DONE.
  */
@@ -23,6 +23,7 @@ import {
 
 export const NETLINK_ROUTE = 0;
 export const NETLINK_NETFILTER = 12;
+export const NETLINK_RDMA = 20;
 
 const RECV_BUFFER = 1 << 18;
 const NLM_F_DUMP_INTR = 0x10;
