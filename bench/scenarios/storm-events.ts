@@ -3,7 +3,9 @@
 // cannot answer. Runs are paired instead, Events on and off back to back in ABBA order
 // (on,off then off,on, ...), so a load that drifts during a pair cancels out of that
 // pair's ratio and the order's own effect (warm page cache, leftover load) cancels over
-// two pairs. The figure is the median of the per-pair ratios, with their spread.
+// two pairs. The figure is the median of the per-pair ratios, with their spread. The same
+// is reported for the CPU seconds the agents, controller and API server spent per 1000
+// ADDs: other engineers' bursts stretch wall time far more than they stretch CPU time.
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { round } from "../lib/stats.ts";
@@ -69,7 +71,13 @@ export async function stormEvents(argv: string[]): Promise<Record<string, unknow
   if (!Number.isInteger(pairs) || pairs < 1 || pairs > 50) throw new Error("--pairs must be an integer in 1..50");
   const o = parseStormArgs(["--pods", values.pods, "--nodes", values.nodes, "--stacks", "ipv4", "--no-host-local"]);
   const saved = process.env[EVENTS_OFF];
-  const measured: { on: number; off: number; apiWrites: { on: number; off: number }; events: number }[] = [];
+  const measured: {
+    on: number;
+    off: number;
+    apiWrites: { on: number; off: number };
+    cpu: { on: number; off: number };
+    events: number;
+  }[] = [];
   const loads: number[] = [];
   let failures = 0;
   let duplicates = 0;
@@ -78,6 +86,7 @@ export async function stormEvents(argv: string[]): Promise<Record<string, unknow
     for (const [i, order] of abbaOrder(pairs).entries()) {
       const wall: Partial<Record<Arm, number>> = {};
       const writes: Partial<Record<Arm, number>> = {};
+      const cpu: Partial<Record<Arm, number>> = {};
       let events = 0;
       for (const arm of order) {
         // The agents inherit the bench's environment: burst 0 is how Events are turned off.
@@ -91,15 +100,17 @@ export async function stormEvents(argv: string[]): Promise<Record<string, unknow
         if (r.check !== "pass") check = "fail";
         wall[arm] = r.wallSeconds;
         writes[arm] = r.apiWrites;
+        cpu[arm] = r.cpuSecondsPer1000.agents + r.cpuSecondsPer1000.controller + r.cpuSecondsPer1000.apiserver;
         if (arm === "on") events = r.eventWrites;
         console.log(
-          `pair ${i + 1}/${pairs} events ${arm}: ADDs ${r.wallSeconds.toFixed(2)} s, API writes ${r.apiWrites} (${r.eventWrites} Events), load ${(loadavg()[0] as number).toFixed(1)}`,
+          `pair ${i + 1}/${pairs} events ${arm}: ADDs ${r.wallSeconds.toFixed(2)} s, API writes ${r.apiWrites} (${r.eventWrites} Events), CPU ${(cpu[arm] as number).toFixed(2)} s, load ${(loadavg()[0] as number).toFixed(1)}`,
         );
       }
       measured.push({
         on: wall.on as number,
         off: wall.off as number,
         apiWrites: { on: writes.on as number, off: writes.off as number },
+        cpu: { on: cpu.on as number, off: cpu.off as number },
         events,
       });
     }
@@ -108,10 +119,13 @@ export async function stormEvents(argv: string[]): Promise<Record<string, unknow
     else process.env[EVENTS_OFF] = saved;
   }
   const summary = summarisePairs(measured);
+  const cpuSummary = summarisePairs(measured.map((m) => m.cpu));
   const sortedLoads = [...loads].sort((a, b) => a - b);
   console.log(
     `\nwall time with / without Events, per pair: ${summary.ratios.join(", ")}\n` +
       `median ${summary.median} (min ${summary.min}, max ${summary.max}, half-IQR ${summary.halfIqr}); ` +
+      `\nCPU s with / without Events, per pair: ${cpuSummary.ratios.join(", ")}\n` +
+      `median ${cpuSummary.median} (min ${cpuSummary.min}, max ${cpuSummary.max}, half-IQR ${cpuSummary.halfIqr}); ` +
       `load average at the runs' starts ${(sortedLoads[0] as number).toFixed(1)}–${(sortedLoads[sortedLoads.length - 1] as number).toFixed(1)}`,
   );
   return {
@@ -121,6 +135,7 @@ export async function stormEvents(argv: string[]): Promise<Record<string, unknow
     duplicates,
     pairs: measured,
     summary,
+    cpuSummary,
     loadAverages: loads.map((l) => round(l)),
   };
 }
