@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { abbaOrder, summarisePairs } from "./storm-events.ts";
 
-test("AC-22 storm-events: ABBA order alternates which arm runs first", () => {
+test("storm-events: ABBA order alternates which arm runs first", () => {
   assert.deepEqual(abbaOrder(4), [
     ["on", "off"],
     ["off", "on"],
@@ -11,7 +11,7 @@ test("AC-22 storm-events: ABBA order alternates which arm runs first", () => {
   ]);
 });
 
-test("AC-22 storm-events: a drift shared by both runs of a pair cancels out of its ratio", () => {
+test("storm-events: a drift shared by both runs of a pair cancels out of its ratio", () => {
   // Each pair runs under a different load (factor), Events cost 2 %: the ratios stay at 1.02.
   const pairs = [1, 1.3, 0.8, 1.25, 0.9].map((load) => ({ on: 4 * load * 1.02, off: 4 * load }));
   const s = summarisePairs(pairs);
@@ -21,7 +21,7 @@ test("AC-22 storm-events: a drift shared by both runs of a pair cancels out of i
   assert.equal(s.halfIqr, 0);
 });
 
-test("AC-22 storm-events: median and half-IQR of the ratios", () => {
+test("storm-events: median and half-IQR of the ratios", () => {
   const s = summarisePairs([
     { on: 1.1, off: 1 },
     { on: 0.9, off: 1 },

@@ -15,7 +15,7 @@ describe("audit log file", () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("AC-22 rotates by size, keeps N old files, and loses or splits no line of those kept", () => {
+  it("rotates by size, keeps N old files, and loses or splits no line of those kept", () => {
     const path = join(dir, "audit.jsonl");
     const f = new RotatingLineFile({ path, maxBytes: 1024, keep: 3 });
     const lines = Array.from({ length: 400 }, (_, i) => JSON.stringify({ n: i, pad: "x".repeat(i % 40) }));
@@ -35,7 +35,7 @@ describe("audit log file", () => {
     for (const file of files) assert.ok(readFileSync(file, "utf8").endsWith("\n"), `${file} ends mid-line`);
   });
 
-  it("AC-22 continues an existing file after a restart, counting its size", () => {
+  it("continues an existing file after a restart, counting its size", () => {
     const path = join(dir, "audit.jsonl");
     writeFileSync(path, `${"y".repeat(900)}\n`);
     const f = new RotatingLineFile({ path, maxBytes: 1000, keep: 2 });
@@ -45,7 +45,7 @@ describe("audit log file", () => {
     assert.equal(readFileSync(path, "utf8"), `${"z".repeat(200)}\n`);
   });
 
-  it("AC-22 a line longer than the limit is written whole", () => {
+  it("a line longer than the limit is written whole", () => {
     const path = join(dir, "audit.jsonl");
     const f = new RotatingLineFile({ path, maxBytes: 1024, keep: 1 });
     f.append("a");
@@ -55,7 +55,7 @@ describe("audit log file", () => {
     assert.equal(readFileSync(`${path}.1`, "utf8"), "a\n");
   });
 
-  it("AC-22 pool updates and GC reclaims become lines; the reclaim's echo is not a second line; a torn line is skipped", () => {
+  it("pool updates and GC reclaims become lines; the reclaim's echo is not a second line; a torn line is skipped", () => {
     const path = join(dir, "audit.jsonl");
     let now = Date.parse("2026-12-07T10:00:00Z");
     const audit = new PoolAudit(

@@ -24,7 +24,7 @@ const recs = (o: Record<string, [string, string]>): Map<string, PoolRecord> =>
   new Map(Object.entries(o).map(([ip, [pod, podUid]]) => [ip, { pod, podUid }]));
 
 describe("audit records", () => {
-  it("AC-22 pool diff: allocation, release, and an address handed to another pod in one update", () => {
+  it("pool diff: allocation, release, and an address handed to another pod in one update", () => {
     const t = "2026-12-07T10:00:00.000Z";
     const cases: Array<[string, Map<string, PoolRecord>, Map<string, PoolRecord>, string[]]> = [
       ["nothing changed", recs({ "192.0.2.1": ["a/p", "u1"] }), recs({ "192.0.2.1": ["a/p", "u1"] }), []],
@@ -45,7 +45,7 @@ describe("audit records", () => {
       );
   });
 
-  it("AC-22 a line round-trips; what is not a record is refused", () => {
+  it("a line round-trips; what is not a record is refused", () => {
     const r: AuditRecord = {
       time: "2026-12-07T10:00:00.000Z",
       pool: "web",
@@ -104,7 +104,7 @@ describe("audit records", () => {
   ];
   const shape = (q: HistoryQuery, evs: HistoryEvent[]) => timeline(q, evs, []).map((e) => `${e.what} ${e.pod}`);
 
-  it("AC-22 replay: after the Events expired, the audit lines give the Events' timeline", () => {
+  it("replay: after the Events expired, the audit lines give the Events' timeline", () => {
     for (const q of queries) {
       const fromEvents = shape(q, events);
       assert.ok(fromEvents.length > 0);
@@ -112,7 +112,7 @@ describe("audit records", () => {
     }
   });
 
-  it("AC-22 replay: with the Events still there, each change shows once, as the Event tells it", () => {
+  it("replay: with the Events still there, each change shows once, as the Event tells it", () => {
     for (const q of queries) assert.deepEqual(shape(q, mergeAudit(events, audit)), shape(q, events), JSON.stringify(q));
     // Half the Events expired: the audit fills in exactly the rest.
     for (const q of queries)

@@ -85,7 +85,7 @@ describe("audit log: history that outlives the Events", () => {
     }
   };
 
-  it("AC-22 allocate, release, allocate again, GC-reclaim: the audit replays the Events' timeline", async () => {
+  it("allocate, release, allocate again, GC-reclaim: the audit replays the Events' timeline", async () => {
     // First a controller whose GC is off, so that a's address goes back by the DEL alone (with
     // the GC on, its reclaim of the deleted pod races the DEL); then, on the same file, one
     // with the GC on: a restart continues the log.

@@ -34,12 +34,12 @@ describe("spiderpoolctl sandbox: the pool grid page", () => {
     return JSON.parse(data) as GridPool[];
   };
 
-  it("AC-22 is served on 127.0.0.1 and the sandbox says where", () => {
+  it("is served on 127.0.0.1 and the sandbox says where", () => {
     assert.match(grid?.url ?? "", /^http:\/\/127\.0\.0\.1:\d+\/$/);
     assert.ok(said.includes(grid?.url ?? "?"));
   });
 
-  it("AC-22 draws the pools as they are now, a new allocation on the next visit", async () => {
+  it("draws the pools as they are now, a new allocation on the next visit", async () => {
     const first = (await pools()).find((p) => p.name === "web");
     assert.deepEqual(
       first?.cells.filter((c) => c[1] === "allocated"),
@@ -54,7 +54,7 @@ describe("spiderpoolctl sandbox: the pool grid page", () => {
     );
   });
 
-  it("AC-22 serves nothing else", async () => {
+  it("serves nothing else", async () => {
     assert.equal((await fetch(new URL("/etc/passwd", grid?.url))).status, 404);
     assert.equal((await fetch(grid?.url ?? "", { method: "POST" })).status, 404);
   });
