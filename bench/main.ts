@@ -11,6 +11,7 @@ import { storm, USAGE as STORM } from "./scenarios/storm.ts";
 import { scale, USAGE as SCALE } from "./scenarios/scale.ts";
 import { gc, USAGE as GC } from "./scenarios/gc.ts";
 import { coordinator, USAGE as COORDINATOR } from "./scenarios/coordinator.ts";
+import { stormEvents, USAGE as STORM_EVENTS } from "./scenarios/storm-events.ts";
 
 const SCENARIOS: Record<string, { run: (argv: string[]) => Promise<Record<string, unknown>>; usage: string }> = {
   latency: { run: latency, usage: LATENCY },
@@ -18,6 +19,7 @@ const SCENARIOS: Record<string, { run: (argv: string[]) => Promise<Record<string
   scale: { run: scale, usage: SCALE },
   gc: { run: gc, usage: GC },
   coordinator: { run: coordinator, usage: COORDINATOR },
+  "storm-events": { run: stormEvents, usage: STORM_EVENTS },
 };
 
 function usage(): string {

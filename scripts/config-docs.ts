@@ -129,6 +129,10 @@ const DESCRIPTIONS: Record<string, string> = {
     "Events on pods for allocations and releases the agent may write in a burst (a token bucket; the rest are dropped and counted); 0: none",
   SPIDERPOOL_TS_IP_EVENTS_PER_MINUTE: "the rate at which that allowance refills, per minute",
   SPIDERPOOL_TS_FORECAST_WINDOW_HOURS: "hours of history the pools' exhaustion forecast fits its trend over",
+  SPIDERPOOL_TS_AUDIT_LOG:
+    "file of the JSON-lines audit log (one line per allocation, release and GC reclaim; `spiderpoolctl history --audit`); unset: off",
+  SPIDERPOOL_TS_AUDIT_LOG_MAX_BYTES: "the audit log is rotated before a line would take it past this size (bytes)",
+  SPIDERPOOL_TS_AUDIT_LOG_FILES: "rotated audit log files kept (FILE.1 newest ... FILE.N oldest)",
   SPIDERPOOL_SANDBOX_NETNS_PREFIX:
     "prefix of the network namespaces `spiderpoolctl sandbox` creates (tests set their own); unset: `spsb` and the pid",
   // conf.yml keys

@@ -3,10 +3,13 @@
  * what a pool handed out — from the IPAllocated/IPReleased/IPReclaimed Events on pods and
  * the pools' current records, in one timeline (src/ipam/history.ts).
  */
+import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import type { SpiderIPPool } from "../api/ippool.ts";
 import { HISTORY_REASONS, historyQuery, timeline, type HistoryEvent, type PoolHolder } from "../ipam/history.ts";
+import { mergeAudit, type AuditRecord } from "../ipam/audit-record.ts";
 import { parseAllocatedIPs } from "../ipam/pool-state.ts";
+import { readAuditLog } from "../controller/audit-log.ts";
 import { KubeClient, type KubeObject } from "../kube/client.ts";
 import { inClusterConfig, loadKubeconfig } from "../kube/config.ts";
 import { Resources } from "../kube/resources.ts";
@@ -21,6 +24,8 @@ the controller record on pods, and who holds it now (the pools' records). Events
 of pods leaves gaps; the current holder is always shown.
 
   --kubeconfig FILE      the cluster (default: $KUBECONFIG, else in-cluster)
+  --audit FILE           also the controller's audit log (SPIDERPOOL_TS_AUDIT_LOG) and its rotated
+                         files FILE.1 ... FILE.N: the history that outlives the Events
   -o, --output text|json
 `;
 
@@ -38,7 +43,11 @@ export async function runHistory(argv: string[], out: { write(s: string): unknow
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { kubeconfig: { type: "string" }, output: { type: "string", short: "o", default: "text" } },
+    options: {
+      kubeconfig: { type: "string" },
+      audit: { type: "string" },
+      output: { type: "string", short: "o", default: "text" },
+    },
     strict: true,
   });
   if (positionals.length !== 1) throw new UsageError("history takes one of: ADDRESS, NAMESPACE/POD, POOL");
@@ -51,7 +60,7 @@ export async function runHistory(argv: string[], out: { write(s: string): unknow
       client.listAll<SpiderIPPool>(POOLS, { limit: 500 }),
     ]);
     const q = historyQuery(positionals[0] as string, new Set(pools.items.map((p) => p.metadata.name ?? "")));
-    const history: HistoryEvent[] = events.items
+    const fromEvents: HistoryEvent[] = events.items
       .filter((e) => HISTORY_REASONS.has(e.reason ?? ""))
       .map((e) => ({
         time: e.firstTimestamp ?? e.eventTime ?? e.lastTimestamp ?? "",
@@ -61,6 +70,7 @@ export async function runHistory(argv: string[], out: { write(s: string): unknow
         podUid: e.involvedObject?.uid ?? "",
         count: e.count ?? 1,
       }));
+    const history = values.audit === undefined ? fromEvents : mergeAudit(fromEvents, readAudit(values.audit));
     const holders: PoolHolder[] = [];
     for (const p of pools.items) {
       try {
@@ -87,4 +97,12 @@ export async function runHistory(argv: string[], out: { write(s: string): unknow
   } finally {
     await client.close();
   }
+}
+
+function readAudit(path: string): AuditRecord[] {
+  if (!existsSync(path)) throw new UsageError(`--audit: no file ${path}`);
+  const { records, unreadable } = readAuditLog(path);
+  // A line cut short by a crash is the only expected one; say so rather than hide it.
+  if (unreadable > 0) process.stderr.write(`warning: ${unreadable} unreadable line(s) in ${path}* skipped\n`);
+  return records;
 }

@@ -47,14 +47,27 @@ export function gridOf(pool: SpiderIPPool, reserved: IPRangeSet): GridPool {
   return { name: pool.metadata.name ?? "", subnet: pool.spec.subnet, total: Number(listed.size), cells };
 }
 
+/** Every pool's grid, each against the reserved addresses of its family. */
+export function gridsOf(pools: readonly SpiderIPPool[], reserved: Record<4 | 6, IPRangeSet>): GridPool[] {
+  return pools.map((p) => gridOf(p, reserved[parseCIDR(p.spec.subnet).family]));
+}
+
 const escapeScript = (json: string): string => json.replace(/</g, "\\u003c");
 
-export function renderGridHtml(pools: readonly GridPool[], generatedAt: string): string {
+export interface GridPageOptions {
+  /** The browser reloads the page this often (the sandbox's live page); unset: a still page. */
+  refreshSeconds?: number;
+  /** Who drew it, for the page's note. */
+  by?: string;
+}
+
+export function renderGridHtml(pools: readonly GridPool[], generatedAt: string, o: GridPageOptions = {}): string {
+  const refresh = o.refreshSeconds === undefined ? "" : `<meta http-equiv="refresh" content="${o.refreshSeconds}">\n`;
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<title>Spiderpool: pools</title>
+${refresh}<title>Spiderpool: pools</title>
 <style>
   body { font: 14px system-ui, sans-serif; margin: 1.5em; color: #222; }
   h2 { font-size: 15px; margin: 1.2em 0 .3em; }
@@ -68,7 +81,7 @@ export function renderGridHtml(pools: readonly GridPool[], generatedAt: string):
 </head>
 <body>
 <h1>SpiderIPPools</h1>
-<p class="note">generated ${generatedAt} by spiderpoolctl top pools --html; hover a cell for its address and holder</p>
+<p class="note">generated ${generatedAt} by ${o.by ?? "spiderpoolctl top pools --html"}; hover a cell for its address and holder</p>
 <p class="legend"><span><i class="allocated"></i>allocated</span><span><i class="reserved"></i>reserved</span><span><i class="excluded"></i>excluded</span><span><i class="free"></i>free</span></p>
 <div id="pools"></div>
 <script id="data" type="application/json">${escapeScript(JSON.stringify(pools))}</script>

@@ -44,6 +44,7 @@ import { SpiderMultusConfigKind } from "../api/multusconfig.ts";
 import type { SpiderCoordinator } from "../api/coordinator.ts";
 import type { NetworkAttachmentDefinition } from "../api/nad.ts";
 import { confListOf } from "./sandbox/network-plan.ts";
+import { serveGrid } from "./sandbox-grid.ts";
 import { NetlinkHost } from "../host/netlink-host.ts";
 import { UsageError } from "./usage.ts";
 
@@ -624,6 +625,7 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
     )
       return 1;
     if (!values.once) {
+      const grid = await serveGrid(client, out);
       out.write("running; Ctrl-C to stop and clean up\n");
       await new Promise<void>((r) => {
         const stop = (): void => {
@@ -634,6 +636,7 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
         process.on("SIGINT", stop);
         process.on("SIGTERM", stop);
       });
+      await grid.close();
     }
     return 0;
   } finally {

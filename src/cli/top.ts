@@ -15,7 +15,7 @@ import { inClusterConfig, loadKubeconfig } from "../kube/config.ts";
 import { resourceTypeOf } from "../kube/resources.ts";
 import { SUBNETS } from "../poolstore/auto-pool.ts";
 import { POOLS } from "../poolstore/pool-writer.ts";
-import { gridOf, renderGridHtml } from "./pool-grid.ts";
+import { gridsOf, renderGridHtml } from "./pool-grid.ts";
 import { UsageError } from "./usage.ts";
 
 export const TOP_USAGE = `usage: spiderpoolctl top pools [options]
@@ -164,10 +164,8 @@ export async function runTop(argv: string[], out: { write(s: string): unknown } 
         capacity: subnetCapacity(s, pools.items, reserved[fam(s.spec.subnet)]),
       });
     }
-    if (values.html !== undefined) {
-      const grids = pools.items.map((p) => gridOf(p, reserved[fam(p.spec.subnet)]));
-      writeFileSync(values.html, renderGridHtml(grids, new Date().toISOString()));
-    }
+    if (values.html !== undefined)
+      writeFileSync(values.html, renderGridHtml(gridsOf(pools.items, reserved), new Date().toISOString()));
     out.write(
       values.output === "json"
         ? JSON.stringify(rows, (_k, v: unknown) => (v === Infinity ? "+Inf" : v), 2) + "\n"

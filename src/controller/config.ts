@@ -65,6 +65,13 @@ export interface ControllerConfig {
   gcScanIntervalMs: number;
   /** The exhaustion forecast's window (docs/operations.md: two cycles for a daily rhythm). */
   forecastWindowHours: number;
+  /**
+   * The JSON-lines audit log of allocations, releases and reclaims (src/controller/audit-log.ts): a file path, off
+   * when unset. Rotated before a line would take it past `auditLogMaxBytes`, keeping `auditLogFiles` old files.
+   */
+  auditLogPath: string | undefined;
+  auditLogMaxBytes: number;
+  auditLogFiles: number;
   gcMaxRetries: number;
   gcDbCap: number;
   leaseDurationMs: number;
@@ -189,6 +196,9 @@ export function loadControllerConfig(env: NodeJS.ProcessEnv = process.env, confP
     gcWorkers: e.int("SPIDERPOOL_GC_IP_WORKER_NUM", 3, 1),
     gcScanIntervalMs: ms("SPIDERPOOL_TS_GC_INTERVAL_MS", "SPIDERPOOL_GC_DEFAULT_INTERVAL_DURATION", 600),
     forecastWindowHours: e.int("SPIDERPOOL_TS_FORECAST_WINDOW_HOURS", 24, 1),
+    auditLogPath: opt("SPIDERPOOL_TS_AUDIT_LOG"),
+    auditLogMaxBytes: e.int("SPIDERPOOL_TS_AUDIT_LOG_MAX_BYTES", 10485760, 1024),
+    auditLogFiles: e.int("SPIDERPOOL_TS_AUDIT_LOG_FILES", 5, 1),
     gcMaxRetries: e.int("SPIDERPOOL_GC_PODENTRY_MAX_RETRIES", 5, 1),
     gcDbCap: e.int("SPIDERPOOL_GC_MAX_PODENTRY_DB_CAP", 100000, 1),
     leaseDurationMs: ms("SPIDERPOOL_TS_LEADER_DURATION_MS", "SPIDERPOOL_LEADER_DURATION", 15),

@@ -34,6 +34,7 @@ import type { SpiderCoordinator } from "../api/coordinator.ts";
 import { SpiderMultusConfigKind, type SpiderMultusConfig } from "../api/multusconfig.ts";
 import { CapacityGauges } from "./capacity.ts";
 import { GcEvents } from "./gc-events.ts";
+import { PoolAudit, RotatingLineFile } from "./audit-log.ts";
 import { ControllerMetrics } from "./metrics.ts";
 import { reconcilePool } from "./pool-status.ts";
 import { reconcileSubnet } from "./subnet-status.ts";
@@ -102,6 +103,8 @@ export class SpiderpoolController {
   #subnetPass: NodeJS.Timeout | undefined;
   #stopping = false;
   readonly #gcEvents: GcEvents;
+  /** The JSON-lines audit log, when SPIDERPOOL_TS_AUDIT_LOG names a file. */
+  readonly #audit: PoolAudit | undefined;
 
   constructor(o: ControllerOptions) {
     this.#o = o;
@@ -155,6 +158,21 @@ export class SpiderpoolController {
     }
     this.events = new EventRecorder(o.client, "spiderpool-controller", this.log.child({ part: "events" }));
     this.#gcEvents = new GcEvents(this.events, o.clock ?? systemClock, this.metrics.registry);
+    const auditPath = o.config.auditLogPath;
+    if (auditPath !== undefined) {
+      const file = new RotatingLineFile({
+        path: auditPath,
+        maxBytes: o.config.auditLogMaxBytes,
+        keep: o.config.auditLogFiles,
+      });
+      const clock = o.clock ?? systemClock;
+      this.#audit = new PoolAudit(
+        file,
+        () => clock.now(),
+        this.metrics.registry,
+        (err) => this.log.warn({ err, file: auditPath }, "audit log write failed"),
+      );
+    }
     if (o.config.enableMultusConfig) {
       this.#smcs = new Informer<SpiderMultusConfig>(o.client, resourceTypeOf(SpiderMultusConfigKind), {
         onError: onError("spidermultusconfigs"),
@@ -234,8 +252,10 @@ export class SpiderpoolController {
       metrics: {
         reclaimed: (reason, n) => this.metrics.reclaimed(reason, n),
         failed: () => this.metrics.gcFailures.inc(),
-        reclaimedAddresses: (podRef, podUid, pool, ips, reason) =>
-          this.#gcEvents.reclaimed(podRef, podUid, pool, ips, reason),
+        reclaimedAddresses: (podRef, podUid, pool, ips, reason) => {
+          this.#gcEvents.reclaimed(podRef, podUid, pool, ips, reason);
+          this.#audit?.reclaimed(podRef, podUid, pool, ips, reason);
+        },
       },
       log: this.log.child({ part: "gc" }),
     });
@@ -306,6 +326,8 @@ export class SpiderpoolController {
     });
     // An application's entry outlives its pool only while the application lives.
     for (const inf of Object.values(this.#apps ?? {})) inf.addHandlers({ onDelete: () => this.#scheduleSubnets() });
+    const audit = this.#audit;
+    if (audit !== undefined) this.pools.addHandlers({ onUpdate: (before, after) => audit.poolUpdated(before, after) });
     for (const i of this.#informers()) i.start();
     await Promise.all(this.#informers().map((i) => i.waitForSync()));
     this.gc.start();
@@ -336,6 +358,7 @@ export class SpiderpoolController {
     }
     await Promise.all(this.#informers().map((i) => i.stop()));
     this.writers.close();
+    this.#audit?.close();
   }
 
   #informers(): Informer<KubeObject>[] {
