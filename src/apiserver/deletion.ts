@@ -4,7 +4,7 @@
  * from the kind's strategy, a deletionTimestamp while anything holds the object, and
  * otherwise its removal; then the collector is told who may now be collectable.
  */
-import { conflict, type Target } from "./http-errors.ts";
+import { conflict, details, type Target } from "./http-errors.ts";
 import { same } from "./json-values.ts";
 import { now } from "./object-meta.ts";
 import type { DeleteOptions, DeleteOutcome } from "./registry-types.ts";
@@ -69,7 +69,7 @@ function removed(core: RegistryCore, r: ServedResource, obj: Obj): DeleteOutcome
       apiVersion: "v1",
       metadata: {},
       status: "Success",
-      details: { name: gone.metadata.name, group: r.group, kind: r.plural, uid: gone.metadata.uid },
+      details: details(gone.metadata.name ?? "", r.group, r.plural, { uid: gone.metadata.uid }),
     },
   };
 }
