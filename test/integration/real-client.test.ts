@@ -411,4 +411,54 @@ describe("@kubernetes/client-node against the embedded API server", () => {
       await informer.stop();
     }
   });
+
+  it("AC-20-5h: paging with limit and continue, dry run, a CR's 404, a bad selector's 400, a bad token's 401", async () => {
+    const pns = "rc-page";
+    await core.createNamespace({ body: { metadata: { name: pns } } });
+    for (const n of ["a", "b", "c"]) {
+      await core.createNamespacedConfigMap({ namespace: pns, body: { metadata: { name: n } } });
+    }
+    const first = await core.listNamespacedConfigMap({ namespace: pns, limit: 2 });
+    assert.deepEqual(
+      first.items.map((c) => c.metadata?.name),
+      ["a", "b"],
+    );
+    assert.equal(first.metadata?.remainingItemCount, 1);
+    const rest = await core.listNamespacedConfigMap({
+      namespace: pns,
+      limit: 2,
+      _continue: first.metadata?._continue as string,
+    });
+    assert.deepEqual(
+      rest.items.map((c) => c.metadata?.name),
+      ["c"],
+    );
+    assert.equal(rest.metadata?._continue, undefined);
+
+    const dry = await core.createNamespacedConfigMap({
+      namespace: pns,
+      dryRun: "All",
+      body: { metadata: { name: "dry" } },
+    });
+    assert.equal(dry.metadata?.name, "dry");
+    assert.equal((await rejection(core.readNamespacedConfigMap({ namespace: pns, name: "dry" }))).code, 404);
+
+    const crMissing = await rejection(
+      custom.getClusterCustomObject({ group: GROUP, version: VERSION, plural: "spiderippools", name: "nope" }),
+    );
+    assert.deepEqual(crMissing.status.details, { name: "nope", group: GROUP, kind: "spiderippools" });
+    assert.equal(crMissing.status.message, `spiderippools.${GROUP} "nope" not found`);
+
+    const badSelector = await rejection(core.listNamespacedConfigMap({ namespace: pns, labelSelector: "a in (" }));
+    assert.equal(badSelector.code, 400);
+    assert.equal(badSelector.status.reason, "BadRequest");
+
+    const stranger = new KubeConfig();
+    stranger.loadFromString(h.server.kubeconfig(h.server.caPem, "not-a-token"));
+    await assert.rejects(stranger.makeApiClient(CoreV1Api).listNamespace(), (e: unknown) => {
+      assert.ok(e instanceof ApiException);
+      assert.equal(e.code, 401);
+      return true;
+    });
+  });
 });
