@@ -58,9 +58,17 @@ export function deleteNow(core: RegistryCore, r: ServedResource, obj: Obj, opts:
   return removed(core, r, obj);
 }
 
+/**
+ * The kinds whose registry in kube-apiserver sets `ReturnDeletedObject`: a delete that removes
+ * the object answers with it; every other kind answers with a Success Status. Typed clients
+ * (client-node's `deleteNamespacedPod` returns a V1Pod) read the answer as the kind.
+ */
+const RETURNS_DELETED_OBJECT = new Set(["pods", "services", "serviceaccounts", "storageclasses.storage.k8s.io"]);
+
 function removed(core: RegistryCore, r: ServedResource, obj: Obj): DeleteOutcome {
   const gone = core.store.commit(storageKey(r), "DELETED", obj);
   afterDelete(core, r, gone);
+  if (RETURNS_DELETED_OBJECT.has(storageKey(r))) return { object: gone, code: 200 };
   return {
     object: gone,
     code: 200,

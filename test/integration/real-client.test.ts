@@ -117,7 +117,7 @@ describe("@kubernetes/client-node against the embedded API server", () => {
       }),
     );
     assert.equal(staleRv.code, 409);
-    await core.deleteNamespacedConfigMap({
+    const done = await core.deleteNamespacedConfigMap({
       name: "cm1",
       namespace: ns,
       body: {
@@ -127,6 +127,9 @@ describe("@kubernetes/client-node against the embedded API server", () => {
         },
       },
     });
+    assert.equal(done.kind, "Status");
+    assert.equal(done.status, "Success");
+    assert.deepEqual({ ...done.details }, { name: "cm1", kind: "configmaps", uid: created.metadata?.uid });
     const gone = await rejection(core.readNamespacedConfigMap({ name: "cm1", namespace: ns }));
     assert.equal(gone.code, 404);
     assert.equal(gone.status.reason, "NotFound");
@@ -228,7 +231,10 @@ describe("@kubernetes/client-node against the embedded API server", () => {
     );
     assert.equal(dup.code, 409);
     assert.equal(dup.status.reason, "AlreadyExists");
-    await core.deleteNamespacedPod({ name: "pod1", namespace: ns, gracePeriodSeconds: 0 });
+    // Pods are among the kinds kube-apiserver answers a delete for with the object, not a Status.
+    const deleted = await core.deleteNamespacedPod({ name: "pod1", namespace: ns, gracePeriodSeconds: 0 });
+    assert.equal(deleted.kind, "Pod");
+    assert.equal(deleted.metadata?.name, "pod1");
     await eventually(async () => (await core.listNamespacedPod({ namespace: ns })).items.length === 0);
   });
 
