@@ -9,6 +9,7 @@ import {
   CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
+  KubernetesObjectApi,
   PatchStrategy,
   Watch,
   makeInformer,
@@ -466,5 +467,51 @@ describe("@kubernetes/client-node against the embedded API server", () => {
       assert.equal(e.code, 401);
       return true;
     });
+  });
+
+  it("AC-20-5i: the generic KubernetesObjectApi finds kinds through discovery; an informer with a label selector", async () => {
+    const objects = KubernetesObjectApi.makeApiClient(kc);
+    const ref = { apiVersion: `${GROUP}/${VERSION}`, kind: "SpiderIPPool", metadata: { name: "rc-generic" } };
+    await objects.create({ ...ref, spec: { subnet: "203.0.113.0/24", ips: ["203.0.113.10"] } } as KubernetesObject);
+    const read = (await objects.read(ref)) as KubernetesObject & { spec: { ips: string[] } };
+    read.spec.ips = ["203.0.113.11"];
+    const replaced = (await objects.replace(read)) as KubernetesObject & { spec: { ips: string[] } };
+    assert.deepEqual(replaced.spec.ips, ["203.0.113.11"]);
+    const patched = (await objects.patch(
+      { ...ref, metadata: { ...ref.metadata, labels: { via: "generic" } } },
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      PatchStrategy.MergePatch,
+    )) as KubernetesObject;
+    assert.deepEqual(patched.metadata?.labels, { via: "generic" });
+    await objects.delete(ref);
+    assert.equal((await rejection(objects.read(ref))).code, 404);
+
+    const sns = "rc-sel";
+    await core.createNamespace({ body: { metadata: { name: sns } } });
+    const informer = makeInformer<V1ConfigMap>(
+      kc,
+      `/api/v1/namespaces/${sns}/configmaps`,
+      () => core.listNamespacedConfigMap({ namespace: sns, labelSelector: "s=1" }),
+      "s=1",
+    );
+    const added: string[] = [];
+    informer.on("add", (o) => added.push(o.metadata?.name ?? ""));
+    await informer.start();
+    try {
+      for (const [name, s] of [
+        ["l1", "1"],
+        ["l2", "2"],
+        ["l3", "1"],
+      ] as const) {
+        await core.createNamespacedConfigMap({ namespace: sns, body: { metadata: { name, labels: { s } } } });
+      }
+      await eventually(() => added.includes("l3"), 5000, "l3 through the informer");
+      assert.deepEqual(added, ["l1", "l3"]);
+    } finally {
+      await informer.stop();
+    }
   });
 });
