@@ -252,6 +252,18 @@ describe("@kubernetes/client-node against the embedded API server", () => {
         },
       },
     });
+    // Written without replicas: apps/v1 defaulting gives it one, and its Scale says the same.
+    const plain = await apps.createNamespacedDeployment({
+      namespace: ns,
+      body: {
+        metadata: { name: "plain" },
+        spec: {
+          selector: { matchLabels: { app: "plain" } },
+          template: { metadata: { labels: { app: "plain" } }, spec: { containers: [{ name: "c", image: "i" }] } },
+        },
+      },
+    });
+    assert.equal(plain.spec?.replicas, 1);
     const scale = await apps.readNamespacedDeploymentScale({ name: "web", namespace: ns });
     assert.equal(scale.spec?.replicas, 1);
     const replaced = await apps.replaceNamespacedDeploymentScale({
