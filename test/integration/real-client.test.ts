@@ -174,6 +174,15 @@ describe("@kubernetes/client-node against the embedded API server", () => {
       }),
     );
     assert.equal(failed.code, 422);
+    // kube-apiserver's generic answer to a patch that does not apply: fixed message, empty details.
+    assert.equal(failed.status.reason, "Invalid");
+    assert.equal(failed.status.message, "the server rejected our request due to an error in our request");
+    assert.deepEqual(failed.status.details, {});
+    const notAList = await rejection(
+      core.patchNamespacedConfigMap({ name: "p1", namespace: ns, body: { op: "remove", path: "/data" } }),
+    );
+    assert.equal(notAList.code, 400);
+    assert.equal(notAList.status.reason, "BadRequest");
     const still = await core.readNamespacedConfigMap({ name: "p1", namespace: ns });
     assert.deepEqual(still.data, { b: "20", c: "3" }, "a failed test op changes nothing");
   });
