@@ -4,7 +4,7 @@
  * from the kind's strategy, a deletionTimestamp while anything holds the object, and
  * otherwise its removal; then the collector is told who may now be collectable.
  */
-import { conflict, type Target } from "./http-errors.ts";
+import { conflict, details, type Target } from "./http-errors.ts";
 import { same } from "./json-values.ts";
 import { now } from "./object-meta.ts";
 import type { DeleteOptions, DeleteOutcome } from "./registry-types.ts";
@@ -58,9 +58,17 @@ export function deleteNow(core: RegistryCore, r: ServedResource, obj: Obj, opts:
   return removed(core, r, obj);
 }
 
+/**
+ * The kinds whose registry in kube-apiserver sets `ReturnDeletedObject`: a delete that removes
+ * the object answers with it; every other kind answers with a Success Status. Typed clients
+ * (client-node's `deleteNamespacedPod` returns a V1Pod) read the answer as the kind.
+ */
+const RETURNS_DELETED_OBJECT = new Set(["pods", "services", "serviceaccounts", "storageclasses.storage.k8s.io"]);
+
 function removed(core: RegistryCore, r: ServedResource, obj: Obj): DeleteOutcome {
   const gone = core.store.commit(storageKey(r), "DELETED", obj);
   afterDelete(core, r, gone);
+  if (RETURNS_DELETED_OBJECT.has(storageKey(r))) return { object: gone, code: 200 };
   return {
     object: gone,
     code: 200,
@@ -69,7 +77,7 @@ function removed(core: RegistryCore, r: ServedResource, obj: Obj): DeleteOutcome
       apiVersion: "v1",
       metadata: {},
       status: "Success",
-      details: { name: gone.metadata.name, group: r.group, kind: r.plural, uid: gone.metadata.uid },
+      details: details(gone.metadata.name ?? "", r.group, r.plural, { uid: gone.metadata.uid }),
     },
   };
 }

@@ -2,7 +2,7 @@
  * Failures of a request, carried to the HTTP layer as kube-apiserver's Status objects
  * (same codes, reasons and message shapes), mapped once in the server.
  */
-import type { Status, StatusCause, StatusReason } from "../kube/status.ts";
+import type { Status, StatusCause, StatusDetails, StatusReason } from "../kube/status.ts";
 import type { FieldError } from "./schema.ts";
 
 export class HttpError extends Error {
@@ -25,6 +25,25 @@ function qualified(t: Pick<Target, "group" | "resource">): string {
   return t.group === "" ? t.resource : `${t.resource}.${t.group}`;
 }
 
+/**
+ * StatusDetails as kube-apiserver serialises them: every field is `omitempty`, so a core-group
+ * object's details carry no `group` (client-node and client-go compare the shape).
+ */
+export function details(
+  name: string,
+  group: string,
+  kind: string,
+  rest: { uid?: string | undefined; causes?: StatusCause[] } = {},
+): StatusDetails {
+  const d: StatusDetails = {};
+  if (name !== "") d.name = name;
+  if (group !== "") d.group = group;
+  if (kind !== "") d.kind = kind;
+  if (rest.uid !== undefined && rest.uid !== "") d.uid = rest.uid;
+  if (rest.causes !== undefined) d.causes = rest.causes;
+  return d;
+}
+
 function make(code: number, reason: StatusReason, message: string, details?: Status["details"]): HttpError {
   const st: Status = { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message, reason, code };
   if (details !== undefined) st.details = details;
@@ -32,21 +51,18 @@ function make(code: number, reason: StatusReason, message: string, details?: Sta
 }
 
 export const notFound = (t: Target): HttpError =>
-  make(404, "NotFound", `${qualified(t)} "${t.name}" not found`, { name: t.name, group: t.group, kind: t.resource });
+  make(404, "NotFound", `${qualified(t)} "${t.name}" not found`, details(t.name, t.group, t.resource));
 
 export const alreadyExists = (t: Target): HttpError =>
-  make(409, "AlreadyExists", `${qualified(t)} "${t.name}" already exists`, {
-    name: t.name,
-    group: t.group,
-    kind: t.resource,
-  });
+  make(409, "AlreadyExists", `${qualified(t)} "${t.name}" already exists`, details(t.name, t.group, t.resource));
 
 export const conflict = (t: Target, why: string): HttpError =>
-  make(409, "Conflict", `Operation cannot be fulfilled on ${qualified(t)} "${t.name}": ${why}`, {
-    name: t.name,
-    group: t.group,
-    kind: t.resource,
-  });
+  make(
+    409,
+    "Conflict",
+    `Operation cannot be fulfilled on ${qualified(t)} "${t.name}": ${why}`,
+    details(t.name, t.group, t.resource),
+  );
 
 export const STALE = "the object has been modified; please apply your changes to the latest version and try again";
 
@@ -55,16 +71,12 @@ export function invalid(t: Target, errors: FieldError[]): HttpError {
   const parts = errors.map((e) => `${e.field}: ${e.message}`);
   const kindRef = t.group === "" ? t.kind : `${t.kind}.${t.group}`;
   const message = `${kindRef} "${t.name}" is invalid: ${parts.length === 1 ? parts[0] : `[${parts.join(", ")}]`}`;
-  return make(422, "Invalid", message, { name: t.name, group: t.group, kind: t.kind, causes });
+  return make(422, "Invalid", message, details(t.name, t.group, t.kind, { causes }));
 }
 
 export const badRequest = (message: string): HttpError => make(400, "BadRequest", message);
 export const forbidden = (t: Target, why: string): HttpError =>
-  make(403, "Forbidden", `${qualified(t)} "${t.name}" is forbidden: ${why}`, {
-    name: t.name,
-    group: t.group,
-    kind: t.resource,
-  });
+  make(403, "Forbidden", `${qualified(t)} "${t.name}" is forbidden: ${why}`, details(t.name, t.group, t.resource));
 export const forbiddenMessage = (message: string): HttpError => make(403, "Forbidden", message);
 export const methodNotAllowed = (message: string): HttpError => make(405, "MethodNotAllowed", message);
 export const unsupportedMediaType = (type: string): HttpError =>

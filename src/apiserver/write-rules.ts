@@ -4,7 +4,7 @@
  * resource, spec through /status, identity and bookkeeping always), what counts as a spec
  * change for `generation`, and patch failures as kube-apiserver's Statuses.
  */
-import { HttpError } from "./http-errors.ts";
+import { badRequest, HttpError } from "./http-errors.ts";
 import { same, withoutKeys } from "./json-values.ts";
 import { jsonPatch, mergePatch, PatchError, strategicMergePatch } from "./patch.ts";
 import type { ServedResource } from "./resources.ts";
@@ -14,12 +14,49 @@ export function applyPatch(type: string, current: Obj, patchBody: unknown): Obj 
   try {
     if (type === "application/merge-patch+json") return mergePatch(current, patchBody) as Obj;
     if (type === "application/strategic-merge-patch+json") return strategicMergePatch(current, patchBody) as Obj;
-    if (type === "application/json-patch+json") return jsonPatch(current, patchBody) as Obj;
+    if (type === "application/json-patch+json") return jsonPatch(current, decodeJsonPatch(patchBody)) as Obj;
   } catch (err) {
+    if (err instanceof PatchError && type === "application/json-patch+json") throw jsonPatchFailed();
     if (err instanceof PatchError) throw statusOf(422, "Invalid", err.message);
     throw err;
   }
   throw statusOf(415, "UnsupportedMediaType", `the server does not support the patch type ${type}`);
+}
+
+/**
+ * kube-apiserver decodes a JSON patch into a list of operation objects first: a body of
+ * another shape is 400 with Go's decoding error (a null body is an empty patch).
+ */
+function decodeJsonPatch(body: unknown): unknown[] {
+  if (body === null) return [];
+  const goType = (v: unknown): string =>
+    typeof v === "string"
+      ? "string"
+      : typeof v === "number"
+        ? "number"
+        : typeof v === "boolean"
+          ? "bool"
+          : Array.isArray(v)
+            ? "array"
+            : "object";
+  if (!Array.isArray(body))
+    throw badRequest(`json: cannot unmarshal ${goType(body)} into Go value of type jsonpatch.Patch`);
+  for (const op of body) {
+    if (op !== null && (typeof op !== "object" || Array.isArray(op))) {
+      throw badRequest(`json: cannot unmarshal ${goType(op)} into Go value of type jsonpatch.Operation`);
+    }
+  }
+  return body;
+}
+
+/**
+ * A JSON patch that does not apply (a failed `test`, a missing path) is kube-apiserver's
+ * generic 422: its message is fixed and its details are empty, whatever went wrong.
+ */
+function jsonPatchFailed(): HttpError {
+  const st = statusOf(422, "Invalid", "the server rejected our request due to an error in our request");
+  st.status.details = {};
+  return st;
 }
 
 function statusOf(code: number, reason: "Invalid" | "UnsupportedMediaType", message: string): HttpError {

@@ -7,10 +7,12 @@ import type { Schema } from "../schema.ts";
 import { arr, bool, int32, int64, intOrString, kind, labelSelector, obj, open, podTemplate, str } from "./shapes.ts";
 
 const rollingUpdate = obj({ maxUnavailable: intOrString, maxSurge: intOrString, partition: int32 });
+/** apps/v1 defaulting: a workload written without replicas has one (what its Scale already reports). */
+const replicas: Schema = { ...int32, default: 1 };
 
 export const deployment: Schema = kind({
   spec: obj({
-    replicas: int32,
+    replicas,
     selector: labelSelector,
     template: podTemplate,
     strategy: obj({ type: str, rollingUpdate }),
@@ -23,13 +25,13 @@ export const deployment: Schema = kind({
 });
 
 export const replicaSet: Schema = kind({
-  spec: obj({ replicas: int32, minReadySeconds: int32, selector: labelSelector, template: podTemplate }),
+  spec: obj({ replicas, minReadySeconds: int32, selector: labelSelector, template: podTemplate }),
   status: open(),
 });
 
 export const statefulSet: Schema = kind({
   spec: obj({
-    replicas: int32,
+    replicas,
     selector: labelSelector,
     template: podTemplate,
     volumeClaimTemplates: arr(open()),
