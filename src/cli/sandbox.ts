@@ -20,12 +20,10 @@ import pino from "pino";
 import { ENDPOINTS } from "../agent/cache.ts";
 import { SUBNETS } from "../poolstore/auto-pool.ts";
 import { POOLS } from "../poolstore/pool-writer.ts";
-import { toCrd } from "../api/crd.ts";
 import type { SpiderEndpoint } from "../api/endpoint.ts";
 import type { SpiderIPPool } from "../api/ippool.ts";
 import { parseControlledPools, type SpiderSubnet } from "../api/subnet.ts";
-import { ALL_KINDS } from "../api/kinds.ts";
-import { EmbeddedApiServer } from "../apiserver/index.ts";
+import { startLocalApiServer } from "../apiserver/index.ts";
 import { checkConsistency } from "../ipam/consistency.ts";
 import { loadControllerConfig } from "../controller/config.ts";
 import { SpiderpoolController } from "../controller/controller.ts";
@@ -270,12 +268,12 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
   const work = mkdtempSync(join(tmpdir(), "spiderpool-sandbox-"));
   const kubeconfigPath = resolve(values["kubeconfig-out"]);
   // Pods stay Terminating until their kubelet has run DEL, as on a cluster.
-  const server = new EmbeddedApiServer({ podDeletion: "graceful" });
+  const { server, url } = await startLocalApiServer({ podDeletion: "graceful" });
   let controller: SpiderpoolController | undefined;
   let cluster: SimulatedCluster | undefined;
   // Tests name their namespaces with a prefix of their own.
   const lab = new NetLab(process.env["SPIDERPOOL_SANDBOX_NETNS_PREFIX"] ?? `spsb${process.pid % 10000}`);
-  const client = new KubeClient({ server: await server.listen() });
+  const client = new KubeClient({ server: url });
   const log = pino({ level: "warn" });
   const cleanup = async (): Promise<void> => {
     out.write("cleaning up...\n");
@@ -289,8 +287,6 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
     rmSync(kubeconfigPath, { force: true });
   };
   try {
-    for (const def of ALL_KINDS)
-      await client.create(Resources.customresourcedefinitions, toCrd(def) as unknown as KubeObject);
     await client.create(Resources.namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name: "sandbox" } });
     const nodeNames = Array.from({ length: nodes }, (_, i) => `node${i + 1}`);
     // The controller first: its webhooks default and check the pools created below, and
