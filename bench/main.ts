@@ -11,6 +11,7 @@ import { storm, USAGE as STORM } from "./scenarios/storm.ts";
 import { scale, USAGE as SCALE } from "./scenarios/scale.ts";
 import { gc, USAGE as GC } from "./scenarios/gc.ts";
 import { coordinator, USAGE as COORDINATOR } from "./scenarios/coordinator.ts";
+import { soak, USAGE as SOAK } from "./scenarios/soak.ts";
 
 const SCENARIOS: Record<string, { run: (argv: string[]) => Promise<Record<string, unknown>>; usage: string }> = {
   latency: { run: latency, usage: LATENCY },
@@ -18,6 +19,7 @@ const SCENARIOS: Record<string, { run: (argv: string[]) => Promise<Record<string
   scale: { run: scale, usage: SCALE },
   gc: { run: gc, usage: GC },
   coordinator: { run: coordinator, usage: COORDINATOR },
+  soak: { run: soak, usage: SOAK },
 };
 
 function usage(): string {
