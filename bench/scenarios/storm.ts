@@ -219,12 +219,17 @@ function cpuOf(pids: number[]): number {
   return pids.reduce((a, p) => a + (procUsage(p)?.cpuSeconds ?? 0), 0);
 }
 
+const cap = (n: number): Record<string, string> => ({ SPIDERPOOL_IPPOOL_MAX_ALLOCATED_IPS: String(n) });
+
 export async function stormOurs(o: Options, stack: Stack): Promise<StormRun> {
   const cluster = await BenchCluster.start({
     nodes: o.nodes,
     writeLatencyMs: o.apiLatencyMs,
     podDeletion: "graceful",
     ...(o.cpuProfDir !== undefined ? { cpuProfDir: o.cpuProfDir } : {}),
+    // A pool of more than 5 000 (the default record cap, ipamPoolMaxAllocatedIPs) is only
+    // usable with a cap raised to its size, as an operator of such a pool sets it.
+    ...(o.ips > 5000 ? { agentEnv: cap(o.ips), controllerEnv: cap(o.ips) } : {}),
   });
   try {
     const c = cluster.client;
