@@ -12,6 +12,7 @@ import { scale, USAGE as SCALE } from "./scenarios/scale.ts";
 import { gc, USAGE as GC } from "./scenarios/gc.ts";
 import { coordinator, USAGE as COORDINATOR } from "./scenarios/coordinator.ts";
 import { stormEvents, USAGE as STORM_EVENTS } from "./scenarios/storm-events.ts";
+import { soak, USAGE as SOAK } from "./scenarios/soak.ts";
 
 const SCENARIOS: Record<string, { run: (argv: string[]) => Promise<Record<string, unknown>>; usage: string }> = {
   latency: { run: latency, usage: LATENCY },
@@ -20,6 +21,7 @@ const SCENARIOS: Record<string, { run: (argv: string[]) => Promise<Record<string
   gc: { run: gc, usage: GC },
   coordinator: { run: coordinator, usage: COORDINATOR },
   "storm-events": { run: stormEvents, usage: STORM_EVENTS },
+  soak: { run: soak, usage: SOAK },
 };
 
 function usage(): string {

@@ -63,7 +63,8 @@ buildah copy --chmod 0755 "$CTR" "$NODE_BIN" /usr/local/bin/node >/dev/null
 buildah copy "$CTR" dist/spiderpool-agent.mjs dist/spiderpool-controller.mjs dist/spiderpool-init.mjs /opt/spiderpool/ >/dev/null
 buildah copy --chmod 0755 "$CTR" native/shim/build/spiderpool /usr/bin/spiderpool-shim >/dev/null
 for daemon in spiderpool-agent spiderpool-controller spiderpool-init; do
-  printf '#!/bin/sh\nexec /usr/local/bin/node --max-semi-space-size=4 --initial-heap-size=48 /opt/spiderpool/%s.mjs "$@"\n' "$daemon" >"$WORK/$daemon"
+  # The V8 flags of scripts/daemon.sh, measured there (docs/performance.md).
+  printf '#!/bin/sh\nexec /usr/local/bin/node --max-semi-space-size=4 --initial-heap-size=24 /opt/spiderpool/%s.mjs "$@"\n' "$daemon" >"$WORK/$daemon"
   buildah copy --chmod 0755 "$CTR" "$WORK/$daemon" "/usr/bin/$daemon" >/dev/null
 done
 buildah config --arch "$ARCH" --os linux \

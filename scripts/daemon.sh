@@ -35,13 +35,18 @@ run_daemon() {
   # 81/85 in the IPv4/dual storm; 8 MB: 90/99) and gives back 15 % of the CPU per ADD with 8
   # in flight on a 5 000-record pool (1.10-1.25 ms against 1.35-1.45, four A/B runs).
   # --optimize-for-size saved 5 MB more but doubled that CPU, so it is not used.
-  # An initial heap of 48 MB: the old generation's limit then starts well above what the
-  # daemons keep (some 17 MB), instead of 10 MB above it. Sockets' read buffers count as
-  # external memory and with the tighter limit a 5 000-record pool, whose every write and
-  # echo is half a megabyte each way, drove V8 into a full collection every third write:
-  # 9-11 ms of agent CPU per allocation in one run of two, 4 ms with it. The limit is not
-  # memory taken: storm peak RSS is the same with and without it (82-83 MB per agent).
+  # An initial heap of 24 MB (48 until issue 16): the old generation's limit then starts
+  # above what the daemons keep (some 11-17 MB), instead of V8's default just above it.
+  # Sockets' read buffers count as external memory and with the default limit a 5 000-record
+  # pool, whose every write and echo is half a megabyte each way, drove V8 into a full
+  # collection every third write. 48 MB spared that CPU but let garbage promoted by every
+  # ADD and DEL pile up to 48 MB before the first full collection (none in 4 000 cycles),
+  # pages the process keeps: 120 MB of RSS after 10 000 ADD/DEL cycles against 94 with 24
+  # and 96 without the flag (docs/performance.md, `npm run bench -- soak`).
   # Stack traces name lines of the bundle; NODE_OPTIONS=--enable-source-maps maps them to
   # src/ through the .map beside it, at some 60 MB of RSS, so it is not on by default.
-  exec node --max-semi-space-size=4 --initial-heap-size=48 "$bundle" "$@"
+  # SPIDERPOOL_NODE_FLAGS replaces these flags, for `npm run bench -- soak --agent-node-flags`
+  # to measure alternatives with the same launcher.
+  # shellcheck disable=SC2086 # the flags are words
+  exec node ${SPIDERPOOL_NODE_FLAGS:---max-semi-space-size=4 --initial-heap-size=24} "$bundle" "$@"
 }

@@ -28,6 +28,8 @@ export const USAGE = `npm run bench -- storm [options]
   --stacks LIST          ipv4, dual, or ipv4,dual (default ipv4,dual)
   --api-latency-ms MS    added to every API write, to model etcd (default 0)
   --no-host-local        skip the host-local reference
+  --baseline-pods B      first run B pods on the same nodes (pool of exactly B), and report the
+                         P-pod run's wall time, conflicts and agent RSS against it (scale-out)
   --cpu-prof DIR         write the agents' CPU profiles into DIR
   --json FILE            write the figures as JSON`;
 
@@ -42,6 +44,7 @@ interface Options {
   apiLatencyMs: number;
   hostLocal: boolean;
   cpuProfDir: string | undefined;
+  baselinePods: number | undefined;
 }
 
 export function parseStormArgs(argv: string[]): Options & { json: string | undefined } {
@@ -56,6 +59,7 @@ export function parseStormArgs(argv: string[]): Options & { json: string | undef
       "api-latency-ms": { type: "string", default: "0" },
       "no-host-local": { type: "boolean", default: false },
       "cpu-prof": { type: "string" },
+      "baseline-pods": { type: "string" },
       json: { type: "string" },
     },
     strict: true,
@@ -77,6 +81,8 @@ export function parseStormArgs(argv: string[]): Options & { json: string | undef
     apiLatencyMs: int("api-latency-ms", values["api-latency-ms"], 0, 1000),
     hostLocal: !values["no-host-local"],
     cpuProfDir: values["cpu-prof"],
+    baselinePods:
+      values["baseline-pods"] === undefined ? undefined : int("baseline-pods", values["baseline-pods"], 1, pods),
     json: values.json,
   };
 }
@@ -215,12 +221,17 @@ function cpuOf(pids: number[]): number {
   return pids.reduce((a, p) => a + (procUsage(p)?.cpuSeconds ?? 0), 0);
 }
 
+const cap = (n: number): Record<string, string> => ({ SPIDERPOOL_IPPOOL_MAX_ALLOCATED_IPS: String(n) });
+
 export async function stormOurs(o: Options, stack: Stack): Promise<StormRun> {
   const cluster = await BenchCluster.start({
     nodes: o.nodes,
     writeLatencyMs: o.apiLatencyMs,
     podDeletion: "graceful",
     ...(o.cpuProfDir !== undefined ? { cpuProfDir: o.cpuProfDir } : {}),
+    // A pool of more than 5 000 (the default record cap, ipamPoolMaxAllocatedIPs) is only
+    // usable with a cap raised to its size, as an operator of such a pool sets it.
+    ...(o.ips > 5000 ? { agentEnv: cap(o.ips), controllerEnv: cap(o.ips) } : {}),
   });
   try {
     const c = cluster.client;
@@ -415,7 +426,13 @@ export async function storm(argv: string[]): Promise<Record<string, unknown>> {
   const o = parseStormArgs(argv);
   const runs: Partial<Record<Stack, StormRun>> = {};
   const hostLocal: Partial<Record<Stack, HostLocalRun>> = {};
+  const baselines: Partial<Record<Stack, StormRun>> = {};
   for (const stack of o.stacks) {
+    if (o.baselinePods !== undefined) {
+      const b = { ...o, pods: o.baselinePods, ips: o.baselinePods };
+      console.log(`storm ${stack} baseline: ${b.pods} pods on ${b.nodes} nodes, ${b.ips} addresses`);
+      baselines[stack] = await stormOurs(b, stack);
+    }
     console.log(
       `storm ${stack}: ${o.pods} pods on ${o.nodes} nodes, ${o.ips} addresses, ${o.concurrency} calls in flight per node, +${o.apiLatencyMs} ms per API write`,
     );
@@ -450,8 +467,34 @@ export async function storm(argv: string[]): Promise<Record<string, unknown>> {
     for (const x of r.firstFailures) console.log(`  failure: ${x}`);
     console.log(`  spiderpoolctl check: ${r.check === "pass" ? "pass" : `FAIL\n${r.checkReport ?? ""}`}`);
   }
+  const scaleOut: Record<string, unknown> = {};
+  for (const stack of o.stacks) {
+    const r = runs[stack] as StormRun;
+    const b = baselines[stack];
+    if (b === undefined) continue;
+    const wallRatio = round(r.wallSeconds / b.wallSeconds);
+    scaleOut[stack] = {
+      baselinePods: b.pods,
+      pods: r.pods,
+      baselineWallSeconds: b.wallSeconds,
+      wallSeconds: r.wallSeconds,
+      wallRatio,
+      baselineConflicts: b.conflicts,
+      conflicts: r.conflicts,
+      baselineAgentRssMB: b.rssMB.agentMax,
+      agentRssMB: r.rssMB.agentMax,
+      baselineFailures: b.failures,
+      baselineDuplicates: b.duplicates,
+      baselineCheck: b.check,
+    };
+    console.log(
+      `${stack} scale-out: ${r.pods} pods in ${r.wallSeconds.toFixed(2)} s against ${b.pods} in ${b.wallSeconds.toFixed(2)} s ` +
+        `(${wallRatio}x for ${round(r.pods / b.pods)}x the pods; target <= ${round(1.2 * (r.pods / b.pods))}x); conflicts ${r.conflicts} against ${b.conflicts}; ` +
+        `agent RSS peak ${r.rssMB.agentMax} MB against ${b.rssMB.agentMax}; baseline failures ${b.failures}, duplicates ${b.duplicates}, check ${b.check}`,
+    );
+  }
   const first = runs[o.stacks[0] as Stack] as StormRun;
-  const all = Object.values(runs);
+  const all = [...Object.values(runs), ...Object.values(baselines)];
   const result: Record<string, unknown> = {
     scenario: "storm",
     check: all.every((r) => r.check === "pass") ? "pass" : "fail",
@@ -467,6 +510,7 @@ export async function storm(argv: string[]): Promise<Record<string, unknown>> {
     privateMB: first.privateMB,
     runs,
     hostLocal,
+    ...(o.baselinePods !== undefined ? { scaleOut } : {}),
   };
   if (runs.ipv4 !== undefined && runs.dual !== undefined) {
     result["dualToIPv4WallRatio"] = round(runs.dual.wallSeconds / runs.ipv4.wallSeconds);

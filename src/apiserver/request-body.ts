@@ -5,27 +5,21 @@
  */
 import type { IncomingMessage } from "node:http";
 import { parseJson as parseExactJson } from "../api/int64.ts";
+import { BodyTooLargeError, readBody as readCapped } from "../kube/read-body.ts";
 import { badRequest, statusError, unsupportedMediaType } from "./http-errors.ts";
 import { decodeObject, PROTOBUF_TYPE, ProtobufDecodeError, ProtobufKindError } from "./protobuf/decode.ts";
 
 const MAX_BODY = 3 * 1024 * 1024;
 
-export function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        reject(statusError(413, "RequestEntityTooLarge", "the request body is larger than 3 MiB"));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks)));
-    req.on("error", reject);
-  });
+/** The body, or kube-apiserver's 413 Status when it is over the cap. */
+export async function readBody(req: IncomingMessage): Promise<Buffer> {
+  try {
+    return await readCapped(req, MAX_BODY);
+  } catch (err) {
+    if (err instanceof BodyTooLargeError)
+      throw statusError(413, "RequestEntityTooLarge", "the request body is larger than 3 MiB");
+    throw err;
+  }
 }
 
 export function parseJson(text: string): unknown {

@@ -4,31 +4,16 @@
  * and indexes by uid and by owner uid for garbage collection. Everything here is
  * synchronous, so a read-check-commit sequence without an `await` is atomic.
  */
+import type { ObjectMeta } from "../api/meta.ts";
+
 export type Obj = Record<string, unknown> & { metadata: Meta };
 
-export interface OwnerRef {
-  apiVersion?: string;
-  kind?: string;
-  name?: string;
-  uid?: string;
-  controller?: boolean;
-  blockOwnerDeletion?: boolean;
-}
-
-export interface Meta {
-  name?: string;
-  generateName?: string;
-  namespace?: string;
-  uid?: string;
-  resourceVersion?: string;
-  generation?: number;
-  creationTimestamp?: string;
-  deletionTimestamp?: string;
-  deletionGracePeriodSeconds?: number;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  finalizers?: string[];
-  ownerReferences?: OwnerRef[];
+/**
+ * Stored objects' metadata: the project's one ObjectMeta, plus whatever else a client sent
+ * (managedFields, selfLink, ...), which the server keeps as it was given. Owner references
+ * have every required field: object-meta.ts refuses writes without them.
+ */
+export interface Meta extends ObjectMeta {
   [key: string]: unknown;
 }
 

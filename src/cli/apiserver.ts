@@ -4,9 +4,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { toCrd } from "../api/crd.ts";
-import { ALL_KINDS } from "../api/kinds.ts";
-import { EmbeddedApiServer } from "../apiserver/index.ts";
+import { startLocalApiServer } from "../apiserver/index.ts";
 import { UsageError } from "./usage.ts";
 
 export const APISERVER_USAGE = `usage: spiderpoolctl apiserver [options]
@@ -72,8 +70,8 @@ export async function runApiServer(argv: string[], out: NodeJS.WritableStream = 
   const mode = values["pod-deletion"];
   if (mode !== "immediate" && mode !== "graceful") throw new UsageError(`--pod-deletion must be immediate or graceful`);
 
-  const server = new EmbeddedApiServer({
-    ...(values.tls || values.auth ? { tls: "generate" as const } : {}),
+  const { server, url } = await startLocalApiServer({
+    ...(values.tls ? { tls: "generate" as const } : {}),
     auth: values.auth,
     writeLatencyMs: latency,
     podDeletion: mode,
@@ -84,13 +82,10 @@ export async function runApiServer(argv: string[], out: NodeJS.WritableStream = 
             out.write(`${r.method} ${r.path} ${r.status} ${r.ms.toFixed(1)}ms\n`),
         }
       : {}),
+    crds: !values["skip-crds"],
+    port,
+    host,
   });
-  const url = await server.listen(port, host);
-  if (!values["skip-crds"]) {
-    for (const def of ALL_KINDS) {
-      await server.registry.create(server.registry.builtin("customresourcedefinitions"), "", toCrd(def));
-    }
-  }
   if (values["kubeconfig-out"] !== undefined)
     writeFileSync(values["kubeconfig-out"], server.kubeconfig(), { mode: 0o600 });
   out.write(`ready ${url}\n`);

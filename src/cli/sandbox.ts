@@ -20,12 +20,10 @@ import pino from "pino";
 import { ENDPOINTS } from "../agent/cache.ts";
 import { SUBNETS } from "../poolstore/auto-pool.ts";
 import { POOLS } from "../poolstore/pool-writer.ts";
-import { toCrd } from "../api/crd.ts";
 import type { SpiderEndpoint } from "../api/endpoint.ts";
 import type { SpiderIPPool } from "../api/ippool.ts";
 import { parseControlledPools, type SpiderSubnet } from "../api/subnet.ts";
-import { ALL_KINDS } from "../api/kinds.ts";
-import { EmbeddedApiServer } from "../apiserver/index.ts";
+import { startLocalApiServer } from "../apiserver/index.ts";
 import { checkConsistency } from "../ipam/consistency.ts";
 import { loadControllerConfig } from "../controller/config.ts";
 import { SpiderpoolController } from "../controller/controller.ts";
@@ -276,12 +274,11 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
   const kubeconfigPath = resolve(values["kubeconfig-out"]);
   // Pods stay Terminating until their kubelet has run DEL, as on a cluster. Authentication and
   // RBAC are on, as on a cluster: the agents and the controller hold only their ClusterRoles.
-  const server = new EmbeddedApiServer({ podDeletion: "graceful", auth: true, tls: "generate" });
+  const { server, url } = await startLocalApiServer({ podDeletion: "graceful", auth: true, tls: "generate" });
   let controller: SpiderpoolController | undefined;
   let cluster: SimulatedCluster | undefined;
   // Tests name their namespaces with a prefix of their own.
   const lab = new NetLab(process.env["SPIDERPOOL_SANDBOX_NETNS_PREFIX"] ?? `spsb${process.pid % 10000}`);
-  const url = await server.listen();
   // The cluster's own parts (kubelets, scheduler, workload controllers, spiderpool-init) act as the admin.
   const admin = { server: url, token: server.adminToken, ...(server.caPem !== undefined ? { ca: server.caPem } : {}) };
   const client = new KubeClient(admin);
@@ -317,8 +314,6 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
     rmSync(kubeconfigPath, { force: true });
   };
   try {
-    for (const def of ALL_KINDS)
-      await client.create(Resources.customresourcedefinitions, toCrd(def) as unknown as KubeObject);
     await client.create(Resources.namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name: "sandbox" } });
     await applyManifests(client, readManifests([join(ROOT, "deploy", "rbac.yaml")]));
     const controllerCluster = await tokens.configFor({ namespace: "kube-system", name: "spiderpool-controller" });

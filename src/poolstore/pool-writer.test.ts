@@ -18,6 +18,15 @@ function pool(rv: number, records: Record<string, { pod: string; podUid: string 
   } as SpiderIPPool;
 }
 
+/** Resolves once `cond` holds, checked after each turn of the event loop; fails after 5 s. */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const end = performance.now() + 5_000;
+  while (!cond()) {
+    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
 /**
  * The API as the writer uses it: GETs counted, and each status write held until the test
  * answers it, so a test decides which write wins and what the watch shows meanwhile.
@@ -163,7 +172,7 @@ describe("PoolWriter after a lost write", () => {
     // Another agent wins with 192.0.2.10; our write on version 5 loses.
     const winner = pool(6, { "192.0.2.10": { pod: "ns/x", podUid: "ux" } });
     h.writes[0]?.answer(conflict());
-    await new Promise((r) => setTimeout(r, 20));
+    await until(() => w.awaitingVersion, "the writer waiting for a newer version");
     assert.equal(h.writes.length, 1, "no second write before a newer version is seen");
     h.cache(winner);
     w.observe(winner);
@@ -234,22 +243,24 @@ describe("PoolWriter after a lost write", () => {
     h.writes[0]?.answer(conflict());
     const v6 = pool(6, { "192.0.2.10": { pod: "ns/x", podUid: "ux" } });
     h.cache(v6);
+    await until(() => w.awaitingVersion, "the writer waiting for newer versions");
     w.observe(v6);
-    await new Promise((r) => setTimeout(r, 20));
-    assert.equal(h.writes.length, 1, "one more version to let go by");
+    assert.ok(w.awaitingVersion, "one more version to let go by");
+    assert.equal(h.writes.length, 1);
     const v7 = pool(7, { "192.0.2.10": { pod: "ns/x", podUid: "ux" }, "192.0.2.11": { pod: "ns/y", podUid: "uy" } });
     h.cache(v7);
     w.observe(v7);
     await h.write(2);
     assert.equal(h.writes[1]?.body.metadata.resourceVersion, "7");
     h.writes[1]?.answer(conflict());
+    await until(() => w.awaitingVersion, "the writer waiting after its second loss");
     for (const rv of [8, 9]) {
       const v = pool(rv, Object.fromEntries(recordsOf(v7)));
       h.cache(v);
       w.observe(v);
     }
-    await new Promise((r) => setTimeout(r, 20));
-    assert.equal(h.writes.length, 2, "after the second loss two versions go by (8, 9); the plan is on the third");
+    assert.ok(w.awaitingVersion, "after the second loss two versions go by (8, 9); the plan is on the third");
+    assert.equal(h.writes.length, 2);
     const v10 = pool(10, Object.fromEntries(recordsOf(v7)));
     h.cache(v10);
     w.observe(v10);

@@ -150,6 +150,11 @@ export class PoolWriter {
     return this.#queue.length;
   }
 
+  /** A batch lost a write and waits for newer versions of the pool from the watch. */
+  get awaitingVersion(): boolean {
+    return this.#waiter !== undefined;
+  }
+
   /** How long the oldest op waiting here (queued or in the batch being written) has waited, in ms. */
   get oldestAgeMs(): number {
     const since = Math.min(this.#batchSince ?? Infinity, this.#queue[0]?.since ?? Infinity);

@@ -250,7 +250,9 @@ describe("agent: SpiderSubnet auto-pools", { skip }, () => {
     await addPod(first, "apps.kruise.io/v1alpha1", "CloneSet", "keep-a");
     const [retained] = await autoPools();
     await c.h.client.delete(CLONESETS, "keep", { namespace: NS });
-    await new Promise((r) => setTimeout(r, 700));
+    // The sweep, awaited once the controller holds the pool, is what would delete it.
+    await eventually(() => ctrl.pools.getByName(retained!.metadata.name!) !== undefined, 5000, "the pool seen");
+    await ctrl.autoPools!.sweep();
     assert.equal((await autoPools()).length, 1, "kept after its CloneSet is gone (the sweep ran meanwhile)");
 
     const second = await cloneSet(c, "keep");

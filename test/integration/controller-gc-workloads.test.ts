@@ -349,7 +349,8 @@ describe("SPIDERPOOL_GC_IP_ENABLED=false", () => {
       await ctrl.start();
       await eventually(() => ctrl.isLeader, 5000, "leader");
       await eventually(() => ctrl.pools.getByName("off") !== undefined, 5000, "pool seen");
-      await new Promise((r) => setTimeout(r, 500));
+      // The scan a new leader runs is this one: awaited, it has had its chance to reclaim.
+      assert.equal((await ctrl.gc.scanAll()).released, 0);
       assert.deepEqual(records(await h.client.get<SpiderIPPool>(POOLS, "off")), {
         "192.0.2.10": { pod: "default/gone", podUid: "uid-gone" },
       });

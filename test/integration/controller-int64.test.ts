@@ -13,6 +13,8 @@ import type { SpiderIPPool } from "../../src/api/ippool.ts";
 import type { SpiderSubnet } from "../../src/api/subnet.ts";
 import { runCheck } from "../../src/cli/check.ts";
 import { ENDPOINTS, SpiderpoolController, SUBNETS } from "../../src/controller/controller.ts";
+import { reconcilePool } from "../../src/controller/pool-status.ts";
+import { reconcileSubnet } from "../../src/controller/subnet-status.ts";
 import { Resources } from "../../src/kube/index.ts";
 import { POOLS } from "../../src/poolstore/pool-writer.ts";
 import { eventually, startApiServer, type Harness } from "../support/apiserver.ts";
@@ -100,8 +102,10 @@ describe("AC-49: totalIPCount beyond 2^53 is exact", () => {
     // The controller sees its own value on the watch and writes nothing more.
     await eventually(() => ctrl.pools.getByName("ac49")?.status?.allocatedIPCount === 2, 5000, "the informer");
     assert.equal(ctrl.pools.getByName("ac49")?.status?.totalIPCount, BigInt(MAX));
+    // Once it holds the server's version, its planner must find nothing to write.
     const rv = (await h.client.get<SpiderIPPool>(POOLS, "ac49")).metadata.resourceVersion;
-    await new Promise((r) => setTimeout(r, 500));
+    await eventually(() => ctrl.pools.getByName("ac49")?.metadata.resourceVersion === rv, 5000, "the version seen");
+    assert.equal(reconcilePool(ctrl.pools.getByName("ac49")!).kind, "none", "no status loop");
     assert.equal((await h.client.get<SpiderIPPool>(POOLS, "ac49")).metadata.resourceVersion, rv, "no status loop");
 
     let text = "";
@@ -170,7 +174,12 @@ describe("AC-49: totalIPCount beyond 2^53 is exact", () => {
     assert.equal(s.status?.totalIPCount, BigInt(MAX));
     assert.equal(s.status?.allocatedIPCount, 0);
     const rv = s.metadata.resourceVersion;
-    await new Promise((r) => setTimeout(r, 500));
+    await eventually(
+      () => ctrl.subnets.getByName("ac49-subnet")?.metadata.resourceVersion === rv,
+      5000,
+      "the version seen",
+    );
+    assert.equal(reconcileSubnet(ctrl.subnets.getByName("ac49-subnet")!, ctrl.pools.list()).kind, "none", "no loop");
     assert.equal((await h.client.get<SpiderSubnet>(SUBNETS, "ac49-subnet")).metadata.resourceVersion, rv, "no loop");
   });
 

@@ -13,7 +13,15 @@ import { RESERVED_IPS as RESERVED, SUBNETS } from "../../src/poolstore/auto-pool
 import { POOLS } from "../../src/poolstore/pool-writer.ts";
 import { eventually, startApiServer, type Harness } from "../support/apiserver.ts";
 import { consistency } from "../support/cluster.ts";
-import { NS, runningPod, testController, writeEndpoint, writeRecord } from "../support/controller.ts";
+import {
+  autoPoolReconciles,
+  autoPoolsReconciled,
+  NS,
+  runningPod,
+  testController,
+  writeEndpoint,
+  writeRecord,
+} from "../support/controller.ts";
 
 const APP = "ipam.spidernet.io/owner-application-name";
 const KIND = "ipam.spidernet.io/owner-application-kind";
@@ -159,8 +167,9 @@ describe("SpiderSubnet auto-pools", () => {
     await exact(h);
 
     // AC-104: replicas 0 wants 1 address but both are held: the shrink waits for a pod to leave.
+    const since = await autoPoolReconciles(leader());
     await patchSpec(h, Resources.deployments, "web", { replicas: 0 });
-    await new Promise((r) => setTimeout(r, 300));
+    await autoPoolsReconciled(leader(), since);
     assert.equal(size((await poolsOf(h, "web"))[0]!), 2n, "no address a pod holds is dropped");
     // The pod goes without a CNI DEL; the GC releases its address.
     await h.client.delete(Resources.pods, "web-a", { namespace: NS, gracePeriodSeconds: 0 });
@@ -190,8 +199,9 @@ describe("SpiderSubnet auto-pools", () => {
     };
     await deployment(h, "keep", 3, annotations);
     const p = await poolSized(h, "keep", 2);
+    const since = await autoPoolReconciles(leader());
     await h.client.delete(Resources.deployments, "keep", { namespace: NS });
-    await new Promise((r) => setTimeout(r, 300));
+    await autoPoolsReconciled(leader(), since);
     const still = await h.client.get<SpiderIPPool>(POOLS, p.metadata.name!);
     assert.equal(still.metadata.deletionTimestamp, undefined, "kept after its Deployment is deleted");
     assert.ok((await entries(h, "s1")).map.has(p.metadata.name!), "and its addresses stay accounted");
@@ -296,9 +306,10 @@ describe("SpiderSubnet auto-pools", () => {
       });
     for (const n of names) await poolSized(h, n, 5);
     assert.equal((await entries(h, "s1")).count, 15);
+    const since = await autoPoolReconciles(leader());
     await patchSpec(h, Resources.deployments, "f1", { replicas: 3 });
     await patchSpec(h, Resources.deployments, "f2", { replicas: 1 });
-    await new Promise((r) => setTimeout(r, 200));
+    await autoPoolsReconciled(leader(), since, 2);
     for (const n of names) await poolSized(h, n, 5);
     assert.equal((await entries(h, "s1")).count, 15);
     await exact(h);
@@ -381,6 +392,7 @@ describe("SpiderSubnet auto-pools", () => {
     });
     await poolSized(h, "cron", 2, "CronJob");
     // A Job created by the CronJob follows the CronJob's pool, as a ReplicaSet follows its Deployment's.
+    const since = await autoPoolReconciles(leader());
     await h.client.create(Resources.jobs, {
       apiVersion: "batch/v1",
       kind: "Job",
@@ -391,7 +403,7 @@ describe("SpiderSubnet auto-pools", () => {
       },
       spec: { template: { ...template(ann), spec: { ...template(ann).spec, restartPolicy: "Never" } } },
     });
-    await new Promise((r) => setTimeout(r, 300));
+    await autoPoolsReconciled(leader(), since);
     assert.equal((await poolsOf(h, "cron-1", "Job")).length, 0);
     await exact(h);
     for (const [rt, n] of [
@@ -438,11 +450,12 @@ describe("SpiderSubnet auto-pools", () => {
       metadata: { name: "hold-all" },
       spec: { ips: ["2001:db8:56::100-2001:db8:56::104"] },
     });
+    const since = await autoPoolReconciles(leader());
     await deployment(h, "reserved-app", 1, {
       "ipam.spidernet.io/subnet": '{"ipv6":["tiny"]}',
       "ipam.spidernet.io/ippool-ip-number": "+1",
     });
-    await new Promise((r) => setTimeout(r, 300));
+    await autoPoolsReconciled(leader(), since);
     assert.equal((await poolsOf(h, "reserved-app")).length, 0, "no auto pool while every address is reserved");
     await h.client.delete(RESERVED, "hold-all");
     await eventually(async () => (await poolsOf(h, "reserved-app")).length === 1, 10_000, "the auto pool");

@@ -8,6 +8,7 @@ import type { SpiderEndpoint } from "../../src/api/endpoint.ts";
 import type { SpiderIPPool } from "../../src/api/ippool.ts";
 import type { SpiderSubnet } from "../../src/api/subnet.ts";
 import { ENDPOINTS, LEASE_NAME, SpiderpoolController, SUBNETS } from "../../src/controller/controller.ts";
+import { reconcilePool } from "../../src/controller/pool-status.ts";
 import { Resources } from "../../src/kube/index.ts";
 import { POOLS } from "../../src/poolstore/pool-writer.ts";
 import { eventually, startApiServer, type Harness } from "../support/apiserver.ts";
@@ -137,9 +138,12 @@ describe("spiderpool-controller", () => {
     const p = await runningPod(h, "last", "198.51.100.10");
     await allocate(h, "term-pool", "198.51.100.10", "last", String(p.metadata?.uid));
     await h.client.delete(POOLS, "term-pool");
-    await new Promise((r) => setTimeout(r, 300));
     const held = await h.client.get<SpiderIPPool>(POOLS, "term-pool");
     assert.ok(held.metadata.deletionTimestamp, "Terminating while it holds a record");
+    // The leader, holding this Terminating version, must not plan to release the finalizer.
+    const rv = held.metadata.resourceVersion;
+    await eventually(() => leader().pools.getByName("term-pool")?.metadata.resourceVersion === rv, 5000, "seen");
+    assert.equal(reconcilePool(leader().pools.getByName("term-pool")!).kind, "none", "the finalizer stays");
     await h.client.delete(Resources.pods, "last", { namespace: NS });
     await eventually(
       async () => (await h.client.listAll<SpiderIPPool>(POOLS)).items.every((x) => x.metadata.name !== "term-pool"),

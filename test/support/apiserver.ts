@@ -1,8 +1,6 @@
 // Starts an embedded API server with our CRDs and a client on it, for integration tests.
-import { toCrd } from "../../src/api/crd.ts";
-import { ALL_KINDS } from "../../src/api/kinds.ts";
-import { EmbeddedApiServer, type ServerOptions } from "../../src/apiserver/index.ts";
-import { KubeClient, Resources, type ClientOptions } from "../../src/kube/index.ts";
+import { startLocalApiServer, type EmbeddedApiServer, type LocalApiServerOptions } from "../../src/apiserver/index.ts";
+import { KubeClient, type ClientOptions } from "../../src/kube/index.ts";
 
 export interface Harness {
   server: EmbeddedApiServer;
@@ -18,9 +16,8 @@ export interface Harness {
  * With `auth`, the server authenticates and authorizes (over HTTPS, as kubectl needs) and
  * `client`/`newClient` carry the admin's token and the CA.
  */
-export async function startApiServer(opts: ServerOptions & { crds?: boolean } = {}): Promise<Harness> {
-  const server = new EmbeddedApiServer(opts.auth === true ? { ...opts, tls: "generate" } : opts);
-  const url = await server.listen();
+export async function startApiServer(opts: LocalApiServerOptions = {}): Promise<Harness> {
+  const { server, url } = await startLocalApiServer(opts);
   const clients: KubeClient[] = [];
   const as = (token: string, o?: ClientOptions): KubeClient => {
     const c = new KubeClient(opts.auth === true ? { server: url, ca: server.caPem ?? "", token } : { server: url }, o);
@@ -29,9 +26,6 @@ export async function startApiServer(opts: ServerOptions & { crds?: boolean } = 
   };
   const newClient = (o?: ClientOptions): KubeClient => as(server.adminToken, o);
   const client = newClient();
-  if (opts.crds !== false) {
-    for (const k of ALL_KINDS) await client.create(Resources.customresourcedefinitions, toCrd(k) as never);
-  }
   return {
     server,
     client,

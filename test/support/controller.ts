@@ -105,3 +105,27 @@ export async function writeEndpoint(
     },
   });
 }
+
+/** The auto-pool controller's reconciles so far, whatever their result. */
+export async function autoPoolReconciles(ctrl: SpiderpoolController): Promise<number> {
+  return (await ctrl.metrics.autoPoolReconciles.get()).values.reduce((sum, v) => sum + v.value, 0);
+}
+
+/**
+ * Resolves once the auto-pool controller has finished `n` more reconciles than `since` and
+ * has nothing queued or running: it has acted on the changes a test just made, so asserting
+ * that nothing happened is asserting on its decision, not on a slow machine.
+ */
+export async function autoPoolsReconciled(
+  ctrl: SpiderpoolController,
+  since: number,
+  n = 1,
+  timeoutMs = 5000,
+): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    if ((await autoPoolReconciles(ctrl)) >= since + n && ctrl.autoPools?.idle === true) return;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${n} auto-pool reconciles`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -32,7 +32,9 @@ const pod = (
     creationTimestamp: s.created ?? "2026-01-01T00:00:00Z",
     ...(s.labels !== undefined ? { labels: s.labels } : {}),
     ...(s.terminating === true ? { deletionTimestamp: "2026-01-01T00:01:00Z" } : {}),
-    ownerReferences: [{ kind: o.kind ?? "", name: "w", uid: o.metadata.uid ?? "", controller: true }],
+    ownerReferences: [
+      { apiVersion: "apps/v1", kind: o.kind ?? "", name: "w", uid: o.metadata.uid ?? "", controller: true },
+    ],
   },
   spec: s.node === undefined ? {} : { nodeName: s.node },
   status: { phase: s.phase ?? "Running" },
@@ -148,7 +150,9 @@ describe("planDeployment", () => {
     metadata: {
       name,
       labels: { "pod-template-hash": hashLabel },
-      ownerReferences: [{ kind: "Deployment", uid: "uid-Deployment", controller: true }],
+      ownerReferences: [
+        { apiVersion: "apps/v1", kind: "Deployment", name: "w", uid: "uid-Deployment", controller: true },
+      ],
     },
     spec: { replicas },
     status: { replicas, readyReplicas: ready, availableReplicas: ready },

@@ -1,15 +1,8 @@
 /** The shapes of the workload objects the sandbox's controllers read (only the fields they use). */
-export interface Meta {
-  name?: string;
-  namespace?: string;
-  uid?: string;
-  generation?: number;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  creationTimestamp?: string;
-  deletionTimestamp?: string;
-  ownerReferences?: Array<{ apiVersion?: string; kind?: string; name?: string; uid?: string; controller?: boolean }>;
-}
+import type { ObjectMeta } from "../../api/meta.ts";
+
+/** The project's one ObjectMeta. */
+export type Meta = ObjectMeta;
 
 export interface PodTemplate {
   metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };

@@ -8,6 +8,7 @@ import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { parseJson, stringifyJson } from "../../api/int64.ts";
+import { readBody } from "../../kube/read-body.ts";
 import type { KeyPairPem } from "../../pki/certs.ts";
 import { AdmissionDenied, toStatus, type Verdict } from "./verdict.ts";
 
@@ -129,7 +130,7 @@ export class WebhookServer {
     const target = this.#routes.get(path);
     if (target === undefined) return reply(res, 404, { message: `no webhook at ${path}` });
     if (req.method !== "POST") return reply(res, 405, { message: "admission reviews are POSTed" });
-    const body = await readBody(req);
+    const body = (await readBody(req, MAX_BODY)).toString("utf8");
     let review: { apiVersion?: string; request?: AdmissionRequestV1 };
     try {
       review = parseJson(body) as typeof review;
@@ -217,21 +218,4 @@ function reply(res: ServerResponse, code: number, body: unknown): void {
   const text = stringifyJson(body);
   res.writeHead(code, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
   res.end(text);
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        req.destroy(new Error("admission review too large"));
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
 }
