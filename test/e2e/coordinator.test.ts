@@ -8,42 +8,26 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
-import pino from "pino";
-import { SpiderpoolAgent } from "../../src/agent/agent.ts";
-import { loadAgentConfig } from "../../src/agent/config.ts";
+import type { SpiderpoolAgent } from "../../src/agent/agent.ts";
 import { SpiderCoordinatorKind, type SpiderCoordinator } from "../../src/api/coordinator.ts";
-import { findPlugin, labUnavailable, NetLab, runPlugin, type PluginResult } from "../../src/cli/netlab.ts";
+import { NetLab, runPlugin, type PluginResult } from "../../src/cli/netlab.ts";
 import { NetlinkHost } from "../../src/host/netlink-host.ts";
 import { Resources, type KubeObject } from "../../src/kube/index.ts";
 import { resourceTypeOf } from "../../src/kube/resources.ts";
 import { eventually, startApiServer, type Harness } from "../support/apiserver.ts";
 import { nftTable, replyMarkTable } from "../support/nft.ts";
-import { createPod, createPool, SHIM, shimBuilt } from "../support/cluster.ts";
+import { createPod, createPool, SHIM } from "../support/cluster.ts";
+import { cniArgs, labNodeAgent, labNodeUnavailable, macvlan, stopLabNode } from "../support/lab-node.ts";
 
 const exec = promisify(execFile);
 const COORDINATORS = resourceTypeOf(SpiderCoordinatorKind);
 const COORDINATOR = join(dirname(SHIM), "coordinator");
-const macvlan = findPlugin("macvlan");
-
-async function hostUnavailable(): Promise<string | undefined> {
-  try {
-    new NetlinkHost();
-    return undefined;
-  } catch (err) {
-    return `the host addon is not loadable: ${(err as Error).message}`;
-  }
-}
-const why = !shimBuilt()
-  ? "the shim is not built (gcc missing)"
-  : macvlan === undefined
-    ? "Debian's macvlan plugin is not installed"
-    : ((await labUnavailable()) ?? (await hostUnavailable()));
-if (why !== undefined) process.stdout.write(`# coordinator e2e not run: ${why}\n`);
+const why = await labNodeUnavailable("coordinator");
 
 async function sh(ns: string, ...argv: string[]): Promise<string> {
   return (await exec("ip", ["netns", "exec", ns, ...argv])).stdout;
@@ -133,30 +117,11 @@ describe("coordinator chain (macvlan → spiderpool → coordinator) in network 
       gateway: "203.0.113.1",
     });
     await createPool(h, "co-v6", { subnet: "2001:db8:c0::/64", ips: ["2001:db8:c0::10-2001:db8:c0::20"] });
-    agent = new SpiderpoolAgent({
-      config: {
-        ...loadAgentConfig({
-          SPIDERPOOL_POD_NAMESPACE: "kube-system",
-          SPIDERPOOL_POD_NAME: "agent",
-          SPIDERPOOL_NODE_NAME: "node1",
-        }),
-        socketPath: socket,
-      },
-      client: h.newClient(),
-      logger: pino({ level: process.env["AGENT_LOG"] ?? "silent" }),
-      healthPort: 0,
-      metricPort: 0,
-      hostNetwork: { network: new NetlinkHost(), ns: { kind: "path", path: lab.nsPath(NODE) } },
-    });
+    agent = labNodeAgent(h, lab.nsPath(NODE), socket);
     await agent.start();
   });
 
-  after(async () => {
-    await agent?.stop();
-    await h?.close();
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
-    assert.deepEqual(await lab.cleanup(), [], "every namespace removed");
-  });
+  after(() => stopLabNode(agent, h, dir, lab));
 
   const cid = (pod: string): string => `${pod}0123456789abcdef`.slice(0, 20);
   const call = (
@@ -174,7 +139,7 @@ describe("coordinator chain (macvlan → spiderpool → coordinator) in network 
       containerID: cid(String(pod.metadata?.name)),
       netns: lab.nsPath(ns),
       ifName,
-      args: `IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=${pod.metadata?.name};K8S_POD_UID=${pod.metadata?.uid}`,
+      args: cniArgs(pod),
       cniPath: dirname(SHIM),
       inNamespace: NODE,
     });

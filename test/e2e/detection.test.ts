@@ -7,40 +7,23 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { after, afterEach, before, describe, it } from "node:test";
-import pino from "pino";
-import { SpiderpoolAgent } from "../../src/agent/agent.ts";
-import { loadAgentConfig } from "../../src/agent/config.ts";
+import type { SpiderpoolAgent } from "../../src/agent/agent.ts";
 import type { SpiderIPPool } from "../../src/api/ippool.ts";
-import { findPlugin, labUnavailable, NetLab, runPlugin } from "../../src/cli/netlab.ts";
-import { NetlinkHost } from "../../src/host/netlink-host.ts";
+import { NetLab, runPlugin } from "../../src/cli/netlab.ts";
 import { Resources, type KubeObject } from "../../src/kube/index.ts";
 import { POOLS } from "../../src/poolstore/pool-writer.ts";
 import { ENDPOINTS } from "../../src/agent/cache.ts";
 import { startApiServer, type Harness } from "../support/apiserver.ts";
-import { createPod, createPool, ctlCheck, records, SHIM, shimBuilt } from "../support/cluster.ts";
+import { createPod, createPool, ctlCheck, records, SHIM } from "../support/cluster.ts";
+import { cniArgs, labNodeAgent, labNodeUnavailable, macvlan, stopLabNode } from "../support/lab-node.ts";
 
 const exec = promisify(execFile);
-const macvlan = findPlugin("macvlan");
-
-async function hostUnavailable(): Promise<string | undefined> {
-  try {
-    new NetlinkHost();
-    return undefined;
-  } catch (err) {
-    return `the host addon is not loadable: ${(err as Error).message}`;
-  }
-}
-const why = !shimBuilt()
-  ? "the shim is not built (gcc missing)"
-  : macvlan === undefined
-    ? "Debian's macvlan plugin is not installed"
-    : ((await labUnavailable()) ?? (await hostUnavailable()));
-if (why !== undefined) process.stdout.write(`# detection e2e not run: ${why}\n`);
+const why = await labNodeUnavailable("detection");
 
 const ip = (...a: string[]) => exec("ip", a);
 const ipj = async <T>(...argv: string[]): Promise<T> => JSON.parse((await exec("ip", ["-j", ...argv])).stdout) as T;
@@ -100,32 +83,14 @@ describe(
         ips: ["2001:db8:de::20"],
         gateway: "2001:db8:de::1",
       });
-      agent = new SpiderpoolAgent({
-        config: {
-          ...loadAgentConfig({
-            SPIDERPOOL_POD_NAMESPACE: "kube-system",
-            SPIDERPOOL_POD_NAME: "agent",
-            SPIDERPOOL_NODE_NAME: "node1",
-          }),
-          socketPath: socket,
-          enableIPConflictDetection: true,
-          enableGatewayDetection: true,
-        },
-        client: h.newClient(),
-        logger: pino({ level: process.env["AGENT_LOG"] ?? "silent" }),
-        healthPort: 0,
-        metricPort: 0,
-        hostNetwork: { network: new NetlinkHost(), ns: { kind: "path", path: lab.nsPath(NODE) } },
+      agent = labNodeAgent(h, lab.nsPath(NODE), socket, {
+        enableIPConflictDetection: true,
+        enableGatewayDetection: true,
       });
       await agent.start();
     });
 
-    after(async () => {
-      await agent?.stop();
-      await h?.close();
-      if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
-      assert.deepEqual(await lab.cleanup(), [], "every namespace removed");
-    });
+    after(() => stopLabNode(agent, h, dir, lab));
 
     afterEach(async () => {
       const check = await ctlCheck(h);
@@ -147,7 +112,7 @@ describe(
         containerID: `${String(pod.metadata?.name)}0123456789abcdef`.slice(0, 20),
         netns: lab.nsPath(ns),
         ifName: "eth0",
-        args: `IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=${pod.metadata?.name};K8S_POD_UID=${pod.metadata?.uid}`,
+        args: cniArgs(pod),
         cniPath: dirname(SHIM),
         inNamespace: NODE,
       });

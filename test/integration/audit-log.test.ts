@@ -13,6 +13,7 @@ import type { SpiderpoolController } from "../../src/controller/controller.ts";
 import { Resources, type KubeObject } from "../../src/kube/index.ts";
 import { createPod, createPool, startCluster, type Cluster } from "../support/cluster.ts";
 import { testController } from "../support/controller.ts";
+import { until as untilHolds } from "../support/wait.ts";
 
 describe("audit log: history that outlives the Events", () => {
   let c: Cluster;
@@ -50,13 +51,8 @@ describe("audit log: history that outlives the Events", () => {
   const agent = () => c.nodes[0]!.agent;
   const anno = { "ipam.spidernet.io/ippool": '{"ipv4":["web"]}' };
 
-  async function until(cond: () => Promise<boolean> | boolean, what: string): Promise<void> {
-    const deadline = Date.now() + 15_000;
-    while (!(await cond())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; the audit log:\n${auditText()}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
+  const until = (cond: () => Promise<boolean> | boolean, what: string): Promise<void> =>
+    untilHolds(cond, what, { timeoutMs: 15_000, intervalMs: 20, detail: () => `the audit log:\n${auditText()}` });
 
   async function pod(name: string): Promise<KubeObject> {
     const p = await createPod(c.h, { name, node: "node1", phase: "Pending", annotations: anno });

@@ -14,6 +14,7 @@ import { startApiServer, type Harness } from "../support/apiserver.ts";
 import { FakeClock } from "../support/clock.ts";
 import { createPool, records } from "../support/cluster.ts";
 import { writeRecord } from "../support/controller.ts";
+import { until } from "../support/wait.ts";
 
 /** The value of `name{label="value"}` in a Prometheus text exposition. */
 function gauge(text: string, name: string, label: string, value: string): number | undefined {
@@ -69,14 +70,6 @@ describe("capacity gauges and the exhaustion forecast", () => {
   });
 
   const scrape = async (): Promise<string> => (await fetch(`http://127.0.0.1:${ctrl.ports.metrics}/metrics`)).text();
-
-  async function until(cond: () => Promise<boolean> | boolean, what: string): Promise<void> {
-    const deadline = Date.now() + 5000;
-    while (!(await cond())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  }
 
   it("per pool and per subnet: total, allocated, free, reserved, excluded", async () => {
     await until(async () => ctrl.capacity.reserved.list().length === 1, "the reserved IP in the cache");

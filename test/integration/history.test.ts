@@ -12,6 +12,7 @@ import type { SpiderpoolController } from "../../src/controller/controller.ts";
 import { Resources, type KubeObject } from "../../src/kube/index.ts";
 import { createPod, createPool, startCluster, type Cluster } from "../support/cluster.ts";
 import { testController } from "../support/controller.ts";
+import { until as untilHolds } from "../support/wait.ts";
 
 describe("address history: Events on the pod and spiderpoolctl history", () => {
   let c: Cluster;
@@ -70,13 +71,8 @@ describe("address history: Events on the pod and spiderpoolctl history", () => {
     return text;
   }
 
-  async function until(cond: () => Promise<boolean>, what: string): Promise<void> {
-    const deadline = Date.now() + 10_000;
-    while (!(await cond())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
+  const until = (cond: () => Promise<boolean>, what: string): Promise<void> =>
+    untilHolds(cond, what, { timeoutMs: 10_000, intervalMs: 20 });
 
   it("allocate, release, allocate again, GC-reclaim: complete and ordered", async () => {
     const a = await pod("a");
