@@ -53,7 +53,7 @@ export function parseArp(frame: Uint8Array): ArpPacket | undefined {
   };
 }
 
-/** ff02::1:ffXX:XXXX, the solicited-node group of an address. */
+/** The solicited-node group of an address: ff02::1:ff00:0/104 with its last 24 bits. */
 export function solicitedNode(ip: string): Uint8Array {
   const b = ipBytes(ip);
   const g = ipBytes("ff02::1:ff00:0");
