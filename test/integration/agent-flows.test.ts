@@ -7,6 +7,7 @@ import { fakeAgent } from "../support/agent-fakes.ts";
 import { AddFlow, type AddRequest } from "../../src/agent/add-flow.ts";
 import { DelFlow } from "../../src/agent/del-flow.ts";
 import { PodMemo } from "../../src/agent/flow-deps.ts";
+import { addRequest } from "../support/add-request.ts";
 
 const log = pino({ level: "silent" });
 
@@ -16,17 +17,8 @@ function setup() {
   return { ...f, add: new AddFlow(f.deps, f.memo), del: new DelFlow(f.deps, f.memo) };
 }
 
-const req = (name: string, uid: string, ifName = "eth0"): AddRequest => ({
-  containerID: `c-${name}`,
-  ifName,
-  netns: "/var/run/netns/x",
-  podName: name,
-  podNamespace: "default",
-  podUid: uid,
-  defaultIPv4IPPool: ["v4"],
-  defaultIPv6IPPool: [],
-  cleanGateway: false,
-});
+const req = (name: string, uid: string, ifName = "eth0"): AddRequest =>
+  addRequest(name, uid, { containerID: `c-${name}`, ifName, defaultIPv4IPPool: ["v4"] });
 
 const delReq = (name: string, uid: string) => ({
   containerID: `c-${name}`,

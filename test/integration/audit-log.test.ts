@@ -14,6 +14,7 @@ import { Resources, type KubeObject } from "../../src/kube/index.ts";
 import { createPod, createPool, startCluster, type Cluster } from "../support/cluster.ts";
 import { testController } from "../support/controller.ts";
 import { until as untilHolds } from "../support/wait.ts";
+import { addRequestFor } from "../support/add-request.ts";
 
 describe("audit log: history that outlives the Events", () => {
   let c: Cluster;
@@ -37,17 +38,7 @@ describe("audit log: history that outlives the Events", () => {
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
 
-  const req = (pod: KubeObject) => ({
-    containerID: `ctr-${String(pod.metadata?.name)}`,
-    ifName: "eth0",
-    netns: "/var/run/netns/x",
-    podName: String(pod.metadata?.name),
-    podNamespace: "default",
-    podUid: String(pod.metadata?.uid),
-    defaultIPv4IPPool: [],
-    defaultIPv6IPPool: [],
-    cleanGateway: false,
-  });
+  const req = (pod: KubeObject) => addRequestFor(pod);
   const agent = () => c.nodes[0]!.agent;
   const anno = { "ipam.spidernet.io/ippool": '{"ipv4":["web"]}' };
 

@@ -11,6 +11,7 @@ import pino from "pino";
 import { runExplain } from "../../src/cli/explain.ts";
 import type { Explanation } from "../../src/ipam/explain.ts";
 import { createPod, createPool, startCluster, type Cluster } from "../support/cluster.ts";
+import { addRequest } from "../support/add-request.ts";
 
 function agentExplain(socket: string, ns: string, name: string): Promise<{ status: number; body: unknown }> {
   return new Promise((resolve, reject) => {
@@ -56,17 +57,7 @@ describe("explain against the embedded API server", () => {
   }
 
   async function add(name: string, uid: string): Promise<{ ip?: string; error?: string }> {
-    const req = {
-      containerID: `ctr-${name}`,
-      ifName: "eth0",
-      netns: `/var/run/netns/${name}`,
-      podName: name,
-      podNamespace: "default",
-      podUid: uid,
-      defaultIPv4IPPool: [],
-      defaultIPv6IPPool: [],
-      cleanGateway: false,
-    };
+    const req = addRequest(name, uid, { netns: `/var/run/netns/${name}` });
     try {
       const r = await c.nodes[0]!.agent.service.allocate(req, silent);
       return { ip: r.ips[0]?.address.split("/")[0] as string };
