@@ -21,7 +21,7 @@ export interface ClusterOptions {
   podDeletion?: "immediate" | "graceful";
   controllerEnv?: Record<string, string>;
   agentEnv?: Record<string, string>;
-  /** `node --cpu-prof` for the agents, written into this directory. */
+  /** `node --cpu-prof` for the agents and the API server, written into this directory. */
   cpuProfDir?: string;
 }
 
@@ -81,7 +81,11 @@ export class BenchCluster {
           "--pod-deletion",
           o.podDeletion ?? "immediate",
         ],
-        {},
+        o.cpuProfDir !== undefined
+          ? {
+              NODE_OPTIONS: `--cpu-prof --cpu-prof-interval=100 --cpu-prof-dir=${o.cpuProfDir} --cpu-prof-name=apiserver.cpuprofile`,
+            }
+          : {},
         /^ready /m,
       );
       started.push(apiserver);

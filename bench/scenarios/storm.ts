@@ -30,7 +30,7 @@ export const USAGE = `npm run bench -- storm [options]
   --no-host-local        skip the host-local reference
   --baseline-pods B      first run B pods on the same nodes (pool of exactly B), and report the
                          P-pod run's wall time, conflicts and agent RSS against it (scale-out)
-  --cpu-prof DIR         write the agents' CPU profiles into DIR
+  --cpu-prof DIR         write the agents' and the API server's CPU profiles into DIR
   --json FILE            write the figures as JSON`;
 
 type Stack = "ipv4" | "dual";
