@@ -10,78 +10,35 @@
  * kubeconfig (kubectl apply/scale/delete behave as on a cluster while it runs), and cleans up
  * on Ctrl-C (or at once with --once).
  */
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import pino from "pino";
-import { ENDPOINTS } from "../agent/cache.ts";
 import { SUBNETS } from "../poolstore/auto-pool.ts";
 import { POOLS } from "../poolstore/pool-writer.ts";
-import type { SpiderEndpoint } from "../api/endpoint.ts";
-import type { SpiderIPPool } from "../api/ippool.ts";
-import { parseControlledPools, type SpiderSubnet } from "../api/subnet.ts";
 import { startLocalApiServer } from "../apiserver/index.ts";
-import { checkConsistency } from "../ipam/consistency.ts";
 import { loadControllerConfig } from "../controller/config.ts";
 import { SpiderpoolController } from "../controller/controller.ts";
-import { poolAddresses } from "../ipam/pool-state.ts";
 import { KubeClient, Resources, type KubeObject } from "../kube/index.ts";
 import { labUnavailable, NetLab } from "./netlab.ts";
 import { applyManifests, readManifests } from "./sandbox/manifests.ts";
 import { ServiceAccountTokens } from "./sandbox/service-account-tokens.ts";
 import { SimulatedCluster } from "./sandbox/simulated-cluster.ts";
-import { COORDINATORS } from "../controller/coordinator/controller.ts";
-import { NADS } from "../controller/multus/controller.ts";
 import { loadInitConfig } from "../init/config.ts";
 import { runInit } from "../init/run.ts";
 import { resourceTypeOf } from "../kube/resources.ts";
 import { SpiderMultusConfigKind } from "../api/multusconfig.ts";
-import type { SpiderCoordinator } from "../api/coordinator.ts";
-import type { NetworkAttachmentDefinition } from "../api/nad.ts";
 import { confListOf } from "./sandbox/network-plan.ts";
 import { serveGrid } from "./sandbox-grid.ts";
+import { ensureShim, nodeNetworkUnavailable, ROOT } from "./sandbox/native.ts";
+import { writeSummary } from "./sandbox/summary.ts";
+import { waitForAutoPool, waitForNad, waitForPods } from "./sandbox/waits.ts";
 import { NetlinkHost } from "../host/netlink-host.ts";
 import { UsageError } from "./usage.ts";
 
 const SANDBOX_SUBNET = "sandbox-subnet-v4";
 const SANDBOX_SMC = "macvlan-eth-m";
-
-/** Polls until the controller has written the SMC's NAD; its config is the cluster's default network. */
-async function waitForNad(client: KubeClient, namespace: string, name: string): Promise<string> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const nad = await client.get<NetworkAttachmentDefinition>(NADS, name, namespace).catch(() => undefined);
-    if (nad?.spec?.config !== undefined) return nad.spec.config;
-    if (Date.now() > deadline) throw new Error(`the controller wrote no NAD ${namespace}/${name} in 30 s`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function waitForSynced(client: KubeClient): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    const c = await client.get<SpiderCoordinator>(COORDINATORS, "default").catch(() => undefined);
-    if (c?.status?.phase === "Synced") return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** Polls until the controller has created the application's auto pool at `size` addresses. */
-async function waitForAutoPool(client: KubeClient, app: string, size: number): Promise<string> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const p = (await client.listAll<SpiderIPPool>(POOLS)).items.find(
-      (x) => x.metadata.labels?.["ipam.spidernet.io/owner-application-name"] === app,
-    );
-    if (p !== undefined && poolAddresses(p.spec).effective.size === BigInt(size)) return p.metadata.name ?? "";
-    if (Date.now() > deadline)
-      throw new Error(`the controller created no auto pool of ${size} addresses for ${app} in 30 s`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 export const SANDBOX_USAGE = `usage: spiderpoolctl sandbox [options]
 
@@ -106,124 +63,6 @@ it behaves as on a cluster (apply, scale, rollout restart, delete).
   --kubeconfig-out FILE   kubeconfig for kubectl (default ./sandbox.kubeconfig)
   --once                  print the results, clean up and exit
 `;
-
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const SHIM_DIR = join(ROOT, "native", "shim", "build");
-
-function ensureShim(out: NodeJS.WritableStream): string {
-  const shim = join(SHIM_DIR, "spiderpool");
-  if (existsSync(shim)) return shim;
-  out.write("building the CNI shim (native/shim/build.sh)...\n");
-  try {
-    execFileSync("bash", [join(ROOT, "native", "shim", "build.sh")], { stdio: "inherit" });
-  } catch {
-    throw new UsageError(
-      "the CNI shim is not built and gcc could not build it: install gcc, or run native/shim/build.sh",
-    );
-  }
-  return shim;
-}
-
-/**
- * Why the host addon (the coordinator's node side) cannot load here, or undefined when it can.
- * It is built first when missing or older than its source, under the lock the daemons' launcher
- * takes (scripts/daemon.sh), so parallel runs do not write it at once.
- */
-function nodeNetworkUnavailable(): string | undefined {
-  const addon = join(ROOT, "native", "host", "build", "spiderpool_host.node");
-  const source = join(ROOT, "native", "host", "host.c");
-  const stale = (): boolean => !existsSync(addon) || statSync(source).mtimeMs > statSync(addon).mtimeMs;
-  if (stale()) {
-    try {
-      mkdirSync(join(ROOT, "dist"), { recursive: true });
-      execFileSync(
-        "flock",
-        [
-          join(ROOT, "dist", ".build.lock"),
-          "bash",
-          "-c",
-          `if [ ! -f "$1" ] || [ "$2" -nt "$1" ]; then bash "$3" >&2; fi`,
-          "build-host-addon",
-          addon,
-          source,
-          join(ROOT, "native", "host", "build.sh"),
-        ],
-        { stdio: ["ignore", "ignore", "pipe"] },
-      );
-    } catch (err) {
-      return `the host addon could not be built: ${(err as Error).message.split("\n")[0] ?? ""}`;
-    }
-  }
-  try {
-    new NetlinkHost();
-    return undefined;
-  } catch (err) {
-    return `the host addon is not loadable: ${(err as Error).message}`;
-  }
-}
-
-interface PodView extends KubeObject {
-  metadata: NonNullable<KubeObject["metadata"]> & { deletionTimestamp?: string };
-  spec?: { nodeName?: string };
-  status?: {
-    phase?: string;
-    podIPs?: Array<{ ip: string }>;
-    containerStatuses?: Array<{ state?: { waiting?: { reason?: string; message?: string } } }>;
-  };
-}
-
-const settled = (p: PodView): boolean => p.status?.phase === "Running" || p.status?.phase === "Succeeded";
-
-interface WorkloadView {
-  metadata: { name?: string; namespace?: string; generation?: number };
-  spec?: { replicas?: number };
-  status?: {
-    observedGeneration?: number;
-    readyReplicas?: number;
-    numberReady?: number;
-    desiredNumberScheduled?: number;
-    conditions?: Array<{ type?: string; status?: string }>;
-  };
-}
-
-/** The workloads whose controllers have not yet made and readied their pods. */
-async function unsettledWorkloads(client: KubeClient): Promise<string[]> {
-  const out: string[] = [];
-  const list = async (rt: (typeof Resources)[keyof typeof Resources]): Promise<WorkloadView[]> =>
-    (await client.listAll<WorkloadView>(rt)).items;
-  const observed = (w: WorkloadView): boolean => (w.status?.observedGeneration ?? 0) >= (w.metadata.generation ?? 1);
-  const name = (kind: string, w: WorkloadView): string => `${kind} ${w.metadata.namespace}/${w.metadata.name}`;
-  for (const [kind, rt] of [
-    ["Deployment", Resources.deployments],
-    ["StatefulSet", Resources.statefulsets],
-  ] as const)
-    for (const w of await list(rt))
-      if (!observed(w) || (w.status?.readyReplicas ?? 0) !== (w.spec?.replicas ?? 1)) out.push(name(kind, w));
-  for (const w of await list(Resources.daemonsets))
-    if (!observed(w) || (w.status?.numberReady ?? 0) !== (w.status?.desiredNumberScheduled ?? -1))
-      out.push(name("DaemonSet", w));
-  for (const w of await list(Resources.jobs))
-    if (
-      !(w.status?.conditions ?? []).some((c) => (c.type === "Complete" || c.type === "Failed") && c.status === "True")
-    )
-      out.push(name("Job", w));
-  return out;
-}
-
-/**
- * Waits until every workload has its pods ready and every pod runs (or has completed), up to
- * `ms`; returns what is still waiting.
- */
-async function waitForPods(client: KubeClient, ms: number): Promise<{ pods: PodView[]; workloads: string[] }> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const pods = (await client.listAll<PodView>(Resources.pods)).items;
-    const waiting = pods.filter((p) => !settled(p) || p.metadata.deletionTimestamp !== undefined);
-    const workloads = await unsettledWorkloads(client);
-    if ((waiting.length === 0 && workloads.length === 0) || Date.now() > deadline) return { pods: waiting, workloads };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 export async function runSandbox(argv: string[], out: NodeJS.WritableStream = process.stdout): Promise<number> {
   const { values } = parseArgs({
@@ -481,123 +320,7 @@ export async function runSandbox(argv: string[], out: NodeJS.WritableStream = pr
     for (const line of await applyManifests(client, manifests)) out.write(`${line}\n`);
 
     const waiting = await waitForPods(client, 60_000);
-    const table = (head: string[], data: string[][]): string => {
-      const w = head.map((h, i) => Math.max(h.length, ...data.map((r) => (r[i] ?? "").length)));
-      const line = (r: string[]): string =>
-        r
-          .map((c, i) => c.padEnd(w[i] as number))
-          .join("  ")
-          .trimEnd();
-      return [line(head), ...data.map(line)].join("\n");
-    };
-    const podList = (await client.listAll<PodView>(Resources.pods)).items.sort(
-      (a, b) =>
-        (a.metadata.namespace ?? "").localeCompare(b.metadata.namespace ?? "") ||
-        (a.metadata.name ?? "").localeCompare(b.metadata.name ?? ""),
-    );
-    const rows: string[][] = [];
-    // With the coordinator in the chain each pod must reach its node through veth0: pinged, not assumed.
-    const probeNode = macvlan && hostAddon === undefined;
-    const unreached: string[] = [];
-    for (const p of podList) {
-      const node = p.spec?.nodeName ?? "";
-      const sb = cluster.kubelet(node)?.sandboxOf(p.metadata.uid ?? "");
-      // In network namespaces the addresses are read back from the pod's eth0, not its status.
-      const addresses =
-        macvlan && sb !== undefined
-          ? (await lab.addresses(sb.netns, "eth0").catch(() => [])).join(" ")
-          : (p.status?.podIPs ?? []).map((x) => x.ip).join(" ");
-      let reaches = "-";
-      if (probeNode && sb?.running === true) {
-        const families = new Set(addresses.split(" ").map((a) => (a.includes(":") ? 6 : 4)));
-        const targets = cluster.nodeAddresses(node).filter((a) => families.has(a.includes(":") ? 6 : 4));
-        const missed: string[] = [];
-        for (const a of targets) if (!(await lab.pings(sb.netns, "veth0", a))) missed.push(a);
-        reaches = missed.length === 0 ? `yes (${targets.join(", ")})` : `NO (${missed.join(", ")})`;
-        if (missed.length > 0) unreached.push(`${p.metadata.namespace}/${p.metadata.name} → ${missed.join(", ")}`);
-      }
-      rows.push([
-        p.metadata.namespace ?? "",
-        p.metadata.name ?? "",
-        node,
-        p.status?.containerStatuses?.[0]?.state?.waiting?.reason ?? p.status?.phase ?? "",
-        addresses,
-        ...(probeNode ? [reaches] : []),
-        macvlan ? (sb !== undefined ? `netns ${sb.netns}` : "-") : "IPAM result",
-      ]);
-    }
-    const head = ["NAMESPACE", "POD", "NODE", "STATUS", "ADDRESSES", ...(probeNode ? ["REACHES NODE"] : []), "SEEN IN"];
-    out.write(`\n${table(head, rows)}\n\n`);
-    if (probeNode)
-      out.write(
-        `REACHES NODE: one ping from the pod's namespace out of veth0 (the coordinator's link) to its node's address\n\n`,
-      );
-    for (const u of unreached) out.write(`cannot reach its node over veth0: ${u}\n`);
-    for (const w of waiting.workloads) out.write(`not ready after 60 s: ${w}\n`);
-    for (const p of waiting.pods) {
-      const w = p.status?.containerStatuses?.[0]?.state?.waiting;
-      out.write(
-        `not running after 60 s: ${p.metadata.namespace}/${p.metadata.name}${w?.message !== undefined ? `: ${w.message}` : ""}\n`,
-      );
-    }
-    const poolList = (await client.listAll<SpiderIPPool>(POOLS)).items;
-    out.write(
-      `${table(
-        ["POOL", "SUBNET", "ALLOCATED", "TOTAL"],
-        poolList.map((p) => [
-          p.metadata.name ?? "",
-          p.spec.subnet,
-          String(p.status?.allocatedIPCount ?? 0),
-          // totalIPCount is the controller's to keep; the sandbox shows the size of the effective set.
-          String(poolAddresses(p.spec).effective.size),
-        ]),
-      )}\n\n`,
-    );
-    const subnets = (await client.listAll<SpiderSubnet>(SUBNETS)).items;
-    if (subnets.length > 0)
-      out.write(
-        `${table(
-          ["SUBNET", "CIDR", "CARVED", "TOTAL", "POOLS"],
-          subnets.map((sn) => [
-            sn.metadata.name ?? "",
-            sn.spec.subnet,
-            String(sn.status?.allocatedIPCount ?? 0),
-            String(sn.status?.totalIPCount ?? 0),
-            [...parseControlledPools(sn.status?.controlledIPPools).keys()].join(","),
-          ]),
-        )}\n\n`,
-      );
-    const nads = (await client.listAll<NetworkAttachmentDefinition>(NADS)).items;
-    out.write(
-      `${table(
-        ["NAMESPACE", "NAD", "OWNER", "PLUGINS"],
-        nads.map((n) => [
-          n.metadata.namespace ?? "",
-          n.metadata.name ?? "",
-          n.metadata.ownerReferences?.[0]?.name ?? "",
-          n.spec?.config === undefined
-            ? "(no config: Multus reads the same-named file)"
-            : ((JSON.parse(n.spec.config) as { plugins?: { type?: string }[] }).plugins?.map((p) => p.type).join(",") ??
-              ""),
-        ]),
-      )}\n\n`,
-    );
-    await waitForSynced(client);
-    const coord = await client.get<SpiderCoordinator>(COORDINATORS, "default");
-    out.write(
-      `SpiderCoordinator default: ${coord.status?.phase ?? "-"}, overlayPodCIDR ${JSON.stringify(coord.status?.overlayPodCIDR ?? [])}, serviceCIDR ${JSON.stringify(coord.status?.serviceCIDR ?? [])}\n\n`,
-    );
-    const report = checkConsistency({
-      pools: poolList,
-      pods: (await client.listAll(Resources.pods)).items as never,
-      endpoints: (await client.listAll<SpiderEndpoint>(ENDPOINTS)).items,
-      subnets,
-    });
-    out.write(
-      report.ok
-        ? `consistency check: ok (${report.records} records)\n`
-        : `consistency check FAILED:\n  ${report.problems.join("\n  ")}\n`,
-    );
+    const { report, unreached } = await writeSummary({ client, cluster, lab, macvlan, hostAddon, waiting, out });
     // With --once the kubeconfig goes with the sandbox, so commands using it would only mislead.
     if (values.once)
       out.write("--once: done; without --once the sandbox keeps running, with its kubeconfig, for kubectl\n");

@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { SpiderEndpointKind, type SpiderEndpoint } from "../api/endpoint.ts";
 import type { SpiderIPPool } from "../api/ippool.ts";
-import { parseControlledPools, type SpiderSubnet } from "../api/subnet.ts";
+import type { SpiderSubnet } from "../api/subnet.ts";
 import { IPRangeSet } from "../ip/index.ts";
 import type { KubeClient, KubeObject } from "../kube/client.ts";
 import { isConflict, isNotFound } from "../kube/errors.ts";
@@ -21,7 +21,7 @@ import { KubeEndpointStore } from "../poolstore/endpoint-store.ts";
 import { KubeOwnerResolver } from "../poolstore/owner-resolver.ts";
 import { systemClock, type Clock } from "../kube/clock.ts";
 import type { ControllerConfig } from "./config.ts";
-import { poolNameFitsUid, type Workload } from "../ipam/index.ts";
+import type { Workload } from "../ipam/index.ts";
 import { AutoPoolController, type AppInformers } from "./auto-pool.ts";
 import { upgradeCrds } from "./crd-upgrade.ts";
 import { GarbageCollector } from "./gc/collector.ts";
@@ -37,24 +37,12 @@ import { GcEvents } from "./gc-events.ts";
 import { PoolAudit, RotatingLineFile } from "./audit-log.ts";
 import { ControllerMetrics } from "./metrics.ts";
 import { reconcilePool } from "./pool-status.ts";
-import { reconcileSubnet } from "./subnet-status.ts";
-import {
-  ALWAYS_REGISTERED,
-  COORDINATOR_REGISTERED,
-  MULTUS_CONFIG_REGISTERED,
-  podRegistered,
-  registerWebhooks,
-  webhooksRegistered,
-} from "./webhooks/registration.ts";
-import { webhookRoutes } from "./webhooks/routes.ts";
-import { WebhookServer } from "./webhooks/server.ts";
-import { dueForRotation, type TlsOptions, type WebhookTls } from "./webhooks/tls.ts";
-import { sharedTls } from "./webhooks/tls-secret.ts";
+import { SubnetPass, subnetRelevant } from "./subnet-pass.ts";
+import { WebhookServing } from "./webhooks/serving.ts";
 
 export const ENDPOINTS = resourceTypeOf(SpiderEndpointKind);
 export { SUBNETS };
 export const LEASE_NAME = "spiderpool-controller-leases";
-const ROTATION_CHECK_MS = 3_600_000;
 
 export interface ControllerOptions {
   config: ControllerConfig;
@@ -92,15 +80,12 @@ export class SpiderpoolController {
   readonly #o: ControllerOptions;
   /** The collector only releases; one writer per pool, evicted with the pool. */
   readonly writers: PoolWriters;
-  #webhooks: WebhookServer | undefined;
-  #webhookUrl = "";
-  #tls: WebhookTls | undefined;
-  #tlsOpts: TlsOptions = {};
+  /** The admission webhooks this replica serves, registers and renews. */
+  readonly #webhooks: WebhookServing;
   #health: Server | undefined;
   #metricsServer: Server | undefined;
-  #rotation: NodeJS.Timeout | undefined;
   #ready = false;
-  #subnetPass: NodeJS.Timeout | undefined;
+  readonly #subnetPass: SubnetPass;
   #stopping = false;
   readonly #gcEvents: GcEvents;
   /** The JSON-lines audit log, when SPIDERPOOL_TS_AUDIT_LOG names a file. */
@@ -259,6 +244,20 @@ export class SpiderpoolController {
       },
       log: this.log.child({ part: "gc" }),
     });
+    this.#webhooks = new WebhookServing({
+      config: o.config,
+      client: o.client,
+      log: this.log,
+      isLeader: () => this.elector.isLeader,
+    });
+    this.#subnetPass = new SubnetPass({
+      client: o.client,
+      pools: this.pools,
+      subnets: this.subnets,
+      autoPools: this.autoPools,
+      active: () => this.elector.isLeader && !this.#stopping,
+      log: this.log,
+    });
   }
 
   get isLeader(): boolean {
@@ -270,7 +269,7 @@ export class SpiderpoolController {
   }
 
   get webhookUrl(): string {
-    return this.#webhookUrl;
+    return this.#webhooks.url;
   }
 
   get ports(): { health: number; metrics: number } {
@@ -305,27 +304,27 @@ export class SpiderpoolController {
       await listen(this.#metricsServer, ports.metrics ?? this.config.metricPort, this.config.bindAddress);
     }
     if (this.config.upgradeCrds) await upgradeCrds(this.#o.client, this.log, this.config.version);
-    await this.#startWebhooks(ports.webhook ?? this.config.webhookPort);
+    await this.#webhooks.start(ports.webhook ?? this.config.webhookPort);
     this.writers.follow(this.pools);
     this.pools.addHandlers({
       onAdd: (p) => {
         this.#reconcilePool(p);
-        this.#scheduleSubnets();
+        this.#subnetPass.schedule();
       },
       onUpdate: (o, p) => {
         this.#reconcilePool(p);
         // Agents rewrite pool status on every allocation; subnet accounting depends only
         // on what a pool is (spec, owner, deletion), so status-only updates skip the pass.
-        if (subnetRelevant(o) !== subnetRelevant(p)) this.#scheduleSubnets();
+        if (subnetRelevant(o) !== subnetRelevant(p)) this.#subnetPass.schedule();
       },
-      onDelete: () => this.#scheduleSubnets(),
+      onDelete: () => this.#subnetPass.schedule(),
     });
     this.subnets.addHandlers({
-      onAdd: () => this.#scheduleSubnets(),
-      onUpdate: () => this.#scheduleSubnets(),
+      onAdd: () => this.#subnetPass.schedule(),
+      onUpdate: () => this.#subnetPass.schedule(),
     });
     // An application's entry outlives its pool only while the application lives.
-    for (const inf of Object.values(this.#apps ?? {})) inf.addHandlers({ onDelete: () => this.#scheduleSubnets() });
+    for (const inf of Object.values(this.#apps ?? {})) inf.addHandlers({ onDelete: () => this.#subnetPass.schedule() });
     const audit = this.#audit;
     if (audit !== undefined) this.pools.addHandlers({ onUpdate: (before, after) => audit.poolUpdated(before, after) });
     for (const i of this.#informers()) i.start();
@@ -337,20 +336,20 @@ export class SpiderpoolController {
     await this.coordinator?.start();
     this.elector.start();
     this.#ready = true;
-    this.log.info({ webhook: this.#webhookUrl, ...this.ports }, "spiderpool-controller serving");
+    this.log.info({ webhook: this.#webhooks.url, ...this.ports }, "spiderpool-controller serving");
   }
 
   async stop(): Promise<void> {
     this.#stopping = true;
-    clearInterval(this.#rotation);
-    clearTimeout(this.#subnetPass);
+    this.#webhooks.stopRenewal();
+    this.#subnetPass.stop();
     this.gc.stop();
     await this.capacity.stop();
     this.autoPools?.stop();
     this.multusConfigs?.stop();
     await this.coordinator?.stop();
     await this.elector.stop();
-    await this.#webhooks?.close();
+    await this.#webhooks.close();
     for (const s of [this.#health, this.#metricsServer]) {
       if (s === undefined) continue;
       s.closeAllConnections();
@@ -374,162 +373,11 @@ export class SpiderpoolController {
     ] as unknown as Informer<KubeObject>[];
   }
 
-  /** Subnet accounting is rebuilt from all pools; events arriving together share one pass. */
-  #scheduleSubnets(): void {
-    if (!this.elector.isLeader || this.#stopping || this.#subnetPass !== undefined) return;
-    this.#subnetPass = setTimeout(() => {
-      this.#subnetPass = undefined;
-      void this.#reconcileSubnets();
-    }, 20);
-  }
-
-  async #reconcileSubnets(): Promise<void> {
-    const pools = this.pools.list();
-    const poolNames = new Set(pools.map((p) => p.metadata.name ?? ""));
-    const subnets = this.subnets.list();
-    // Entries whose pool the cache does not show: the pool may be newer than the cache
-    // (read it fresh), or its application's pool in the making (entry written first).
-    const orphans = new Map<string, string>();
-    for (const sub of subnets) {
-      try {
-        for (const [pool, e] of parseControlledPools(sub.status?.controlledIPPools))
-          if (e.application !== undefined && e.application !== "" && !poolNames.has(pool))
-            orphans.set(pool, e.application);
-      } catch {
-        // reconcileSubnet drops what does not parse.
-      }
-    }
-    let live = new Map<string, string>();
-    if (orphans.size > 0) {
-      try {
-        for (const pool of orphans.keys()) {
-          try {
-            pools.push(await this.#o.client.get<SpiderIPPool>(POOLS, pool));
-          } catch (err) {
-            if (!isNotFound(err)) throw err;
-          }
-        }
-        if (this.autoPools !== undefined) live = await this.autoPools.liveApplications(new Set(orphans.values()));
-      } catch (err) {
-        this.log.warn({ err }, "cannot confirm subnet entries without pools; the next pass retries");
-        return;
-      }
-    }
-    // A pool-less entry is kept only under the name its live application would use now:
-    // an entry of a deleted application of the same name is not kept by the new one.
-    const keep = (pool: string, app: string): boolean => {
-      const uid = live.get(app);
-      return uid !== undefined && (uid === "*" || poolNameFitsUid(pool, uid));
-    };
-    for (const sub of subnets) {
-      const a = reconcileSubnet(sub, pools, keep);
-      if (a.kind === "none") continue;
-      try {
-        if (a.kind === "status") await this.#o.client.updateStatus(SUBNETS, a.next);
-        else if (a.kind === "unfinalize") await this.#o.client.update(SUBNETS, a.next);
-        else if (a.kind === "adopt") await this.#o.client.update(POOLS, a.pool);
-        else for (const name of a.pools) await this.#o.client.delete(POOLS, name);
-        this.log.info({ subnet: sub.metadata.name, action: a.kind }, "subnet reconciled");
-      } catch (err) {
-        // A conflict means a newer version exists; its own event schedules another pass.
-        if (!isConflict(err) && !isNotFound(err))
-          this.log.warn({ err, subnet: sub.metadata.name }, "subnet status write failed");
-      }
-    }
-  }
-
-  async #startWebhooks(port: number): Promise<void> {
-    const c = this.config;
-    const serviceDns = [
-      `${c.webhookServiceName}.${c.podNamespace}.svc`,
-      `${c.webhookServiceName}.${c.podNamespace}.svc.cluster.local`,
-    ];
-    const tlsOpts = {
-      ...(c.tlsCertFile !== undefined ? { certFile: c.tlsCertFile } : {}),
-      ...(c.tlsKeyFile !== undefined ? { keyFile: c.tlsKeyFile } : {}),
-      ...(c.tlsCaFile !== undefined ? { caFile: c.tlsCaFile } : {}),
-      secretName: c.tlsSecretName,
-      dnsNames: serviceDns,
-      ipAddresses: [c.bindAddress === "0.0.0.0" || c.bindAddress === "::" ? "127.0.0.1" : c.bindAddress],
-    };
-    this.#tlsOpts = tlsOpts;
-    // One certificate for every replica (a Secret), so the registered caBundle verifies them all.
-    this.#tls = await sharedTls(this.#o.client, c.podNamespace, tlsOpts);
-    const routes = webhookRoutes(this.#o.client, {
-      enableIPv4: c.enableIPv4,
-      enableIPv6: c.enableIPv6,
-      enableSpiderSubnet: c.enableSpiderSubnet,
-      enableValidatingResourcesDeletedWebhook: c.enableValidatingResourcesDeletedWebhook,
-      enableCoordinator: c.enableCoordinator,
-      enableMultusConfig: c.enableMultusConfig,
-      podResourceInject: c.podResourceInject.enabled,
-      podResourceSteps: c.podResourceSteps,
-    });
-    const wlog = this.log.child({ part: "webhook" });
-    this.#webhooks = new WebhookServer(this.#tls.serving, routes, (level, msg, fields) => wlog[level](fields, msg));
-    const url = await this.#webhooks.listen(port, c.bindAddress);
-    this.#webhookUrl = c.webhookUrl ?? url;
-    await this.#register(false);
-    this.#rotation = setInterval(() => void this.#rotate(), ROTATION_CHECK_MS);
-    this.#rotation.unref();
-  }
-
-  /** With a URL (sandbox, tests) the API server calls one replica directly; in a cluster, the Service. */
-  get #byUrl(): boolean {
-    return this.config.webhookUrl !== undefined || this.config.bindAddress.startsWith("127.");
-  }
-
-  /**
-   * Registers the webhooks. By URL only one replica can be named: the first to start, then
-   * the leader on every takeover, so that stopping a replica that is not named never breaks
-   * admission, and losing the named one is repaired by the election.
-   */
-  async #register(asLeader: boolean): Promise<void> {
-    const tls = this.#tls as WebhookTls;
-    if (this.#byUrl && !asLeader && !this.elector.isLeader && (await webhooksRegistered(this.#o.client))) return;
-    const target = this.#byUrl
-      ? { url: this.#webhookUrl, caPem: tls.caPem }
-      : {
-          service: { namespace: this.config.podNamespace, name: this.config.webhookServiceName, port: 5722 },
-          caPem: tls.caPem,
-        };
-    await registerWebhooks(this.#o.client, target, [
-      ...ALWAYS_REGISTERED,
-      ...(this.config.enableMultusConfig ? [MULTUS_CONFIG_REGISTERED] : []),
-      ...(this.config.enableCoordinator ? [COORDINATOR_REGISTERED] : []),
-      ...(this.config.podResourceInject.enabled
-        ? [
-            podRegistered(
-              this.config.podResourceInject.namespacesExclude,
-              this.config.podResourceInject.namespacesInclude,
-            ),
-          ]
-        : []),
-    ]);
-  }
-
-  async #rotate(): Promise<void> {
-    // Another replica may have renewed the shared certificate: the Secret is read at each check.
-    if (this.#tls === undefined || (this.#tls.source === "files" && !dueForRotation(this.#tls))) return;
-    try {
-      const next = await sharedTls(this.#o.client, this.config.podNamespace, this.#tlsOpts);
-      if (next.serving.certPem === this.#tls.serving.certPem) return;
-      const newCa = next.caPem !== this.#tls.caPem;
-      this.#tls = next;
-      this.#webhooks?.setCertificate(next.serving);
-      if (newCa) await this.#register(false);
-      this.log.info("webhook certificate renewed");
-    } catch (err) {
-      this.log.error({ err }, "webhook certificate renewal failed; retrying within the hour");
-    }
-  }
-
   #onLeader(): void {
     this.metrics.leader.set(1);
-    if (this.#byUrl && this.#webhooks !== undefined)
-      this.#register(true).catch((err: unknown) => this.log.error({ err }, "webhook registration on takeover failed"));
+    this.#webhooks.registerOnTakeover();
     for (const p of this.pools.list()) this.#reconcilePool(p);
-    this.#scheduleSubnets();
+    this.#subnetPass.schedule();
     this.autoPools?.resync();
     this.multusConfigs?.resync();
     this.coordinator?.enqueue();
@@ -569,17 +417,12 @@ export class SpiderpoolController {
     this.metrics.totalPools.set(this.pools.size);
     this.capacity.collect();
     this.metrics.webhookDecisions.reset();
-    for (const c of this.#webhooks?.counters.entries() ?? [])
+    for (const c of this.#webhooks.decisions())
       this.metrics.webhookDecisions.set({ webhook: c.webhook, result: c.result }, c.count);
     const text = await this.metrics.registry.metrics();
     res.writeHead(200, { "content-type": this.metrics.registry.contentType });
     res.end(text);
   }
-}
-
-function subnetRelevant(p: SpiderIPPool): string {
-  const m = p.metadata;
-  return JSON.stringify([p.spec, m.labels, m.ownerReferences, m.deletionTimestamp]);
 }
 
 function reply(res: ServerResponse, code: number, body: string): void {

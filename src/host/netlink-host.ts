@@ -24,32 +24,20 @@ import type { HostNetwork, ProbeAnswer, ProbeRequest } from "./network.ts";
 import { announce, probe } from "./neighbour-probe.ts";
 import { applyReplyMark, openNetfilter } from "./reply-mark.ts";
 import { NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE } from "./netlink/wire.ts";
+import { AF_INET, AF_INET6, AF_UNSPEC, RTM, afOf } from "./netlink/rtnl.ts";
+import { addrAttrs, decodeAddress, ifaddrmsg } from "./netlink/rtnl-address.ts";
 import {
-  AF_INET,
-  AF_INET6,
-  AF_UNSPEC,
-  RTM,
-  addrAttrs,
-  afOf,
   bondAttrs,
-  decodeAddress,
   decodeLink,
-  decodeNeighbour,
-  decodeRoute,
-  decodeRule,
-  ifaddrmsg,
   ifinfomsg,
   linkByNameRequest,
   linkSetRequest,
-  ndmsg,
-  neighRequest,
-  routeGetRequest,
-  routeRequest,
-  rtmsg,
-  ruleRequest,
   vethAttrs,
   vlanAttrs,
-} from "./netlink/rtnl.ts";
+} from "./netlink/rtnl-link.ts";
+import { decodeNeighbour, ndmsg, neighRequest } from "./netlink/rtnl-neighbour.ts";
+import { decodeRoute, routeGetRequest, routeRequest, rtmsg } from "./netlink/rtnl-route.ts";
+import { decodeRule, ruleRequest } from "./netlink/rtnl-rule.ts";
 import { NetlinkSocket } from "./netlink/socket.ts";
 import { failureMessage, isIgnored, parseInterfaceAddress, sysctlPath } from "./prefix.ts";
 

@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { HostAddon, RawEthtoolStats } from "../host/addon.ts";
 import { RDMA_CMD } from "../host/netlink/rdma.ts";
-import { RTM, ifinfomsg } from "../host/netlink/rtnl.ts";
+import { RTM } from "../host/netlink/rtnl.ts";
+import { ifinfomsg } from "../host/netlink/rtnl-link.ts";
 import { NETLINK_RDMA } from "../host/netlink/socket.ts";
 import {
   NLMSG_DONE,

@@ -20,7 +20,9 @@ import {
   deviceRequest,
   portRequest,
 } from "../host/netlink/rdma.ts";
-import { RTM, decodeLink, decodeRoute, ifinfomsg, routeGetRequest } from "../host/netlink/rtnl.ts";
+import { RTM } from "../host/netlink/rtnl.ts";
+import { decodeLink, ifinfomsg } from "../host/netlink/rtnl-link.ts";
+import { decodeRoute, routeGetRequest } from "../host/netlink/rtnl-route.ts";
 import { NETLINK_RDMA, NETLINK_ROUTE, NetlinkSocket } from "../host/netlink/socket.ts";
 import type { NamespaceReading, Netdev, RdmaStatistic, RdmaSource } from "./model.ts";
 import { netdevOf } from "./samples.ts";

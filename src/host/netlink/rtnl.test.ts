@@ -3,20 +3,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Route } from "../model.ts";
-import {
-  AF_INET,
-  RTM,
-  decodeRoute,
-  decodeRule,
-  ifinfomsg,
-  ipBytes,
-  ipText,
-  macBytes,
-  macText,
-  routeRequest,
-  ruleRequest,
-  vethAttrs,
-} from "./rtnl.ts";
+import { AF_INET, RTM, ipBytes, ipText, macBytes, macText } from "./rtnl.ts";
+import { ifinfomsg, vethAttrs } from "./rtnl-link.ts";
+import { decodeRoute, routeRequest } from "./rtnl-route.ts";
+import { decodeRule, ruleRequest } from "./rtnl-rule.ts";
 import {
   NLMSG_ERROR,
   encodeMessage,
