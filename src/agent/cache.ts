@@ -21,7 +21,7 @@ import { isNotFound } from "../kube/errors.ts";
 import { byNamespace, Informer } from "../kube/informer.ts";
 import { Resources, resourceTypeOf, type ResourceType } from "../kube/resources.ts";
 import { retryTransient } from "../kube/retry.ts";
-import { POOLS } from "../poolstore/pool-writer.ts";
+import { POOL_RECORDS, POOLS } from "../poolstore/pool-writer.ts";
 
 export const ENDPOINTS = resourceTypeOf(SpiderEndpointKind);
 export const RESERVED = resourceTypeOf(SpiderReservedIPKind);
@@ -57,7 +57,10 @@ export class AgentCache {
       (what: string) =>
       (err: unknown): void =>
         log.warn({ err, informer: what }, "informer error; retrying");
-    this.pools = new Informer<SpiderIPPool>(client, POOLS, { onError: onError("spiderippools") });
+    this.pools = new Informer<SpiderIPPool>(client, POOLS, {
+      onError: onError("spiderippools"),
+      deltaString: POOL_RECORDS,
+    });
     this.reserved = new Informer<SpiderReservedIP>(client, RESERVED, { onError: onError("spiderreservedips") });
     this.namespaces = new Informer<Namespace>(client, Resources.namespaces, { onError: onError("namespaces") });
     this.node = new Informer<NodeObj>(client, Resources.nodes, {

@@ -15,7 +15,7 @@ import { isConflict, isNotFound } from "../kube/errors.ts";
 import { Informer } from "../kube/informer.ts";
 import { Resources, resourceTypeOf } from "../kube/resources.ts";
 import { APP_RESOURCES, SUBNETS } from "../poolstore/auto-pool.ts";
-import { POOLS, PoolWriter } from "../poolstore/pool-writer.ts";
+import { POOL_RECORDS, POOLS, PoolWriter } from "../poolstore/pool-writer.ts";
 import { PoolWriters } from "../poolstore/pool-writers.ts";
 import { KubeEndpointStore } from "../poolstore/endpoint-store.ts";
 import { KubeOwnerResolver } from "../poolstore/owner-resolver.ts";
@@ -98,7 +98,10 @@ export class SpiderpoolController {
     this.metrics = new ControllerMetrics(o.config.podName);
     this.writers = new PoolWriters((pool) => this.#newWriter(pool));
     const onError = (what: string) => (err: unknown) => this.log.warn({ err, informer: what }, "informer error");
-    this.pools = new Informer<SpiderIPPool>(o.client, POOLS, { onError: onError("spiderippools") });
+    this.pools = new Informer<SpiderIPPool>(o.client, POOLS, {
+      onError: onError("spiderippools"),
+      deltaString: POOL_RECORDS,
+    });
     this.endpoints = new Informer<SpiderEndpoint>(o.client, ENDPOINTS, { onError: onError("spiderendpoints") });
     this.subnets = new Informer<SpiderSubnet>(o.client, SUBNETS, { onError: onError("spidersubnets") });
     this.pods = new Informer<GcPod & KubeObject>(o.client, Resources.pods, { onError: onError("pods") });

@@ -10,6 +10,7 @@ import { ApiError, KubeConfigError, TransportError } from "./errors.ts";
 import { collectionPath, objectPath, type ResourceType } from "./resources.ts";
 import type { Status } from "./status.ts";
 import { memberJsonIn } from "./json-scan.ts";
+import type { StringDeltas } from "./string-deltas.ts";
 import { joined, lines, Transport, type Answer, type StreamAnswer } from "./transport.ts";
 
 /** An answer of only the object's metadata, else the object (Kubernetes' content negotiation). */
@@ -84,6 +85,8 @@ export interface WatchOptions {
    * arrive before the write's own answer.
    */
   known?: (meta: ObjectMetaLike) => AnyObject | Promise<AnyObject | undefined> | undefined;
+  /** Decodes events whose one big string member changes little per version (a pool's records). */
+  deltas?: StringDeltas;
 }
 
 /** The metadata of an object as the client reads it. */
@@ -465,7 +468,13 @@ export class KubeClient {
             continue;
           }
         }
-        const text = joined(line).toString("utf8");
+        const doc = joined(line);
+        const ev = opts.deltas?.decode(doc);
+        if (ev !== undefined) {
+          yield ev as WatchEvent<T>;
+          continue;
+        }
+        const text = doc.toString("utf8");
         if (text.trim() !== "") yield parseJson(text) as WatchEvent<T>;
       }
     } catch (err) {

@@ -9,6 +9,7 @@ import type { AnyObject, KubeClient, KubeObject, WatchEvent } from "./client.ts"
 import { ApiError, isGone } from "./errors.ts";
 import type { ResourceType } from "./resources.ts";
 import { isStatus } from "./status.ts";
+import { StringDeltas } from "./string-deltas.ts";
 
 export type IndexFunc<T> = (obj: T) => string[];
 
@@ -28,6 +29,11 @@ export interface InformerOptions<T> {
   pageSize?: number;
   backoff?: BackoffOptions;
   onError?: (err: unknown) => void;
+  /**
+   * A member of the objects (a path from the object down) holding one big string that
+   * changes little per version: watch events decode only what changed (string-deltas.ts).
+   */
+  deltaString?: readonly string[];
 }
 
 /** See `recognize`. */
@@ -60,6 +66,7 @@ export class Informer<T extends AnyObject = KubeObject> {
   #running: Promise<void> | undefined;
   #resourceVersion = "";
   #known: KnownVersion<T> | undefined;
+  readonly #deltas: StringDeltas | undefined;
   /** Relists so far (410s and restarts), for metrics and tests. */
   relists = 0;
 
@@ -68,6 +75,13 @@ export class Informer<T extends AnyObject = KubeObject> {
     this.#rt = rt;
     this.#opts = opts;
     for (const name of Object.keys(opts.indexers ?? {})) this.#indices.set(name, new Map());
+    if (opts.deltaString !== undefined)
+      this.#deltas = new StringDeltas(["object", ...opts.deltaString], ["object", "metadata", "uid"]);
+  }
+
+  /** Watch events decoded from a kept version vs whole (see InformerOptions.deltaString). */
+  get deltaStats(): { reused: number; whole: number } | undefined {
+    return this.#deltas?.stats;
   }
 
   addHandlers(h: InformerHandlers<T>): void {
@@ -200,6 +214,7 @@ export class Informer<T extends AnyObject = KubeObject> {
     if (old === undefined) return;
     this.#store.delete(key);
     this.#index(key, undefined, old);
+    if (old.metadata?.uid !== undefined) this.#deltas?.forget(old.metadata.uid);
     for (const h of [...this.#handlers]) this.#call(() => h.onDelete?.(obj));
   }
 
@@ -272,6 +287,7 @@ export class Informer<T extends AnyObject = KubeObject> {
           timeoutSeconds: Math.floor(base + Math.random() * base),
           signal,
           ...(this.#known !== undefined ? { known: this.#known } : {}),
+          ...(this.#deltas !== undefined ? { deltas: this.#deltas } : {}),
         });
         for await (const ev of stream) {
           events++;

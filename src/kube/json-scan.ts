@@ -108,6 +108,22 @@ class Scan {
  * JSON as far as it was read.
  */
 export function memberBytes(b: Buffer, path: readonly string[]): Buffer | undefined {
+  const s = seek(b, path);
+  if (s === undefined) return undefined;
+  const start = s.i;
+  s.value();
+  return b.subarray(start, s.i);
+}
+
+/**
+ * Where the value at `path` starts (its first byte), without reading the value: the cost
+ * is that of the members before it. Undefined when a member on the path is missing.
+ */
+export function memberStart(b: Buffer, path: readonly string[]): number | undefined {
+  return seek(b, path)?.i;
+}
+
+function seek(b: Buffer, path: readonly string[]): Scan | undefined {
   const s = new Scan(b);
   for (let depth = 0; depth < path.length; depth++) {
     s.expect(0x7b);
@@ -119,9 +135,7 @@ export function memberBytes(b: Buffer, path: readonly string[]): Buffer | undefi
     }
   }
   s.ws();
-  const start = s.i;
-  s.value();
-  return b.subarray(start, s.i);
+  return s;
 }
 
 /** The value at `path`, decoded; undefined when it is missing. */

@@ -31,6 +31,9 @@ export interface WriterMetrics {
 
 export const POOLS = resourceTypeOf(SpiderIPPoolKind);
 
+/** The member that holds a pool's records: pool informers decode only what changed in it. */
+export const POOL_RECORDS: readonly string[] = ["status", "allocatedIPs"];
+
 /**
  * How long a batch that lost a write waits, by default, for the winner's version on the
  * watch. The event follows the winner's response by a millisecond or two; a watch that has

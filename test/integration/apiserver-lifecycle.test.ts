@@ -192,6 +192,51 @@ describe("informer", () => {
     }
   });
 
+  it("decodes a pool's records from the version before when only some changed (deltaString)", async () => {
+    const inf = new Informer<KubeObject>(h.client, POOLS, { deltaString: ["status", "allocatedIPs"] });
+    const records = (n: number): string =>
+      JSON.stringify(
+        Object.fromEntries(
+          Array.from({ length: n }, (_, i) => [
+            `198.51.100.${i + 1}`,
+            {
+              pod: `default/a-pod-with-a-rather-long-name-${i}`,
+              podUid: `0b7e1c2a-9d3f-4e5a-8b6c-${String(i).padStart(12, "0")}`,
+            },
+          ]),
+        ),
+      );
+    await h.client.create(POOLS, pool("deltas"));
+    inf.start();
+    try {
+      await inf.waitForSync(5000);
+      let latest = "";
+      for (const n of [160, 161, 165, 150, 170]) {
+        const cur = await h.client.get<KubeObject>(POOLS, "deltas");
+        const next = await h.client.updateStatus(POOLS, {
+          ...cur,
+          status: { allocatedIPs: records(n), allocatedIPCount: n },
+        });
+        latest = next.metadata?.resourceVersion ?? "";
+      }
+      await eventually(
+        () => inf.getByName("deltas")?.metadata?.resourceVersion === latest,
+        5000,
+        "the informer at the last version",
+      );
+      const got = inf.getByName("deltas") as KubeObject & { status: { allocatedIPs: string } };
+      const want = await h.client.get<KubeObject & { status: { allocatedIPs: string } }>(POOLS, "deltas");
+      assert.equal(got.status.allocatedIPs, want.status.allocatedIPs);
+      assert.deepEqual(got.status, want.status);
+      assert.ok(
+        (inf.deltaStats?.reused ?? 0) >= 3,
+        `decoded from the version before: ${JSON.stringify(inf.deltaStats)}`,
+      );
+    } finally {
+      await inf.stop();
+    }
+  });
+
   it("recovers from injected errors on list and watch, and from dropped connections", async () => {
     const errors: unknown[] = [];
     const inf = new Informer<KubeObject>(h.client, POOLS, {

@@ -1,0 +1,150 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import fc from "fast-check";
+import { parseJson, stringifyJson } from "../api/int64.ts";
+import { StringDeltas } from "./string-deltas.ts";
+
+const PATH = ["object", "status", "allocatedIPs"];
+const UID = ["object", "metadata", "uid"];
+
+type Records = Array<[string, { pod: string; podUid: string }]>;
+
+function event(uid: string, rv: number, records: Records, order: "records-first" | "records-last", space?: number) {
+  const text = JSON.stringify(Object.fromEntries(records));
+  const status =
+    order === "records-first"
+      ? { allocatedIPs: text, allocatedIPCount: records.length, totalIPCount: 2n ** 70n }
+      : { allocatedIPCount: records.length, totalIPCount: 65536, allocatedIPs: text };
+  return Buffer.from(
+    stringifyJson(
+      {
+        type: "MODIFIED",
+        object: { kind: "SpiderIPPool", metadata: { name: "p", uid, resourceVersion: String(rv) }, status },
+      },
+      space,
+    ),
+  );
+}
+
+const rec = (i: number, name = `pod-${i}`): [string, { pod: string; podUid: string }] => [
+  `198.18.${i >> 8}.${i & 255}`,
+  { pod: `ns/${name}`, podUid: `uid-${i}` },
+];
+
+type Step =
+  | { kind: "append"; n: number }
+  | { kind: "drop"; at: number; n: number }
+  | { kind: "rename"; at: number; name: string }
+  | { kind: "replace"; n: number }
+  | { kind: "same" }
+  | { kind: "other-object" };
+
+const step: fc.Arbitrary<Step> = fc.oneof(
+  fc.record({ kind: fc.constant("append" as const), n: fc.integer({ min: 1, max: 30 }) }),
+  fc.record({
+    kind: fc.constant("drop" as const),
+    at: fc.integer({ min: 0, max: 10_000 }),
+    n: fc.integer({ min: 1, max: 5 }),
+  }),
+  fc.record({
+    kind: fc.constant("rename" as const),
+    at: fc.integer({ min: 0, max: 10_000 }),
+    // Escapes, quotes, commas, backslashes and characters beyond ASCII inside the records.
+    name: fc.string({ unit: "binary", maxLength: 8 }),
+  }),
+  fc.record({ kind: fc.constant("replace" as const), n: fc.integer({ min: 0, max: 300 }) }),
+  fc.constant({ kind: "same" as const }),
+  fc.constant({ kind: "other-object" as const }),
+);
+
+describe("StringDeltas", () => {
+  it("decodes every version exactly as a full parse does, whatever changed between them", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 400 }),
+        fc.array(step, { minLength: 1, maxLength: 25 }),
+        fc.constantFrom("records-first" as const, "records-last" as const),
+        fc.constantFrom(undefined, 1),
+        (start, steps, order, space) => {
+          const d = new StringDeltas(PATH, UID, 256);
+          let records: Records = Array.from({ length: start }, (_, i) => rec(i));
+          let next = start;
+          let rv = 1;
+          const check = (uid: string, rs: Records): void => {
+            const b = event(uid, rv++, rs, order, space);
+            const got = d.decode(b);
+            const want = parseJson(b.toString("utf8"));
+            // Small strings are left to the caller, which parses them whole; big ones never are.
+            const literal = JSON.stringify(JSON.stringify(Object.fromEntries(rs))).length;
+            if (literal >= 256) assert.notEqual(got, undefined, "a big string is decoded here");
+            assert.deepEqual(got ?? want, want);
+          };
+          check("u-1", records);
+          for (const s of steps) {
+            if (s.kind === "append") {
+              for (let i = 0; i < s.n; i++) records.push(rec(next++));
+            } else if (s.kind === "drop") {
+              records.splice(s.at % (records.length + 1), s.n);
+            } else if (s.kind === "rename") {
+              if (records.length > 0) {
+                const i = s.at % records.length;
+                const r = records[i] as Records[number];
+                records[i] = [r[0], { ...r[1], pod: `ns/${s.name}` }];
+              }
+            } else if (s.kind === "replace") {
+              records = Array.from({ length: s.n }, () => rec(next++));
+            } else if (s.kind === "other-object") {
+              check(
+                "u-2",
+                Array.from({ length: 50 }, (_, i) => rec(i + 20_000)),
+              );
+              continue;
+            }
+            check("u-1", records);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("decodes an append from the kept version, not the whole string", () => {
+    const d = new StringDeltas(PATH, UID, 1024);
+    const records: Records = Array.from({ length: 2000 }, (_, i) => rec(i));
+    d.decode(event("u-1", 1, records, "records-last"));
+    assert.deepEqual(d.stats, { reused: 0, whole: 1 });
+    records.push(rec(2000), rec(2001));
+    const b = event("u-1", 2, records, "records-last");
+    assert.deepEqual(d.decode(b), parseJson(b.toString("utf8")));
+    assert.deepEqual(d.stats, { reused: 1, whole: 1 });
+    assert.equal(d.size, 1);
+    d.forget("u-1");
+    assert.equal(d.size, 0);
+  });
+
+  it("leaves small strings, other values, missing members and bad JSON to the caller", () => {
+    const d = new StringDeltas(PATH, UID, 1024);
+    assert.equal(d.decode(event("u-1", 1, [rec(1)], "records-last")), undefined);
+    assert.equal(d.decode(Buffer.from(JSON.stringify({ object: { status: {} } }))), undefined);
+    assert.equal(
+      d.decode(Buffer.from(JSON.stringify({ object: { status: { allocatedIPs: { a: "x".repeat(2000) } } } }))),
+      undefined,
+    );
+    assert.equal(d.decode(Buffer.from(JSON.stringify({ object: { status: ["x".repeat(2000)] } }))), undefined);
+    const big = "a".repeat(2000);
+    assert.equal(d.decode(Buffer.from(`{"object":{"status":{"allocatedIPs":"${big}"}},}`)), undefined);
+    assert.equal(d.decode(Buffer.from(`{"object":{"status":{"allocatedIPs":"${big}`)), undefined);
+    assert.equal(d.decode(Buffer.from(`{"object":{"status":{"allocatedIPs":"${big}\u0001"}}}`)), undefined);
+  });
+
+  it("does not carry a bad tail over from a kept version", () => {
+    const d = new StringDeltas(PATH, UID, 1024);
+    const records: Records = Array.from({ length: 200 }, (_, i) => rec(i));
+    d.decode(event("u-1", 1, records, "records-last"));
+    const good = event("u-1", 2, records, "records-last").toString("latin1");
+    // An invalid escape after the shared prefix must fail as a full parse does.
+    const bad = Buffer.from(good.replace(/pod-199/, "pod-\\q"), "latin1");
+    assert.throws(() => parseJson(bad.toString("utf8")));
+    assert.equal(d.decode(bad), undefined);
+  });
+});

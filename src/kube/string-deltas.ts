@@ -1,0 +1,176 @@
+/**
+ * Decoding successive versions of objects whose one big string member changes little from
+ * one version to the next, at the cost of what changed.
+ *
+ * A pool's `status.allocatedIPs` is one JSON string holding every record: a megabyte at
+ * 10 000 records. Every agent watches every pool, so every agent decodes every version every
+ * agent writes; decoded whole, that cost each agent ~3 ms per megabyte per version, and the
+ * storm's cost grew with agents × versions × records (docs/performance.md, scale-out). Yet
+ * one version differs from the one before in a few records, at the end when addresses are
+ * allocated (a record set appends to its last block): the bytes before the first change
+ * are the previous version's, compared with memcmp, and only the rest is decoded.
+ *
+ * What comes out is exactly what a full parse gives: the bytes reused are the previous
+ * version's, which were validated when it was decoded, and the rest is parsed as usual.
+ */
+import { parseJson } from "../api/int64.ts";
+import { memberStart } from "./json-scan.ts";
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+
+/** Below this many bytes a string is decoded with its document: keeping it would save nothing. */
+export const DELTA_MIN_BYTES = 16 * 1024;
+
+/** Bytes compared per memcmp before the first difference is looked for byte by byte. */
+const CHUNK = 4096;
+
+interface Kept {
+  /** The string's JSON literal (quotes included) in the last version decoded, in `buf[0, len)`. */
+  buf: Buffer;
+  len: number;
+  /** Its decoded text. */
+  text: string;
+}
+
+export interface DeltaStats {
+  /** Versions decoded from a kept one. */
+  reused: number;
+  /** Versions decoded whole (no kept version, or small). */
+  whole: number;
+}
+
+export class StringDeltas {
+  readonly #path: readonly string[];
+  readonly #uidPath: readonly string[];
+  readonly #minBytes: number;
+  readonly #kept = new Map<string, Kept>();
+  readonly stats: DeltaStats = { reused: 0, whole: 0 };
+
+  /**
+   * @param path the member from the document's top down (for watch events, `object` first)
+   * @param uidPath where the object's identity is (versions of one object share it)
+   */
+  constructor(path: readonly string[], uidPath: readonly string[], minBytes = DELTA_MIN_BYTES) {
+    if (path.length === 0) throw new Error("StringDeltas: empty path");
+    this.#path = path;
+    this.#uidPath = uidPath;
+    this.#minBytes = minBytes;
+  }
+
+  /** How many objects have a kept version. */
+  get size(): number {
+    return this.#kept.size;
+  }
+
+  /** The object is gone: its kept version with it. */
+  forget(uid: string): void {
+    this.#kept.delete(uid);
+  }
+
+  /**
+   * `doc` decoded, or undefined when the member is missing, not a string or small, and when
+   * the document is not JSON or not of the path's shape: the caller then decodes it as
+   * usual and reports what is wrong with it.
+   */
+  decode(doc: Buffer): unknown {
+    try {
+      return this.#decode(doc);
+    } catch (err) {
+      if (err instanceof SyntaxError) return undefined;
+      throw err;
+    }
+  }
+
+  #decode(doc: Buffer): unknown {
+    const s = memberStart(doc, this.#path);
+    if (s === undefined || doc[s] !== QUOTE) return undefined;
+    const uid = uidOf(doc, this.#uidPath);
+    const prev = uid !== undefined ? this.#kept.get(uid) : undefined;
+    let cut = 1;
+    let same = 0;
+    if (prev !== undefined) {
+      same = commonPrefix(doc, s, prev.buf, prev.len);
+      // The whole literal, closing quote included, is the kept one's.
+      if (same === prev.len) return this.#finish(doc, s, s + prev.len - 1, prev.text, uid, prev, same);
+      // Cut after a comma: a comma byte inside a JSON string is always the character itself
+      // (never inside an escape, nor a byte of a multi-byte UTF-8 character).
+      const comma = prev.buf.lastIndexOf(COMMA, same - 1);
+      cut = comma >= 1 ? comma + 1 : 1;
+    }
+    const end = closingQuote(doc, s + cut);
+    if (end - s + 1 < this.#minBytes && prev === undefined) return undefined;
+    const tail = JSON.parse(`"${doc.toString("utf8", s + cut, end)}"`) as string;
+    let text = tail;
+    if (prev !== undefined && cut > 1) {
+      const prevTail = JSON.parse(`"${prev.buf.toString("utf8", cut, prev.len - 1)}"`) as string;
+      text = prev.text.slice(0, prev.text.length - prevTail.length) + tail;
+    }
+    return this.#finish(doc, s, end, text, uid, prev, same);
+  }
+
+  /** The document with the literal at [s, end] read as `text`; keeps the version. */
+  #finish(
+    doc: Buffer,
+    s: number,
+    end: number,
+    text: string,
+    uid: string | undefined,
+    prev: Kept | undefined,
+    same: number,
+  ): unknown {
+    const rest = parseJson(`${doc.toString("utf8", 0, s)}null${doc.toString("utf8", end + 1)}`);
+    let parent: unknown = rest;
+    for (const k of this.#path.slice(0, -1)) parent = (parent as Record<string, unknown> | null)?.[k];
+    if (typeof parent !== "object" || parent === null || Array.isArray(parent)) return undefined;
+    (parent as Record<string, unknown>)[this.#path.at(-1) as string] = text;
+    const len = end - s + 1;
+    if (uid !== undefined && len >= this.#minBytes) {
+      let buf = prev?.buf;
+      if (buf === undefined || buf.length < len) {
+        // Room to grow, so a pool that fills up is not copied anew at every version.
+        const grown = Buffer.allocUnsafeSlow(Math.ceil(len * 1.25));
+        if (buf !== undefined) buf.copy(grown, 0, 0, same);
+        buf = grown;
+      }
+      // The first `same` bytes are the kept version's, already there.
+      doc.copy(buf, same, s + same, end + 1);
+      this.#kept.set(uid, { buf, len, text });
+      if (prev !== undefined) this.stats.reused++;
+      else this.stats.whole++;
+    } else if (uid !== undefined) {
+      this.#kept.delete(uid);
+    }
+    return rest;
+  }
+}
+
+function uidOf(doc: Buffer, path: readonly string[]): string | undefined {
+  const at = memberStart(doc, path);
+  if (at === undefined || doc[at] !== QUOTE) return undefined;
+  const q = doc.indexOf(QUOTE, at + 1);
+  if (q < 0) return undefined;
+  const uid = doc.toString("latin1", at + 1, q);
+  // UIDs hold no escapes; one that seems to is not kept.
+  return uid === "" || uid.includes("\\") ? undefined : uid;
+}
+
+/** How many bytes from `doc[s]` on equal `kept[0, len)`. */
+function commonPrefix(doc: Buffer, s: number, kept: Buffer, len: number): number {
+  const n = Math.min(len, doc.length - s);
+  let i = 0;
+  while (i + CHUNK <= n && doc.compare(kept, i, i + CHUNK, s + i, s + i + CHUNK) === 0) i += CHUNK;
+  while (i < n && doc[s + i] === kept[i]) i++;
+  return i;
+}
+
+/** The index of the quote that ends the JSON string whose text resumes at `i` (not inside an escape). */
+function closingQuote(doc: Buffer, i: number): number {
+  for (;;) {
+    const c = doc[i];
+    if (c === undefined) throw new SyntaxError("JSON: unterminated string");
+    if (c === QUOTE) return i;
+    i += c === BACKSLASH ? 2 : 1;
+  }
+}
