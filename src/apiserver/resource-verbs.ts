@@ -27,6 +27,9 @@ import type { AccessGate } from "./auth/gate.ts";
 import { tokenRequest } from "./auth/token-request.ts";
 import { serialized, serveWatch, type ActiveWatch } from "./watch.ts";
 
+const COMMA = Buffer.from(",");
+const LIST_END = Buffer.from("]}");
+
 export interface Route {
   resource: ServedResource;
   namespace: string;
@@ -123,7 +126,13 @@ export class ResourceVerbs {
     if (form === "metadata") return send(res, 200, asMetadataList(meta, page.items), METADATA_LIST_TYPE);
     // Items are stored objects whose JSON is cached; splice it in rather than re-serialising.
     const head = JSON.stringify({ kind: r.resource.listKind, apiVersion: groupVersion(r.resource), metadata: meta });
-    send(res, 200, `${head.slice(0, -1)},"items":[${page.items.map(serialized).join(",")}]}`);
+    const parts: Buffer[] = [Buffer.from(`${head.slice(0, -1)},"items":[`)];
+    page.items.forEach((o, i) => {
+      if (i > 0) parts.push(COMMA);
+      parts.push(serialized(o));
+    });
+    parts.push(LIST_END);
+    send(res, 200, Buffer.concat(parts));
   }
 
   watch(req: IncomingMessage, res: ServerResponse, r: Route, q: URLSearchParams): void {
