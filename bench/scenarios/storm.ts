@@ -321,6 +321,14 @@ export async function stormOurs(o: Options, stack: Stack): Promise<StormRun> {
     }
     // The state with every pod holding its addresses is the one worth checking.
     const checkFull = await spiderpoolctlCheck(cluster.kubeconfig);
+    // The ADD phase's figures as soon as they are known: a long DEL phase may be cut short.
+    process.stderr.write(
+      `  ADD phase: ${round(add.wallMs / 1000)} s, ${failures(add.outcomes, stack).count} failed, ` +
+        `${duplicates(add.outcomes)} duplicates, check ${checkFull.pass ? "pass" : "FAIL"}, ` +
+        `API writes ${after.writes.total - before.writes.total} (409: ${after.writes.conflicts - before.writes.conflicts}), ` +
+        `agent RSS peak ${byComponent(peaks, cluster).agentMax} MB, API server ${peaks.get("apiserver") ?? 0} MB, ` +
+        `CPU s: agents ${round(after.agents - before.agents)}, API server ${round(after.apiserver - before.apiserver)}\n`,
+    );
 
     process.stderr.write(`  deleting ${o.pods} pods (Terminating, as a kubelet sees them before CNI DEL)\n`);
     await forEachLimit(pods, 16, async (p) => {
