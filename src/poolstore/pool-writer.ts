@@ -89,8 +89,17 @@ interface Pending {
  * Fairness under contention: each this much of a batch's age takes one version off the
  * random number of versions it lets go by after a loss, so the batch that has waited longest
  * races at once instead of being deferred most (issue 16: `pod-77 … exhaust all retries`).
+ * At 250 ms, with 100 agents on one pool, every batch was soon old enough to race every
+ * version, and nine writes in ten lost (docs/performance.md, scale-out).
  */
-const AGE_STEP_MS = 250;
+const AGE_STEP_MS = 1000;
+
+/**
+ * The most versions a batch lets go by after a loss. With 100 agents racing, 8 left about
+ * twenty losers per version; 32 (with AGE_STEP_MS 1000 and the wait below) took the
+ * 1 000-pod storm on 100 nodes from 14 556 conflicts and 27.3 s to 2 464 and 15.9 s.
+ */
+const MAX_SKIP = 32;
 
 export interface WriterDeps {
   client: KubeClient;
@@ -350,14 +359,17 @@ export class PoolWriter {
         this.#latest = undefined;
         // Losers that all replan on the winner's version race again, and all but one lose
         // again. After the k-th consecutive loss a batch lets a random number of further
-        // versions (0..k, at most 7) go by first: backoff counted in versions, so the pool
-        // never idles, with fewer contenders per round, and the batch that waits grows and
-        // carries more when it wins. Measured on the storm: 946 → 422 conflicts, 8.2 → 6.0 s.
+        // versions (0..k, at most MAX_SKIP - 1) go by first: backoff counted in versions, so
+        // the pool never idles, with fewer contenders per round, and the batch that waits
+        // grows and carries more when it wins. Measured on the storm: 946 → 422 conflicts,
+        // 8.2 → 6.0 s. Each version let go by is given the time one version may take to
+        // arrive: a single wait for all of them made every skip beyond two or three a race.
         losses++;
         const age = this.#now() - (this.#batchSince ?? this.#now());
-        const window = Math.max(0, Math.min(losses + 1, 8) - Math.floor(age / AGE_STEP_MS));
+        const window = Math.max(0, Math.min(losses + 1, MAX_SKIP) - Math.floor(age / AGE_STEP_MS));
         const skip = Math.floor((this.#deps.random ?? Math.random)() * window);
-        next = await this.#newerThan(rvNumber(pool), skip, this.#deps.conflictWaitMs ?? CONFLICT_WAIT_MS);
+        const waitMs = (this.#deps.conflictWaitMs ?? CONFLICT_WAIT_MS) * (skip + 1);
+        next = await this.#newerThan(rvNumber(pool), skip, waitMs);
         // Ops that queued while this batch was losing go out with it: under contention the
         // batch that finally wins carries them all, instead of each waiting for a turn.
         const joined = this.#queue.splice(0);
