@@ -272,31 +272,6 @@ describe("PoolWriter after a lost write", () => {
     assert.equal(h.gets.length, 0);
   });
 
-  it("gives each version a batch lets go by its own wait for the watch", { timeout: 5000 }, async (t) => {
-    t.mock.timers.enable({ apis: ["setTimeout"] });
-    const h = harness(pool(5, {}));
-    // After the first loss the window is two versions; 0.999 lets one go by before racing.
-    const w = new PoolWriter("p", { ...h.deps, conflictWaitMs: 100, random: () => 0.999, clock: { now: () => 0 } });
-    const a = w.submit({ kind: "allocate", podUid: "ua", podRef: "ns/a" });
-    await h.write(1);
-    h.writes[0]?.answer(conflict());
-    await until(() => w.awaitingVersion, "the batch waiting for versions");
-    const v6 = pool(6, { "192.0.2.10": { pod: "ns/x", podUid: "ux" } });
-    h.cache(v6);
-    w.observe(v6);
-    // Past one version's wait, not two: the batch still waits for the version it lets go by.
-    t.mock.timers.tick(150);
-    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
-    assert.equal(h.writes.length, 1);
-    assert.equal(w.awaitingVersion, true);
-    t.mock.timers.tick(50);
-    await h.write(2);
-    assert.equal(h.writes[1]?.body.metadata.resourceVersion, "6", "planned on the newest version seen");
-    const second = h.writes[1]?.body as SpiderIPPool;
-    h.writes[1]?.answer({ ...second, metadata: { ...second.metadata, resourceVersion: "7" } });
-    assert.equal((await a).ip, "192.0.2.11");
-  });
-
   it(
     "an old batch is not deferred: its priority rises with its age, and its age is reported",
     { timeout: 5000 },
