@@ -3,53 +3,44 @@
 // the Events are gone (expired) `spiderpoolctl history --audit FILE` still tells the
 // timeline the Events told.
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import pino from "pino";
 import { runHistory } from "../../src/cli/history.ts";
 import type { SpiderpoolController } from "../../src/controller/controller.ts";
 import { Resources, type KubeObject } from "../../src/kube/index.ts";
-import { createPod, createPool, startCluster, type Cluster } from "../support/cluster.ts";
+import type { Cluster } from "../support/cluster.ts";
+import { historyFixture, type HistoryFixture } from "../support/history-fixture.ts";
 import { testController } from "../support/controller.ts";
 import { until as untilHolds } from "../support/wait.ts";
 import { addRequestFor } from "../support/add-request.ts";
 
 describe("audit log: history that outlives the Events", () => {
+  let f: HistoryFixture;
   let c: Cluster;
   let ctrl: SpiderpoolController | undefined;
   let dir: string;
   let kubeconfig: string;
   let auditFile: string;
+  let pod: (name: string) => Promise<KubeObject>;
   const silent = pino({ level: "silent" });
 
   before(async () => {
-    c = await startCluster({ nodes: 1, config: { ipEventsBurst: 100, ipEventsPerMinute: 600 } });
-    dir = mkdtempSync(join(tmpdir(), "audit-it-"));
-    kubeconfig = join(dir, "kubeconfig");
+    f = await historyFixture("audit-it-");
+    ({ c, dir, kubeconfig, pod } = f);
     auditFile = join(dir, "audit.jsonl");
-    writeFileSync(kubeconfig, c.h.server.kubeconfig());
-    await createPool(c.h, "web", { subnet: "192.0.2.0/24", ipVersion: 4, ips: ["192.0.2.10-192.0.2.20"] });
   });
   after(async () => {
     await ctrl?.stop();
-    await c?.close();
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    await f?.close();
   });
 
   const req = (pod: KubeObject) => addRequestFor(pod);
   const agent = () => c.nodes[0]!.agent;
-  const anno = { "ipam.spidernet.io/ippool": '{"ipv4":["web"]}' };
 
   const until = (cond: () => Promise<boolean> | boolean, what: string): Promise<void> =>
     untilHolds(cond, what, { timeoutMs: 15_000, intervalMs: 20, detail: () => `the audit log:\n${auditText()}` });
-
-  async function pod(name: string): Promise<KubeObject> {
-    const p = await createPod(c.h, { name, node: "node1", phase: "Pending", annotations: anno });
-    await until(async () => (await agent().cache.getPod("default", name))?.metadata.uid === p.metadata?.uid, name);
-    return p;
-  }
 
   async function rows(arg: string, ...extra: string[]): Promise<string[][]> {
     let text = "";

@@ -2,53 +2,36 @@
 // IPAllocated/IPReleased on the pod, the controller's GC records IPReclaimed, and
 // `spiderpoolctl history` puts them with the current holder into one ordered timeline.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import pino from "pino";
 import { runHistory } from "../../src/cli/history.ts";
 import type { SpiderpoolController } from "../../src/controller/controller.ts";
 import { Resources, type KubeObject } from "../../src/kube/index.ts";
-import { createPod, createPool, startCluster, type Cluster } from "../support/cluster.ts";
+import { createPod, type Cluster } from "../support/cluster.ts";
+import { historyFixture, WEB_ANNOTATIONS, type HistoryFixture } from "../support/history-fixture.ts";
 import { testController } from "../support/controller.ts";
 import { until as untilHolds } from "../support/wait.ts";
 import { addRequestFor } from "../support/add-request.ts";
 
 describe("address history: Events on the pod and spiderpoolctl history", () => {
+  let f: HistoryFixture;
   let c: Cluster;
   let ctrl: SpiderpoolController;
-  let dir: string;
   let kubeconfig: string;
+  let pod: (name: string) => Promise<KubeObject>;
   const silent = pino({ level: "silent" });
 
   before(async () => {
-    // A budget large enough that nothing here is dropped (the default is tested by the storm).
-    c = await startCluster({ nodes: 1, config: { ipEventsBurst: 100, ipEventsPerMinute: 600 } });
-    dir = mkdtempSync(join(tmpdir(), "history-"));
-    kubeconfig = join(dir, "kubeconfig");
-    writeFileSync(kubeconfig, c.h.server.kubeconfig());
-    await createPool(c.h, "web", { subnet: "192.0.2.0/24", ipVersion: 4, ips: ["192.0.2.10-192.0.2.20"] });
+    f = await historyFixture("history-");
+    ({ c, kubeconfig, pod } = f);
   });
   after(async () => {
     await ctrl?.stop();
-    await c?.close();
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    await f?.close();
   });
 
   const req = (pod: KubeObject) => addRequestFor(pod);
   const agent = () => c.nodes[0]!.agent;
-  const anno = { "ipam.spidernet.io/ippool": '{"ipv4":["web"]}' };
-
-  async function pod(name: string): Promise<KubeObject> {
-    const p = await createPod(c.h, { name, node: "node1", phase: "Pending", annotations: anno });
-    const deadline = Date.now() + 5000;
-    while ((await agent().cache.getPod("default", name))?.metadata.uid !== p.metadata?.uid) {
-      if (Date.now() > deadline) throw new Error(`the agent never saw ${name}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    return p;
-  }
 
   async function history(arg: string): Promise<string> {
     let text = "";
@@ -116,7 +99,13 @@ describe("address history: Events on the pod and spiderpoolctl history", () => {
       uid: String(sts.metadata?.uid),
       controller: true,
     };
-    const first = await createPod(c.h, { name: "db-0", node: "node1", phase: "Pending", annotations: anno, owner });
+    const first = await createPod(c.h, {
+      name: "db-0",
+      node: "node1",
+      phase: "Pending",
+      annotations: WEB_ANNOTATIONS,
+      owner,
+    });
     await until(
       async () => (await agent().cache.getPod("default", "db-0"))?.metadata.uid === first.metadata?.uid,
       "db-0",
@@ -125,7 +114,13 @@ describe("address history: Events on the pod and spiderpoolctl history", () => {
     await c.h.client.delete(Resources.pods, "db-0", { namespace: "default" });
     // The StatefulSet still wants db-0: the DEL keeps its address for the next db-0.
     assert.equal(await agent().service.release(req(first), silent), "kept");
-    const second = await createPod(c.h, { name: "db-0", node: "node1", phase: "Pending", annotations: anno, owner });
+    const second = await createPod(c.h, {
+      name: "db-0",
+      node: "node1",
+      phase: "Pending",
+      annotations: WEB_ANNOTATIONS,
+      owner,
+    });
     await until(
       async () => (await agent().cache.getPod("default", "db-0"))?.metadata.uid === second.metadata?.uid,
       "the new db-0",
