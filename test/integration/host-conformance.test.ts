@@ -8,6 +8,7 @@ import { NetlinkHost } from "../../src/host/netlink-host.ts";
 import { FakeHost } from "../support/fake-host.ts";
 import { tempNetns } from "../support/netns.ts";
 import { nftTable, replyMarkTable } from "../support/nft.ts";
+import { until } from "../support/wait.ts";
 
 interface Pair {
   real: NetlinkHost;
@@ -67,20 +68,26 @@ function comparable(s: NetnsState): unknown {
  * that is up without carrier (where it waits for the link).
  */
 async function settled(host: NetlinkHost, ns: NetnsRef): Promise<NetnsState> {
-  const deadline = Date.now() + 3000;
-  for (;;) {
-    const s = await host.observe(ns);
-    const carrier = s.links.filter((l) => l.flags.lowerUp && l.kind === "veth");
-    const linkOf = (i: number) => s.links.find((l) => l.index === i);
-    // Tentative for good only on a link that is up without carrier; anywhere else DAD (off) is about to finish.
-    const ready =
-      carrier.every((l) => s.addresses.some((a) => a.linkIndex === l.index && a.scope === "link")) &&
-      s.addresses.every(
-        (a) => a.tentative !== true || (linkOf(a.linkIndex)?.flags.up === true && !linkOf(a.linkIndex)?.flags.lowerUp),
-      );
-    if (ready || Date.now() > deadline) return s;
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  let s: NetnsState | undefined;
+  // Past the deadline the state is compared as it is: the comparison then says what differs.
+  await until(async () => ipv6Settled((s = await host.observe(ns))), "IPv6 setup settled", {
+    timeoutMs: 3000,
+  }).catch((err: Error) => {
+    if (s === undefined || !err.message.startsWith("timed out waiting")) throw err;
+  });
+  return s as NetnsState;
+}
+
+function ipv6Settled(s: NetnsState): boolean {
+  const carrier = s.links.filter((l) => l.flags.lowerUp && l.kind === "veth");
+  const linkOf = (i: number) => s.links.find((l) => l.index === i);
+  // Tentative for good only on a link that is up without carrier; anywhere else DAD (off) is about to finish.
+  return (
+    carrier.every((l) => s.addresses.some((a) => a.linkIndex === l.index && a.scope === "link")) &&
+    s.addresses.every(
+      (a) => a.tentative !== true || (linkOf(a.linkIndex)?.flags.up === true && !linkOf(a.linkIndex)?.flags.lowerUp),
+    )
+  );
 }
 
 async function both(p: Pair, plan: HostOp[], label: string): Promise<void> {

@@ -14,6 +14,7 @@ import { NetlinkHost } from "../../src/host/netlink-host.ts";
 import type { ProbeRequest } from "../../src/host/network.ts";
 import { inNetns, tempNetns } from "../support/netns.ts";
 import { nftTable, replyMarkTable } from "../support/nft.ts";
+import { until } from "../support/wait.ts";
 
 const host = new NetlinkHost();
 
@@ -48,19 +49,15 @@ async function joined(t: TestContext): Promise<{ pod: Ns; peer: Ns }> {
     { op: "addr.add", ns: peer, dev: "gw0", cidr: "2001:db8::fe/64" },
   ]);
   assert.equal(failure, undefined);
-  await waitFor(async () => {
-    const s = await host.observe(pod);
-    return s.addresses.some((a) => a.scope === "link" && a.family === 6 && a.tentative !== true);
-  });
+  await until(
+    async () => {
+      const s = await host.observe(pod);
+      return s.addresses.some((a) => a.scope === "link" && a.family === 6 && a.tentative !== true);
+    },
+    "the pod's IPv6 link-local address out of DAD",
+    { timeoutMs: 3000 },
+  );
   return { pod, peer };
-}
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 test("host netnsExists: a namespace, a missing path, a plain file, a namespace of another kind", async (t) => {
@@ -270,8 +267,11 @@ test("NN-13 (host primitive) announce (§1.7): a gratuitous ARP reaches the peer
   const read6 = addon.packetRecv(fd6, buf, 2000);
   assert.equal(await host.apply([{ op: "announce", ns: pod, dev: "eth0", address: "2001:db8::1" }]), undefined);
   assert.ok((await read6) > 0);
-  await waitFor(async () =>
-    (await host.observe(peer)).neighbours.some((x) => x.address === "2001:db8::1" && x.mac === "0a:00:00:00:00:01"),
+  await until(
+    async () =>
+      (await host.observe(peer)).neighbours.some((x) => x.address === "2001:db8::1" && x.mac === "0a:00:00:00:00:01"),
+    "the peer's neighbour entry from the unsolicited NA",
+    { timeoutMs: 3000 },
   );
 });
 

@@ -9,6 +9,7 @@ import { Resources, type KubeClient, type KubeObject } from "../../src/kube/inde
 import { POOLS } from "../../src/poolstore/pool-writer.ts";
 import type { Harness } from "./apiserver.ts";
 import { records } from "./cluster.ts";
+import { until } from "./wait.ts";
 
 export const NS = "default";
 
@@ -122,10 +123,9 @@ export async function autoPoolsReconciled(
   n = 1,
   timeoutMs = 5000,
 ): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    if ((await autoPoolReconciles(ctrl)) >= since + n && ctrl.autoPools?.idle === true) return;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${n} auto-pool reconciles`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await until(
+    async () => (await autoPoolReconciles(ctrl)) >= since + n && ctrl.autoPools?.idle === true,
+    `${n} auto-pool reconciles and an idle queue`,
+    { timeoutMs },
+  );
 }
