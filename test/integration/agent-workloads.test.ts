@@ -20,6 +20,7 @@ import {
   records,
   shimBuilt,
   startCluster,
+  createStatefulSet,
   type Cluster,
 } from "../support/cluster.ts";
 
@@ -86,19 +87,7 @@ describe("agent: workloads, API, metrics", { skip }, () => {
 
   it("AC-63: a StatefulSet pod whose net1 moves to another pool keeps eth0's address recorded (never handed out twice)", async () => {
     await createPool(c.h, "pool-c", { subnet: "203.0.113.0/24", ips: ["203.0.113.10-203.0.113.19"] });
-    const sts: KubeObject = await c.h.client.create(Resources.statefulsets, {
-      apiVersion: "apps/v1",
-      kind: "StatefulSet",
-      metadata: { name: "db", namespace: "default" },
-      spec: { replicas: 1 },
-    });
-    const owner = {
-      apiVersion: "apps/v1",
-      kind: "StatefulSet",
-      name: "db",
-      uid: String(sts.metadata?.uid),
-      controller: true,
-    };
+    const owner = await createStatefulSet(c.h, "db");
     const nics = (net1Pool: string): Record<string, string> => ({
       "ipam.spidernet.io/ippools": `[{"interface":"eth0","ipv4":["pool-a"]},{"interface":"net1","ipv4":["${net1Pool}"]}]`,
     });
@@ -199,19 +188,7 @@ describe("agent: workloads, API, metrics", { skip }, () => {
   });
 
   it("AC-59: a StatefulSet whose template moves to another pool gets an address from it; the old record is released", async () => {
-    const sts: KubeObject = await c.h.client.create(Resources.statefulsets, {
-      apiVersion: "apps/v1",
-      kind: "StatefulSet",
-      metadata: { name: "web", namespace: "default" },
-      spec: { replicas: 1 },
-    });
-    const owner = {
-      apiVersion: "apps/v1",
-      kind: "StatefulSet",
-      name: "web",
-      uid: String(sts.metadata?.uid),
-      controller: true,
-    };
+    const owner = await createStatefulSet(c.h, "web");
     const first = await createPod(c.h, {
       name: "web-0",
       node: "node1",
@@ -236,19 +213,7 @@ describe("agent: workloads, API, metrics", { skip }, () => {
   });
 
   it("AC-61: a StatefulSet scaled below a pod's ordinal releases that pod's address on DEL", async () => {
-    const sts: KubeObject = await c.h.client.create(Resources.statefulsets, {
-      apiVersion: "apps/v1",
-      kind: "StatefulSet",
-      metadata: { name: "x", namespace: "default" },
-      spec: { replicas: 2, ordinals: { start: 2 } },
-    });
-    const owner = {
-      apiVersion: "apps/v1",
-      kind: "StatefulSet",
-      name: "x",
-      uid: String(sts.metadata?.uid),
-      controller: true,
-    };
+    const owner = await createStatefulSet(c.h, "x", { replicas: 2, ordinals: { start: 2 } });
     const pod = await createPod(c.h, {
       name: "x-3",
       node: "node1",

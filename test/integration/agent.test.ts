@@ -16,6 +16,7 @@ import {
   records,
   shimBuilt,
   startCluster,
+  createStatefulSet,
   type Cluster,
 } from "../support/cluster.ts";
 
@@ -229,19 +230,7 @@ describe("spiderpool-agent through the shim", { skip }, () => {
   });
 
   it("AC-58: a StatefulSet pod re-created keeps its address; records and endpoint follow the new UID", async () => {
-    const sts: KubeObject = await c.h.client.create(Resources.statefulsets, {
-      apiVersion: "apps/v1",
-      kind: "StatefulSet",
-      metadata: { name: "db", namespace: "default" },
-      spec: { replicas: 2 },
-    });
-    const owner = {
-      apiVersion: "apps/v1",
-      kind: "StatefulSet",
-      name: "db",
-      uid: String(sts.metadata?.uid),
-      controller: true,
-    };
+    const owner = await createStatefulSet(c.h, "db", { replicas: 2 });
     const first = await createPod(c.h, {
       name: "db-0",
       node: "node1",

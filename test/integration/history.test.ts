@@ -7,7 +7,7 @@ import pino from "pino";
 import { runHistory } from "../../src/cli/history.ts";
 import type { SpiderpoolController } from "../../src/controller/controller.ts";
 import { Resources, type KubeObject } from "../../src/kube/index.ts";
-import { createPod, type Cluster } from "../support/cluster.ts";
+import { createPod, createStatefulSet, type Cluster } from "../support/cluster.ts";
 import { historyFixture, WEB_ANNOTATIONS, type HistoryFixture } from "../support/history-fixture.ts";
 import { testController } from "../support/controller.ts";
 import { until as untilHolds } from "../support/wait.ts";
@@ -86,19 +86,7 @@ describe("address history: Events on the pod and spiderpoolctl history", () => {
   });
 
   it("a StatefulSet pod re-created: its address stays, and both pods' allocations are in its history", async () => {
-    const sts: KubeObject = await c.h.client.create(Resources.statefulsets, {
-      apiVersion: "apps/v1",
-      kind: "StatefulSet",
-      metadata: { name: "db", namespace: "default" },
-      spec: { replicas: 1 },
-    });
-    const owner = {
-      apiVersion: "apps/v1",
-      kind: "StatefulSet",
-      name: "db",
-      uid: String(sts.metadata?.uid),
-      controller: true,
-    };
+    const owner = await createStatefulSet(c.h, "db");
     const first = await createPod(c.h, {
       name: "db-0",
       node: "node1",

@@ -213,6 +213,24 @@ export function cni(o: CniCallOptions): Promise<CniResult> {
   });
 }
 
+/**
+ * A StatefulSet in `default`, and the controller reference its pods carry (without
+ * blockOwnerDeletion, as the tests that use it always wrote it).
+ */
+export async function createStatefulSet(
+  h: Harness,
+  name: string,
+  spec: Record<string, unknown> = { replicas: 1 },
+): Promise<OwnerReference> {
+  const sts: KubeObject = await h.client.create(Resources.statefulsets, {
+    apiVersion: "apps/v1",
+    kind: "StatefulSet",
+    metadata: { name, namespace: "default" },
+    spec,
+  });
+  return { apiVersion: "apps/v1", kind: "StatefulSet", name, uid: String(sts.metadata?.uid), controller: true };
+}
+
 /** The owner reference a workload controller puts on what it creates. */
 export function controllerRef(o: KubeObject): OwnerReference {
   return {
