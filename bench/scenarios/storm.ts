@@ -321,12 +321,15 @@ export async function stormOurs(o: Options, stack: Stack): Promise<StormRun> {
     }
     // The state with every pod holding its addresses is the one worth checking.
     const checkFull = await spiderpoolctlCheck(cluster.kubeconfig);
+    const f = failures(add.outcomes, stack);
+    const dup = duplicates(add.outcomes);
+    const rssPeaks = byComponent(peaks, cluster);
     // The ADD phase's figures as soon as they are known: a long DEL phase may be cut short.
     process.stderr.write(
-      `  ADD phase: ${round(add.wallMs / 1000)} s, ${failures(add.outcomes, stack).count} failed, ` +
-        `${duplicates(add.outcomes)} duplicates, check ${checkFull.pass ? "pass" : "FAIL"}, ` +
+      `  ADD phase: ${round(add.wallMs / 1000)} s, ${f.count} failed, ` +
+        `${dup} duplicates, check ${checkFull.pass ? "pass" : "FAIL"}, ` +
         `API writes ${after.writes.total - before.writes.total} (409: ${after.writes.conflicts - before.writes.conflicts}), ` +
-        `agent RSS peak ${byComponent(peaks, cluster).agentMax} MB, API server ${peaks.get("apiserver") ?? 0} MB, ` +
+        `agent RSS peak ${rssPeaks.agentMax} MB, API server ${rssPeaks.apiserver} MB, ` +
         `CPU s: agents ${round(after.agents - before.agents)}, API server ${round(after.apiserver - before.apiserver)}\n`,
     );
 
@@ -339,7 +342,6 @@ export async function stormOurs(o: Options, stack: Stack): Promise<StormRun> {
       await c.delete(Resources.pods, p.name, { namespace: "storm", gracePeriodSeconds: 0 }).catch(() => undefined);
     });
     const checkEmpty = await spiderpoolctlCheck(cluster.kubeconfig);
-    const f = failures(add.outcomes, stack);
     const delFailed = [...del.outcomes.values()].filter((x) => !x.ok);
     const per1000 = (s: number): number => round((s / o.pods) * 1000);
     return {
@@ -355,7 +357,7 @@ export async function stormOurs(o: Options, stack: Stack): Promise<StormRun> {
         : { checkReport: `after ADD:\n${checkFull.report}\nafter DEL:\n${checkEmpty.report}` }),
       failures: f.count + delFailed.length,
       firstFailures: [...f.first, ...delFailed.slice(0, 5).map((x) => `DEL: ${x.error ?? ""}`)],
-      duplicates: duplicates(add.outcomes),
+      duplicates: dup,
       wallSeconds: round(add.wallMs / 1000),
       allocationsPerSecond: round(add.doneMs.length / (add.wallMs / 1000)),
       delWallSeconds: round(del.wallMs / 1000),
@@ -366,7 +368,7 @@ export async function stormOurs(o: Options, stack: Stack): Promise<StormRun> {
       conflicts: after.writes.conflicts - before.writes.conflicts,
       agentConflicts,
       retries,
-      rssMB: byComponent(peaks, cluster),
+      rssMB: rssPeaks,
       privateMB: byComponent(rss.privatePeaks, cluster),
       cpuSecondsPer1000: {
         agents: per1000(after.agents - before.agents),
