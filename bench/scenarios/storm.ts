@@ -30,7 +30,7 @@ export const USAGE = `npm run bench -- storm [options]
   --no-host-local        skip the host-local reference
   --baseline-pods B      first run B pods on the same nodes (pool of exactly B), and report the
                          P-pod run's wall time, conflicts and agent RSS against it (scale-out)
-  --cpu-prof DIR         write the agents' and the API server's CPU profiles into DIR
+  --cpu-prof DIR         write CPU profiles of the API server and of the first 10 agents into DIR
   --json FILE            write the figures as JSON`;
 
 type Stack = "ipv4" | "dual";
@@ -330,7 +330,8 @@ export async function stormOurs(o: Options, stack: Stack): Promise<StormRun> {
         `${dup} duplicates, check ${checkFull.pass ? "pass" : "FAIL"}, ` +
         `API writes ${after.writes.total - before.writes.total} (409: ${after.writes.conflicts - before.writes.conflicts}), ` +
         `agent RSS peak ${rssPeaks.agentMax} MB, API server ${rssPeaks.apiserver} MB, ` +
-        `CPU s: agents ${round(after.agents - before.agents)}, API server ${round(after.apiserver - before.apiserver)}\n`,
+        `CPU s: agents ${round(after.agents - before.agents)}, API server ${round(after.apiserver - before.apiserver)}\n` +
+        f.first.map((l) => `    failed: ${l}\n`).join(""),
     );
 
     process.stderr.write(`  deleting ${o.pods} pods (Terminating, as a kubelet sees them before CNI DEL)\n`);
