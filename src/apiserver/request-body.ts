@@ -40,8 +40,11 @@ function mediaType(req: IncomingMessage): string {
   return (req.headers["content-type"] ?? "application/json").split(";")[0]?.trim().toLowerCase() ?? "";
 }
 
-/** The object of a create or update, sent as JSON or as protobuf. */
-export async function readObject(req: IncomingMessage): Promise<unknown> {
+/**
+ * The object of a create or update, sent as JSON or as protobuf. `precheck` sees a JSON
+ * body's bytes before they are parsed, and may refuse the request by throwing.
+ */
+export async function readObject(req: IncomingMessage, precheck?: (body: Buffer) => void): Promise<unknown> {
   const type = mediaType(req);
   if (type === PROTOBUF_TYPE) {
     const body = await readBody(req);
@@ -54,5 +57,7 @@ export async function readObject(req: IncomingMessage): Promise<unknown> {
     }
   }
   if (type !== "application/json" && type !== "") throw unsupportedMediaType(type);
-  return readJson(req);
+  const body = await readBody(req);
+  precheck?.(body);
+  return parseJson(body.toString("utf8"));
 }

@@ -179,7 +179,9 @@ export class ResourceVerbs {
 
   async update(req: IncomingMessage, res: ServerResponse, r: Route, q: URLSearchParams): Promise<void> {
     this.#fault("update", r.resource);
-    const body = await readObject(req);
+    const body = await readObject(req, (raw) =>
+      this.#registry.precheckUpdate(r.resource, r.namespace, r.name, r.subresource, raw),
+    );
     const out = await this.#registry.update(
       r.resource,
       r.namespace,

@@ -41,11 +41,21 @@ export interface DeltaStats {
   whole: number;
 }
 
+/** Where one version's literal is: `doc[s, end]`, quotes included (a reference, not a copy). */
+interface Seen {
+  doc: Buffer;
+  s: number;
+  end: number;
+}
+
 export class StringDeltas {
   readonly #path: readonly string[];
   readonly #uidPath: readonly string[];
   readonly #minBytes: number;
+  /** Per object, the last version decoded to text. */
   readonly #kept = new Map<string, Kept>();
+  /** Per object, the last version seen: where the next one's literal ends is found from it. */
+  readonly #seen = new Map<string, Seen>();
   readonly stats: DeltaStats = { reused: 0, whole: 0 };
 
   /**
@@ -67,12 +77,20 @@ export class StringDeltas {
   /** The object is gone: its kept version with it. */
   forget(uid: string): void {
     this.#kept.delete(uid);
+    this.#seen.delete(uid);
   }
 
   /**
    * `doc` decoded, or undefined when the member is missing, not a string or small, and when
    * the document is not JSON or not of the path's shape: the caller then decodes it as
    * usual and reports what is wrong with it.
+   *
+   * The member itself is decoded when first read, not here: most versions a watcher sees
+   * are replaced by the next before anything reads their records (an agent reads a pool's
+   * records when it writes to it, not at every other agent's write), and until then the
+   * version costs a comparison of its bytes with the last one seen, not a string of a
+   * megabyte made and collected. Bytes not yet decoded are checked when they are: a literal
+   * that is not a JSON string then throws a SyntaxError from the read.
    */
   decode(doc: Buffer): unknown {
     try {
@@ -87,62 +105,83 @@ export class StringDeltas {
     const s = memberStart(doc, this.#path);
     if (s === undefined || doc[s] !== QUOTE) return undefined;
     const uid = uidOf(doc, this.#uidPath);
-    const prev = uid !== undefined ? this.#kept.get(uid) : undefined;
-    let cut = 1;
-    let same = 0;
-    if (prev !== undefined) {
-      same = commonPrefix(doc, s, prev.buf, prev.len);
-      // The whole literal, closing quote included, is the kept one's.
-      if (same === prev.len) return this.#finish(doc, s, s + prev.len - 1, prev.text, uid, prev, same);
-      // Cut after a comma: a comma byte inside a JSON string is always the character itself
-      // (never inside an escape, nor a byte of a multi-byte UTF-8 character).
-      const comma = prev.buf.lastIndexOf(COMMA, same - 1);
-      cut = comma >= 1 ? comma + 1 : 1;
+    const prev = uid !== undefined ? this.#seen.get(uid) : undefined;
+    let end: number;
+    const prevLen = prev !== undefined ? prev.end - prev.s + 1 : 0;
+    const same = prev !== undefined ? commonPrefix(doc, s, prev.doc.subarray(prev.s), prevLen) : 0;
+    if (prev !== undefined && same === prevLen) {
+      // The whole literal, closing quote included, is the last one's.
+      end = s + prevLen - 1;
+    } else {
+      // Resume after a comma: a comma byte inside a JSON string is always the character
+      // itself (never inside an escape, nor a byte of a multi-byte UTF-8 character).
+      const comma = prev !== undefined ? prev.doc.lastIndexOf(COMMA, prev.s + same - 1) - prev.s : -1;
+      end = closingQuote(doc, s + (comma >= 1 ? comma + 1 : 1));
     }
-    const end = closingQuote(doc, s + cut);
-    if (end - s + 1 < this.#minBytes && prev === undefined) return undefined;
-    const tail = JSON.parse(`"${doc.toString("utf8", s + cut, end)}"`) as string;
-    let text = tail;
-    if (prev !== undefined && cut > 1) {
-      const prevTail = JSON.parse(`"${prev.buf.toString("utf8", cut, prev.len - 1)}"`) as string;
-      text = prev.text.slice(0, prev.text.length - prevTail.length) + tail;
+    if (end - s + 1 < this.#minBytes) {
+      if (uid !== undefined) this.forget(uid);
+      return undefined;
     }
-    return this.#finish(doc, s, end, text, uid, prev, same);
-  }
-
-  /** The document with the literal at [s, end] read as `text`; keeps the version. */
-  #finish(
-    doc: Buffer,
-    s: number,
-    end: number,
-    text: string,
-    uid: string | undefined,
-    prev: Kept | undefined,
-    same: number,
-  ): unknown {
     const rest = parseJson(`${doc.toString("utf8", 0, s)}null${doc.toString("utf8", end + 1)}`);
     let parent: unknown = rest;
     for (const k of this.#path.slice(0, -1)) parent = (parent as Record<string, unknown> | null)?.[k];
     if (typeof parent !== "object" || parent === null || Array.isArray(parent)) return undefined;
-    (parent as Record<string, unknown>)[this.#path.at(-1) as string] = text;
-    const len = end - s + 1;
-    if (uid !== undefined && len >= this.#minBytes) {
-      let buf = prev?.buf;
-      if (buf === undefined || buf.length < len) {
-        // Room to grow, so a pool that fills up is not copied anew at every version.
-        const grown = Buffer.allocUnsafeSlow(Math.ceil(len * 1.25));
-        if (buf !== undefined) buf.copy(grown, 0, 0, same);
-        buf = grown;
-      }
-      // The first `same` bytes are the kept version's, already there.
-      doc.copy(buf, same, s + same, end + 1);
-      this.#kept.set(uid, { buf, len, text });
-      if (prev !== undefined) this.stats.reused++;
-      else this.stats.whole++;
-    } else if (uid !== undefined) {
-      this.#kept.delete(uid);
-    }
+    const member = this.#path.at(-1) as string;
+    const holder = parent as Record<string, unknown>;
+    const settle = (value: unknown): void => {
+      Object.defineProperty(holder, member, { value, writable: true, enumerable: true, configurable: true });
+    };
+    Object.defineProperty(holder, member, {
+      enumerable: true,
+      configurable: true,
+      get: () => {
+        const text = this.#text(uid, doc, s, end);
+        settle(text);
+        return text;
+      },
+      set: settle,
+    });
+    if (uid !== undefined) this.#seen.set(uid, { doc, s, end });
     return rest;
+  }
+
+  /** The text of the literal at `doc[s, end]`, decoded from the object's kept version when it has one. */
+  #text(uid: string | undefined, doc: Buffer, s: number, end: number): string {
+    const prev = uid !== undefined ? this.#kept.get(uid) : undefined;
+    const len = end - s + 1;
+    let text: string;
+    let same = 0;
+    if (prev === undefined) {
+      text = JSON.parse(doc.toString("utf8", s, end + 1)) as string;
+    } else {
+      same = commonPrefix(doc, s, prev.buf, prev.len);
+      if (same === prev.len && len === prev.len) {
+        text = prev.text;
+      } else {
+        const comma = prev.buf.lastIndexOf(COMMA, same - 1);
+        const cut = comma >= 1 ? comma + 1 : 1;
+        const tail = JSON.parse(`"${doc.toString("utf8", s + cut, end)}"`) as string;
+        text = tail;
+        if (cut > 1) {
+          const prevTail = JSON.parse(`"${prev.buf.toString("utf8", cut, prev.len - 1)}"`) as string;
+          text = prev.text.slice(0, prev.text.length - prevTail.length) + tail;
+        }
+      }
+    }
+    if (uid === undefined) return text;
+    let buf = prev?.buf;
+    if (buf === undefined || buf.length < len) {
+      // Room to grow, so a pool that fills up is not copied anew at every version.
+      const grown = Buffer.allocUnsafeSlow(Math.ceil(len * 1.25));
+      if (buf !== undefined) buf.copy(grown, 0, 0, same);
+      buf = grown;
+    }
+    // The first `same` bytes are the kept version's, already there.
+    doc.copy(buf, same, s + same, end + 1);
+    this.#kept.set(uid, { buf, len, text });
+    if (prev !== undefined) this.stats.reused++;
+    else this.stats.whole++;
+    return text;
   }
 }
 
@@ -165,12 +204,36 @@ function commonPrefix(doc: Buffer, s: number, kept: Buffer, len: number): number
   return i;
 }
 
-/** The index of the quote that ends the JSON string whose text resumes at `i` (not inside an escape). */
+/** Bytes that may follow a backslash in a JSON string (besides `u`). */
+const ESCAPED = new Set([0x22, 0x5c, 0x2f, 0x62, 0x66, 0x6e, 0x72, 0x74]);
+
+function isHex(c: number | undefined): boolean {
+  return c !== undefined && ((c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66));
+}
+
+/**
+ * The index of the quote that ends the JSON string whose text resumes at `i` (not inside
+ * an escape), checking on the way what JSON.parse would refuse: control characters and
+ * escapes that are not JSON's. So every literal seen is valid before its text is decoded:
+ * the first whole, each later one up to a prefix already checked.
+ */
 function closingQuote(doc: Buffer, i: number): number {
   for (;;) {
     const c = doc[i];
     if (c === undefined) throw new SyntaxError("JSON: unterminated string");
     if (c === QUOTE) return i;
-    i += c === BACKSLASH ? 2 : 1;
+    if (c < 0x20) throw new SyntaxError("JSON: control character in string");
+    if (c !== BACKSLASH) {
+      i++;
+      continue;
+    }
+    const e = doc[i + 1];
+    if (e === 0x75 /* u */) {
+      if (!(isHex(doc[i + 2]) && isHex(doc[i + 3]) && isHex(doc[i + 4]) && isHex(doc[i + 5])))
+        throw new SyntaxError("JSON: bad \\u escape in string");
+      i += 6;
+    } else if (e !== undefined && ESCAPED.has(e)) {
+      i += 2;
+    } else throw new SyntaxError("JSON: bad escape in string");
   }
 }

@@ -207,6 +207,13 @@ describe("informer", () => {
         ),
       );
     await h.client.create(POOLS, pool("deltas"));
+    // Records are decoded when read: a handler reads every version's, as a writer would.
+    let read = 0;
+    inf.addHandlers({
+      onUpdate: (_o, p) => {
+        if (typeof (p as KubeObject & { status?: { allocatedIPs?: string } }).status?.allocatedIPs === "string") read++;
+      },
+    });
     inf.start();
     try {
       await inf.waitForSync(5000);
@@ -228,6 +235,7 @@ describe("informer", () => {
       const want = await h.client.get<KubeObject & { status: { allocatedIPs: string } }>(POOLS, "deltas");
       assert.equal(got.status.allocatedIPs, want.status.allocatedIPs);
       assert.deepEqual(got.status, want.status);
+      assert.ok(read >= 4, `records read at ${read} versions`);
       assert.ok(
         (inf.deltaStats?.reused ?? 0) >= 3,
         `decoded from the version before: ${JSON.stringify(inf.deltaStats)}`,
