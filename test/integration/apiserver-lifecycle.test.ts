@@ -577,6 +577,33 @@ describe("review fixes: kube-apiserver fidelity", () => {
     );
   });
 
+  it("a stale update is refused with 409 before its body is parsed; other errors come first", async () => {
+    const created = await h.client.create(POOLS, pool("stale-early"));
+    const rv = created.metadata?.resourceVersion ?? "";
+    await h.client.updateStatus(POOLS, { ...created, status: { allocatedIPCount: 0 } });
+    const head = (name: string, version: string): string =>
+      `{"apiVersion":"spiderpool.spidernet.io/v2beta1","kind":"SpiderIPPool","metadata":{"name":"${name}","resourceVersion":"${version}"},`;
+    const put = (body: string): Promise<unknown> =>
+      h.client.updateStatusEncoded(POOLS, "stale-early", undefined, [Buffer.from(body)]);
+    const status = (code: number) => (e: unknown) => (e as { status?: number }).status === code;
+    // The tail is not JSON: a parse would answer 400, so a 409 shows the version was checked first.
+    await assert.rejects(put(`${head("stale-early", rv)}"status":{"allocatedIPs":"x"`), status(409));
+    const current = (await h.client.get<KubeObject>(POOLS, "stale-early")).metadata?.resourceVersion ?? "";
+    await assert.rejects(put(`${head("stale-early", current)}"status":{"allocatedIPs":"x"`), status(400));
+    // Another name, or another kind, is what the update reports first, stale or not.
+    await assert.rejects(put(`${head("other", rv)}"status":{}}`), status(400));
+    await assert.rejects(
+      put(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"stale-early","resourceVersion":"${rv}"}}`),
+      status(400),
+    );
+    await assert.rejects(
+      h.client.updateStatusEncoded(POOLS, "no-such-pool", undefined, [
+        Buffer.from(`${head("no-such-pool", rv)}"status":{}}`),
+      ]),
+      status(404),
+    );
+  });
+
   it("a dependent created after its owner is gone is collected", async () => {
     await h.client.create(
       Resources.configmaps,
