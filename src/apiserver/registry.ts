@@ -302,43 +302,59 @@ export class Registry implements RegistryCore {
   }
 
   /**
-   * PUT of the main resource or of `status`. The body's resourceVersion is the
-   * precondition; custom resources require one.
-   */
-  /**
    * Refuses an update whose body carries a stale resourceVersion before the body is parsed:
    * the 409 the update would answer anyway, for the cost of scanning the body's head. Many
    * agents writing one big pool lose most writes, and each lost write's megabyte was parsed
    * only to be refused (docs/performance.md, scale-out). Anything the update would answer
-   * otherwise first (another kind, another name, an object that is not there, a body that is
+   * otherwise first (what #checkHead refuses, an object that is not there, a head that is
    * not JSON as far as the scan reads) is left to it.
    */
   precheckUpdate(r: ServedResource, namespace: string, name: string, subresource: string, raw: Buffer): void {
     if (!(subresource === "" || (subresource === "status" && r.statusSubresource))) return;
-    let head: Record<string, unknown>;
+    let rv: unknown;
     try {
-      head = { apiVersion: memberJson(raw, ["apiVersion"]), kind: memberJson(raw, ["kind"]) };
-      head["metadata"] = memberJson(raw, ["metadata"]);
+      const head = {
+        apiVersion: memberJson(raw, ["apiVersion"]),
+        kind: memberJson(raw, ["kind"]),
+        metadata: memberJson(raw, ["metadata"]),
+      };
+      rv = this.#checkHead(r, namespace, name, head, subresource).resourceVersion;
     } catch {
       return;
     }
-    const meta = head["metadata"];
-    if (!isObj(meta)) return;
-    const rv = meta["resourceVersion"];
     if (typeof rv !== "string" || rv === "") return;
-    if (meta["name"] !== name) return;
-    if (r.namespaced && meta["namespace"] !== undefined && meta["namespace"] !== "" && meta["namespace"] !== namespace)
-      return;
-    try {
-      this.#checkKind(r, head);
-    } catch {
-      return;
-    }
     const current = this.store.get(storageKey(r), objectKey(r.namespaced ? namespace : undefined, name));
     if (current === undefined || current.metadata.resourceVersion === rv) return;
     throw conflict(this.#target(r, name), STALE);
   }
 
+  /**
+   * What an update checks of the body before anything else (kind, name, namespace), as
+   * kube-apiserver's 400s; the body's metadata.
+   */
+  #checkHead(
+    r: ServedResource,
+    namespace: string,
+    name: string,
+    body: Record<string, unknown>,
+    subresource: string,
+  ): Obj["metadata"] {
+    if (subresource !== "scale") this.#checkKind(r, body);
+    const meta = (body["metadata"] ?? {}) as Obj["metadata"];
+    if (!isObj(meta)) throw badRequest("metadata must be an object");
+    if (meta.name !== undefined && meta.name !== name) {
+      throw badRequest(`the name of the object (${meta.name}) does not match the name on the URL (${name})`);
+    }
+    if (r.namespaced && meta.namespace !== undefined && meta.namespace !== "" && meta.namespace !== namespace) {
+      throw badRequest("the namespace of the provided object does not match the namespace sent on the request");
+    }
+    return meta;
+  }
+
+  /**
+   * PUT of the main resource or of `status`. The body's resourceVersion is the
+   * precondition; custom resources require one.
+   */
   async update(
     r: ServedResource,
     namespace: string,
@@ -349,15 +365,7 @@ export class Registry implements RegistryCore {
   ): Promise<WriteResult> {
     if (!isObj(body)) throw badRequest("the request body must be a JSON object");
     const scale = subresource === "scale";
-    if (!scale) this.#checkKind(r, body);
-    const meta = (body["metadata"] ?? {}) as Obj["metadata"];
-    if (!isObj(meta)) throw badRequest("metadata must be an object");
-    if (meta.name !== undefined && meta.name !== name) {
-      throw badRequest(`the name of the object (${meta.name}) does not match the name on the URL (${name})`);
-    }
-    if (r.namespaced && meta.namespace !== undefined && meta.namespace !== "" && meta.namespace !== namespace) {
-      throw badRequest("the namespace of the provided object does not match the namespace sent on the request");
-    }
+    const meta = this.#checkHead(r, namespace, name, body, subresource);
     const rv = meta.resourceVersion;
     if ((rv === undefined || rv === "") && !r.unconditionalUpdate) {
       throw invalid(this.#target(r, name), [

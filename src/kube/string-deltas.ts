@@ -89,8 +89,8 @@ export class StringDeltas {
    * are replaced by the next before anything reads their records (an agent reads a pool's
    * records when it writes to it, not at every other agent's write), and until then the
    * version costs a comparison of its bytes with the last one seen, not a string of a
-   * megabyte made and collected. Bytes not yet decoded are checked when they are: a literal
-   * that is not a JSON string then throws a SyntaxError from the read.
+   * megabyte made and collected. The literal's bytes are still checked here (see
+   * closingQuote), so a version whose records are not a JSON string is refused at once.
    */
   decode(doc: Buffer): unknown {
     try {
@@ -113,10 +113,7 @@ export class StringDeltas {
       // The whole literal, closing quote included, is the last one's.
       end = s + prevLen - 1;
     } else {
-      // Resume after a comma: a comma byte inside a JSON string is always the character
-      // itself (never inside an escape, nor a byte of a multi-byte UTF-8 character).
-      const comma = prev !== undefined ? prev.doc.lastIndexOf(COMMA, prev.s + same - 1) - prev.s : -1;
-      end = closingQuote(doc, s + (comma >= 1 ? comma + 1 : 1));
+      end = closingQuote(doc, s + (prev !== undefined ? resumeAt(prev.doc, prev.s, same) : 1));
     }
     if (end - s + 1 < this.#minBytes) {
       if (uid !== undefined) this.forget(uid);
@@ -158,8 +155,7 @@ export class StringDeltas {
       if (same === prev.len && len === prev.len) {
         text = prev.text;
       } else {
-        const comma = prev.buf.lastIndexOf(COMMA, same - 1);
-        const cut = comma >= 1 ? comma + 1 : 1;
+        const cut = resumeAt(prev.buf, 0, same);
         const tail = JSON.parse(`"${doc.toString("utf8", s + cut, end)}"`) as string;
         text = tail;
         if (cut > 1) {
@@ -183,6 +179,17 @@ export class StringDeltas {
     else this.stats.whole++;
     return text;
   }
+}
+
+/**
+ * Where, from the literal's start (`lit[at]`, its opening quote), reading resumes when its
+ * first `same` bytes are known: after the last comma among them, or after the quote. A
+ * comma byte inside a JSON string is always the character itself (never inside an escape,
+ * nor a byte of a multi-byte UTF-8 character), so what follows it starts a character.
+ */
+function resumeAt(lit: Buffer, at: number, same: number): number {
+  const comma = same > 0 ? lit.lastIndexOf(COMMA, at + same - 1) - at : -1;
+  return comma >= 1 ? comma + 1 : 1;
 }
 
 function uidOf(doc: Buffer, path: readonly string[]): string | undefined {
