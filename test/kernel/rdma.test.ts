@@ -12,7 +12,7 @@ import { after, before, describe, it } from "node:test";
 import { NetLab } from "../../src/cli/netlab.ts";
 import { startCluster, type Cluster } from "../support/cluster.ts";
 import { IN_GUEST, labName, sh } from "../support/kernel.ts";
-import { until } from "../support/wait.ts";
+import { untilOk } from "../support/wait.ts";
 
 type Stat = { ifname: string } & Record<string, number | string>;
 
@@ -82,20 +82,10 @@ describe("RDMA metrics exporter on soft-RoCE (guest kernel)", () => {
     // GID 1 is the dummy's IPv4 address (RoCEv2); the client retries until the server listens.
     const server = spawn("ibv_rc_pingpong", ["-d", rx0, "-g", "1", "-n", "200"], { stdio: "ignore" });
     t.after(() => server.kill());
-    let out = "";
-    let last: unknown;
-    await until(
-      async () => {
-        try {
-          out = await sh("timeout", "60", "ibv_rc_pingpong", "-d", rx0, "-g", "1", "-n", "200", "192.0.2.80");
-          return true;
-        } catch (err) {
-          last = err;
-          return false;
-        }
-      },
+    const out = await untilOk(
+      () => sh("timeout", "60", "ibv_rc_pingpong", "-d", rx0, "-g", "1", "-n", "200", "192.0.2.80"),
       "ibv_rc_pingpong's client to reach the server",
-      { timeoutMs: 60_000, intervalMs: 200, detail: () => String(last) },
+      { timeoutMs: 60_000, intervalMs: 200 },
     );
     t.diagnostic(out.trim().split("\n").slice(-2).join(" / "));
     const afterScrape = await scrape(port);
@@ -117,19 +107,10 @@ describe("RDMA metrics exporter, exclusive netns mode with 10 namespaces (guest 
   before(async () => {
     // Exclusive mode can be set only while no other namespace exists; the earlier tests'
     // namespaces go away asynchronously, so wait for the kernel to take it.
-    let last: unknown;
-    await until(
-      async () => {
-        try {
-          await sh("rdma", "system", "set", "netns", "exclusive");
-          return true;
-        } catch (err) {
-          last = err;
-          return false;
-        }
-      },
+    await untilOk(
+      () => sh("rdma", "system", "set", "netns", "exclusive"),
       "the kernel to take `rdma system set netns exclusive`",
-      { timeoutMs: 60_000, intervalMs: 250, detail: () => String(last) },
+      { timeoutMs: 60_000, intervalMs: 250 },
     );
     lab = new NetLab("spt-kl-rx");
     for (let i = 0; i < 10; i++) await lab.addNamespace(labName(`n${i}`));

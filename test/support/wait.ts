@@ -20,3 +20,26 @@ export async function until(cond: () => Promise<boolean> | boolean, what: string
     await sleep(o.intervalMs ?? 10);
   }
 }
+
+/**
+ * Resolves with `attempt`'s result once it stops throwing; otherwise fails with "timed out
+ * waiting for <what>" and the last error.
+ */
+export async function untilOk<T>(attempt: () => Promise<T>, what: string, o: UntilOptions = {}): Promise<T> {
+  let last: unknown;
+  let out: { value: T } | undefined;
+  await until(
+    async () => {
+      try {
+        out = { value: await attempt() };
+        return true;
+      } catch (err) {
+        last = err;
+        return false;
+      }
+    },
+    what,
+    { ...o, detail: () => [String(last), o.detail?.()].filter((d) => d !== undefined).join("; ") },
+  );
+  return (out as { value: T }).value;
+}
