@@ -468,13 +468,13 @@ export class KubeClient {
             continue;
           }
         }
-        const doc = joined(line);
-        const ev = opts.deltas?.decode(doc);
+        // Read in the pieces it came in (pieces.ts); joined only to be parsed whole.
+        const ev = opts.deltas?.decode(line);
         if (ev !== undefined) {
           yield ev as WatchEvent<T>;
           continue;
         }
-        const text = doc.toString("utf8");
+        const text = joined(line).toString("utf8");
         if (text.trim() !== "") yield parseJson(text) as WatchEvent<T>;
       }
     } catch (err) {

@@ -26,6 +26,22 @@ function event(uid: string, rv: number, records: Records, order: "records-first"
   );
 }
 
+/**
+ * `b` in pieces of the sizes given, in turn (0: an empty piece), as socket reads cut an event;
+ * the sizes are small so that literals, escapes and the document's head straddle pieces.
+ */
+function split(b: Buffer, sizes: readonly number[]): Buffer[] {
+  if (!sizes.some((n) => n > 0)) return [b];
+  const out: Buffer[] = [];
+  let at = 0;
+  for (let k = 0; at < b.length; k++) {
+    const n = sizes[k % sizes.length] as number;
+    out.push(b.subarray(at, Math.min(b.length, at + n)));
+    at += n;
+  }
+  return out;
+}
+
 const rec = (i: number, name = `pod-${i}`): [string, { pod: string; podUid: string }] => [
   `198.18.${i >> 8}.${i & 255}`,
   { pod: `ns/${name}`, podUid: `uid-${i}` },
@@ -67,7 +83,9 @@ describe("StringDeltas", () => {
         fc.constantFrom(undefined, 1),
         // Which versions are read as they arrive; the others are read at the end, newest first.
         fc.array(fc.boolean(), { minLength: 30, maxLength: 30 }),
-        (start, steps, order, space, readNow) => {
+        // The pieces each event arrives in (one whole piece when all are 0).
+        fc.oneof(fc.constant([0]), fc.array(fc.integer({ min: 0, max: 700 }), { minLength: 1, maxLength: 6 })),
+        (start, steps, order, space, readNow, sizes) => {
           const d = new StringDeltas(PATH, UID, 256);
           let records: Records = Array.from({ length: start }, (_, i) => rec(i));
           let next = start;
@@ -75,7 +93,7 @@ describe("StringDeltas", () => {
           const later: Array<() => void> = [];
           const check = (uid: string, rs: Records): void => {
             const b = event(uid, rv++, rs, order, space);
-            const got = d.decode(b);
+            const got = d.decode(split(b, sizes));
             const want = parseJson(b.toString("utf8"));
             // Small strings are left to the caller, which parses them whole; big ones never are.
             const literal = JSON.stringify(JSON.stringify(Object.fromEntries(rs))).length;

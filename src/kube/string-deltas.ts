@@ -15,6 +15,7 @@
  */
 import { parseJson } from "../api/int64.ts";
 import { memberStart } from "./json-scan.ts";
+import { Pieces } from "./pieces.ts";
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -22,9 +23,6 @@ const COMMA = 0x2c;
 
 /** Below this many bytes a string is decoded with its document: keeping it would save nothing. */
 export const DELTA_MIN_BYTES = 16 * 1024;
-
-/** Bytes compared per memcmp before the first difference is looked for byte by byte. */
-const CHUNK = 4096;
 
 interface Kept {
   /** The string's JSON literal (quotes included) in the last version decoded, in `buf[0, len)`. */
@@ -43,7 +41,7 @@ export interface DeltaStats {
 
 /** Where one version's literal is: `doc[s, end]`, quotes included (a reference, not a copy). */
 interface Seen {
-  doc: Buffer;
+  doc: Pieces;
   s: number;
   end: number;
 }
@@ -92,23 +90,23 @@ export class StringDeltas {
    * megabyte made and collected. The literal's bytes are still checked here (see
    * closingQuote), so a version whose records are not a JSON string is refused at once.
    */
-  decode(doc: Buffer): unknown {
+  decode(doc: Buffer | readonly Buffer[]): unknown {
     try {
-      return this.#decode(doc);
+      return this.#decode(new Pieces(Buffer.isBuffer(doc) ? [doc] : doc));
     } catch (err) {
       if (err instanceof SyntaxError) return undefined;
       throw err;
     }
   }
 
-  #decode(doc: Buffer): unknown {
-    const s = memberStart(doc, this.#path);
-    if (s === undefined || doc[s] !== QUOTE) return undefined;
-    const uid = uidOf(doc, this.#uidPath);
+  #decode(doc: Pieces): unknown {
+    const head = headOf(doc, this.#path, this.#uidPath);
+    if (head === undefined) return undefined;
+    const { s, uid } = head;
     const prev = uid !== undefined ? this.#seen.get(uid) : undefined;
     let end: number;
     const prevLen = prev !== undefined ? prev.end - prev.s + 1 : 0;
-    const same = prev !== undefined ? commonPrefix(doc, s, prev.doc.subarray(prev.s), prevLen) : 0;
+    const same = prev !== undefined ? doc.commonPrefixWith(s, prev.doc, prev.s, prevLen) : 0;
     if (prev !== undefined && same === prevLen) {
       // The whole literal, closing quote included, is the last one's.
       end = s + prevLen - 1;
@@ -119,7 +117,7 @@ export class StringDeltas {
       if (uid !== undefined) this.forget(uid);
       return undefined;
     }
-    const rest = parseJson(`${doc.toString("utf8", 0, s)}null${doc.toString("utf8", end + 1)}`);
+    const rest = parseJson(`${doc.toString(0, s)}null${doc.toString(end + 1, doc.length)}`);
     let parent: unknown = rest;
     for (const k of this.#path.slice(0, -1)) parent = (parent as Record<string, unknown> | null)?.[k];
     if (typeof parent !== "object" || parent === null || Array.isArray(parent)) return undefined;
@@ -143,20 +141,20 @@ export class StringDeltas {
   }
 
   /** The text of the literal at `doc[s, end]`, decoded from the object's kept version when it has one. */
-  #text(uid: string | undefined, doc: Buffer, s: number, end: number): string {
+  #text(uid: string | undefined, doc: Pieces, s: number, end: number): string {
     const prev = uid !== undefined ? this.#kept.get(uid) : undefined;
     const len = end - s + 1;
     let text: string;
     let same = 0;
     if (prev === undefined) {
-      text = JSON.parse(doc.toString("utf8", s, end + 1)) as string;
+      text = JSON.parse(doc.toString(s, end + 1)) as string;
     } else {
-      same = commonPrefix(doc, s, prev.buf, prev.len);
+      same = doc.commonPrefix(s, prev.buf, prev.len);
       if (same === prev.len && len === prev.len) {
         text = prev.text;
       } else {
-        const cut = resumeAt(prev.buf, 0, same);
-        const tail = JSON.parse(`"${doc.toString("utf8", s + cut, end)}"`) as string;
+        const cut = resumeAt(new Pieces([prev.buf]), 0, same);
+        const tail = JSON.parse(`"${doc.toString(s + cut, end)}"`) as string;
         text = tail;
         if (cut > 1) {
           const prevTail = JSON.parse(`"${prev.buf.toString("utf8", cut, prev.len - 1)}"`) as string;
@@ -187,28 +185,50 @@ export class StringDeltas {
  * comma byte inside a JSON string is always the character itself (never inside an escape,
  * nor a byte of a multi-byte UTF-8 character), so what follows it starts a character.
  */
-function resumeAt(lit: Buffer, at: number, same: number): number {
-  const comma = same > 0 ? lit.lastIndexOf(COMMA, at + same - 1) - at : -1;
+function resumeAt(lit: Pieces, at: number, same: number): number {
+  const comma = same > 0 ? lit.lastIndexOf(COMMA, at, at + same - 1) - at : -1;
   return comma >= 1 ? comma + 1 : 1;
+}
+
+/**
+ * Where the member's literal starts (`s`, its opening quote) and the object's uid, read from
+ * the document's first piece, which nearly always holds them (metadata and spec come before
+ * the status); from the joined document when it does not. Undefined when the member is
+ * missing or not a string.
+ */
+function headOf(
+  doc: Pieces,
+  path: readonly string[],
+  uidPath: readonly string[],
+): { s: number; uid: string | undefined } | undefined {
+  const first = doc.parts[0];
+  if (first === undefined) return undefined;
+  let head = first;
+  let s: number | undefined;
+  let uid: string | undefined;
+  try {
+    s = memberStart(head, path);
+    uid = uidOf(head, uidPath);
+  } catch (err) {
+    // Cut short by the end of the piece (or not JSON: the joined document decides).
+    if (!(err instanceof SyntaxError) || doc.parts.length === 1) throw err;
+    head = doc.slice(0, doc.length);
+    s = memberStart(head, path);
+    uid = uidOf(head, uidPath);
+  }
+  if (s === undefined || doc.byte(s) !== QUOTE) return undefined;
+  return { s, uid };
 }
 
 function uidOf(doc: Buffer, path: readonly string[]): string | undefined {
   const at = memberStart(doc, path);
   if (at === undefined || doc[at] !== QUOTE) return undefined;
   const q = doc.indexOf(QUOTE, at + 1);
-  if (q < 0) return undefined;
+  // A uid cut by the end of the piece: the caller reads the joined document.
+  if (q < 0) throw new SyntaxError("JSON: unterminated string");
   const uid = doc.toString("latin1", at + 1, q);
   // UIDs hold no escapes; one that seems to is not kept.
   return uid === "" || uid.includes("\\") ? undefined : uid;
-}
-
-/** How many bytes from `doc[s]` on equal `kept[0, len)`. */
-function commonPrefix(doc: Buffer, s: number, kept: Buffer, len: number): number {
-  const n = Math.min(len, doc.length - s);
-  let i = 0;
-  while (i + CHUNK <= n && doc.compare(kept, i, i + CHUNK, s + i, s + i + CHUNK) === 0) i += CHUNK;
-  while (i < n && doc[s + i] === kept[i]) i++;
-  return i;
 }
 
 /** Bytes that may follow a backslash in a JSON string (besides `u`). */
@@ -224,9 +244,9 @@ function isHex(c: number | undefined): boolean {
  * escapes that are not JSON's. So every literal seen is valid before its text is decoded:
  * the first whole, each later one up to a prefix already checked.
  */
-function closingQuote(doc: Buffer, i: number): number {
+function closingQuote(doc: Pieces, i: number): number {
   for (;;) {
-    const c = doc[i];
+    const c = doc.byte(i);
     if (c === undefined) throw new SyntaxError("JSON: unterminated string");
     if (c === QUOTE) return i;
     if (c < 0x20) throw new SyntaxError("JSON: control character in string");
@@ -234,9 +254,9 @@ function closingQuote(doc: Buffer, i: number): number {
       i++;
       continue;
     }
-    const e = doc[i + 1];
+    const e = doc.byte(i + 1);
     if (e === 0x75 /* u */) {
-      if (!(isHex(doc[i + 2]) && isHex(doc[i + 3]) && isHex(doc[i + 4]) && isHex(doc[i + 5])))
+      if (!(isHex(doc.byte(i + 2)) && isHex(doc.byte(i + 3)) && isHex(doc.byte(i + 4)) && isHex(doc.byte(i + 5))))
         throw new SyntaxError("JSON: bad \\u escape in string");
       i += 6;
     } else if (e !== undefined && ESCAPED.has(e)) {
