@@ -46,10 +46,17 @@ export class Pieces {
       if ((starts[mid] as number) <= i) lo = mid;
       else hi = mid - 1;
     }
-    // Empty parts share their start with the next one: the part that holds i is the last of them.
-    k = lo;
-    while (k > 0 && (this.parts[k] as Buffer).length === 0) k--;
-    return (this.#at = k);
+    // An empty part shares its start with the next one, so the last part starting at or
+    // before i is never an empty one while i is inside the document.
+    return (this.#at = lo);
+  }
+
+  /** The bytes from `i` up to `end` or the end of the part that holds `i`, whichever comes first: a view. */
+  #segment(i: number, end: number): Buffer {
+    const k = this.#part(i);
+    const part = this.parts[k] as Buffer;
+    const off = i - (this.#starts[k] as number);
+    return part.subarray(off, off + Math.min(part.length - off, end - i));
   }
 
   /** Byte `i`, or undefined past the end. */
@@ -64,10 +71,8 @@ export class Pieces {
     start = Math.max(0, start);
     end = Math.min(this.length, end);
     if (end <= start) return Buffer.alloc(0);
-    const k = this.#part(start);
-    const off = start - (this.#starts[k] as number);
-    const part = this.parts[k] as Buffer;
-    if (off + (end - start) <= part.length) return part.subarray(off, off + (end - start));
+    const first = this.#segment(start, end);
+    if (first.length === end - start) return first;
     const out = Buffer.allocUnsafe(end - start);
     this.copy(out, 0, start, end);
     return out;
@@ -79,16 +84,11 @@ export class Pieces {
 
   /** Copies bytes [start, end) into `target` at `targetStart`. */
   copy(target: Buffer, targetStart: number, start: number, end: number): void {
-    let i = start;
-    let t = targetStart;
-    while (i < end) {
-      const k = this.#part(i);
-      const part = this.parts[k] as Buffer;
-      const off = i - (this.#starts[k] as number);
-      const n = Math.min(part.length - off, end - i);
-      part.copy(target, t, off, off + n);
-      i += n;
-      t += n;
+    for (let i = start, t = targetStart; i < end;) {
+      const seg = this.#segment(i, end);
+      seg.copy(target, t);
+      i += seg.length;
+      t += seg.length;
     }
   }
 
@@ -97,15 +97,10 @@ export class Pieces {
     const n = Math.min(len, this.length - at);
     let i = 0;
     while (i < n) {
-      const k = this.#part(at + i);
-      const part = this.parts[k] as Buffer;
-      const off = at + i - (this.#starts[k] as number);
-      const span = Math.min(part.length - off, n - i);
-      let j = 0;
-      while (j + CHUNK <= span && part.compare(other, i + j, i + j + CHUNK, off + j, off + j + CHUNK) === 0) j += CHUNK;
-      while (j < span && part[off + j] === other[i + j]) j++;
-      i += j;
-      if (j < span) return i;
+      const seg = this.#segment(at + i, at + n);
+      const same = prefixOf(seg, other.subarray(i, i + seg.length));
+      i += same;
+      if (same < seg.length) break;
     }
     return i;
   }
@@ -114,13 +109,10 @@ export class Pieces {
   commonPrefixWith(at: number, other: Pieces, otherAt: number, len: number): number {
     let same = 0;
     while (same < len) {
-      const k = other.#part(otherAt + same);
-      const part = other.parts[k] as Buffer;
-      const off = otherAt + same - (other.#starts[k] as number);
-      const span = Math.min(part.length - off, len - same);
-      const n = this.commonPrefix(at + same, part.subarray(off, off + span), span);
+      const seg = other.#segment(otherAt + same, otherAt + len);
+      const n = this.commonPrefix(at + same, seg, seg.length);
       same += n;
-      if (n < span) break;
+      if (n < seg.length) break;
     }
     return same;
   }
@@ -132,11 +124,20 @@ export class Pieces {
       const k = this.#part(i);
       const part = this.parts[k] as Buffer;
       const start = this.#starts[k] as number;
-      const found = part.length === 0 ? -1 : part.lastIndexOf(byte, i - start);
+      const found = part.lastIndexOf(byte, i - start);
       if (found >= 0) return start + found >= from ? start + found : -1;
       if (start <= from) return -1;
       i = start - 1;
     }
     return -1;
   }
+}
+
+/** How many leading bytes `a` and `b` (of `a`'s length or less) share: memcmp by chunks, then byte by byte. */
+function prefixOf(a: Buffer, b: Buffer): number {
+  const n = Math.min(a.length, b.length);
+  let j = 0;
+  while (j + CHUNK <= n && a.compare(b, j, j + CHUNK, j, j + CHUNK) === 0) j += CHUNK;
+  while (j < n && a[j] === b[j]) j++;
+  return j;
 }
