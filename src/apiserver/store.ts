@@ -55,8 +55,12 @@ export class Store {
   readonly #byUid = new Map<string, ObjectLocation>();
   readonly #byOwner = new Map<string, Set<string>>();
 
-  constructor(historyCapacity = 10_000) {
+  readonly #random: () => number;
+
+  /** @param random picks where each event's fan-out starts (tests make it deterministic). */
+  constructor(historyCapacity = 10_000, random: () => number = Math.random) {
     this.#capacity = historyCapacity;
+    this.#random = random;
   }
 
   get resourceVersion(): number {
@@ -152,7 +156,16 @@ export class Store {
     const ev: StoredEvent = { rv: this.#rv, resource, type, object: stored, prev };
     this.#record(ev);
     const ws = this.#watchers.get(resource);
-    if (ws !== undefined) for (const w of [...ws]) w.deliver(ev);
+    if (ws !== undefined && ws.size > 0) {
+      // Each event reaches the watchers from a random one on, as in kube-apiserver, whose
+      // cacher hands an event to its watchers in Go's map order, different at every event.
+      // Watchers write in the order they are handed an event, so a fixed order would give
+      // the first-registered watchers every version first, and of writers racing for one
+      // object those would win most (docs/performance.md, fifth session on issue 16).
+      const list = [...ws];
+      const from = Math.floor(this.#random() * list.length) % list.length;
+      for (let i = 0; i < list.length; i++) (list[(from + i) % list.length] as StoreWatcher).deliver(ev);
+    }
     return stored;
   }
 
