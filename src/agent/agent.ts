@@ -100,7 +100,7 @@ export class SpiderpoolAgent {
       pino({ level: opts.config.logLevel, base: { component: "spiderpool-agent", node: opts.config.nodeName } })
     ).child({});
     this.metrics = new AgentMetrics(opts.config.podName);
-    this.cache = new AgentCache(opts.client, opts.config.nodeName, this.log);
+    this.cache = new AgentCache(opts.client, opts.config.nodeName, this.log, { poolWatch: opts.config.poolWatch });
     this.service = new IpamService({
       client: opts.client,
       cache: this.cache,

@@ -51,7 +51,7 @@ export class AgentCache {
   readonly #client: KubeClient;
   #reservedSets: { 4: IPRangeSet; 6: IPRangeSet } | undefined;
 
-  constructor(client: KubeClient, nodeName: string, log: Logger) {
+  constructor(client: KubeClient, nodeName: string, log: Logger, opts: { poolWatch?: "full" | "metadata" } = {}) {
     this.#client = client;
     const onError =
       (what: string) =>
@@ -60,6 +60,7 @@ export class AgentCache {
     this.pools = new Informer<SpiderIPPool>(client, POOLS, {
       onError: onError("spiderippools"),
       deltaString: POOL_RECORDS,
+      metadataWatch: opts.poolWatch === "metadata",
     });
     this.reserved = new Informer<SpiderReservedIP>(client, RESERVED, { onError: onError("spiderreservedips") });
     this.namespaces = new Informer<Namespace>(client, Resources.namespaces, { onError: onError("namespaces") });

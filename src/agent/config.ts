@@ -45,6 +45,11 @@ export interface AgentConfig {
   maxWriteRetries: number;
   /** …and for at most this long. */
   writeDeadlineSeconds: number;
+  /**
+   * How the agent follows pools: "full" (every version's body on the watch) or "metadata"
+   * (versions as metadata only, a pool's body read when a write needs it).
+   */
+  poolWatch: "full" | "metadata";
   /** Events on pods per allocation and release (issue 22): bucket size (0: none) and refill per minute. */
   ipEventsBurst: number;
   ipEventsPerMinute: number;
@@ -125,7 +130,14 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env, confPath?:
     enableGatewayDetection: conf.enableGatewayDetection ?? false,
     maxWriteRetries: e.int("SPIDERPOOL_TS_MAX_WRITE_RETRIES", 2000, 1),
     writeDeadlineSeconds: e.int("SPIDERPOOL_TS_WRITE_DEADLINE_SECONDS", 30, 1),
+    poolWatch: poolWatchOf(env["SPIDERPOOL_TS_POOL_WATCH"]),
     ipEventsBurst: e.int("SPIDERPOOL_TS_IP_EVENTS_BURST", 3, 0),
     ipEventsPerMinute: e.int("SPIDERPOOL_TS_IP_EVENTS_PER_MINUTE", 3, 0),
   };
+}
+
+function poolWatchOf(v: string | undefined): AgentConfig["poolWatch"] {
+  if (v === undefined || v === "" || v === "metadata") return "metadata";
+  if (v === "full") return "full";
+  throw new AgentConfigError(`SPIDERPOOL_TS_POOL_WATCH='${v}' is not one of full, metadata`);
 }

@@ -127,6 +127,7 @@ export class IpamService {
     return new PoolWriter(pool, {
       client,
       cached: (n) => cache.pools.getByName(n),
+      ...(config.poolWatch === "metadata" ? { latest: (n: string) => cache.pools.latestVersion(n) } : {}),
       reserved: (f) => cache.reservedSet(f),
       maxRecords: config.maxAllocatedIPs,
       maxRetries: config.maxWriteRetries,

@@ -87,7 +87,12 @@ export interface WatchOptions {
   known?: (meta: ObjectMetaLike) => AnyObject | Promise<AnyObject | undefined> | undefined;
   /** Decodes events whose one big string member changes little per version (a pool's records). */
   deltas?: StringDeltas;
+  /** The Accept header; `METADATA_WATCH` asks for each event's object as a PartialObjectMetadata. */
+  accept?: string;
 }
+
+/** Accept for a metadata-only watch (kube-apiserver ≥ 1.15), JSON objects as the fallback. */
+export const METADATA_WATCH = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1, application/json";
 
 /** The metadata of an object as the client reads it. */
 export type ObjectMetaLike = NonNullable<KubeObject["metadata"]>;
@@ -436,7 +441,7 @@ export class KubeClient {
     try {
       res = await this.#transport.stream({
         path: `${this.#basePath}${path}${query}`,
-        headers: this.#headers(),
+        headers: this.#headers(undefined, opts.accept),
         headersTimeoutMs: this.#options.timeoutMs ?? 30_000,
         // The server ends the watch at timeoutSeconds; past that plus a margin the connection
         // is presumed half-open and dropped, so a caller never waits forever.

@@ -5,8 +5,8 @@
  * handlers converge on the server's state without losing an object.
  */
 import { Backoff, sleep, type BackoffOptions } from "./backoff.ts";
-import type { AnyObject, KubeClient, KubeObject, WatchEvent } from "./client.ts";
-import { ApiError, isGone } from "./errors.ts";
+import { METADATA_WATCH, type AnyObject, type KubeClient, type KubeObject, type WatchEvent } from "./client.ts";
+import { ApiError, isGone, isNotFound } from "./errors.ts";
 import type { ResourceType } from "./resources.ts";
 import { isStatus } from "./status.ts";
 import { StringDeltas } from "./string-deltas.ts";
@@ -34,7 +34,23 @@ export interface InformerOptions<T> {
    * changes little per version: watch events decode only what changed (string-deltas.ts).
    */
   deltaString?: readonly string[];
+  /**
+   * Watch metadata only (PartialObjectMetadata events): a version that keeps the stored
+   * object's uid and generation (a status write) leaves the stored body as it was and is
+   * reported to `onVersion` listeners and by `latestVersion`; a new object or a changed spec
+   * is read whole (GET) and stored. For objects whose status is big and written often by
+   * many (pools on 100 nodes), so that a watcher pays for a body only when it reads one.
+   */
+  metadataWatch?: boolean;
+  /**
+   * With `metadataWatch`: a stored body older than the newest version is read again after
+   * this long (ms, 10 000 by default), so readers of the store see a status at most about
+   * this stale, at one read per object per period however often it is written.
+   */
+  metadataRefreshMs?: number;
 }
+
+export type ObjectMeta = NonNullable<KubeObject["metadata"]>;
 
 /** See `recognize`. */
 export type KnownVersion<T> = (meta: NonNullable<KubeObject["metadata"]>) => T | Promise<T | undefined> | undefined;
@@ -43,6 +59,10 @@ export function keyOf(obj: AnyObject): string {
   const ns = obj.metadata?.namespace;
   const name = obj.metadata?.name ?? "";
   return ns !== undefined && ns !== "" ? `${ns}/${name}` : name;
+}
+
+function generationOf(meta: unknown): unknown {
+  return (meta as { generation?: unknown } | undefined)?.generation;
 }
 
 export const byNamespace = <T extends AnyObject>(obj: T): string[] =>
@@ -67,6 +87,11 @@ export class Informer<T extends AnyObject = KubeObject> {
   #resourceVersion = "";
   #known: KnownVersion<T> | undefined;
   readonly #deltas: StringDeltas | undefined;
+  /** Metadata watches: the newest resourceVersion seen of each object, stored body or not. */
+  readonly #latest = new Map<string, number>();
+  readonly #versionListeners: Array<(meta: ObjectMeta) => void> = [];
+  /** Metadata watches: the pending re-read of each object whose stored body is stale. */
+  readonly #refreshes = new Map<string, NodeJS.Timeout>();
   /** Relists so far (410s and restarts), for metrics and tests. */
   relists = 0;
 
@@ -102,12 +127,30 @@ export class Informer<T extends AnyObject = KubeObject> {
     this.#known = known;
   }
 
+  /**
+   * Called with the metadata of every version the watch brings of an object (with
+   * `metadataWatch`, also those whose body was not read), after the store has it.
+   */
+  onVersion(fn: (meta: ObjectMeta) => void): void {
+    this.#versionListeners.push(fn);
+  }
+
+  /**
+   * The newest resourceVersion seen of an object, as a number (etcd revisions are), with
+   * `metadataWatch`; a stored body older than it is stale. Undefined without it.
+   */
+  latestVersion(name: string, namespace?: string): number | undefined {
+    return this.#latest.get(namespace !== undefined && namespace !== "" ? `${namespace}/${name}` : name);
+  }
+
   start(): void {
     this.#running ??= this.#run();
   }
 
   async stop(): Promise<void> {
     this.#abort.abort();
+    for (const t of this.#refreshes.values()) clearTimeout(t);
+    this.#refreshes.clear();
     for (const w of this.#syncWaiters.splice(0)) {
       clearTimeout(w.timer);
       w.reject(new Error(`${this.#rt.plural}: informer stopped`));
@@ -213,6 +256,7 @@ export class Informer<T extends AnyObject = KubeObject> {
     const old = this.#store.get(key);
     if (old === undefined) return;
     this.#store.delete(key);
+    this.#latest.delete(key);
     this.#index(key, undefined, old);
     if (old.metadata?.uid !== undefined) this.#deltas?.forget(old.metadata.uid);
     for (const h of [...this.#handlers]) this.#call(() => h.onDelete?.(obj));
@@ -234,6 +278,7 @@ export class Informer<T extends AnyObject = KubeObject> {
       seen.add(key);
       const old = this.#store.get(key);
       if (old === undefined || old.metadata?.resourceVersion !== obj.metadata?.resourceVersion) this.#put(obj);
+      if (this.#opts.metadataWatch === true) this.#latest.set(key, Number(obj.metadata?.resourceVersion));
     }
     for (const [key, old] of [...this.#store]) if (!seen.has(key)) this.#remove(old);
     this.#resourceVersion = res.metadata.resourceVersion;
@@ -247,7 +292,7 @@ export class Informer<T extends AnyObject = KubeObject> {
     }
   }
 
-  #apply(ev: WatchEvent<T>): "ok" | "gone" {
+  async #apply(ev: WatchEvent<T>): Promise<"ok" | "gone"> {
     if (ev.type === "ERROR") {
       const st = ev.object;
       if (isStatus(st) && (st.code === 410 || st.reason === "Expired" || st.reason === "Gone")) return "gone";
@@ -258,8 +303,64 @@ export class Informer<T extends AnyObject = KubeObject> {
     if (rv !== undefined) this.#resourceVersion = rv;
     if (ev.type === "BOOKMARK") return "ok";
     if (ev.type === "DELETED") this.#remove(obj);
+    else if (this.#opts.metadataWatch === true) await this.#applyMetadata((obj.metadata ?? {}) as ObjectMeta);
     else this.#put(obj);
+    if (ev.type !== "DELETED") {
+      const meta = (obj.metadata ?? {}) as ObjectMeta;
+      for (const fn of this.#versionListeners) this.#call(() => fn(meta));
+    }
     return "ok";
+  }
+
+  /** Reads a stale stored body again, once per period, off the watch's path. */
+  #scheduleRefresh(key: string, meta: ObjectMeta): void {
+    if (this.#refreshes.has(key) || this.#abort.signal.aborted) return;
+    const timer = setTimeout(() => {
+      void this.#client
+        .get<T>(this.#rt, meta.name ?? "", meta.namespace)
+        .then((full) => {
+          this.#refreshes.delete(key);
+          if (this.#abort.signal.aborted) return;
+          const old = this.#store.get(key);
+          // Only over an older body of the same object: the watch may have stored a newer one meanwhile.
+          if (
+            old === undefined ||
+            old.metadata?.uid !== full.metadata?.uid ||
+            !(Number(full.metadata?.resourceVersion) > Number(old.metadata?.resourceVersion))
+          )
+            return;
+          this.#put({ kind: this.#rt.kind, ...full } as T);
+        })
+        .catch((err: unknown) => {
+          this.#refreshes.delete(key);
+          if (!isNotFound(err) && !this.#abort.signal.aborted) this.#opts.onError?.(err);
+        });
+    }, this.#opts.metadataRefreshMs ?? 10_000);
+    timer.unref();
+    this.#refreshes.set(key, timer);
+  }
+
+  /** A metadata-only version: the stored body stands while uid and spec (generation) are the same. */
+  async #applyMetadata(meta: ObjectMeta): Promise<void> {
+    const key = keyOf({ metadata: meta });
+    const rv = Number(meta.resourceVersion);
+    const old = this.#store.get(key);
+    if (old !== undefined && old.metadata?.uid === meta.uid && generationOf(old.metadata) === generationOf(meta)) {
+      if (!(rv <= (this.#latest.get(key) ?? -1))) this.#latest.set(key, rv);
+      this.#scheduleRefresh(key, meta);
+      return;
+    }
+    let full: T;
+    try {
+      full = await this.#client.get<T>(this.#rt, meta.name ?? "", meta.namespace);
+    } catch (err) {
+      // Deleted since: its DELETED event follows on this watch.
+      if (isNotFound(err)) return;
+      throw err;
+    }
+    // A GET answers with the object's kind; the store keeps objects as a watch delivers them.
+    this.#put({ kind: this.#rt.kind, ...full } as T);
+    this.#latest.set(key, Math.max(rv, Number(full.metadata?.resourceVersion)));
   }
 
   async #run(): Promise<void> {
@@ -286,12 +387,16 @@ export class Informer<T extends AnyObject = KubeObject> {
           allowWatchBookmarks: true,
           timeoutSeconds: Math.floor(base + Math.random() * base),
           signal,
-          ...(this.#known !== undefined ? { known: this.#known } : {}),
-          ...(this.#deltas !== undefined ? { deltas: this.#deltas } : {}),
+          ...(this.#opts.metadataWatch === true
+            ? { accept: METADATA_WATCH }
+            : {
+                ...(this.#known !== undefined ? { known: this.#known } : {}),
+                ...(this.#deltas !== undefined ? { deltas: this.#deltas } : {}),
+              }),
         });
         for await (const ev of stream) {
           events++;
-          if (this.#apply(ev) === "gone") {
+          if ((await this.#apply(ev)) === "gone") {
             needList = true;
             break;
           }

@@ -302,3 +302,71 @@ describe("PoolWriter after a lost write", () => {
     },
   );
 });
+
+/** `p`, or a failure naming `what` if it has not settled within 5 s. */
+async function within<T>(p: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), 5_000);
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+describe("PoolWriter with bodies read on demand (metadata-only pool watch)", () => {
+  it("reads the pool before planning when a version newer than the kept body is known", async () => {
+    const h = harness(pool(5, {}));
+    // The watch told of version 6 (metadata only); the cache still holds 5.
+    h.store(pool(6, { "192.0.2.10": { pod: "ns/x", podUid: "ux" } }));
+    const w = new PoolWriter("p", { ...h.deps, latest: () => 6 });
+    const a = w.submit({ kind: "allocate", podUid: "ua", podRef: "ns/a" });
+    await h.write(1);
+    assert.equal(h.gets.length, 1, "one read for the newer version");
+    const first = h.writes[0]?.body as SpiderIPPool;
+    assert.equal(first.metadata.resourceVersion, "6", "planned on the version read, not the stale body");
+    assert.equal(recordsOf(first).get("192.0.2.10")?.podUid, "ux");
+    h.writes[0]?.answer({ ...first, metadata: { ...first.metadata, resourceVersion: "7" } });
+    assert.equal((await a).ip, "192.0.2.11");
+  });
+
+  it("plans on the kept body with no read while no newer version is known", async () => {
+    const h = harness(pool(5, {}));
+    const w = new PoolWriter("p", { ...h.deps, latest: () => 5 });
+    const a = w.submit({ kind: "allocate", podUid: "ua", podRef: "ns/a" });
+    await h.write(1);
+    const first = h.writes[0]?.body as SpiderIPPool;
+    h.writes[0]?.answer({ ...first, metadata: { ...first.metadata, resourceVersion: "6" } });
+    assert.equal((await a).ip, "192.0.2.10");
+    // Our own write is the newest version (the watch's latest may lag): the next batch plans
+    // on it, still without a read.
+    const b = w.submit({ kind: "allocate", podUid: "ub", podRef: "ns/b" });
+    await h.write(2);
+    assert.equal(h.gets.length, 0, "no read: the cache or our own write was the newest version");
+    const second = h.writes[1]?.body as SpiderIPPool;
+    assert.equal(second.metadata.resourceVersion, "6");
+    h.writes[1]?.answer({ ...second, metadata: { ...second.metadata, resourceVersion: "7" } });
+    assert.equal((await b).ip, "192.0.2.11");
+  });
+
+  it("after a lost write reads the pool at once instead of waiting for the winner's body on the watch", async () => {
+    const h = harness(pool(5, {}));
+    let newest = 5;
+    // A watch that never brings bodies: waiting for one would take the whole minute.
+    const w = new PoolWriter("p", { ...h.deps, conflictWaitMs: 60_000, latest: () => newest });
+    const a = w.submit({ kind: "allocate", podUid: "ua", podRef: "ns/a" });
+    await h.write(1);
+    h.store(pool(6, { "192.0.2.10": { pod: "ns/x", podUid: "ux" } }));
+    newest = 6;
+    h.writes[0]?.answer(conflict());
+    await within(h.write(2), "the second write, planned on a read");
+    assert.equal(h.gets.length, 1);
+    const second = h.writes[1]?.body as SpiderIPPool;
+    assert.equal(second.metadata.resourceVersion, "6");
+    assert.equal(recordsOf(second).get("192.0.2.10")?.podUid, "ux", "the winner's record kept");
+    h.writes[1]?.answer({ ...second, metadata: { ...second.metadata, resourceVersion: "7" } });
+    assert.equal((await a).ip, "192.0.2.11");
+  });
+});

@@ -126,6 +126,13 @@ export interface WriterDeps {
   random?: () => number;
   metrics: WriterMetrics;
   log: Logger;
+  /**
+   * The newest version of the pool known to exist, when the informer watches metadata only
+   * (Informer.latestVersion): a kept body older than it is read again before it is planned
+   * on, and a lost write reads the pool instead of waiting for the winner's body to come on
+   * the watch. Absent: bodies come on the watch.
+   */
+  latest?: (name: string) => number | undefined;
 }
 
 export class PoolWriter {
@@ -263,12 +270,16 @@ export class PoolWriter {
     if (!fresh) {
       const cached = this.#deps.cached(this.name);
       const latest = this.#latest;
-      // The newer of the informer's copy and our own last write (resourceVersions are etcd revisions).
-      if (cached !== undefined && latest !== undefined) {
-        return rvNumber(cached) >= rvNumber(latest) ? cached : latest;
-      }
-      const known = cached ?? latest;
-      if (known !== undefined) return known;
+      // The newer of the informer's copy and our own last write (resourceVersions are etcd
+      // revisions), unless a newer version is known to exist.
+      const known =
+        cached !== undefined && latest !== undefined
+          ? rvNumber(cached) >= rvNumber(latest)
+            ? cached
+            : latest
+          : (cached ?? latest);
+      const newest = this.#deps.latest?.(this.name);
+      if (known !== undefined && !(newest !== undefined && newest > rvNumber(known))) return known;
     }
     try {
       return await retryTransient(
@@ -369,7 +380,14 @@ export class PoolWriter {
         const age = this.#now() - (this.#batchSince ?? this.#now());
         const window = Math.max(0, Math.min(losses + 1, MAX_SKIP) - Math.floor(age / AGE_STEP_MS));
         const skip = Math.floor((this.#deps.random ?? Math.random)() * window);
-        next = await this.#newerThan(rvNumber(pool), skip, this.#deps.conflictWaitMs ?? CONFLICT_WAIT_MS);
+        if (this.#deps.latest === undefined) {
+          next = await this.#newerThan(rvNumber(pool), skip, this.#deps.conflictWaitMs ?? CONFLICT_WAIT_MS);
+        } else {
+          // Bodies are not on the watch: the versions let go by are counted from their
+          // metadata, and the pool is then read (the 409 says a newer version exists).
+          if (skip > 0) await this.#newerThan(rvNumber(pool), skip, this.#deps.conflictWaitMs ?? CONFLICT_WAIT_MS);
+          next = undefined;
+        }
         // Ops that queued while this batch was losing go out with it: under contention the
         // batch that finally wins carries them all, instead of each waiting for a turn.
         const joined = this.#queue.splice(0);
@@ -383,7 +401,8 @@ export class PoolWriter {
         );
         if (next === undefined) {
           fresh = true;
-          await sleep(backoff.next());
+          // A read on demand follows a 409, not a stalled watch: no pause before it.
+          if (this.#deps.latest === undefined) await sleep(backoff.next());
         }
       }
     }

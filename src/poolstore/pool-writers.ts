@@ -56,8 +56,12 @@ export class PoolWriters implements PoolWriterRegistry {
       onUpdate?: (o: SpiderIPPool, p: SpiderIPPool) => void;
       onDelete?: (p: SpiderIPPool) => void;
     }): void;
+    /** Every version, also those whose body a metadata-only watch did not read. */
+    onVersion?(fn: (meta: { name?: string; resourceVersion?: string }) => void): void;
   }): void {
     const observe = (p: SpiderIPPool): void => this.peek(p.metadata.name ?? "")?.observe(p);
+    // Only the version counts for a waiting writer; a metadata watch brings no body.
+    informer.onVersion?.((meta) => observe({ metadata: meta } as SpiderIPPool));
     informer.addHandlers({
       onAdd: observe,
       onUpdate: (_o, p) => observe(p),
