@@ -33,6 +33,8 @@ const DESCRIPTIONS: Record<string, string> = {
   SPIDERPOOL_ENABLED_RELEASE_CONFLICT_IPS: "let the CNI release addresses found in conflict for stateless pods",
   SPIDERPOOL_TS_MAX_WRITE_RETRIES: "most retries of a pool status write that keeps conflicting",
   SPIDERPOOL_TS_WRITE_DEADLINE_SECONDS: "longest time a pool status write is retried",
+  SPIDERPOOL_TS_POOL_WATCH:
+    "how the agent follows pools: `metadata` (versions as PartialObjectMetadata, a pool's body read when a write needs it or every 10 s when stale; ADR 13) or `full` (every version's body on the watch)",
   SPIDERPOOL_WEBHOOK_PORT: "port of the admission webhooks (HTTPS)",
   SPIDERPOOL_TS_WEBHOOK_URL: "URL the API server calls the webhooks at (sandbox, tests); unset: the Service",
   SPIDERPOOL_CONTROLLER_DEPLOYMENT_NAME: "the controller's Deployment and Service name, which the webhooks point at",

@@ -130,14 +130,13 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env, confPath?:
     enableGatewayDetection: conf.enableGatewayDetection ?? false,
     maxWriteRetries: e.int("SPIDERPOOL_TS_MAX_WRITE_RETRIES", 2000, 1),
     writeDeadlineSeconds: e.int("SPIDERPOOL_TS_WRITE_DEADLINE_SECONDS", 30, 1),
-    poolWatch: poolWatchOf(env["SPIDERPOOL_TS_POOL_WATCH"]),
+    poolWatch: poolWatchOf(e.str("SPIDERPOOL_TS_POOL_WATCH", "metadata")),
     ipEventsBurst: e.int("SPIDERPOOL_TS_IP_EVENTS_BURST", 3, 0),
     ipEventsPerMinute: e.int("SPIDERPOOL_TS_IP_EVENTS_PER_MINUTE", 3, 0),
   };
 }
 
-function poolWatchOf(v: string | undefined): AgentConfig["poolWatch"] {
-  if (v === undefined || v === "" || v === "metadata") return "metadata";
-  if (v === "full") return "full";
+function poolWatchOf(v: string): AgentConfig["poolWatch"] {
+  if (v === "metadata" || v === "full") return v;
   throw new AgentConfigError(`SPIDERPOOL_TS_POOL_WATCH='${v}' is not one of full, metadata`);
 }

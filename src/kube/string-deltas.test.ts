@@ -132,6 +132,30 @@ describe("StringDeltas", () => {
     );
   });
 
+  it("finds a member whose value starts in the next piece, after whitespace", () => {
+    // Found by the property above (seed -349490237): a piece that ended right after a
+    // member's colon made the value's start the piece's end, and the event was parsed whole.
+    const records: Records = Array.from({ length: 5 }, (_, i) => rec(i));
+    for (const member of ['"allocatedIPs":', '"uid":']) {
+      const b = event("u-1", 1, records, "records-last", 1);
+      const cut = b.indexOf(member) + member.length;
+      const d = new StringDeltas(PATH, UID, 256);
+      const got = d.decode([b.subarray(0, cut), b.subarray(cut)]);
+      assert.notEqual(got, undefined, `decoded with the piece cut after ${member}`);
+      assert.deepEqual(got, parseJson(b.toString("utf8")));
+      // The uid was read, so the next version is decoded by difference from this one.
+      const first = got as { object: { status: { allocatedIPs: string } } };
+      assert.equal(typeof first.object.status.allocatedIPs, "string");
+      records.push(rec(5));
+      const next = event("u-1", 2, records, "records-last", 1);
+      const before = d.stats.reused;
+      const second = d.decode([next.subarray(0, cut), next.subarray(cut)]) as typeof first;
+      assert.deepEqual(second, parseJson(next.toString("utf8")));
+      assert.equal(d.stats.reused, before + 1, `decoded from the kept version with the piece cut after ${member}`);
+      records.pop();
+    }
+  });
+
   it("decodes an append from the kept version, not the whole string", () => {
     const d = new StringDeltas(PATH, UID, 1024);
     const records: Records = Array.from({ length: 2000 }, (_, i) => rec(i));

@@ -216,12 +216,20 @@ function headOf(
     s = memberStart(head, path);
     uid = uidOf(head, uidPath);
   }
+  if (s !== undefined && head === first && s >= first.length && doc.parts.length > 1) {
+    // The piece ended between the member's colon and its value (whitespace in the next
+    // piece): where the value starts, only the joined document says.
+    head = doc.slice(0, doc.length);
+    s = memberStart(head, path);
+  }
   if (s === undefined || doc.byte(s) !== QUOTE) return undefined;
   return { s, uid };
 }
 
 function uidOf(doc: Buffer, path: readonly string[]): string | undefined {
   const at = memberStart(doc, path);
+  // Cut between the colon and the value: the caller reads the joined document.
+  if (at !== undefined && at >= doc.length) throw new SyntaxError("JSON: unexpected end");
   if (at === undefined || doc[at] !== QUOTE) return undefined;
   const q = doc.indexOf(QUOTE, at + 1);
   // A uid cut by the end of the piece: the caller reads the joined document.
