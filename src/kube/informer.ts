@@ -61,8 +61,18 @@ export function keyOf(obj: AnyObject): string {
   return ns !== undefined && ns !== "" ? `${ns}/${name}` : name;
 }
 
-function generationOf(meta: unknown): unknown {
-  return (meta as { generation?: unknown } | undefined)?.generation;
+/**
+ * Whether a metadata-only version leaves the stored body's spec and metadata as they are: a
+ * new generation is a spec change; labels, annotations, finalizers, owners and a deletion
+ * are metadata readers go by (auto-pools are found by their labels) and come only with a read.
+ */
+function sameMetadata(stored: unknown, meta: unknown): boolean {
+  const a = (stored ?? {}) as Record<string, unknown>;
+  const b = (meta ?? {}) as Record<string, unknown>;
+  for (const k of ["generation", "deletionTimestamp"]) if (a[k] !== b[k]) return false;
+  for (const k of ["labels", "annotations", "finalizers", "ownerReferences"])
+    if (JSON.stringify(a[k] ?? null) !== JSON.stringify(b[k] ?? null)) return false;
+  return true;
 }
 
 export const byNamespace = <T extends AnyObject>(obj: T): string[] =>
@@ -255,6 +265,9 @@ export class Informer<T extends AnyObject = KubeObject> {
     const key = keyOf(obj);
     const old = this.#store.get(key);
     if (old === undefined) return;
+    // A metadata watch may already hold the object re-created under the name (read by GET).
+    const uid = obj.metadata?.uid;
+    if (uid !== undefined && old.metadata?.uid !== undefined && old.metadata.uid !== uid) return;
     this.#store.delete(key);
     this.#latest.delete(key);
     this.#index(key, undefined, old);
@@ -277,7 +290,13 @@ export class Informer<T extends AnyObject = KubeObject> {
       const key = keyOf(obj);
       seen.add(key);
       const old = this.#store.get(key);
-      if (old === undefined || old.metadata?.resourceVersion !== obj.metadata?.resourceVersion) this.#put(obj);
+      // A metadata watch's read may have stored a body newer than the list.
+      const newer =
+        this.#opts.metadataWatch === true &&
+        old?.metadata?.uid === obj.metadata?.uid &&
+        Number(old?.metadata?.resourceVersion) > Number(obj.metadata?.resourceVersion);
+      if (!newer && (old === undefined || old.metadata?.resourceVersion !== obj.metadata?.resourceVersion))
+        this.#put(obj);
       if (this.#opts.metadataWatch === true) this.#latest.set(key, Number(obj.metadata?.resourceVersion));
     }
     for (const [key, old] of [...this.#store]) if (!seen.has(key)) this.#remove(old);
@@ -300,11 +319,15 @@ export class Informer<T extends AnyObject = KubeObject> {
     }
     const obj = ev.object as T;
     const rv = obj.metadata?.resourceVersion;
+    // Advanced only once the event is applied: a metadata event whose read fails is seen
+    // again when the watch restarts from the version before it.
+    if (ev.type === "DELETED") this.#remove(obj);
+    else if (ev.type === "BOOKMARK") {
+      // nothing to store
+    } else if (this.#opts.metadataWatch === true) await this.#applyMetadata((obj.metadata ?? {}) as ObjectMeta);
+    else this.#put(obj);
     if (rv !== undefined) this.#resourceVersion = rv;
     if (ev.type === "BOOKMARK") return "ok";
-    if (ev.type === "DELETED") this.#remove(obj);
-    else if (this.#opts.metadataWatch === true) await this.#applyMetadata((obj.metadata ?? {}) as ObjectMeta);
-    else this.#put(obj);
     if (ev.type !== "DELETED") {
       const meta = (obj.metadata ?? {}) as ObjectMeta;
       for (const fn of this.#versionListeners) this.#call(() => fn(meta));
@@ -324,20 +347,30 @@ export class Informer<T extends AnyObject = KubeObject> {
           const old = this.#store.get(key);
           // Only over an older body of the same object: the watch may have stored a newer one meanwhile.
           if (
-            old === undefined ||
-            old.metadata?.uid !== full.metadata?.uid ||
-            !(Number(full.metadata?.resourceVersion) > Number(old.metadata?.resourceVersion))
+            old !== undefined &&
+            old.metadata?.uid === full.metadata?.uid &&
+            Number(full.metadata?.resourceVersion) > Number(old.metadata?.resourceVersion)
           )
-            return;
-          this.#put({ kind: this.#rt.kind, ...full } as T);
+            this.#put({ kind: this.#rt.kind, ...full } as T);
+          this.#refreshIfStale(key, meta);
         })
         .catch((err: unknown) => {
           this.#refreshes.delete(key);
-          if (!isNotFound(err) && !this.#abort.signal.aborted) this.#opts.onError?.(err);
+          if (isNotFound(err) || this.#abort.signal.aborted) return;
+          this.#opts.onError?.(err);
+          this.#refreshIfStale(key, meta);
         });
     }, this.#opts.metadataRefreshMs ?? 10_000);
     timer.unref();
     this.#refreshes.set(key, timer);
+  }
+
+  /** Versions that came while a re-read was in flight are read in the next period. */
+  #refreshIfStale(key: string, meta: ObjectMeta): void {
+    const stored = this.#store.get(key);
+    const latest = this.#latest.get(key);
+    if (stored !== undefined && latest !== undefined && Number(stored.metadata?.resourceVersion) < latest)
+      this.#scheduleRefresh(key, meta);
   }
 
   /** A metadata-only version: the stored body stands while uid and spec (generation) are the same. */
@@ -345,7 +378,7 @@ export class Informer<T extends AnyObject = KubeObject> {
     const key = keyOf({ metadata: meta });
     const rv = Number(meta.resourceVersion);
     const old = this.#store.get(key);
-    if (old !== undefined && old.metadata?.uid === meta.uid && generationOf(old.metadata) === generationOf(meta)) {
+    if (old !== undefined && old.metadata?.uid === meta.uid && sameMetadata(old.metadata, meta)) {
       if (!(rv <= (this.#latest.get(key) ?? -1))) this.#latest.set(key, rv);
       this.#scheduleRefresh(key, meta);
       return;
@@ -358,9 +391,18 @@ export class Informer<T extends AnyObject = KubeObject> {
       if (isNotFound(err)) return;
       throw err;
     }
+    if (this.#abort.signal.aborted) return;
+    this.#latest.set(key, Math.max(rv, Number(full.metadata?.resourceVersion), this.#latest.get(key) ?? -1));
+    // Never over a newer body of the same object (a refresh may have stored one meanwhile).
+    const now = this.#store.get(key);
+    if (
+      now !== undefined &&
+      now.metadata?.uid === full.metadata?.uid &&
+      !(Number(full.metadata?.resourceVersion) > Number(now.metadata?.resourceVersion))
+    )
+      return;
     // A GET answers with the object's kind; the store keeps objects as a watch delivers them.
     this.#put({ kind: this.#rt.kind, ...full } as T);
-    this.#latest.set(key, Math.max(rv, Number(full.metadata?.resourceVersion)));
   }
 
   async #run(): Promise<void> {

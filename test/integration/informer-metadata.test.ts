@@ -126,4 +126,45 @@ describe("Informer with metadataWatch", () => {
       await inf.stop();
     }
   });
+
+  it("a read that fails is tried again: the event is not lost, and a label change is read too", async () => {
+    const inf = new Informer<SpiderIPPool>(h.newClient(), POOLS, {
+      metadataWatch: true,
+      metadataRefreshMs: 600_000,
+      backoff: { initialMs: 10, maxMs: 50 },
+    });
+    inf.start();
+    try {
+      await inf.waitForSync();
+      // The pool's ADDED event needs a read; the first one fails.
+      h.server.injectFault({ verb: "get", resource: "spiderippools", count: 1, status: 500 });
+      const created = await h.client.create<SpiderIPPool>(POOLS, {
+        apiVersion: "spiderpool.spidernet.io/v2beta1",
+        kind: "SpiderIPPool",
+        metadata: { name: "meta-retry" },
+        spec: { subnet: "203.0.113.0/24", ips: ["203.0.113.10-203.0.113.20"], ipVersion: 4 },
+      } as SpiderIPPool);
+      await eventually(
+        () => inf.getByName("meta-retry") !== undefined,
+        5000,
+        "the new pool stored after a failed read",
+      );
+      assert.equal(inf.getByName("meta-retry")?.metadata.uid, created.metadata.uid);
+
+      // A label (no new generation) is read: auto-pools are found by their labels.
+      const labelled = await h.client.update<SpiderIPPool>(POOLS, {
+        ...created,
+        metadata: { ...created.metadata, labels: { app: "x" } },
+      });
+      await eventually(
+        () => inf.getByName("meta-retry")?.metadata.labels?.["app"] === "x",
+        5000,
+        "the label change stored",
+      );
+      assert.equal(inf.getByName("meta-retry")?.metadata.resourceVersion, labelled.metadata.resourceVersion);
+    } finally {
+      h.server.clearFaults();
+      await inf.stop();
+    }
+  });
 });
