@@ -7,7 +7,7 @@ import { parseArgs } from "node:util";
 import pino from "pino";
 import { confPath, runEntry, untilStopSignal } from "../daemon/entry.ts";
 import { inClusterConfig, loadKubeconfig } from "../kube/config.ts";
-import { KubeClient } from "../kube/client.ts";
+import { KubeClient, type RequestRecord } from "../kube/client.ts";
 import { KubeConfigError } from "../kube/errors.ts";
 import { NetlinkHost } from "../host/netlink-host.ts";
 import { SpiderpoolAgent, type AgentOptions } from "./agent.ts";
@@ -122,7 +122,11 @@ async function main(): Promise<number> {
   const log = pino({ level: config.logLevel, base: { component: "spiderpool-agent", node: config.nodeName } });
   const kubeconfig = process.env["KUBECONFIG"];
   const cluster = kubeconfig !== undefined && kubeconfig !== "" ? loadKubeconfig(kubeconfig) : inClusterConfig();
-  const agent = new SpiderpoolAgent({ config, client: new KubeClient(cluster), logger: log, ...nodeNetwork(log) });
+  // Requests are counted into the agent's metrics, which exist once the agent does.
+  let onRequest: ((r: RequestRecord) => void) | undefined;
+  const client = new KubeClient(cluster, { onRequest: (r) => onRequest?.(r) });
+  const agent = new SpiderpoolAgent({ config, client, logger: log, ...nodeNetwork(log) });
+  onRequest = (r) => agent.metrics.apiRequest(r);
   await agent.start();
   await untilStopSignal();
   log.info("stopping");

@@ -3,6 +3,7 @@
  * (spec §7), plus queue depth and conflict retries.
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { RequestRecord } from "../kube/client.ts";
 
 const BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.3, 0.5, 1, 3, 5, 7, 10, 15];
 
@@ -23,6 +24,8 @@ export class AgentMetrics {
   readonly batchSize: Histogram;
   readonly detectionProbes: Counter<"family" | "purpose" | "outcome">;
   readonly detectionDuration: Histogram<"family" | "purpose">;
+  readonly apiRequests: Counter<"verb" | "resource" | "code">;
+  readonly apiRequestDuration: Histogram<"verb" | "resource">;
 
   constructor(agent: string) {
     this.registry.setDefaultLabels({ otel_scope_name: "spiderpool-agent", agent });
@@ -107,6 +110,26 @@ export class AgentMetrics {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1],
       registers: r,
     });
+    this.apiRequests = new Counter({
+      name: "spiderpool_ts_api_requests_total",
+      help: "requests to the API server (watches not included), by verb, resource and HTTP status; code 0: no answer (refused, reset, timed out)",
+      labelNames: ["verb", "resource", "code"],
+      registers: r,
+    });
+    this.apiRequestDuration = new Histogram({
+      name: "spiderpool_ts_api_request_duration_seconds",
+      help: "time of one request to the API server, connection wait included, by verb and resource",
+      labelNames: ["verb", "resource"],
+      buckets: BUCKETS,
+      registers: r,
+    });
+  }
+
+  /** One request to the API server (KubeClient's onRequest). */
+  apiRequest(r: RequestRecord): void {
+    const resource = resourceOfPath(r.path);
+    this.apiRequests.inc({ verb: r.method, resource, code: String(r.status) });
+    this.apiRequestDuration.observe({ verb: r.method, resource }, r.durationMs / 1000);
   }
 
   /** One probe of an IPAM ADD's detection (DetectionMetrics). */
@@ -119,4 +142,18 @@ export class AgentMetrics {
   oldestBatchFrom(ms: () => number): void {
     this.#oldest = ms;
   }
+}
+
+/**
+ * The resource (its plural, and subresource) a request path names: `/api/v1/namespaces/ns/pods/p`
+ * is `pods`, `/apis/g/v/spiderippools/p/status` is `spiderippools/status`. Names never become
+ * labels, so the series stay few.
+ */
+export function resourceOfPath(path: string): string {
+  const parts = (path.split("?")[0] ?? "").split("/").filter((p) => p !== "");
+  let i = parts[0] === "api" ? 2 : parts[0] === "apis" ? 3 : 0;
+  if (parts[i] === "namespaces" && parts.length > i + 2) i += 2;
+  const plural = parts[i] ?? "";
+  const sub = parts[i + 2];
+  return sub === undefined ? plural : `${plural}/${sub}`;
 }

@@ -114,6 +114,7 @@ export interface JsonPatchOp {
 export interface RequestRecord {
   method: string;
   path: string;
+  /** The answer's HTTP status; 0 when none came (refused, reset, timed out). */
   status: number;
   durationMs: number;
 }
@@ -237,6 +238,7 @@ export class KubeClient {
         ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
       });
     } catch (err) {
+      this.#options.onRequest?.({ method, path, status: 0, durationMs: performance.now() - started });
       throw new TransportError(method, path, err);
     }
     this.#options.onRequest?.({ method, path, status: res.status, durationMs: performance.now() - started });
