@@ -150,7 +150,7 @@ export class Informer<T extends AnyObject = KubeObject> {
    * `metadataWatch`; a stored body older than it is stale. Undefined without it.
    */
   latestVersion(name: string, namespace?: string): number | undefined {
-    return this.#latest.get(namespace !== undefined && namespace !== "" ? `${namespace}/${name}` : name);
+    return this.#latest.get(keyOf({ metadata: { name, namespace } }));
   }
 
   start(): void {
@@ -198,7 +198,7 @@ export class Informer<T extends AnyObject = KubeObject> {
   }
 
   getByName(name: string, namespace?: string): T | undefined {
-    return this.#store.get(namespace !== undefined && namespace !== "" ? `${namespace}/${name}` : name);
+    return this.#store.get(keyOf({ metadata: { name, namespace } }));
   }
 
   list(): T[] {
@@ -291,11 +291,11 @@ export class Informer<T extends AnyObject = KubeObject> {
       seen.add(key);
       const old = this.#store.get(key);
       // A metadata watch's read may have stored a body newer than the list.
-      const newer =
-        this.#opts.metadataWatch === true &&
-        old?.metadata?.uid === obj.metadata?.uid &&
-        Number(old?.metadata?.resourceVersion) > Number(obj.metadata?.resourceVersion);
-      if (!newer && (old === undefined || old.metadata?.resourceVersion !== obj.metadata?.resourceVersion))
+      if (
+        this.#opts.metadataWatch === true
+          ? this.#supersedes(key, obj)
+          : old === undefined || old.metadata?.resourceVersion !== obj.metadata?.resourceVersion
+      )
         this.#put(obj);
       if (this.#opts.metadataWatch === true) this.#latest.set(key, Number(obj.metadata?.resourceVersion));
     }
@@ -318,20 +318,17 @@ export class Informer<T extends AnyObject = KubeObject> {
       throw ApiError.from("WATCH", this.#rt.plural, isStatus(st) ? st.code : 500, st);
     }
     const obj = ev.object as T;
-    const rv = obj.metadata?.resourceVersion;
-    // Advanced only once the event is applied: a metadata event whose read fails is seen
-    // again when the watch restarts from the version before it.
     if (ev.type === "DELETED") this.#remove(obj);
-    else if (ev.type === "BOOKMARK") {
-      // nothing to store
-    } else if (this.#opts.metadataWatch === true) await this.#applyMetadata((obj.metadata ?? {}) as ObjectMeta);
-    else this.#put(obj);
-    if (rv !== undefined) this.#resourceVersion = rv;
-    if (ev.type === "BOOKMARK") return "ok";
-    if (ev.type !== "DELETED") {
+    else if (ev.type !== "BOOKMARK") {
       const meta = (obj.metadata ?? {}) as ObjectMeta;
+      if (this.#opts.metadataWatch === true) await this.#applyMetadata(meta);
+      else this.#put(obj);
       for (const fn of this.#versionListeners) this.#call(() => fn(meta));
     }
+    // Advanced only once the event is applied: a metadata event whose read fails is seen
+    // again when the watch restarts from the version before it.
+    const rv = obj.metadata?.resourceVersion;
+    if (rv !== undefined) this.#resourceVersion = rv;
     return "ok";
   }
 
@@ -344,14 +341,8 @@ export class Informer<T extends AnyObject = KubeObject> {
         .then((full) => {
           this.#refreshes.delete(key);
           if (this.#abort.signal.aborted) return;
-          const old = this.#store.get(key);
-          // Only over an older body of the same object: the watch may have stored a newer one meanwhile.
-          if (
-            old !== undefined &&
-            old.metadata?.uid === full.metadata?.uid &&
-            Number(full.metadata?.resourceVersion) > Number(old.metadata?.resourceVersion)
-          )
-            this.#put({ kind: this.#rt.kind, ...full } as T);
+          // Not for an object deleted meanwhile (its DELETED event came).
+          if (this.#store.has(key)) this.#putRead(key, full);
           this.#refreshIfStale(key, meta);
         })
         .catch((err: unknown) => {
@@ -393,16 +384,23 @@ export class Informer<T extends AnyObject = KubeObject> {
     }
     if (this.#abort.signal.aborted) return;
     this.#latest.set(key, Math.max(rv, Number(full.metadata?.resourceVersion), this.#latest.get(key) ?? -1));
-    // Never over a newer body of the same object (a refresh may have stored one meanwhile).
-    const now = this.#store.get(key);
-    if (
-      now !== undefined &&
-      now.metadata?.uid === full.metadata?.uid &&
-      !(Number(full.metadata?.resourceVersion) > Number(now.metadata?.resourceVersion))
-    )
-      return;
+    this.#putRead(key, full);
+  }
+
+  /** An object read by GET, unless the store holds a newer version of it (a refresh may have read one meanwhile). */
+  #putRead(key: string, full: T): void {
     // A GET answers with the object's kind; the store keeps objects as a watch delivers them.
-    this.#put({ kind: this.#rt.kind, ...full } as T);
+    if (this.#supersedes(key, full)) this.#put({ kind: this.#rt.kind, ...full } as T);
+  }
+
+  /** Whether `obj` replaces what the store holds under `key`: nothing, another object (uid), or an older version. */
+  #supersedes(key: string, obj: T): boolean {
+    const old = this.#store.get(key);
+    return (
+      old === undefined ||
+      old.metadata?.uid !== obj.metadata?.uid ||
+      Number(obj.metadata?.resourceVersion) > Number(old.metadata?.resourceVersion)
+    );
   }
 
   async #run(): Promise<void> {

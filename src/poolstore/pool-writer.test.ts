@@ -303,19 +303,6 @@ describe("PoolWriter after a lost write", () => {
   );
 });
 
-/** `p`, or a failure naming `what` if it has not settled within 5 s. */
-async function within<T>(p: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), 5_000);
-  });
-  try {
-    return await Promise.race([p, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 describe("PoolWriter with bodies read on demand (metadata-only pool watch)", () => {
   it("reads the pool before planning when a version newer than the kept body is known", async () => {
     const h = harness(pool(5, {}));
@@ -361,7 +348,7 @@ describe("PoolWriter with bodies read on demand (metadata-only pool watch)", () 
     h.store(pool(6, { "192.0.2.10": { pod: "ns/x", podUid: "ux" } }));
     newest = 6;
     h.writes[0]?.answer(conflict());
-    await within(h.write(2), "the second write, planned on a read");
+    await until(() => h.writes.length >= 2, "the second write, planned on a read");
     assert.equal(h.gets.length, 1);
     const second = h.writes[1]?.body as SpiderIPPool;
     assert.equal(second.metadata.resourceVersion, "6");

@@ -3,9 +3,21 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { SpiderIPPool } from "../../src/api/ippool.ts";
+import type { KubeClient } from "../../src/kube/client.ts";
 import { Informer, type ObjectMeta } from "../../src/kube/informer.ts";
 import { POOLS } from "../../src/poolstore/pool-writer.ts";
 import { eventually, startApiServer, type Harness } from "../support/apiserver.ts";
+import { createPool } from "../support/cluster.ts";
+
+/** A client on `h` and the reads it made: `reads(name)` counts the GETs of that pool. */
+function countingClient(h: Harness): { client: KubeClient; reads: (name: string) => number } {
+  const log: string[] = [];
+  const client = h.newClient({ onRequest: (r) => log.push(`${r.method} ${r.path}`) });
+  return {
+    client,
+    reads: (name) => log.filter((r) => r.startsWith("GET") && r.endsWith(`/spiderippools/${name}`)).length,
+  };
+}
 
 describe("Informer with metadataWatch", () => {
   let h: Harness;
@@ -17,15 +29,13 @@ describe("Informer with metadataWatch", () => {
   });
 
   it("keeps the listed body across status writes, reports each version, and reads a changed spec whole", async () => {
-    const created = await h.client.create<SpiderIPPool>(POOLS, {
-      apiVersion: "spiderpool.spidernet.io/v2beta1",
-      kind: "SpiderIPPool",
-      metadata: { name: "meta-watch" },
-      spec: { subnet: "192.0.2.0/24", ips: ["192.0.2.10-192.0.2.20"], ipVersion: 4 },
-    } as SpiderIPPool);
+    const created = await createPool(h, "meta-watch", {
+      subnet: "192.0.2.0/24",
+      ips: ["192.0.2.10-192.0.2.20"],
+      ipVersion: 4,
+    });
     // Counts what the informer reads besides its list and watch.
-    const reads: string[] = [];
-    const client = h.newClient({ onRequest: (r) => reads.push(`${r.method} ${r.path}`) });
+    const { client, reads } = countingClient(h);
     // No re-read of stale bodies within the test: what is read is what the watch asked for.
     const inf = new Informer<SpiderIPPool>(client, POOLS, { metadataWatch: true, metadataRefreshMs: 600_000 });
     const versions: ObjectMeta[] = [];
@@ -57,7 +67,7 @@ describe("Informer with metadataWatch", () => {
       );
       assert.equal(kept?.spec.ips?.[0], "192.0.2.10-192.0.2.20", "with its spec");
       assert.equal(updates.length, 0, "no update handler for a version whose body was not read");
-      assert.ok(!reads.some((r) => r.startsWith("GET") && r.endsWith("/spiderippools/meta-watch")), "no read of it");
+      assert.equal(reads("meta-watch"), 0, "no read of it");
 
       // A spec change (new generation): read whole, stored, handlers called.
       const changed = await h.client.update<SpiderIPPool>(POOLS, {
@@ -73,10 +83,7 @@ describe("Informer with metadataWatch", () => {
       assert.equal(inf.getByName("meta-watch")?.kind, "SpiderIPPool");
       assert.equal(inf.getByName("meta-watch")?.status?.allocatedIPCount, 1, "the body read carries the status too");
       assert.equal(updates.at(-1)?.metadata.resourceVersion, changed.metadata.resourceVersion);
-      assert.ok(
-        reads.some((r) => r.startsWith("GET") && r.endsWith("/spiderippools/meta-watch")),
-        "read once",
-      );
+      assert.ok(reads("meta-watch") >= 1, "read");
 
       await h.client.delete(POOLS, "meta-watch");
       await eventually(() => deletes.includes("meta-watch"), 5000, "the deletion seen");
@@ -88,14 +95,12 @@ describe("Informer with metadataWatch", () => {
   });
 
   it("reads a stale body again after metadataRefreshMs, once for many versions", async () => {
-    const created = await h.client.create<SpiderIPPool>(POOLS, {
-      apiVersion: "spiderpool.spidernet.io/v2beta1",
-      kind: "SpiderIPPool",
-      metadata: { name: "meta-refresh" },
-      spec: { subnet: "198.51.100.0/24", ips: ["198.51.100.10-198.51.100.20"], ipVersion: 4 },
-    } as SpiderIPPool);
-    const reads: string[] = [];
-    const client = h.newClient({ onRequest: (r) => reads.push(`${r.method} ${r.path}`) });
+    const created = await createPool(h, "meta-refresh", {
+      subnet: "198.51.100.0/24",
+      ips: ["198.51.100.10-198.51.100.20"],
+      ipVersion: 4,
+    });
+    const { client, reads } = countingClient(h);
     const inf = new Informer<SpiderIPPool>(client, POOLS, { metadataWatch: true, metadataRefreshMs: 300 });
     const updates: SpiderIPPool[] = [];
     inf.addHandlers({ onUpdate: (_o, p) => updates.push(p) });
@@ -120,8 +125,8 @@ describe("Informer with metadataWatch", () => {
       );
       assert.equal(inf.getByName("meta-refresh")?.status?.allocatedIPCount, 5);
       assert.equal(updates.at(-1)?.metadata.resourceVersion, last, "handlers see the body read");
-      const gets = reads.filter((r) => r.startsWith("GET") && r.endsWith("/spiderippools/meta-refresh"));
-      assert.ok(gets.length >= 1 && gets.length <= 2, `one read per period for five versions, not ${gets.length}`);
+      const gets = reads("meta-refresh");
+      assert.ok(gets >= 1 && gets <= 2, `one read per period for five versions, not ${gets}`);
     } finally {
       await inf.stop();
     }
@@ -138,12 +143,11 @@ describe("Informer with metadataWatch", () => {
       await inf.waitForSync();
       // The pool's ADDED event needs a read; the first one fails.
       h.server.injectFault({ verb: "get", resource: "spiderippools", count: 1, status: 500 });
-      const created = await h.client.create<SpiderIPPool>(POOLS, {
-        apiVersion: "spiderpool.spidernet.io/v2beta1",
-        kind: "SpiderIPPool",
-        metadata: { name: "meta-retry" },
-        spec: { subnet: "203.0.113.0/24", ips: ["203.0.113.10-203.0.113.20"], ipVersion: 4 },
-      } as SpiderIPPool);
+      const created = await createPool(h, "meta-retry", {
+        subnet: "203.0.113.0/24",
+        ips: ["203.0.113.10-203.0.113.20"],
+        ipVersion: 4,
+      });
       await eventually(
         () => inf.getByName("meta-retry") !== undefined,
         5000,
