@@ -31,8 +31,10 @@ const DESCRIPTIONS: Record<string, string> = {
   SPIDERPOOL_TS_WAIT_SUBNET_POOL_MS:
     "SPIDERPOOL_WAIT_SUBNET_POOL_TIME_IN_SECOND in milliseconds (tests, sandbox); wins when set",
   SPIDERPOOL_ENABLED_RELEASE_CONFLICT_IPS: "let the CNI release addresses found in conflict for stateless pods",
-  SPIDERPOOL_TS_MAX_WRITE_RETRIES: "most retries of a pool status write that keeps conflicting",
-  SPIDERPOOL_TS_WRITE_DEADLINE_SECONDS: "longest time a pool status write is retried",
+  SPIDERPOOL_TS_MAX_WRITE_RETRIES:
+    "most pool status writes one allocation or release is sent in while they keep conflicting (counted per call, not per batch)",
+  SPIDERPOOL_TS_WRITE_DEADLINE_SECONDS:
+    "longest time one allocation or release waits for a pool status write to succeed, from its arrival (per call: one that joins a losing batch late keeps its own time)",
   SPIDERPOOL_TS_POOL_WATCH:
     "how the agent follows pools: `metadata` (versions as PartialObjectMetadata, a pool's body read when a write needs it or every 10 s when stale; ADR 13) or `full` (every version's body on the watch)",
   SPIDERPOOL_WEBHOOK_PORT: "port of the admission webhooks (HTTPS)",

@@ -41,9 +41,9 @@ export interface AgentConfig {
   enableAutoPoolForApplication: boolean;
   enableIPConflictDetection: boolean;
   enableGatewayDetection: boolean;
-  /** Bounded retries of a pool status write that keeps conflicting: at most this many… */
+  /** Bounded retries of a pool status write that keeps conflicting: each call in at most this many writes… */
   maxWriteRetries: number;
-  /** …and for at most this long. */
+  /** …and for at most this long from its arrival. */
   writeDeadlineSeconds: number;
   /**
    * How the agent follows pools: "full" (every version's body on the watch) or "metadata"

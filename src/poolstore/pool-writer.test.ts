@@ -58,8 +58,6 @@ function harness(first: SpiderIPPool) {
     maxRetries: 10,
     deadlineMs: 5_000,
     conflictWaitMs: 2_000,
-    // No versions skipped: the tests below are about what the writer waits for, not how long.
-    random: () => 0,
     metrics: { queueDepth: () => {}, batch: () => {}, conflict: () => {} },
     log: pino({ level: "silent" }),
   };
@@ -234,42 +232,138 @@ describe("PoolWriter after a lost write", () => {
     assert.equal((await a).ip, "192.0.2.11");
   });
 
-  it("lets versions go by after repeated losses, and plans on the newest", async () => {
+  it("a batch younger than its writer's batches at a win lets versions go by, and races once old enough", async () => {
     const h = harness(pool(5, {}));
-    // Always the most versions allowed: one after the first loss, two after the second.
-    const w = new PoolWriter("p", { ...h.deps, random: () => 0.999 });
+    let now = 0;
+    const turns = { seniority: 0.7, weight: 1, idleGaps: 4, idleFloorMs: 5, idleCeilingMs: 250 };
+    const w = new PoolWriter("p", { ...h.deps, turns, clock: { now: () => now } });
+    // A first batch wins at the age of 1 s: batches younger than 0.7 s now wait their turn.
     const a = w.submit({ kind: "allocate", podUid: "ua", podRef: "ns/a" });
     await h.write(1);
-    h.writes[0]?.answer(conflict());
-    const v6 = pool(6, { "192.0.2.10": { pod: "ns/x", podUid: "ux" } });
+    now = 1000;
+    const first = h.writes[0]?.body as SpiderIPPool;
+    const v6 = { ...first, metadata: { ...first.metadata, resourceVersion: "6" } };
+    h.writes[0]?.answer(v6);
+    assert.equal((await a).ip, "192.0.2.10");
     h.cache(v6);
-    await until(() => w.awaitingVersion, "the writer waiting for newer versions");
-    w.observe(v6);
-    assert.ok(w.awaitingVersion, "one more version to let go by");
-    assert.equal(h.writes.length, 1);
-    const v7 = pool(7, { "192.0.2.10": { pod: "ns/x", podUid: "ux" }, "192.0.2.11": { pod: "ns/y", podUid: "uy" } });
+
+    const b = w.submit({ kind: "allocate", podUid: "ub", podRef: "ns/b" });
+    await h.write(2);
+    const v7 = pool(7, { "192.0.2.10": { pod: "ns/a", podUid: "ua" }, "192.0.2.11": { pod: "ns/x", podUid: "ux" } });
     h.cache(v7);
     w.observe(v7);
-    await h.write(2);
-    assert.equal(h.writes[1]?.body.metadata.resourceVersion, "7");
     h.writes[1]?.answer(conflict());
-    await until(() => w.awaitingVersion, "the writer waiting after its second loss");
+    await until(() => w.awaitingVersion, "the young batch letting versions go by");
     for (const rv of [8, 9]) {
+      now += 1;
       const v = pool(rv, Object.fromEntries(recordsOf(v7)));
       h.cache(v);
       w.observe(v);
+      await until(() => w.awaitingVersion, `the batch letting version ${rv} go by`);
+      assert.equal(h.writes.length, 2, "no write while younger than its turn");
     }
-    assert.ok(w.awaitingVersion, "after the second loss two versions go by (8, 9); the plan is on the third");
-    assert.equal(h.writes.length, 2);
+    now = 1000 + 700;
     const v10 = pool(10, Object.fromEntries(recordsOf(v7)));
     h.cache(v10);
     w.observe(v10);
     await h.write(3);
     const third = h.writes[2]?.body as SpiderIPPool;
-    assert.equal(third.metadata.resourceVersion, "10");
+    assert.equal(third.metadata.resourceVersion, "10", "planned on the newest version once its turn came");
     h.writes[2]?.answer({ ...third, metadata: { ...third.metadata, resourceVersion: "11" } });
-    assert.equal((await a).ip, "192.0.2.12");
+    assert.equal((await b).ip, "192.0.2.12");
     assert.equal(h.gets.length, 0);
+  });
+
+  it("a new batch waits its turn while the pool is contended, and never when no one else writes it", async () => {
+    const h = harness(pool(5, {}));
+    let now = 0;
+    const turns = { seniority: 0.7, weight: 1, idleGaps: 4, idleFloorMs: 5, idleCeilingMs: 250 };
+    const w = new PoolWriter("p", { ...h.deps, turns, clock: { now: () => now } });
+    const a = w.submit({ kind: "allocate", podUid: "ua", podRef: "ns/a" });
+    await h.write(1);
+    now = 1000;
+    const first = h.writes[0]?.body as SpiderIPPool;
+    h.writes[0]?.answer({ ...first, metadata: { ...first.metadata, resourceVersion: "6" } });
+    await a;
+    // Uncontended: a batch far younger than the last win writes at once.
+    const b = w.submit({ kind: "allocate", podUid: "ub", podRef: "ns/b" });
+    await h.write(2);
+    const v7 = pool(7, { "192.0.2.10": { pod: "ns/a", podUid: "ua" }, "192.0.2.11": { pod: "ns/x", podUid: "ux" } });
+    h.cache(v7);
+    w.observe(v7);
+    h.writes[1]?.answer(conflict());
+    await until(() => w.awaitingVersion, "b waiting its turn after its loss");
+    now += 700;
+    const v8 = pool(8, Object.fromEntries(recordsOf(v7)));
+    h.cache(v8);
+    w.observe(v8);
+    await h.write(3);
+    const third = h.writes[2]?.body as SpiderIPPool;
+    h.writes[2]?.answer({ ...third, metadata: { ...third.metadata, resourceVersion: "9" } });
+    assert.equal((await b).ip, "192.0.2.12");
+    // Contended (a loss within the last second): a new, young batch lets versions go by.
+    const c = w.submit({ kind: "allocate", podUid: "uc", podRef: "ns/c" });
+    await until(() => w.awaitingVersion, "c waiting its turn before its first write");
+    assert.equal(h.writes.length, 3);
+    now += 600;
+    const v10 = pool(10, Object.fromEntries(recordsOf(third)));
+    h.cache(v10);
+    w.observe(v10);
+    await h.write(4);
+    assert.equal(h.writes[3]?.body.metadata.resourceVersion, "10");
+    const fourth = h.writes[3]?.body as SpiderIPPool;
+    h.writes[3]?.answer({ ...fourth, metadata: { ...fourth.metadata, resourceVersion: "11" } });
+    assert.equal((await c).ip, "192.0.2.13");
+  });
+
+  it("a young batch races when the pool goes quiet: nobody older is writing", async () => {
+    const h = harness(pool(5, {}));
+    let now = 0;
+    const turns = { seniority: 0.7, weight: 1, idleGaps: 4, idleFloorMs: 5, idleCeilingMs: 50 };
+    const w = new PoolWriter("p", { ...h.deps, turns, clock: { now: () => now } });
+    const a = w.submit({ kind: "allocate", podUid: "ua", podRef: "ns/a" });
+    await h.write(1);
+    now = 10_000;
+    const first = h.writes[0]?.body as SpiderIPPool;
+    h.writes[0]?.answer({ ...first, metadata: { ...first.metadata, resourceVersion: "6" } });
+    await a;
+    const b = w.submit({ kind: "allocate", podUid: "ub", podRef: "ns/b" });
+    await h.write(2);
+    const v7 = pool(7, { "192.0.2.10": { pod: "ns/a", podUid: "ua" }, "192.0.2.11": { pod: "ns/x", podUid: "ux" } });
+    h.cache(v7);
+    w.observe(v7);
+    h.writes[1]?.answer(conflict());
+    await until(() => w.awaitingVersion, "the young batch waiting");
+    // No version comes; once the idle bound has passed on the writer's clock, it races.
+    now += 51;
+    await h.write(3);
+    const third = h.writes[2]?.body as SpiderIPPool;
+    assert.equal(third.metadata.resourceVersion, "7");
+    h.writes[2]?.answer({ ...third, metadata: { ...third.metadata, resourceVersion: "8" } });
+    assert.equal((await b).ip, "192.0.2.12");
+  });
+
+  it("each op has its own deadline: one that joined a losing batch late is not failed with the oldest", async () => {
+    const h = harness(pool(5, {}));
+    let now = 0;
+    const w = new PoolWriter("p", { ...h.deps, deadlineMs: 5_000, clock: { now: () => now } });
+    const a = w.submit({ kind: "allocate", podUid: "ua", podRef: "ns/a" });
+    const aFailed = assert.rejects(a, /exhaust all retries \(1 times\)/);
+    await h.write(1);
+    now = 4_000;
+    const b = w.submit({ kind: "allocate", podUid: "ub", podRef: "ns/b" });
+    now = 5_001;
+    const v6 = pool(6, { "192.0.2.10": { pod: "ns/x", podUid: "ux" } });
+    h.cache(v6);
+    h.writes[0]?.answer(conflict());
+    w.observe(v6);
+    await aFailed;
+    await h.write(2);
+    const second = h.writes[1]?.body as SpiderIPPool;
+    assert.deepEqual([...recordsOf(second).keys()].sort(), ["192.0.2.10", "192.0.2.11"]);
+    assert.equal(recordsOf(second).get("192.0.2.11")?.podUid, "ub");
+    h.writes[1]?.answer({ ...second, metadata: { ...second.metadata, resourceVersion: "7" } });
+    assert.equal((await b).ip, "192.0.2.11");
   });
 
   it(
@@ -278,8 +372,8 @@ describe("PoolWriter after a lost write", () => {
     async () => {
       const h = harness(pool(5, {}));
       let now = 1000;
-      // The most versions allowed, as above; but the batch has waited 2 s by its first loss.
-      const w = new PoolWriter("p", { ...h.deps, random: () => 0.999, clock: { now: () => now } });
+      // The batch has waited 2 s by its first loss: older than any win this writer has seen.
+      const w = new PoolWriter("p", { ...h.deps, clock: { now: () => now } });
       const a = w.submit({ kind: "allocate", podUid: "ua", podRef: "ns/a" });
       await h.write(1);
       now += 2000;

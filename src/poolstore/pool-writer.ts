@@ -21,6 +21,7 @@ import { isConflict, isNotFound } from "../kube/errors.ts";
 import { resourceTypeOf } from "../kube/resources.ts";
 import { retryTransient, type RetryBudget } from "../kube/retry.ts";
 import type { Clock } from "../kube/clock.ts";
+import { Turns, type TurnsOptions } from "./turns.ts";
 
 /** What a writer reports; the agent and the controller each back it with their metrics. */
 export interface WriterMetrics {
@@ -40,6 +41,9 @@ export const POOL_RECORDS: readonly string[] = ["status", "allocatedIPs"];
  * stalled costs this much before the read it saves is made after all.
  */
 const CONFLICT_WAIT_MS = 100;
+
+/** A writer that lost a write this recently treats its pool as contended (ms). */
+const CONTENDED_MS = 1000;
 
 /** How long the event of a write may wait for the write's answer before it is decoded instead. */
 const HELD_WAIT_MS = 1000;
@@ -83,23 +87,9 @@ interface Pending {
   reject: (e: Error) => void;
   /** When it was submitted (ms, the writer's clock). */
   since: number;
+  /** Status writes sent with this op in the batch. */
+  writes: number;
 }
-
-/**
- * Fairness under contention: each this much of a batch's age takes one version off the
- * random number of versions it lets go by after a loss, so the batch that has waited longest
- * races at once instead of being deferred most (issue 16: `pod-77 … exhaust all retries`).
- * At 250 ms, with 100 agents on one pool, every batch was soon old enough to race every
- * version, and nine writes in ten lost (docs/performance.md, scale-out).
- */
-const AGE_STEP_MS = 1000;
-
-/**
- * The most versions a batch lets go by after a loss. With 100 agents racing, 8 left about
- * twenty losers per version; 32 (with AGE_STEP_MS 1000) took the 1 000-pod storm on 100
- * nodes from 14 556 conflicts and 27.3 s to 5 777 and 16.9 s; the 10-agent storm is as before.
- */
-const MAX_SKIP = 32;
 
 export interface WriterDeps {
   client: KubeClient;
@@ -122,8 +112,6 @@ export interface WriterDeps {
   retry?: RetryBudget;
   /** Ages batches for fairness; performance.now by default. */
   clock?: Pick<Clock, "now">;
-  /** Randomness for the backoff (tests make it deterministic); Math.random by default. */
-  random?: () => number;
   metrics: WriterMetrics;
   log: Logger;
   /**
@@ -133,6 +121,8 @@ export interface WriterDeps {
    * the watch. Absent: bodies come on the watch.
    */
   latest?: (name: string) => number | undefined;
+  /** Whose turn a busy pool's next version is (Turns); DEFAULT_TURNS by default. */
+  turns?: Partial<TurnsOptions>;
 }
 
 export class PoolWriter {
@@ -151,6 +141,9 @@ export class PoolWriter {
    * needs no parse at all.
    */
   #records: { uid: string; rv: string; set: RecordSet } | undefined;
+  readonly #turns: Turns;
+  /** When this writer last lost a write (the writer's clock). */
+  #lastConflictAt: number | undefined;
   /** The status write in flight: the version it was planned on, and the pool it made once answered. */
   #inflight: { uid: string; rv: number; done: Promise<SpiderIPPool | undefined> } | undefined;
   #avail: { addrs: PoolAddresses; reserved: IPRangeSet; set: IPRangeSet } | undefined;
@@ -163,6 +156,7 @@ export class PoolWriter {
   constructor(name: string, deps: WriterDeps) {
     this.name = name;
     this.#deps = deps;
+    this.#turns = new Turns(deps.turns);
   }
 
   get depth(): number {
@@ -193,6 +187,7 @@ export class PoolWriter {
   observe(pool: SpiderIPPool): void {
     const w = this.#waiter;
     const rv = rvNumber(pool);
+    this.#turns.version(rv, this.#now());
     if (w === undefined || !(rv > w.rv)) return;
     w.rv = rv;
     w.last = pool;
@@ -231,7 +226,7 @@ export class PoolWriter {
 
   submit(op: PoolOp): Promise<OpResult> {
     return new Promise((resolve, reject) => {
-      this.#queue.push({ op, resolve, reject, since: this.#now() });
+      this.#queue.push({ op, resolve, reject, since: this.#now(), writes: 0 });
       this.#deps.metrics.queueDepth(this.name, this.#queue.length);
       if (!this.#running) void this.#drain();
     });
@@ -294,18 +289,24 @@ export class PoolWriter {
   }
 
   async #commit(batch: Pending[]): Promise<void> {
-    // Retries are bounded by count and by time. Under contention a write loses only to
-    // another agent's successful write, so the pool keeps moving; a short, fully jittered
-    // pause keeps racing agents out of lockstep without idling the pool.
+    // Each op is bounded by its own count of writes and its own deadline: an op that joined a
+    // losing batch late is not failed with the batch's oldest. A write loses only to another
+    // agent's successful write, so the pool keeps moving while a batch waits its turn.
     const backoff = new Backoff({ initialMs: 1, factor: 1.3, maxMs: 20, jitter: 1 });
-    const deadline = Date.now() + this.#deps.deadlineMs;
     let fresh = false;
-    let attempt = 0;
     /** The version to plan on next, when a conflict already brought one. */
     let next: SpiderIPPool | undefined;
     let losses = 0;
-    while (attempt < this.#deps.maxRetries && (attempt === 0 || Date.now() < deadline)) {
-      attempt++;
+    let first = true;
+    for (;;) {
+      this.#expire(batch);
+      if (batch.length === 0) return;
+      // A new batch waits its turn too while the pool is contended: else the agent whose batch
+      // just won races first again, planning on its own write with no read, and the batches
+      // that have waited longest keep losing to it (issue 16: 559 of 10 000 calls failed with
+      // the first write ungated, 0 gated). A pool no one else writes never makes it wait.
+      if (first && this.#contended()) await this.#awaitTurn(this.#cachedRv());
+      first = false;
       let pool: SpiderIPPool;
       try {
         pool = next ?? (await this.#read(fresh));
@@ -328,13 +329,13 @@ export class PoolWriter {
         // (an address freed, a record retargeted).
         if (!fresh) {
           fresh = true;
-          attempt--; // a confirming read is not a retry
           continue;
         }
         this.#settle(batch, plan.results);
         return;
       }
       const { body, written } = encodeWrite(pool, plan.draft);
+      for (const p of batch) p.writes++;
       let answered: (p: SpiderIPPool | undefined) => void = () => {};
       this.#inflight = {
         uid: pool.metadata.uid ?? "",
@@ -354,6 +355,8 @@ export class PoolWriter {
         written.metadata = meta as SpiderIPPool["metadata"];
         answered(written);
         this.#latest = written;
+        this.#turns.version(rvNumber(written), this.#now());
+        this.#turns.won(this.oldestAgeMs);
         const base = plan.draft.base;
         base.apply(plan.draft);
         this.#records = { uid: written.metadata.uid ?? "", rv: written.metadata.resourceVersion ?? "", set: base };
@@ -368,24 +371,16 @@ export class PoolWriter {
         }
         this.#deps.metrics.conflict(batch.some((p) => p.op.kind === "allocate") ? "allocate" : "release");
         this.#latest = undefined;
-        // Losers that all replan on the winner's version race again, and all but one lose
-        // again. After the k-th consecutive loss a batch lets a random number of further
-        // versions (0..k, at most MAX_SKIP - 1) go by first: backoff counted in versions, so
-        // the pool never idles, with fewer contenders per round, and the batch that waits
-        // grows and carries more when it wins. Measured on the storm: 946 → 422 conflicts,
-        // 8.2 → 6.0 s. The wait for them is bounded as a whole (a longer wait per version let
-        // go by cut conflicts further on 100 agents, but idled the pool when few agents
-        // write: the 10-agent storm's p99 ADD went from about 1 s to 1.4–2.2 s).
+        this.#lastConflictAt = this.#now();
         losses++;
-        const age = this.#now() - (this.#batchSince ?? this.#now());
-        const window = Math.max(0, Math.min(losses + 1, MAX_SKIP) - Math.floor(age / AGE_STEP_MS));
-        const skip = Math.floor((this.#deps.random ?? Math.random)() * window);
+        // Whose turn the next version is: a batch younger than its writer's batches usually
+        // are when they win lets versions go by (Turns), so the oldest race and the young
+        // cost the pool nothing; the pool is never left idle for long.
+        await this.#awaitTurn(rvNumber(pool));
         if (this.#deps.latest === undefined) {
-          next = await this.#newerThan(rvNumber(pool), skip, this.#deps.conflictWaitMs ?? CONFLICT_WAIT_MS);
+          next = await this.#newerThan(rvNumber(pool), 0, this.#deps.conflictWaitMs ?? CONFLICT_WAIT_MS);
         } else {
-          // Bodies are not on the watch: the versions let go by are counted from their
-          // metadata, and the pool is then read (the 409 says a newer version exists).
-          if (skip > 0) await this.#newerThan(rvNumber(pool), skip, this.#deps.conflictWaitMs ?? CONFLICT_WAIT_MS);
+          // Bodies are not on the watch: the pool is read (the 409 says a newer version exists).
           next = undefined;
         }
         // Ops that queued while this batch was losing go out with it: under contention the
@@ -396,7 +391,7 @@ export class PoolWriter {
           this.#deps.metrics.queueDepth(this.name, 0);
         }
         this.#deps.log.debug(
-          { pool: this.name, attempt, batch: batch.length, joined: joined.length, observed: next !== undefined },
+          { pool: this.name, losses, batch: batch.length, joined: joined.length, observed: next !== undefined },
           "pool status write conflicted; replanning",
         );
         if (next === undefined) {
@@ -406,8 +401,54 @@ export class PoolWriter {
         }
       }
     }
-    const err = retriesExhausted(`failed to write the status of IPPool ${this.name}`, attempt);
-    for (const p of batch) p.reject(err);
+  }
+
+  /**
+   * Waits until it is this batch's turn: while Turns says a batch of its age lets versions
+   * go by, each version newer than `rv` (or the idle bound) is waited for and the question
+   * asked again.
+   */
+  async #awaitTurn(rv: number): Promise<void> {
+    let seen = rv;
+    for (;;) {
+      const d = this.#turns.decide(this.oldestAgeMs, this.#now());
+      if (d.race) return;
+      const known = newestOf(seen, this.#deps.latest?.(this.name), this.#cachedRv());
+      if (Number.isNaN(known)) {
+        // No version known yet to wait for: the question is asked again on time alone.
+        await sleep(d.waitMs);
+        continue;
+      }
+      const got = await this.#newerThan(known, 0, Math.max(1, d.waitMs));
+      seen = got === undefined ? known : Math.max(known, rvNumber(got));
+    }
+  }
+
+  /** Whether this writer lost a write to another's within the last CONTENDED_MS. */
+  #contended(): boolean {
+    return this.#lastConflictAt !== undefined && this.#now() - this.#lastConflictAt < CONTENDED_MS;
+  }
+
+  #cachedRv(): number {
+    const c = this.#deps.cached(this.name);
+    return c === undefined ? Number.NaN : rvNumber(c);
+  }
+
+  /**
+   * Fails the ops of the batch that are out of writes or time, each with its own count, and
+   * takes them out of it (in place: the drain that owns the batch still sees every op in it).
+   */
+  #expire(batch: Pending[]): void {
+    const now = this.#now();
+    let kept = 0;
+    for (const p of batch) {
+      if (p.writes > 0 && (p.writes >= this.#deps.maxRetries || now >= p.since + this.#deps.deadlineMs)) {
+        p.reject(retriesExhausted(`failed to write the status of IPPool ${this.name}`, p.writes));
+      } else batch[kept++] = p;
+    }
+    if (kept === batch.length) return;
+    batch.length = kept;
+    if (kept > 0) this.#batchSince = batch[0]?.since;
   }
 
   /**
@@ -524,6 +565,13 @@ export class PoolWriter {
     }
     return { draft, results, changed: draft.changed };
   }
+}
+
+/** The largest of the versions that are known (NaN when none is). */
+function newestOf(...rvs: Array<number | undefined>): number {
+  let m = Number.NaN;
+  for (const v of rvs) if (v !== undefined && !Number.isNaN(v) && !(v <= m)) m = v;
+  return m;
 }
 
 /** A resourceVersion as the number it is on an etcd-backed API server (NaN when it is not). */
