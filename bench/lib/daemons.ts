@@ -2,7 +2,8 @@
 // deployment would start them, watched for readiness on their log, measured through /proc,
 // and killed whatever way the benchmark ends.
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { createWriteStream, readFileSync } from "node:fs";
+import { join } from "node:path";
 
 const children = new Set<ChildProcess>();
 let exitHooked = false;
@@ -44,8 +45,17 @@ export function startDaemon(
     // head (ports, readiness) and the tail (the last errors) of what a chatty daemon says.
     if (out.length > 4_000_000) out = `${out.slice(0, 200_000)}\n[...]\n${out.slice(-1_000_000)}`;
   };
+  // SPIDERPOOL_BENCH_LOG_DIR keeps every line too, one file per daemon, for a run whose
+  // logs are worth reading afterwards (a losing streak of one agent in a storm of 100).
+  const logDir = process.env["SPIDERPOOL_BENCH_LOG_DIR"];
+  const file = logDir !== undefined && logDir !== "" ? createWriteStream(join(logDir, `${name}.log`)) : undefined;
   child.stdout.on("data", take);
   child.stderr.on("data", take);
+  if (file !== undefined) {
+    child.stdout.on("data", (c: Buffer) => file.write(c));
+    child.stderr.on("data", (c: Buffer) => file.write(c));
+    child.on("exit", () => file.end());
+  }
   let exited = false;
   const exitedP = new Promise<void>((r) =>
     child.on("exit", () => {

@@ -343,6 +343,33 @@ describe("PoolWriter after a lost write", () => {
     assert.equal((await b).ip, "192.0.2.12");
   });
 
+  it("logs a losing streak every 25 losses in a row, with where the last attempt spent its time", async () => {
+    const h = harness(pool(5, {}));
+    const lines: Array<Record<string, unknown>> = [];
+    const log = pino(
+      { level: "info" },
+      { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) },
+    );
+    const w = new PoolWriter("p", { ...h.deps, maxRetries: 100, log });
+    const a = w.submit({ kind: "allocate", podUid: "ua", podRef: "ns/a" });
+    for (let n = 1; n <= 25; n++) {
+      await h.write(n);
+      const v = pool(5 + n, { [`192.0.2.${String(9 + n)}`]: { pod: "ns/x", podUid: `ux${String(n)}` } });
+      h.cache(v);
+      h.writes[n - 1]?.answer(conflict());
+      w.observe(v);
+    }
+    await h.write(26);
+    const streak = lines.filter((l) => l["msg"] === "pool status write keeps losing to other writers");
+    assert.equal(streak.length, 1);
+    assert.equal(streak[0]?.["losses"], 25);
+    assert.equal(typeof streak[0]?.["readPlanMs"], "number");
+    assert.equal(typeof streak[0]?.["writeMs"], "number");
+    const last = h.writes[25]?.body as SpiderIPPool;
+    h.writes[25]?.answer({ ...last, metadata: { ...last.metadata, resourceVersion: "31" } });
+    assert.ok((await a).ip);
+  });
+
   it("each op has its own deadline: one that joined a losing batch late is not failed with the oldest", async () => {
     const h = harness(pool(5, {}));
     let now = 0;

@@ -42,6 +42,9 @@ export const POOL_RECORDS: readonly string[] = ["status", "allocatedIPs"];
  */
 const CONFLICT_WAIT_MS = 100;
 
+/** A losing streak is logged at every this many losses in a row. */
+const LOSING_STREAK_LOG = 25;
+
 /** A writer that lost a write this recently treats its pool as contended (ms). */
 const CONTENDED_MS = 1000;
 
@@ -88,7 +91,7 @@ interface Pending {
   /** When it was submitted (ms, the writer's clock). */
   since: number;
   /** Status writes sent with this op in the batch. */
-  writes: number;
+  tries: number;
 }
 
 export interface WriterDeps {
@@ -226,7 +229,7 @@ export class PoolWriter {
 
   submit(op: PoolOp): Promise<OpResult> {
     return new Promise((resolve, reject) => {
-      this.#queue.push({ op, resolve, reject, since: this.#now(), writes: 0 });
+      this.#queue.push({ op, resolve, reject, since: this.#now(), tries: 0 });
       this.#deps.metrics.queueDepth(this.name, this.#queue.length);
       if (!this.#running) void this.#drain();
     });
@@ -307,6 +310,7 @@ export class PoolWriter {
       // the first write ungated, 0 gated). A pool no one else writes never makes it wait.
       if (first && this.#contended()) await this.#awaitTurn(this.#cachedRv());
       first = false;
+      const t0 = this.#now();
       let pool: SpiderIPPool;
       try {
         pool = next ?? (await this.#read(fresh));
@@ -334,8 +338,9 @@ export class PoolWriter {
         this.#settle(batch, plan.results);
         return;
       }
+      const t1 = this.#now();
       const { body, written } = encodeWrite(pool, plan.draft);
-      for (const p of batch) p.writes++;
+      for (const p of batch) p.tries++;
       let answered: (p: SpiderIPPool | undefined) => void = () => {};
       this.#inflight = {
         uid: pool.metadata.uid ?? "",
@@ -371,29 +376,11 @@ export class PoolWriter {
         }
         this.#deps.metrics.conflict(batch.some((p) => p.op.kind === "allocate") ? "allocate" : "release");
         this.#latest = undefined;
-        this.#lastConflictAt = this.#now();
         losses++;
-        // Whose turn the next version is: a batch younger than its writer's batches usually
-        // are when they win lets versions go by (Turns), so the oldest race and the young
-        // cost the pool nothing; the pool is never left idle for long.
-        await this.#awaitTurn(rvNumber(pool));
-        if (this.#deps.latest === undefined) {
-          next = await this.#newerThan(rvNumber(pool), 0, this.#deps.conflictWaitMs ?? CONFLICT_WAIT_MS);
-        } else {
-          // Bodies are not on the watch: the pool is read (the 409 says a newer version exists).
-          next = undefined;
-        }
-        // Ops that queued while this batch was losing go out with it: under contention the
-        // batch that finally wins carries them all, instead of each waiting for a turn.
-        const joined = this.#queue.splice(0);
-        if (joined.length > 0) {
-          batch.push(...joined);
-          this.#deps.metrics.queueDepth(this.name, 0);
-        }
-        this.#deps.log.debug(
-          { pool: this.name, losses, batch: batch.length, joined: joined.length, observed: next !== undefined },
-          "pool status write conflicted; replanning",
-        );
+        next = await this.#lost(pool, batch, losses, {
+          readPlanMs: t1 - t0,
+          writeMs: this.#now() - t1,
+        });
         if (next === undefined) {
           fresh = true;
           // A read on demand follows a 409, not a stalled watch: no pause before it.
@@ -401,6 +388,56 @@ export class PoolWriter {
         }
       }
     }
+  }
+
+  /**
+   * After a lost race (a 409): waits for this batch's
+   * turn, gathers the ops that queued meanwhile, and gives the version to plan on next when
+   * the watch brought its body (else the pool is read). A long losing streak is logged with
+   * where its last attempt spent its time, so a writer that always loses can be told from one
+   * that waits its turn.
+   */
+  async #lost(
+    pool: SpiderIPPool,
+    batch: Pending[],
+    losses: number,
+    last: { readPlanMs: number; writeMs: number },
+  ): Promise<SpiderIPPool | undefined> {
+    this.#lastConflictAt = this.#now();
+    if (losses % LOSING_STREAK_LOG === 0) {
+      this.#deps.log.info(
+        {
+          pool: this.name,
+          losses,
+          ageMs: Math.round(this.oldestAgeMs),
+          batch: batch.length,
+          plannedOn: pool.metadata.resourceVersion,
+          readPlanMs: Math.round(last.readPlanMs),
+          writeMs: Math.round(last.writeMs),
+        },
+        "pool status write keeps losing to other writers",
+      );
+    }
+    // Whose turn the next version is: a batch younger than its writer's batches usually
+    // are when they win lets versions go by (Turns), so the oldest race and the young
+    // cost the pool nothing; the pool is never left idle for long.
+    await this.#awaitTurn(rvNumber(pool));
+    let next: SpiderIPPool | undefined;
+    if (this.#deps.latest === undefined) {
+      next = await this.#newerThan(rvNumber(pool), 0, this.#deps.conflictWaitMs ?? CONFLICT_WAIT_MS);
+    }
+    // Ops that queued while this batch was losing go out with it: under contention the
+    // batch that finally wins carries them all, instead of each waiting for a turn.
+    const joined = this.#queue.splice(0);
+    if (joined.length > 0) {
+      batch.push(...joined);
+      this.#deps.metrics.queueDepth(this.name, 0);
+    }
+    this.#deps.log.debug(
+      { pool: this.name, losses, batch: batch.length, joined: joined.length, observed: next !== undefined },
+      "pool status write lost; replanning",
+    );
+    return next;
   }
 
   /**
@@ -442,8 +479,8 @@ export class PoolWriter {
     const now = this.#now();
     let kept = 0;
     for (const p of batch) {
-      if (p.writes > 0 && (p.writes >= this.#deps.maxRetries || now >= p.since + this.#deps.deadlineMs)) {
-        p.reject(retriesExhausted(`failed to write the status of IPPool ${this.name}`, p.writes));
+      if (p.tries > 0 && (p.tries >= this.#deps.maxRetries || now >= p.since + this.#deps.deadlineMs)) {
+        p.reject(retriesExhausted(`failed to write the status of IPPool ${this.name}`, p.tries));
       } else batch[kept++] = p;
     }
     if (kept === batch.length) return;
