@@ -92,6 +92,33 @@ const conflict = (): ApiError =>
 const recordsOf = (p: SpiderIPPool): Map<string, { pod: string; podUid: string }> =>
   parseAllocatedIPs(p.status?.allocatedIPs);
 
+const TURNS = { seniority: 0.7, weight: 1, idleGaps: 4, idleFloorMs: 5, idleCeilingMs: 250 };
+
+/**
+ * A writer on a clock the test moves (`clock.t`), whose first batch won at the age of
+ * `winAgeMs` and whose second batch (b, sent at once) has just lost to version 7: where the
+ * tests of turns start.
+ */
+async function wonThenLost(turns: typeof TURNS, winAgeMs: number) {
+  const h = harness(pool(5, {}));
+  const clock = { t: 0, now: () => clock.t };
+  const w = new PoolWriter("p", { ...h.deps, turns, clock });
+  const a = w.submit({ kind: "allocate", podUid: "ua", podRef: "ns/a" });
+  await h.write(1);
+  clock.t = winAgeMs;
+  const first = h.writes[0]?.body as SpiderIPPool;
+  h.writes[0]?.answer({ ...first, metadata: { ...first.metadata, resourceVersion: "6" } });
+  assert.equal((await a).ip, "192.0.2.10");
+  const b = w.submit({ kind: "allocate", podUid: "ub", podRef: "ns/b" });
+  await h.write(2);
+  const v7 = pool(7, { "192.0.2.10": { pod: "ns/a", podUid: "ua" }, "192.0.2.11": { pod: "ns/x", podUid: "ux" } });
+  h.cache(v7);
+  w.observe(v7);
+  h.writes[1]?.answer(conflict());
+  await until(() => w.awaitingVersion, "the second batch waiting its turn after its loss");
+  return { h, w, clock, b, v7 };
+}
+
 describe("PoolWriter writes", () => {
   it("write a big IPv6 pool's totalIPCount (a bigint) exactly, and keep it a bigint in the held pool", async () => {
     const p = pool(5, {});
@@ -233,36 +260,17 @@ describe("PoolWriter after a lost write", () => {
   });
 
   it("a batch younger than its writer's batches at a win lets versions go by, and races once old enough", async () => {
-    const h = harness(pool(5, {}));
-    let now = 0;
-    const turns = { seniority: 0.7, weight: 1, idleGaps: 4, idleFloorMs: 5, idleCeilingMs: 250 };
-    const w = new PoolWriter("p", { ...h.deps, turns, clock: { now: () => now } });
-    // A first batch wins at the age of 1 s: batches younger than 0.7 s now wait their turn.
-    const a = w.submit({ kind: "allocate", podUid: "ua", podRef: "ns/a" });
-    await h.write(1);
-    now = 1000;
-    const first = h.writes[0]?.body as SpiderIPPool;
-    const v6 = { ...first, metadata: { ...first.metadata, resourceVersion: "6" } };
-    h.writes[0]?.answer(v6);
-    assert.equal((await a).ip, "192.0.2.10");
-    h.cache(v6);
-
-    const b = w.submit({ kind: "allocate", podUid: "ub", podRef: "ns/b" });
-    await h.write(2);
-    const v7 = pool(7, { "192.0.2.10": { pod: "ns/a", podUid: "ua" }, "192.0.2.11": { pod: "ns/x", podUid: "ux" } });
-    h.cache(v7);
-    w.observe(v7);
-    h.writes[1]?.answer(conflict());
-    await until(() => w.awaitingVersion, "the young batch letting versions go by");
+    // The first batch won at the age of 1 s: batches younger than 0.7 s now wait their turn.
+    const { h, w, clock, b, v7 } = await wonThenLost(TURNS, 1000);
     for (const rv of [8, 9]) {
-      now += 1;
+      clock.t += 1;
       const v = pool(rv, Object.fromEntries(recordsOf(v7)));
       h.cache(v);
       w.observe(v);
-      await until(() => w.awaitingVersion, `the batch letting version ${rv} go by`);
+      await until(() => w.awaitingVersion, `the batch letting version ${String(rv)} go by`);
       assert.equal(h.writes.length, 2, "no write while younger than its turn");
     }
-    now = 1000 + 700;
+    clock.t = 1000 + 700;
     const v10 = pool(10, Object.fromEntries(recordsOf(v7)));
     h.cache(v10);
     w.observe(v10);
@@ -275,25 +283,9 @@ describe("PoolWriter after a lost write", () => {
   });
 
   it("a new batch waits its turn while the pool is contended, and never when no one else writes it", async () => {
-    const h = harness(pool(5, {}));
-    let now = 0;
-    const turns = { seniority: 0.7, weight: 1, idleGaps: 4, idleFloorMs: 5, idleCeilingMs: 250 };
-    const w = new PoolWriter("p", { ...h.deps, turns, clock: { now: () => now } });
-    const a = w.submit({ kind: "allocate", podUid: "ua", podRef: "ns/a" });
-    await h.write(1);
-    now = 1000;
-    const first = h.writes[0]?.body as SpiderIPPool;
-    h.writes[0]?.answer({ ...first, metadata: { ...first.metadata, resourceVersion: "6" } });
-    await a;
-    // Uncontended: a batch far younger than the last win writes at once.
-    const b = w.submit({ kind: "allocate", podUid: "ub", podRef: "ns/b" });
-    await h.write(2);
-    const v7 = pool(7, { "192.0.2.10": { pod: "ns/a", podUid: "ua" }, "192.0.2.11": { pod: "ns/x", podUid: "ux" } });
-    h.cache(v7);
-    w.observe(v7);
-    h.writes[1]?.answer(conflict());
-    await until(() => w.awaitingVersion, "b waiting its turn after its loss");
-    now += 700;
+    // wonThenLost's second batch wrote at once, though far younger than the win: uncontended.
+    const { h, w, clock, b, v7 } = await wonThenLost(TURNS, 1000);
+    clock.t += 700;
     const v8 = pool(8, Object.fromEntries(recordsOf(v7)));
     h.cache(v8);
     w.observe(v8);
@@ -305,7 +297,7 @@ describe("PoolWriter after a lost write", () => {
     const c = w.submit({ kind: "allocate", podUid: "uc", podRef: "ns/c" });
     await until(() => w.awaitingVersion, "c waiting its turn before its first write");
     assert.equal(h.writes.length, 3);
-    now += 600;
+    clock.t += 600;
     const v10 = pool(10, Object.fromEntries(recordsOf(third)));
     h.cache(v10);
     w.observe(v10);
@@ -317,25 +309,9 @@ describe("PoolWriter after a lost write", () => {
   });
 
   it("a young batch races when the pool goes quiet: nobody older is writing", async () => {
-    const h = harness(pool(5, {}));
-    let now = 0;
-    const turns = { seniority: 0.7, weight: 1, idleGaps: 4, idleFloorMs: 5, idleCeilingMs: 50 };
-    const w = new PoolWriter("p", { ...h.deps, turns, clock: { now: () => now } });
-    const a = w.submit({ kind: "allocate", podUid: "ua", podRef: "ns/a" });
-    await h.write(1);
-    now = 10_000;
-    const first = h.writes[0]?.body as SpiderIPPool;
-    h.writes[0]?.answer({ ...first, metadata: { ...first.metadata, resourceVersion: "6" } });
-    await a;
-    const b = w.submit({ kind: "allocate", podUid: "ub", podRef: "ns/b" });
-    await h.write(2);
-    const v7 = pool(7, { "192.0.2.10": { pod: "ns/a", podUid: "ua" }, "192.0.2.11": { pod: "ns/x", podUid: "ux" } });
-    h.cache(v7);
-    w.observe(v7);
-    h.writes[1]?.answer(conflict());
-    await until(() => w.awaitingVersion, "the young batch waiting");
+    const { h, clock, b } = await wonThenLost({ ...TURNS, idleCeilingMs: 50 }, 10_000);
     // No version comes; once the idle bound has passed on the writer's clock, it races.
-    now += 51;
+    clock.t += 51;
     await h.write(3);
     const third = h.writes[2]?.body as SpiderIPPool;
     assert.equal(third.metadata.resourceVersion, "7");
