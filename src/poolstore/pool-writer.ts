@@ -150,11 +150,8 @@ export class PoolWriter {
   /** The status write in flight: the version it was planned on, and the pool it made once answered. */
   #inflight: { uid: string; rv: number; done: Promise<SpiderIPPool | undefined> } | undefined;
   #avail: { addrs: PoolAddresses; reserved: IPRangeSet; set: IPRangeSet } | undefined;
-  /**
-   * A batch that lost a write, waiting until `versions` more versions newer than `rv` have
-   * been observed; `last` is the newest seen so far.
-   */
-  #waiter: { rv: number; versions: number; last?: SpiderIPPool; wake: (pool?: SpiderIPPool) => void } | undefined;
+  /** A batch waiting for a version newer than `rv` to be observed. */
+  #waiter: { rv: number; wake: (pool: SpiderIPPool) => void } | undefined;
 
   constructor(name: string, deps: WriterDeps) {
     this.name = name;
@@ -192,33 +189,25 @@ export class PoolWriter {
     const rv = rvNumber(pool);
     this.#turns.version(rv, this.#now());
     if (w === undefined || !(rv > w.rv)) return;
-    w.rv = rv;
-    w.last = pool;
-    if (--w.versions > 0) return;
     this.#waiter = undefined;
     w.wake(pool);
   }
 
   /**
-   * A version newer than `rv`, after letting `skip` more versions go by: the cached one when
-   * it will do, else the first observed within `ms` (the newest observed, or none, when the
-   * time runs out).
+   * A version newer than `rv`: the cached one when it is, else the first observed within
+   * `ms` (none when the time runs out).
    */
-  #newerThan(rv: number, skip: number, ms: number): Promise<SpiderIPPool | undefined> {
+  #newerThan(rv: number, ms: number): Promise<SpiderIPPool | undefined> {
     const cached = this.#deps.cached(this.name);
-    const cachedNewer = cached !== undefined && rvNumber(cached) > rv ? cached : undefined;
-    if (skip === 0 && cachedNewer !== undefined) return Promise.resolve(cachedNewer);
-    if (ms <= 0 || Number.isNaN(rv)) return Promise.resolve(cachedNewer);
+    if (cached !== undefined && rvNumber(cached) > rv) return Promise.resolve(cached);
+    if (ms <= 0 || Number.isNaN(rv)) return Promise.resolve(undefined);
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
-        const w = this.#waiter;
         this.#waiter = undefined;
-        resolve(w?.last ?? cachedNewer);
+        resolve(undefined);
       }, ms);
       this.#waiter = {
-        rv: cachedNewer !== undefined ? rvNumber(cachedNewer) : rv,
-        // A newer version already cached counts as the first to go by.
-        versions: cachedNewer !== undefined ? skip : skip + 1,
+        rv,
         wake: (pool) => {
           clearTimeout(timer);
           resolve(pool);
@@ -308,7 +297,7 @@ export class PoolWriter {
       // just won races first again, planning on its own write with no read, and the batches
       // that have waited longest keep losing to it (issue 16: 559 of 10 000 calls failed with
       // the first write ungated, 0 gated). A pool no one else writes never makes it wait.
-      if (first && this.#contended()) await this.#awaitTurn(this.#cachedRv());
+      if (first && this.#contended()) await this.#awaitTurn(Number.NaN);
       first = false;
       const t0 = this.#now();
       let pool: SpiderIPPool;
@@ -424,7 +413,7 @@ export class PoolWriter {
     await this.#awaitTurn(rvNumber(pool));
     let next: SpiderIPPool | undefined;
     if (this.#deps.latest === undefined) {
-      next = await this.#newerThan(rvNumber(pool), 0, this.#deps.conflictWaitMs ?? CONFLICT_WAIT_MS);
+      next = await this.#newerThan(rvNumber(pool), this.#deps.conflictWaitMs ?? CONFLICT_WAIT_MS);
     }
     // Ops that queued while this batch was losing go out with it: under contention the
     // batch that finally wins carries them all, instead of each waiting for a turn.
@@ -456,7 +445,7 @@ export class PoolWriter {
         await sleep(d.waitMs);
         continue;
       }
-      const got = await this.#newerThan(known, 0, Math.max(1, d.waitMs));
+      const got = await this.#newerThan(known, Math.max(1, d.waitMs));
       seen = got === undefined ? known : Math.max(known, rvNumber(got));
     }
   }
